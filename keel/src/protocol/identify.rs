@@ -1,0 +1,351 @@
+//! `GET /v1/identify`: who a plugin is, the addon points it offers and the points of other plugins
+//! it implements. Validation here is what registration relies on; its messages go straight back to
+//! the plugin's author, so each names the field and says what to fix.
+
+use std::collections::HashSet;
+
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{IdError, PluginId};
+use super::version::{parse_version, parse_version_req, VersionError};
+
+/// The identify document (without the envelope; see [`super::Reply`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Identify {
+    /// The plugin's id; must equal the app-id it is reached under.
+    pub plugin_id: String,
+    /// The plugin's own version (semver, leading `v` tolerated).
+    pub version: String,
+    /// The platform version the plugin needs (major.minor compared). Alias: `tkeel_version`.
+    #[serde(default, alias = "tkeel_version", skip_serializing_if = "String::is_empty")]
+    pub keel_version: String,
+    /// Extension points this plugin offers. Alias: `addons_points`.
+    #[serde(default, alias = "addons_points", skip_serializing_if = "Vec::is_empty")]
+    pub addons: Vec<AddonPoint>,
+    /// Points of other plugins this plugin implements. Alias: `main_plugins`.
+    #[serde(default, alias = "main_plugins", skip_serializing_if = "Vec::is_empty")]
+    pub main_plugin: Vec<MainPlugin>,
+    /// Endpoints reachable from keel's public port without a token (e.g. a login form).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_endpoints: Vec<String>,
+}
+
+/// One extension point offered by a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonPoint {
+    /// The point's name. Alias: `addons_point`.
+    #[serde(alias = "addons_point")]
+    pub endpoint: String,
+    /// What the point is for and what implementers receive.
+    #[serde(default)]
+    pub desc: String,
+}
+
+/// The points of one extended plugin that this plugin implements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MainPlugin {
+    /// The extended plugin's id.
+    pub id: String,
+    /// The version range of the extended plugin this implementation was written against.
+    #[serde(default)]
+    pub version: String,
+    /// (point, implementing endpoint) pairs.
+    #[serde(default)]
+    pub endpoints: Vec<PointImpl>,
+}
+
+/// One implemented point: the extended plugin's point name and this plugin's endpoint for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointImpl {
+    /// The point's name, as the extended plugin declared it. Alias: `addons_point`.
+    #[serde(alias = "addons_point")]
+    pub addons: String,
+    /// The path on this plugin that implements it (relative, e.g. `hooks/before-notify`).
+    pub endpoint: String,
+}
+
+/// What is wrong with an identify document; each message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifyError {
+    /// `plugin_id` (or a `main_plugin[i].id`) is not a valid id.
+    #[error("{field}: {source}")]
+    Id {
+        field: String,
+        #[source]
+        source: IdError,
+    },
+    /// `version`, `keel_version` or `main_plugin[i].version` does not parse.
+    #[error("{field}: {source}")]
+    Version {
+        field: String,
+        #[source]
+        source: VersionError,
+    },
+    /// A required field is empty.
+    #[error("{field} is required and must not be empty")]
+    Missing { field: String },
+    /// The same point offered twice, or implemented twice for the same plugin.
+    #[error("{field}: point {name:?} is listed more than once")]
+    DuplicatePoint { field: String, name: String },
+    /// An endpoint that is not a relative path.
+    #[error("{field}: endpoint {endpoint:?} must be a relative path like \"hooks/before-send\" (no leading '/', no '..', '?', '#', scheme or spaces)")]
+    BadEndpoint { field: String, endpoint: String },
+    /// A plugin listing itself in `main_plugin`.
+    #[error("main_plugin[{index}].id: a plugin cannot implement its own points")]
+    SelfExtension { index: usize },
+}
+
+/// A validated identify document with its versions parsed.
+#[derive(Debug, Clone)]
+pub struct ValidIdentify {
+    /// The document as received.
+    pub doc: Identify,
+    /// The plugin's id.
+    pub id: PluginId,
+    /// The plugin's version.
+    pub version: Version,
+    /// The platform version it needs, if it said.
+    pub keel_version: Option<Version>,
+    /// Each `main_plugin` entry's version range, in order.
+    pub main_plugin_reqs: Vec<VersionReq>,
+}
+
+/// The platform is older than what the plugin needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "plugin needs keel {needed} but this platform is {platform}; upgrade keel or use an older plugin version"
+)]
+pub struct PlatformTooOld {
+    /// What the plugin asked for.
+    pub needed: Version,
+    /// What the platform is.
+    pub platform: Version,
+}
+
+impl ValidIdentify {
+    /// Compares `keel_version` with the platform's version on major.minor.
+    pub fn check_platform(&self, platform: &Version) -> Result<(), PlatformTooOld> {
+        match &self.keel_version {
+            Some(needed) if (needed.major, needed.minor) > (platform.major, platform.minor) => {
+                Err(PlatformTooOld { needed: needed.clone(), platform: platform.clone() })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks that `endpoint` is a relative path a sidecar can invoke.
+pub fn is_relative_endpoint(endpoint: &str) -> bool {
+    !endpoint.is_empty()
+        && !endpoint.starts_with('/')
+        && !endpoint.contains("://")
+        && !endpoint.chars().any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#' || c == '\\')
+        && endpoint.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+impl Identify {
+    /// Validates the document: ids, versions, points, endpoints.
+    pub fn validate(self) -> Result<ValidIdentify, IdentifyError> {
+        if self.plugin_id.is_empty() {
+            return Err(IdentifyError::Missing { field: "plugin_id".into() });
+        }
+        let id = PluginId::parse(&self.plugin_id)
+            .map_err(|source| IdentifyError::Id { field: "plugin_id".into(), source })?;
+        if self.version.trim().is_empty() {
+            return Err(IdentifyError::Missing { field: "version".into() });
+        }
+        let version = parse_version("version", &self.version)
+            .map_err(|source| IdentifyError::Version { field: "version".into(), source })?;
+        let keel_version = match self.keel_version.trim() {
+            "" => None,
+            v => Some(
+                parse_version("keel_version", v)
+                    .map_err(|source| IdentifyError::Version { field: "keel_version".into(), source })?,
+            ),
+        };
+
+        let mut seen = HashSet::new();
+        for (i, point) in self.addons.iter().enumerate() {
+            let field = format!("addons[{i}].endpoint");
+            check_point_name(&field, &point.endpoint)?;
+            if !seen.insert(point.endpoint.as_str()) {
+                return Err(IdentifyError::DuplicatePoint { field, name: point.endpoint.clone() });
+            }
+        }
+
+        let mut main_plugin_reqs = Vec::with_capacity(self.main_plugin.len());
+        let mut extended = HashSet::new();
+        for (i, main) in self.main_plugin.iter().enumerate() {
+            let field = format!("main_plugin[{i}].id");
+            let main_id = PluginId::parse(&main.id)
+                .map_err(|source| IdentifyError::Id { field: field.clone(), source })?;
+            if main_id == id {
+                return Err(IdentifyError::SelfExtension { index: i });
+            }
+            if !extended.insert(main.id.as_str()) {
+                return Err(IdentifyError::DuplicatePoint { field, name: main.id.clone() });
+            }
+            let vfield = format!("main_plugin[{i}].version");
+            main_plugin_reqs.push(
+                parse_version_req("main_plugin version", &main.version)
+                    .map_err(|source| IdentifyError::Version { field: vfield, source })?,
+            );
+            if main.endpoints.is_empty() {
+                return Err(IdentifyError::Missing { field: format!("main_plugin[{i}].endpoints") });
+            }
+            let mut points = HashSet::new();
+            for (j, imp) in main.endpoints.iter().enumerate() {
+                let pfield = format!("main_plugin[{i}].endpoints[{j}].addons");
+                check_point_name(&pfield, &imp.addons)?;
+                if !points.insert(imp.addons.as_str()) {
+                    return Err(IdentifyError::DuplicatePoint { field: pfield, name: imp.addons.clone() });
+                }
+                let efield = format!("main_plugin[{i}].endpoints[{j}].endpoint");
+                if imp.endpoint.is_empty() {
+                    return Err(IdentifyError::Missing { field: efield });
+                }
+                if !is_relative_endpoint(&imp.endpoint) {
+                    return Err(IdentifyError::BadEndpoint { field: efield, endpoint: imp.endpoint.clone() });
+                }
+            }
+        }
+
+        for (i, endpoint) in self.public_endpoints.iter().enumerate() {
+            if !is_relative_endpoint(endpoint) {
+                return Err(IdentifyError::BadEndpoint {
+                    field: format!("public_endpoints[{i}]"),
+                    endpoint: endpoint.clone(),
+                });
+            }
+        }
+
+        Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs })
+    }
+}
+
+/// A point name is used as one path segment (`addons/<point>`): it must be a non-empty single
+/// relative segment.
+fn check_point_name(field: &str, name: &str) -> Result<(), IdentifyError> {
+    if name.is_empty() {
+        return Err(IdentifyError::Missing { field: field.to_owned() });
+    }
+    if !is_relative_endpoint(name) || name.contains('/') {
+        return Err(IdentifyError::BadEndpoint { field: field.to_owned(), endpoint: name.to_owned() });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Reply;
+    use serde_json::json;
+
+    fn spec_example() -> serde_json::Value {
+        json!({
+            "ret": 0, "msg": "ok",
+            "plugin_id": "acme-mailer", "version": "1.2.0", "keel_version": "1.0",
+            "addons": [{"endpoint": "before-send-callback", "desc": "called before a mail is sent"}],
+            "main_plugin": [{"id": "acme-notify", "version": "1.0",
+                "endpoints": [{"addons": "before-notify", "endpoint": "hooks/before-notify"}]}],
+            "console_entries": [{"ignored": true}]
+        })
+    }
+
+    #[test]
+    fn the_spec_example_parses_and_validates() {
+        let reply: Reply<Identify> = serde_json::from_value(spec_example()).unwrap();
+        let valid = reply.body.validate().unwrap();
+        assert_eq!(valid.id.as_str(), "acme-mailer");
+        assert_eq!(valid.keel_version, Some(Version::new(1, 0, 0)));
+        assert!(valid.main_plugin_reqs[0].matches(&Version::new(1, 3, 0)));
+    }
+
+    #[test]
+    fn tkeel_aliases_are_accepted_on_input_and_keel_names_used_on_output() {
+        let doc: Identify = serde_json::from_value(json!({
+            "plugin_id": "old", "version": "v0.3.0", "tkeel_version": "0.2",
+            "addons_points": [{"addons_point": "p1", "desc": "d"}],
+            "main_plugins": [{"id": "main", "version": "0.1",
+                "endpoints": [{"addons_point": "x", "endpoint": "cb/x"}]}]
+        }))
+        .unwrap();
+        assert_eq!(doc.keel_version, "0.2");
+        assert_eq!(doc.addons[0].endpoint, "p1");
+        assert_eq!(doc.main_plugin[0].endpoints[0].addons, "x");
+        let out = serde_json::to_value(&doc).unwrap();
+        assert!(out.get("keel_version").is_some() && out.get("tkeel_version").is_none());
+        assert!(out["main_plugin"][0]["endpoints"][0].get("addons").is_some());
+        doc.validate().unwrap();
+    }
+
+    fn with(mutate: impl FnOnce(&mut serde_json::Value)) -> Result<ValidIdentify, IdentifyError> {
+        let mut v = spec_example();
+        mutate(&mut v);
+        serde_json::from_value::<Identify>(v).unwrap().validate()
+    }
+
+    #[test]
+    fn each_defect_is_reported_with_its_field() {
+        let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, &str)> = vec![
+            (Box::new(|v| v["plugin_id"] = json!("")), "plugin_id is required"),
+            (Box::new(|v| v["plugin_id"] = json!("Bad_Id")), "plugin_id:"),
+            (Box::new(|v| v["version"] = json!("")), "version is required"),
+            (Box::new(|v| v["version"] = json!("one")), "version:"),
+            (Box::new(|v| v["keel_version"] = json!("x.y")), "keel_version:"),
+            (
+                Box::new(|v| v["addons"] = json!([{"endpoint": "a"}, {"endpoint": "a"}])),
+                "addons[1].endpoint: point \"a\" is listed more than once",
+            ),
+            (Box::new(|v| v["addons"] = json!([{"endpoint": ""}])), "addons[0].endpoint is required"),
+            (Box::new(|v| v["addons"] = json!([{"endpoint": "a/b"}])), "addons[0].endpoint: endpoint"),
+            (
+                Box::new(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("")),
+                "main_plugin[0].endpoints[0].endpoint is required",
+            ),
+            (
+                Box::new(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("/abs")),
+                "must be a relative path",
+            ),
+            (
+                Box::new(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("a/../b")),
+                "must be a relative path",
+            ),
+            (
+                Box::new(|v| v["main_plugin"][0]["endpoints"] = json!([])),
+                "main_plugin[0].endpoints is required",
+            ),
+            (Box::new(|v| v["main_plugin"][0]["id"] = json!("acme-mailer")), "cannot implement its own"),
+            (Box::new(|v| v["main_plugin"][0]["version"] = json!("!!")), "main_plugin[0].version"),
+            (Box::new(|v| v["public_endpoints"] = json!(["http://x"])), "public_endpoints[0]"),
+        ];
+        for (mutate, expected) in cases {
+            let err = with(mutate).unwrap_err().to_string();
+            assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+        }
+    }
+
+    #[test]
+    fn platform_version_is_compared_on_major_minor() {
+        let v = with(|v| v["keel_version"] = json!("1.3")).unwrap();
+        assert!(v.check_platform(&Version::new(1, 3, 0)).is_ok());
+        assert!(v.check_platform(&Version::new(2, 0, 0)).is_ok());
+        let err = v.check_platform(&Version::new(1, 2, 9)).unwrap_err().to_string();
+        assert!(err.contains("needs keel 1.3.0") && err.contains("1.2.9"), "{err}");
+        assert!(with(|v| v["keel_version"] = json!(""))
+            .unwrap()
+            .check_platform(&Version::new(0, 1, 0))
+            .is_ok());
+    }
+
+    #[test]
+    fn relative_endpoints() {
+        for ok in ["a", "hooks/before", "v1/x-y_z.json"] {
+            assert!(is_relative_endpoint(ok), "{ok}");
+        }
+        for bad in ["", "/a", "a//b", "a/", "./a", "a/..", "http://x", "a?b", "a#b", "a b", "a\\b"] {
+            assert!(!is_relative_endpoint(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The Keel plugin protocol (`../shared/spec/platform.md` §2): what every plugin serves on its app
+//! port, the `{"ret","msg"}` envelope, plugin ids and versions, and their validation.
+//!
+//! Input types accept the names the 2021 Go original (tKeel) used as aliases, so its plugins keep
+//! working; output always uses Keel's own names.
+
+pub mod addons;
+pub mod envelope;
+pub mod identify;
+pub mod ids;
+pub mod status;
+pub mod version;
+
+pub use addons::{AddonsIdentifyRequest, ImplementedEndpoint, PluginRef};
+pub use envelope::{Envelope, Reply};
+pub use identify::{
+    is_relative_endpoint, AddonPoint, Identify, IdentifyError, MainPlugin, PlatformTooOld, PointImpl,
+    ValidIdentify,
+};
+pub use ids::{IdError, PluginId, RESERVED_IDS};
+pub use status::{PluginStatus, StatusResponse};
+pub use version::{parse_version, parse_version_req, VersionError};
+
+/// The platform version this build of Keel implements; plugins state the version they need in
+/// `keel_version` and registration refuses them when it is newer (major.minor compared).
+pub const KEEL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Paths every plugin serves (relative to its app port).
+pub mod paths {
+    /// `GET`: who the plugin is and what it offers and implements.
+    pub const IDENTIFY: &str = "v1/identify";
+    /// `GET`: the plugin's own view of its health.
+    pub const STATUS: &str = "v1/status";
+    /// `POST`: another plugin asks to implement one of this plugin's addon points.
+    pub const ADDONS_IDENTIFY: &str = "v1/addons/identify";
+}
