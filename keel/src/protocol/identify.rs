@@ -288,7 +288,8 @@ mod tests {
 
     #[test]
     fn each_defect_is_reported_with_its_field() {
-        let cases: Vec<(Box<dyn FnOnce(&mut serde_json::Value)>, &str)> = vec![
+        type Mutation = Box<dyn FnOnce(&mut serde_json::Value)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|v| v["plugin_id"] = json!("")), "plugin_id is required"),
             (Box::new(|v| v["plugin_id"] = json!("Bad_Id")), "plugin_id:"),
             (Box::new(|v| v["version"] = json!("")), "version is required"),

@@ -1,0 +1,121 @@
+//! The sidecar client: one awc client plus the sidecar's address, token and time limit.
+//!
+//! `awc::Client` is built for one thread (actix runs one per worker), so [`DaprClient`] is cheap to
+//! clone but not `Send`: create one per worker (inside the `HttpServer::new` closure) or per task
+//! on the current thread.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::{Method, StatusCode};
+use awc::error::SendRequestError;
+
+use super::error::DaprError;
+use super::headers::DAPR_API_TOKEN;
+use super::SidecarConfig;
+
+/// Largest answer read into memory from a sidecar API (state values, buffered invocations).
+pub const MAX_BUFFERED_BODY: usize = 16 * 1024 * 1024;
+
+/// A client for one Dapr sidecar's HTTP API.
+#[derive(Clone)]
+pub struct DaprClient {
+    http: awc::Client,
+    cfg: Rc<SidecarConfig>,
+}
+
+impl DaprClient {
+    /// A client for the sidecar described by `cfg`.
+    pub fn new(cfg: SidecarConfig) -> Self {
+        // Pool without a per-host cap: everything goes to the one local sidecar, and a cap would
+        // queue concurrent calls behind each other. Connect timeout bounds a dead sidecar.
+        let connector = awc::Connector::new().limit(0).timeout(Duration::from_secs(2));
+        let http =
+            awc::Client::builder().connector(connector).disable_redirects().timeout(cfg.timeout).finish();
+        Self { http, cfg: Rc::new(cfg) }
+    }
+
+    /// A client configured from `DAPR_HTTP_ENDPOINT`/`DAPR_HTTP_PORT`/`DAPR_API_TOKEN`.
+    pub fn from_env() -> Self {
+        Self::new(SidecarConfig::from_env())
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &SidecarConfig {
+        &self.cfg
+    }
+
+    /// The underlying HTTP client, for callers that build their own requests.
+    pub fn http(&self) -> &awc::Client {
+        &self.http
+    }
+
+    /// A request to `path` (starting with `/v1.0/...`) on the sidecar, carrying the API token and
+    /// the configured time limit.
+    pub fn request(&self, method: Method, path: &str) -> awc::ClientRequest {
+        let mut req =
+            self.http.request(method, format!("{}{}", self.cfg.endpoint, path)).timeout(self.cfg.timeout);
+        if let Some(token) = &self.cfg.api_token {
+            req = req.insert_header((DAPR_API_TOKEN, token.as_str()));
+        }
+        req
+    }
+
+    /// Maps a send failure to a [`DaprError`] with context.
+    pub fn send_error(&self, what: impl Into<String>, err: SendRequestError, after: Duration) -> DaprError {
+        let what = what.into();
+        match err {
+            SendRequestError::Timeout => DaprError::Timeout { what, after },
+            other => {
+                DaprError::Connect { what, endpoint: self.cfg.endpoint.clone(), reason: other.to_string() }
+            }
+        }
+    }
+
+    /// Sends `req` with an optional body and reads the whole answer (bounded by
+    /// [`MAX_BUFFERED_BODY`] and the time limit). Transport failures become errors; any HTTP
+    /// status is returned to the caller to interpret.
+    pub async fn send_buffered(
+        &self,
+        what: &str,
+        req: awc::ClientRequest,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, actix_web::http::header::HeaderMap, bytes::Bytes), DaprError> {
+        let started = Instant::now();
+        let sent = match body {
+            Some(b) => req.send_body(b).await,
+            None => req.send().await,
+        };
+        let mut res = sent.map_err(|e| self.send_error(what, e, started.elapsed()))?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let left = self.cfg.timeout.saturating_sub(started.elapsed());
+        let body = match tokio::time::timeout(left, res.body().limit(MAX_BUFFERED_BODY)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return Err(DaprError::Decode { what: what.to_owned(), reason: e.to_string() }),
+            Err(_) => return Err(DaprError::Timeout { what: what.to_owned(), after: started.elapsed() }),
+        };
+        Ok((status, headers, body))
+    }
+
+    /// Waits until the sidecar answers `GET /v1.0/healthz/outbound` with 2xx (what the SDKs'
+    /// wait-for-sidecar does: it is ready before the app's own port is), polling every 100 ms.
+    pub async fn wait_for_sidecar(&self, limit: Duration) -> Result<(), DaprError> {
+        let started = Instant::now();
+        loop {
+            let req = self.request(Method::GET, "/v1.0/healthz/outbound").timeout(Duration::from_millis(500));
+            if let Ok(res) = req.send().await {
+                if res.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if started.elapsed() >= limit {
+                return Err(DaprError::Timeout {
+                    what: format!("waiting for the Dapr sidecar at {}", self.cfg.endpoint),
+                    after: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

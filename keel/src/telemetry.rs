@@ -1,0 +1,40 @@
+//! Tracing set-up shared by every service: readable lines by default, JSON with
+//! `KEEL_LOG_FORMAT=json`, filtered by `KEEL_LOG` (or `RUST_LOG`), e.g. `KEEL_LOG=keel=debug`.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber for `service`. Safe to call more than once (later calls are
+/// ignored), so tests and binaries can share set-up code.
+pub fn init(service: &str) {
+    let filter = std::env::var("KEEL_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let json = std::env::var("KEEL_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let installed = if json { builder.json().try_init() } else { builder.try_init() };
+    if installed.is_ok() {
+        tracing::debug!(service, "tracing initialised");
+    }
+}
+
+/// Middleware (use with `actix_web::middleware::from_fn`) writing one line per request at
+/// `debug`: method, path, status, duration. The query string is left out: it may carry secrets.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let res = next.call(req).await?;
+    tracing::debug!(%method, %path, status = res.status().as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    Ok(res)
+}
