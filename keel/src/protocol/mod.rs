@@ -8,6 +8,7 @@ pub mod addons;
 pub mod envelope;
 pub mod identify;
 pub mod ids;
+pub mod routes;
 pub mod status;
 pub mod version;
 
@@ -18,6 +19,7 @@ pub use identify::{
     ValidIdentify,
 };
 pub use ids::{IdError, PluginId, RESERVED_IDS};
+pub use routes::{AddonTarget, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
 pub use status::{PluginStatus, StatusResponse};
 pub use version::{parse_version, parse_version_req, VersionError};
 
