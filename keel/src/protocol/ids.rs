@@ -4,8 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Ids the platform keeps for itself: the three core services and the addon namespace.
-pub const RESERVED_IDS: [&str; 4] = ["keel", "plugins", "auth", "addons"];
+/// Ids the platform keeps for itself: the three core services, the addon namespace, and `v1`,
+/// because keel's app port serves its own protocol and control API under `/v1/...` (a plugin
+/// called `v1` could never be routed to unambiguously).
+pub const RESERVED_IDS: [&str; 5] = ["keel", "plugins", "auth", "addons", "v1"];
 
 /// Why a string is not a valid plugin id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
