@@ -1,0 +1,282 @@
+//! A platform under test: a temporary directory holding the state store file, the components and
+//! the sidecars' shared name registry, and one `sidecar run` process per app (so each app can be
+//! stopped, killed or restarted on its own, as in production).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+use crate::{bin_path, free_port, wait_healthy};
+
+/// How long an app and its sidecar get to become healthy.
+pub const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// One app to run behind a sidecar.
+#[derive(Debug, Clone)]
+pub struct AppSpec {
+    /// Its Dapr app-id.
+    pub id: String,
+    /// The command and arguments (empty: a sidecar without an app).
+    pub command: Vec<String>,
+    /// Extra environment for the app (and its sidecar).
+    pub env: Vec<(String, String)>,
+    /// Whether the app listens on `APP_PORT` (the sidecar waits for it).
+    pub has_port: bool,
+    /// Extra `sidecar run` flags, e.g. `--max-body-size 1Gi`.
+    pub sidecar_args: Vec<String>,
+}
+
+impl AppSpec {
+    /// App `id` running workspace binary `bin`.
+    pub fn bin(id: &str, bin: &str) -> Self {
+        Self::command(id, vec![bin_path(bin).display().to_string()])
+    }
+
+    /// App `id` running an arbitrary command.
+    pub fn command(id: &str, command: Vec<String>) -> Self {
+        Self { id: id.to_owned(), command, env: Vec::new(), has_port: true, sidecar_args: Vec::new() }
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// Adds `sidecar run` flags.
+    pub fn sidecar_args(mut self, args: &[&str]) -> Self {
+        self.sidecar_args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// A sidecar with no app behind it (a client's sidecar).
+    pub fn sidecar_only(id: &str) -> Self {
+        Self { has_port: false, ..Self::command(id, Vec::new()) }
+    }
+}
+
+/// A running app and its sidecar.
+#[derive(Debug)]
+pub struct RunningApp {
+    /// What was started.
+    pub spec: AppSpec,
+    /// The sidecar's HTTP port (`DAPR_HTTP_PORT`).
+    pub dapr_port: u16,
+    /// The app's port (`APP_PORT`).
+    pub app_port: u16,
+    /// Where its output (app and sidecar) goes.
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl RunningApp {
+    /// The pid of the `sidecar run` process (the process group leader).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn signal(&mut self, sig: Signal) {
+        // The run process leads its own group: the signal reaches the sidecar and the app.
+        let _ = killpg(Pid::from_raw(self.child.id() as i32), sig);
+    }
+}
+
+/// The platform under test. Dropping it kills every process it started.
+pub struct Platform {
+    dir: tempfile::TempDir,
+    apps: BTreeMap<String, RunningApp>,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Platform {
+    /// A fresh platform: empty sqlite state store (component `statestore`, keyPrefix `name`).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = Self { dir, apps: BTreeMap::new() };
+        fs::create_dir_all(p.components_dir()).expect("components dir");
+        let db = p.dir.path().join("state.db");
+        p.write_component(
+            "statestore.yaml",
+            &format!(
+                "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\nspec:\n  type: state.sqlite\n  version: v1\n  metadata:\n  - name: connectionString\n    value: \"{}\"\n  - name: keyPrefix\n    value: name\n",
+                db.display()
+            ),
+        );
+        p
+    }
+
+    /// The temporary directory everything lives in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The resources folder every sidecar loads.
+    pub fn components_dir(&self) -> PathBuf {
+        self.dir.path().join("components")
+    }
+
+    /// Adds or replaces a component file.
+    pub fn write_component(&self, name: &str, yaml: &str) {
+        fs::write(self.components_dir().join(name), yaml).expect("write component");
+    }
+
+    /// The sidecars' shared name registry file.
+    pub fn registry(&self) -> PathBuf {
+        self.dir.path().join("registry.db")
+    }
+
+    /// Starts `spec` behind its own sidecar and waits until the sidecar reports healthy (which
+    /// it does once the app's port accepts connections).
+    pub async fn start(&mut self, spec: AppSpec) -> &RunningApp {
+        let id = spec.id.clone();
+        assert!(!self.apps.contains_key(&id), "app {id} already running");
+        let (dapr_port, app_port) = (free_port(), free_port());
+        let app = self.spawn(spec, dapr_port, app_port);
+        self.apps.insert(id.clone(), app);
+        self.wait_ready(&id).await;
+        &self.apps[&id]
+    }
+
+    fn spawn(&self, spec: AppSpec, dapr_port: u16, app_port: u16) -> RunningApp {
+        let log = self.dir.path().join(format!("{}.log", spec.id));
+        let out = File::options().create(true).append(true).open(&log).expect("log file");
+        let mut cmd = Command::new(bin_path("sidecar"));
+        cmd.arg("run")
+            .args(["--app-id", &spec.id])
+            .args(["--dapr-http-port", &dapr_port.to_string()])
+            .args(["--resources-path", &self.components_dir().display().to_string()])
+            .args(&spec.sidecar_args);
+        if spec.has_port {
+            cmd.args(["--app-port", &app_port.to_string()]);
+        }
+        if !spec.command.is_empty() {
+            cmd.arg("--").args(&spec.command);
+        }
+        cmd.env("SIDECAR_REGISTRY", self.registry())
+            .env("KEEL_LOG", std::env::var("KEEL_LOG").unwrap_or_else(|_| "info".into()))
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("dup log"))
+            .stderr(out)
+            .process_group(0);
+        let child = cmd.spawn().expect("spawn sidecar run");
+        RunningApp { spec, dapr_port, app_port, log, child }
+    }
+
+    async fn wait_ready(&mut self, id: &str) {
+        let app = &self.apps[id];
+        let log = app.log.clone();
+        let url = format!("http://127.0.0.1:{}/v1.0/healthz", app.dapr_port);
+        wait_healthy(&url, START_LIMIT, || format!("--- output of {id} ---\n{}", read_log(&log))).await;
+    }
+
+    /// The app started as `id`.
+    pub fn app(&self, id: &str) -> &RunningApp {
+        self.apps.get(id).unwrap_or_else(|| panic!("app {id} is not running"))
+    }
+
+    /// `http://127.0.0.1:<dapr port>` of app `id`'s sidecar.
+    pub fn dapr_url(&self, id: &str) -> String {
+        format!("http://127.0.0.1:{}", self.app(id).dapr_port)
+    }
+
+    /// `http://127.0.0.1:<app port>` of app `id`.
+    pub fn app_url(&self, id: &str) -> String {
+        format!("http://127.0.0.1:{}", self.app(id).app_port)
+    }
+
+    /// A sidecar client bound to app `id`'s sidecar.
+    pub fn dapr(&self, id: &str) -> keel::dapr::DaprClient {
+        keel::dapr::DaprClient::new(keel::dapr::SidecarConfig {
+            endpoint: self.dapr_url(id),
+            ..keel::dapr::SidecarConfig::default()
+        })
+    }
+
+    /// Everything app `id` and its sidecar printed so far.
+    pub fn logs(&self, id: &str) -> String {
+        read_log(&self.app(id).log)
+    }
+
+    /// Everything every app printed so far.
+    pub fn all_logs(&self) -> String {
+        let mut out = String::new();
+        for entry in fs::read_dir(self.dir.path()).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "log") {
+                out.push_str(&read_log(&entry.path()));
+            }
+        }
+        out
+    }
+
+    /// Stops app `id` and its sidecar gracefully (SIGTERM) and waits for them to exit.
+    pub fn stop(&mut self, id: &str) -> RunningApp {
+        let mut app = self.apps.remove(id).unwrap_or_else(|| panic!("app {id} is not running"));
+        app.signal(Signal::SIGTERM);
+        let _ = app.child.wait();
+        app
+    }
+
+    /// Kills app `id` and its sidecar at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self, id: &str) -> RunningApp {
+        let mut app = self.apps.remove(id).unwrap_or_else(|| panic!("app {id} is not running"));
+        app.signal(Signal::SIGKILL);
+        let _ = app.child.wait();
+        app
+    }
+
+    /// Kills only the app behind `id`'s sidecar (the sidecar keeps running), as an app crash
+    /// would: the app is the `sidecar run` process's child.
+    pub fn kill_app_only(&mut self, id: &str) {
+        let pid = self.app(id).pid();
+        let children = child_pids(pid);
+        assert!(!children.is_empty(), "app {id} (under sidecar pid {pid}) has no running process");
+        for child in children {
+            let _ = nix::sys::signal::kill(Pid::from_raw(child), Signal::SIGKILL);
+        }
+    }
+
+    /// Restarts app `id` (after `stop` or `kill`) with the same spec and ports.
+    pub async fn restart(&mut self, previous: RunningApp) -> &RunningApp {
+        let id = previous.spec.id.clone();
+        let app = self.spawn(previous.spec, previous.dapr_port, previous.app_port);
+        self.apps.insert(id.clone(), app);
+        self.wait_ready(&id).await;
+        &self.apps[&id]
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        for app in self.apps.values_mut() {
+            app.signal(Signal::SIGKILL);
+            let _ = app.child.wait();
+        }
+    }
+}
+
+fn read_log(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The direct children of `pid`, from procfs.
+fn child_pids(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for task in fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+        let children = fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        out.extend(children.split_whitespace().filter_map(|c| c.parse::<i32>().ok()));
+    }
+    out
+}
