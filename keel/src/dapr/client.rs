@@ -40,6 +40,13 @@ impl DaprClient {
         Self::new(SidecarConfig::from_env())
     }
 
+    /// The same client (sharing its connection pool) with another per-call time limit: for
+    /// calls whose patience differs from the default, e.g. a short status poll or a slow identify.
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        let cfg = SidecarConfig { timeout, ..(*self.cfg).clone() };
+        Self { http: self.http.clone(), cfg: Rc::new(cfg) }
+    }
+
     /// The configuration in use.
     pub fn config(&self) -> &SidecarConfig {
         &self.cfg
@@ -117,5 +124,20 @@ impl DaprClient {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn with_timeout_changes_only_the_time_limit() {
+        let base =
+            DaprClient::new(SidecarConfig::from_lookup(|k| (k == "DAPR_HTTP_PORT").then(|| "3999".into())));
+        let quick = base.with_timeout(Duration::from_millis(250));
+        assert_eq!(quick.config().timeout, Duration::from_millis(250));
+        assert_eq!(quick.config().endpoint, base.config().endpoint);
+        assert_eq!(base.config().timeout, super::super::config::DEFAULT_TIMEOUT);
     }
 }
