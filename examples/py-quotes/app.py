@@ -31,6 +31,15 @@ os.environ.setdefault("DAPR_API_METHOD_INVOCATION_PROTOCOL", "HTTP")
 app = FastAPI(title=PLUGIN_ID)
 dapr_app = DaprApp(app)  # the SDK's FastAPI extension (subscriptions, if any, would go here)
 APP_TOKEN = os.environ.get("APP_API_TOKEN", "")
+_dapr = None
+
+
+def dapr() -> DaprClient:
+    """One SDK client for the process: creating it waits for the sidecar, so do it once."""
+    global _dapr
+    if _dapr is None:
+        _dapr = DaprClient()
+    return _dapr
 
 
 @app.middleware("http")
@@ -64,16 +73,15 @@ def quote(request: Request):
     text = random.choice(QUOTES)
     echoed = None
     try:
-        with DaprClient() as client:
-            resp = client.invoke_method(
-                app_id="keel",
-                method_name="echo/quotes",
-                data=json.dumps({"quote": text}),
-                content_type="application/json",
-                http_verb="POST",
-            )
-            body = json.loads(resp.data)
-            echoed = {"by": "echo", "caller_seen_by_echo": body.get("headers", {}).get("x-keel-caller", [None])[0]}
+        resp = dapr().invoke_method(
+            app_id="keel",
+            method_name="echo/quotes",
+            data=json.dumps({"quote": text}),
+            content_type="application/json",
+            http_verb="POST",
+        )
+        body = json.loads(resp.data)
+        echoed = {"by": "echo", "caller_seen_by_echo": body.get("headers", {}).get("x-keel-caller", [None])[0]}
     except Exception as err:  # noqa: BLE001 -- report any failure of the peer call to the client
         echoed = {"error": str(err)}
     return {
