@@ -1,0 +1,53 @@
+//! One function per command; [`run`] dispatches.
+
+mod admin;
+mod login;
+mod plugins;
+
+use std::time::Duration;
+
+use crate::api::Api;
+use crate::args::{Cli, Command};
+use crate::credentials;
+use crate::error::CliError;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let timeout = Duration::from_secs(cli.timeout.max(1));
+    match cli.command {
+        Command::Login { username, tenant, password_stdin } => {
+            login::login(&cli.url, timeout, &username, tenant.as_deref(), password_stdin).await
+        }
+        Command::Logout => credentials::remove(),
+        Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
+        Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,
+        Command::Users { action } => {
+            admin::run(&authed(&cli.url, timeout)?, cli.output, "users", action).await
+        }
+        Command::Tenants { action } => {
+            admin::run(&authed(&cli.url, timeout)?, cli.output, "tenants", action).await
+        }
+        Command::Roles { action } => {
+            admin::run(&authed(&cli.url, timeout)?, cli.output, "roles", action).await
+        }
+    }
+}
+
+/// A client carrying the stored token; `--url`/`KEEL_URL` wins over the URL stored at login.
+fn authed(url: &str, timeout: Duration) -> Result<Api, CliError> {
+    let creds = credentials::load()?;
+    Ok(Api::new(url, Some(creds.access_token), timeout))
+}
+
+/// Reads one line from standard input (a password or a secret), without its newline.
+fn read_stdin_line(what: &str) -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|source| CliError::Io { what: format!("read the {what} from standard input"), source })?;
+    let value = line.trim_end_matches(['\n', '\r']).to_owned();
+    if value.is_empty() {
+        return Err(CliError::Usage(format!("the {what} read from standard input is empty")));
+    }
+    Ok(value)
+}
