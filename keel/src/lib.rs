@@ -9,3 +9,4 @@ pub mod dapr;
 pub mod plugin;
 pub mod protocol;
 pub mod telemetry;
+pub mod tokens;

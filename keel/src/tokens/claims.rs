@@ -1,0 +1,129 @@
+//! What an access token says: the JWT claims auth signs and keel verifies, the identity a
+//! verified token stands for, and the names both sides agree on (algorithm, issuer, audience,
+//! built-in roles, the platform tenant, the identity headers keel adds for plugins).
+
+use jsonwebtoken::Algorithm;
+use serde::{Deserialize, Serialize};
+
+/// The one signature algorithm auth signs with and keel accepts (Ed25519). Pinned: a token
+/// whose header names anything else is refused before any key is looked at.
+pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
+/// [`ALGORITHM`] as it appears in a JWT header and a JWK.
+pub const ALGORITHM_NAME: &str = "EdDSA";
+/// The `iss` auth writes by default.
+pub const DEFAULT_ISSUER: &str = "keel-auth";
+/// The `aud` auth writes by default: the tokens are for keel's public port.
+pub const DEFAULT_AUDIENCE: &str = "keel";
+/// The tenant of the platform itself: the super-admin and every client (plugin or integrator)
+/// belong to it.
+pub const PLATFORM_TENANT: &str = "platform";
+
+/// Header keel adds for the plugin: the verified `sub` (a user name, or a client id).
+pub const USER_HEADER: &str = "x-keel-user";
+/// Header keel adds for the plugin: the verified tenant.
+pub const TENANT_HEADER: &str = "x-keel-tenant";
+/// Header keel adds for the plugin: the verified roles, comma-separated.
+pub const ROLES_HEADER: &str = "x-keel-roles";
+
+/// Role names with a fixed meaning.
+pub mod roles {
+    /// Platform-wide administrator (only in the platform tenant): manages every tenant, calls
+    /// every plugin, rotates keys.
+    pub const SUPER_ADMIN: &str = "super-admin";
+    /// Administrator of one tenant: manages that tenant, calls every plugin.
+    pub const ADMIN: &str = "admin";
+    /// An ordinary user; calls the plugins its roles are granted.
+    pub const USER: &str = "user";
+    /// What a client-credentials token carries (plugins and integrators).
+    pub const CLIENT: &str = "client";
+    /// Roles every tenant has without creating them.
+    pub const BUILT_IN: [&str; 2] = [ADMIN, USER];
+}
+
+/// The claims of an access token. Times are numbers (seconds since the epoch, RFC 7519
+/// NumericDate), never strings: the 2021 original wrote strings and nothing ever expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Who issued it (auth's configured issuer).
+    pub iss: String,
+    /// Who it is for (keel's public port).
+    pub aud: String,
+    /// The user name, or the client id for client-credentials tokens.
+    pub sub: String,
+    /// The tenant `sub` belongs to.
+    pub tenant: String,
+    /// The roles `sub` held when the token was issued.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Expiry.
+    pub exp: u64,
+    /// Issue time.
+    pub iat: u64,
+    /// Not valid before.
+    pub nbf: u64,
+    /// The token's id; revocation lists it.
+    pub jti: String,
+    /// Set on client-credentials tokens: the client (plugin id or integrator id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// Who a verified token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The user name or client id (`sub`).
+    pub sub: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// Its roles.
+    pub roles: Vec<String>,
+    /// The client, for client-credentials tokens.
+    pub client_id: Option<String>,
+    /// The token's id.
+    pub jti: String,
+    /// When the token expires (seconds since the epoch).
+    pub exp: u64,
+}
+
+impl From<AccessClaims> for Identity {
+    fn from(c: AccessClaims) -> Self {
+        Self { sub: c.sub, tenant: c.tenant, roles: c.roles, client_id: c.client_id, jti: c.jti, exp: c.exp }
+    }
+}
+
+impl Identity {
+    /// True when the identity holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The platform-wide administrator.
+    pub fn is_super_admin(&self) -> bool {
+        self.client_id.is_none() && self.tenant == PLATFORM_TENANT && self.has_role(roles::SUPER_ADMIN)
+    }
+
+    /// May administer `tenant`: its own admin, or the super-admin.
+    pub fn is_admin_of(&self, tenant: &str) -> bool {
+        self.is_super_admin()
+            || (self.client_id.is_none() && self.tenant == tenant && self.has_role(roles::ADMIN))
+    }
+
+    /// The value of [`ROLES_HEADER`]: the roles, comma-separated.
+    pub fn roles_header(&self) -> String {
+        self.roles.join(",")
+    }
+
+    /// The three identity headers keel adds for the plugin, as (name, value) pairs.
+    pub fn headers(&self) -> [(&'static str, String); 3] {
+        [
+            (USER_HEADER, self.sub.clone()),
+            (TENANT_HEADER, self.tenant.clone()),
+            (ROLES_HEADER, self.roles_header()),
+        ]
+    }
+}
+
+/// Seconds since the epoch, now.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
