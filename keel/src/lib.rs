@@ -8,5 +8,6 @@ pub mod config;
 pub mod dapr;
 pub mod plugin;
 pub mod protocol;
+pub mod router;
 pub mod telemetry;
 pub mod tokens;

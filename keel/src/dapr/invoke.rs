@@ -41,7 +41,7 @@ impl Invoked {
 
 /// True when a 5xx answer is the sidecar's own invocation error rather than the app's answer:
 /// daprd reports unknown or unreachable apps as 500 with `errorCode: ERR_DIRECT_INVOKE`.
-fn sidecar_invoke_error(status: StatusCode, body: &[u8]) -> Option<DaprErrorBody> {
+pub fn sidecar_invoke_error(status: StatusCode, body: &[u8]) -> Option<DaprErrorBody> {
     if !(status.is_server_error() || status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN) {
         return None;
     }

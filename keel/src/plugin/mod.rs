@@ -36,6 +36,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::protocol::{paths, Identify};
 
+pub(crate) use endpoints::constant_time_eq;
 pub use endpoints::require_app_token;
 pub use peers::{is_keel_error, KeelClient, KEEL_APP_ID};
 pub use spec::{AddonsJudge, PluginSpec};

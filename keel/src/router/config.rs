@@ -1,0 +1,236 @@
+//! The router's configuration: [`RouterConfig`] from defaults, an optional file (`KEEL_CONFIG`) and
+//! `KEEL_*` variables (`KEEL_UPSTREAM_TIMEOUT_MS=5000`), plus what Dapr hands every app in its
+//! environment (`DAPR_HTTP_PORT`, `DAPR_API_TOKEN`, `APP_API_TOKEN`, `APP_PORT`).
+//!
+//! Unknown `KEEL_*` keys are ignored rather than refused: every service reads the same prefix
+//! (and `KEEL_LOG`, `KEEL_CONFIG` belong to the shared set-up), so one service's key is another's
+//! stranger. [`RouterConfig::validate`] checks every value before any port is bound.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::public::TokenVerifier;
+use crate::config::ConfigError;
+use crate::dapr::SidecarConfig;
+
+/// Everything `keel` reads from its configuration file or `KEEL_*` variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouterConfig {
+    /// The app port (internal flow, keel's `/v1` API), `KEEL_LISTEN`. Unset: `127.0.0.1:$APP_PORT`,
+    /// where keel's sidecar expects it.
+    pub listen: Option<SocketAddr>,
+    /// The admin port serving `GET /metrics` (Prometheus text) and `GET /readyz`,
+    /// `KEEL_ADMIN_LISTEN`. Keep it off the public network.
+    pub admin_listen: SocketAddr,
+    /// Serve the external flow (`/apis/<plugin>/<endpoint>`), `KEEL_PUBLIC_ENABLED`. Off by
+    /// default; when on without token verification every request is refused with 401.
+    pub public_enabled: bool,
+    /// The public port's address, `KEEL_PUBLIC_LISTEN`.
+    pub public_listen: SocketAddr,
+    /// HTTP worker threads per port, `KEEL_WORKERS`; 0 means one per CPU.
+    pub workers: usize,
+    /// Milliseconds a plugin gets to start answering (request upload included) before keel
+    /// answers 504, `KEEL_UPSTREAM_TIMEOUT_MS`. A plugin's `timeout_ms` in the route table wins.
+    pub upstream_timeout_ms: u64,
+    /// Largest request body keel forwards, in bytes, `KEEL_MAX_BODY_BYTES`; larger ones get 413.
+    /// Bodies are streamed, so this bounds what plugins receive, not keel's memory.
+    pub max_body_bytes: u64,
+    /// Milliseconds between re-reads of the route table from the store, in case a push from the
+    /// registry was missed, `KEEL_ROUTES_REFRESH_MS`.
+    pub routes_refresh_ms: u64,
+    /// Milliseconds between attempts to load the route table at boot while the store or the
+    /// table is not there yet, `KEEL_ROUTES_RETRY_MS`.
+    pub routes_retry_ms: u64,
+    /// Seconds announced in `Retry-After` when a plugin is not ACTIVE or keel is starting,
+    /// `KEEL_RETRY_AFTER_S` (the registry's status poll interval is a good value).
+    pub retry_after_s: u64,
+    /// Seconds in-flight requests get to finish on shutdown, `KEEL_SHUTDOWN_TIMEOUT_S`.
+    pub shutdown_timeout_s: u64,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            public_enabled: false,
+            public_listen: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            workers: 0,
+            upstream_timeout_ms: 30_000,
+            max_body_bytes: 100 * 1024 * 1024,
+            routes_refresh_ms: 5_000,
+            routes_retry_ms: 1_000,
+            retry_after_s: 5,
+            shutdown_timeout_s: 10,
+        }
+    }
+}
+
+/// What [`super::start`] needs: the router's settings, its sidecar, the app token, and the
+/// public port's token verifier.
+#[derive(Clone)]
+pub struct Config {
+    /// The router's settings.
+    pub router: RouterConfig,
+    /// Keel's own sidecar; every forwarded request and every store read goes there.
+    pub sidecar: SidecarConfig,
+    /// `APP_API_TOKEN`: when set, requests to the app port must carry it in `dapr-api-token`.
+    pub app_token: Option<String>,
+    /// Verifies bearer tokens on the public port; `None` refuses every public request.
+    pub verifier: Option<Arc<dyn TokenVerifier>>,
+}
+
+// === impl RouterConfig ===
+
+impl RouterConfig {
+    /// Checks every value; the message names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("upstream_timeout_ms", self.upstream_timeout_ms),
+            ("max_body_bytes", self.max_body_bytes),
+            ("routes_refresh_ms", self.routes_refresh_ms),
+            ("routes_retry_ms", self.routes_retry_ms),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(invalid(format!("{key} must be greater than 0")));
+            }
+        }
+        if self.public_enabled && Some(self.public_listen) == self.listen {
+            return Err(invalid(
+                "public_listen must differ from listen: the app port trusts its sidecar".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The app port's address.
+    pub fn app_addr(&self) -> SocketAddr {
+        self.listen.unwrap_or_else(crate::config::app_listen_addr)
+    }
+
+    /// Workers per port.
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            self.workers
+        }
+    }
+
+    /// [`Self::upstream_timeout_ms`] as a duration.
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    /// [`Self::retry_after_s`] as a duration.
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_secs(self.retry_after_s)
+    }
+}
+
+fn invalid(message: String) -> ConfigError {
+    ConfigError::Invalid(config::ConfigError::Message(message))
+}
+
+// === impl Config ===
+
+impl Config {
+    /// Loads the router's settings (defaults, `KEEL_CONFIG` file, `KEEL_*`) and Dapr's variables,
+    /// and validates them.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let router: RouterConfig = crate::config::load(None)?;
+        router.validate()?;
+        Ok(Self {
+            router,
+            sidecar: SidecarConfig::from_env(),
+            app_token: std::env::var("APP_API_TOKEN").ok().filter(|t| !t.is_empty()),
+            verifier: None,
+        })
+    }
+
+    /// A configuration for tests and embedding: defaults, every port on loopback port 0, the
+    /// public port off, no tokens.
+    pub fn local(sidecar: SidecarConfig) -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let router = RouterConfig {
+            listen: Some(any),
+            admin_listen: any,
+            public_listen: any,
+            workers: 1,
+            ..Default::default()
+        };
+        Self { router, sidecar, app_token: None, verifier: None }
+    }
+}
+
+impl fmt::Debug for Config {
+    // The tokens are secrets: never print them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("router", &self.router)
+            .field("sidecar", &self.sidecar)
+            .field("app_token", &self.app_token.as_ref().map(|_| "<redacted>"))
+            .field("verifier", &self.verifier.as_ref().map(|_| "<configured>"))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<RouterConfig, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let cfg: RouterConfig =
+            crate::config::load_from(None, config::Environment::with_prefix("KEEL").source(Some(map)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    #[test]
+    fn defaults_keep_the_public_port_off() {
+        let cfg = load(&[]).unwrap();
+        assert_eq!(cfg, RouterConfig::default());
+        assert!(!cfg.public_enabled);
+    }
+
+    #[test]
+    fn environment_overrides_and_other_services_keys_are_ignored() {
+        let cfg = load(&[
+            ("KEEL_UPSTREAM_TIMEOUT_MS", "750"),
+            ("KEEL_PUBLIC_ENABLED", "true"),
+            ("KEEL_PUBLIC_LISTEN", "127.0.0.1:18000"),
+            ("KEEL_LISTEN", "127.0.0.1:3100"),
+            ("KEEL_LOG", "debug"),
+            ("KEEL_POLL_INTERVAL_MS", "100"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.upstream_timeout(), Duration::from_millis(750));
+        assert!(cfg.public_enabled);
+        assert_eq!(cfg.public_listen, "127.0.0.1:18000".parse().unwrap());
+        assert_eq!(cfg.app_addr(), "127.0.0.1:3100".parse().unwrap());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = load(&[("KEEL_MAX_BODY_BYTES", "0")]).unwrap_err();
+        assert!(err.to_string().contains("max_body_bytes"), "{err}");
+        let err = load(&[("KEEL_ADMIN_LISTEN", "nowhere")]).unwrap_err();
+        assert!(err.to_string().contains("admin_listen"), "{err}");
+    }
+
+    #[test]
+    fn tokens_are_never_printed() {
+        let mut cfg = Config::local(SidecarConfig::default());
+        cfg.app_token = Some("s3cret".into());
+        assert!(!format!("{cfg:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,1 @@
+//! In-process tests of the router against a fake sidecar.

@@ -1,0 +1,316 @@
+//! The hop to keel's own sidecar: the request head copied with sidecar hygiene, the body streamed
+//! under the size limit, and the answer turned back into a response (or into a keel error when
+//! it is the sidecar's own invocation failure, not the plugin's answer).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BodyStream, BoxBody, SizedStream};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{StatusCode, Version};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use awc::error::SendRequestError;
+use bytes::{Bytes, BytesMut};
+use futures_util::{stream, Stream, StreamExt};
+
+use super::errors::{RouteError, KEEL_ERROR};
+use super::public::{Identity, X_KEEL_ROLES, X_KEEL_TENANT, X_KEEL_USER};
+use super::routes::Resolved;
+use crate::dapr::headers::copy_end_to_end;
+use crate::dapr::invoke::sidecar_invoke_error;
+use crate::dapr::DaprClient;
+
+/// `x-keel-caller`: who really called, since the target's sidecar sees keel as the caller.
+pub const X_KEEL_CALLER: HeaderName = HeaderName::from_static("x-keel-caller");
+
+/// Largest error answer read to tell the sidecar's invocation errors from a plugin's answer.
+const PEEK_LIMIT: usize = 64 * 1024;
+
+/// Who the request is from, as keel vouches for it to the plugin.
+#[derive(Debug, Clone, Copy)]
+pub enum Vouch<'a> {
+    /// A plugin or core service, by app-id (internal flow).
+    Caller(&'a str),
+    /// An external client: its verified identity, or none on a declared public endpoint.
+    External(Option<&'a Identity>),
+}
+
+/// Headers never copied from the caller: `dapr-*` are sidecar-stamped facts about the previous
+/// hop or sidecar controls (`dapr-app-id` would even redirect the call, `dapr-api-token` is
+/// keel's app token), `x-keel-*` are keel's to set, and awc sets `host`, the body framing and no
+/// `expect` (the caller's 100-continue was already answered by keel's server).
+fn is_caller_only(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    n.starts_with("dapr-") || n.starts_with("x-keel-") || matches!(n, "host" | "content-length" | "expect")
+}
+
+/// Headers never copied from the plugin's answer: the framing is keel's, and `x-keel-error` must
+/// only ever mean that keel refused.
+fn is_not_passed_back(name: &HeaderName) -> bool {
+    name == header::CONTENT_LENGTH || name == KEEL_ERROR
+}
+
+/// Builds the request to `/v1.0/invoke/<plugin>/method/<endpoint>?<raw query>` on keel's sidecar
+/// (carrying `DAPR_API_TOKEN` when configured), with the caller's end-to-end headers and keel's
+/// word on who is calling.
+pub fn request(
+    dapr: &DaprClient,
+    req: &HttpRequest,
+    route: &Resolved,
+    vouch: Vouch<'_>,
+) -> Result<awc::ClientRequest, RouteError> {
+    let query = req.query_string();
+    let mut method_path = String::with_capacity(route.endpoint.len() + query.len() + 1);
+    method_path.push_str(&route.endpoint);
+    if !query.is_empty() {
+        method_path.push('?');
+        method_path.push_str(query);
+    }
+    let mut up =
+        dapr.invoke_request(req.method().clone(), &route.plugin, &method_path).timeout(route.timeout);
+    let headers = up.headers_mut();
+    copy_end_to_end(req.headers(), headers, is_caller_only);
+    match vouch {
+        Vouch::Caller(caller) => {
+            headers.insert(X_KEEL_CALLER, value(caller)?);
+        }
+        Vouch::External(Some(who)) => {
+            headers.insert(HeaderName::from_static(X_KEEL_USER), value(&who.user)?);
+            headers.insert(HeaderName::from_static(X_KEEL_TENANT), value(&who.tenant)?);
+            headers.insert(HeaderName::from_static(X_KEEL_ROLES), value(&who.roles.join(","))?);
+        }
+        Vouch::External(None) => {}
+    }
+    Ok(up)
+}
+
+fn value(v: &str) -> Result<HeaderValue, RouteError> {
+    HeaderValue::from_str(v).map_err(|e| RouteError::Internal(format!("identity header value {v:?}: {e}")))
+}
+
+/// Sends `up` with the caller's body streamed through: with its `Content-Length` when it had one
+/// (refused at once when over the limit), chunked and counted when it had none.
+pub async fn send(
+    up: awc::ClientRequest,
+    req: &HttpRequest,
+    payload: web::Payload,
+    route: &Resolved,
+    limit: u64,
+) -> Result<awc::ClientResponse, RouteError> {
+    let declared = match req.headers().get(header::CONTENT_LENGTH) {
+        Some(v) => Some(v.to_str().ok().and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| {
+            RouteError::BadBody { plugin: route.plugin.clone(), reason: "malformed Content-Length".into() }
+        })?),
+        None => None,
+    };
+    if declared.is_some_and(|n| n > limit) {
+        return Err(RouteError::BodyTooLarge { plugin: route.plugin.clone(), limit });
+    }
+    let body = Limited { inner: payload, left: limit, limit };
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING) || req.version() == Version::HTTP_2;
+    let sent = match declared {
+        Some(len) => up.send_body(SizedStream::new(len, body)).await,
+        None if chunked => up.send_stream(body).await,
+        // No framing header on HTTP/1: the request has no body, and neither will the forwarded one.
+        None => up.send_body(actix_web::body::None::new()).await,
+    };
+    sent.map_err(|e| send_error(e, route, limit))
+}
+
+/// Maps a failure of the hop to the status the caller gets.
+fn send_error(err: SendRequestError, route: &Resolved, limit: u64) -> RouteError {
+    let plugin = route.plugin.clone();
+    match err {
+        SendRequestError::Timeout => RouteError::Timeout { plugin, after: route.timeout },
+        SendRequestError::Body(e) => match e.downcast_ref::<BodyError>() {
+            Some(BodyError::TooLarge) => RouteError::BodyTooLarge { plugin, limit },
+            _ => RouteError::BadBody { plugin, reason: e.to_string() },
+        },
+        SendRequestError::Url(e) => RouteError::Internal(format!("invoke URL for {plugin:?}: {e}")),
+        SendRequestError::Connect(e) => {
+            RouteError::Unreachable { plugin, detail: format!("keel's sidecar: {e}") }
+        }
+        other => RouteError::Unreachable { plugin, detail: other.to_string() },
+    }
+}
+
+/// Turns the sidecar's answer into the response: the plugin's status, headers and body as they
+/// are, streamed, except that the sidecar's own invocation failures (`ERR_DIRECT_INVOKE`) become
+/// 502 (or 504 when it gave up on time).
+pub async fn respond(
+    mut res: awc::ClientResponse,
+    route: &Resolved,
+    started: Instant,
+) -> Result<HttpResponse, RouteError> {
+    let status = res.status();
+    let length = res.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let body: BoxBody = if may_be_sidecar_error(status, res.headers()) {
+        let left = route.timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+        let (head, complete) = tokio::time::timeout(left, peek(&mut res))
+            .await
+            .map_err(|_| RouteError::Timeout { plugin: route.plugin.clone(), after: route.timeout })?
+            .map_err(|e| RouteError::Unreachable { plugin: route.plugin.clone(), detail: e.to_string() })?;
+        if complete {
+            if let Some(e) = sidecar_invoke_error(status, &head) {
+                return Err(invoke_failure(route, e.message));
+            }
+            BoxBody::new(head)
+        } else {
+            let rest = stream::iter([Ok::<_, PayloadError>(head)]).chain(res.take_payload());
+            boxed(length, rest)
+        }
+    } else {
+        boxed(length, res.take_payload())
+    };
+    let mut out = HttpResponse::with_body(status, body);
+    copy_end_to_end(res.headers(), out.headers_mut(), is_not_passed_back);
+    Ok(out)
+}
+
+fn boxed<S>(length: Option<u64>, body: S) -> BoxBody
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + 'static,
+{
+    match length {
+        Some(n) => BoxBody::new(SizedStream::new(n, body)),
+        None => BoxBody::new(BodyStream::new(body)),
+    }
+}
+
+/// daprd reports invocation failures as JSON with these statuses; anything else is the plugin's.
+fn may_be_sidecar_error(status: StatusCode, headers: &HeaderMap) -> bool {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    json && (status.is_server_error() || status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN)
+}
+
+/// Reads up to [`PEEK_LIMIT`] bytes of the answer; `true` when that was all of it.
+async fn peek(res: &mut awc::ClientResponse) -> Result<(Bytes, bool), PayloadError> {
+    let mut buf = BytesMut::new();
+    while buf.len() <= PEEK_LIMIT {
+        match res.next().await {
+            Some(chunk) => buf.extend_from_slice(&chunk?),
+            None => return Ok((buf.freeze(), true)),
+        }
+    }
+    Ok((buf.freeze(), false))
+}
+
+fn invoke_failure(route: &Resolved, message: String) -> RouteError {
+    // A resiliency timeout configured on the sidecar reports itself this way.
+    if message.contains("deadline exceeded") {
+        return RouteError::Timeout { plugin: route.plugin.clone(), after: route.timeout };
+    }
+    RouteError::Unreachable { plugin: route.plugin.clone(), detail: message }
+}
+
+/// Why the request body stopped.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    #[error("request body exceeds the limit")]
+    TooLarge,
+    #[error("reading the request body: {0}")]
+    Read(#[from] PayloadError),
+}
+
+/// The caller's body, failing once it passes `limit` bytes.
+struct Limited {
+    inner: web::Payload,
+    left: u64,
+    limit: u64,
+}
+
+impl Stream for Limited {
+    type Item = Result<Bytes, BodyError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let len = chunk.len() as u64;
+                if len > self.left {
+                    tracing::debug!(limit = self.limit, "request body over the limit");
+                    return Poll::Ready(Some(Err(BodyError::TooLarge)));
+                }
+                self.left -= len;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn route() -> Resolved {
+        Resolved { plugin: "echo".into(), endpoint: "a/b%20c".into(), timeout: Duration::from_secs(3) }
+    }
+
+    #[actix_web::test]
+    async fn the_head_is_copied_with_hygiene_and_the_caller_vouched_for() {
+        let dapr = DaprClient::new(crate::dapr::SidecarConfig {
+            api_token: Some("sidecar-token".into()),
+            ..Default::default()
+        });
+        let req = TestRequest::post()
+            .uri("/echo/a/b%20c?x=1&x=2&y=%2F")
+            .insert_header(("x-a", "1"))
+            .append_header(("x-a", "2"))
+            .insert_header(("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
+            .insert_header(("connection", "keep-alive, x-hop"))
+            .insert_header(("x-hop", "h"))
+            .insert_header(("dapr-api-token", "app-token"))
+            .insert_header(("dapr-app-id", "elsewhere"))
+            .insert_header(("dapr-caller-app-id", "greeter"))
+            .insert_header(("x-keel-caller", "forged"))
+            .insert_header(("x-keel-user", "admin"))
+            .insert_header(("content-length", "0"))
+            .to_http_request();
+        let up = request(&dapr, &req, &route(), Vouch::Caller("greeter")).unwrap();
+        assert_eq!(up.get_uri().path(), "/v1.0/invoke/echo/method/a/b%20c");
+        assert_eq!(up.get_uri().query(), Some("x=1&x=2&y=%2F"));
+        let h = up.headers();
+        assert_eq!(h.get_all("x-a").count(), 2);
+        assert!(h.get("traceparent").is_some());
+        assert_eq!(h.get("dapr-api-token").unwrap(), "sidecar-token");
+        for gone in
+            ["connection", "x-hop", "dapr-app-id", "dapr-caller-app-id", "x-keel-user", "content-length"]
+        {
+            assert!(h.get(gone).is_none(), "{gone} must not be forwarded");
+        }
+        assert_eq!(h.get_all("x-keel-caller").collect::<Vec<_>>(), ["greeter"]);
+    }
+
+    #[actix_web::test]
+    async fn external_identity_replaces_whatever_the_client_claimed() {
+        let dapr = DaprClient::new(crate::dapr::SidecarConfig::default());
+        let req =
+            TestRequest::get().uri("/apis/echo/x").insert_header(("x-keel-roles", "admin")).to_http_request();
+        let who =
+            Identity { user: "ann".into(), tenant: "t1".into(), roles: vec!["user".into(), "dev".into()] };
+        let up = request(&dapr, &req, &route(), Vouch::External(Some(&who))).unwrap();
+        assert_eq!(up.headers().get_all(X_KEEL_ROLES).collect::<Vec<_>>(), ["user,dev"]);
+        assert_eq!(up.headers().get(X_KEEL_USER).unwrap(), "ann");
+        assert!(up.headers().get(X_KEEL_CALLER).is_none());
+        let up = request(&dapr, &req, &route(), Vouch::External(None)).unwrap();
+        assert!(up.headers().get(X_KEEL_ROLES).is_none());
+    }
+
+    #[test]
+    fn only_json_error_statuses_are_inspected() {
+        let mut json = HeaderMap::new();
+        json.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        assert!(may_be_sidecar_error(StatusCode::INTERNAL_SERVER_ERROR, &json));
+        assert!(!may_be_sidecar_error(StatusCode::OK, &json));
+        assert!(!may_be_sidecar_error(StatusCode::BAD_REQUEST, &json));
+        assert!(!may_be_sidecar_error(StatusCode::INTERNAL_SERVER_ERROR, &HeaderMap::new()));
+    }
+}
