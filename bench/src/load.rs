@@ -1,0 +1,116 @@
+//! Load generation with `oha` (a well-kept HTTP load generator), run pinned to its own core,
+//! at a fixed rate (latency percentiles, with coordinated-omission correction) or at saturation
+//! (requests per second).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// One load run's settings.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Target URL.
+    pub url: String,
+    /// Extra request headers (`name: value`).
+    pub headers: Vec<String>,
+    /// File holding the POST body.
+    pub body: PathBuf,
+    /// Requests per second, or `None` for as fast as possible.
+    pub rate: Option<u32>,
+    /// How long to run.
+    pub duration: Duration,
+    /// Concurrent connections.
+    pub connections: u32,
+}
+
+/// What one run measured (latencies in milliseconds).
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub rps: f64,
+    pub success_rate: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+}
+
+#[derive(Deserialize)]
+struct OhaJson {
+    summary: OhaSummary,
+    #[serde(rename = "latencyPercentiles")]
+    latency: OhaPercentiles,
+}
+
+#[derive(Deserialize)]
+struct OhaSummary {
+    #[serde(rename = "successRate")]
+    success_rate: Option<f64>,
+    #[serde(rename = "requestsPerSec")]
+    requests_per_sec: f64,
+}
+
+#[derive(Deserialize)]
+struct OhaPercentiles {
+    p50: Option<f64>,
+    p90: Option<f64>,
+    p99: Option<f64>,
+    #[serde(rename = "p99.9")]
+    p999: Option<f64>,
+}
+
+/// Runs `load` with the `oha` binary at `oha`, pinned to `cpus`.
+pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", cpus]).arg(oha);
+    cmd.args(["--no-tui", "--output-format", "json", "-m", "POST", "-D"]).arg(&load.body);
+    cmd.args(["-z", &format!("{}ms", load.duration.as_millis()), "-c", &load.connections.to_string()]);
+    if let Some(rate) = load.rate {
+        cmd.args(["-q", &rate.to_string(), "--latency-correction"]);
+    }
+    for h in &load.headers {
+        cmd.args(["-H", h]);
+    }
+    cmd.arg(&load.url);
+    let out = cmd.output().map_err(|e| format!("run {}: {e}", oha.display()))?;
+    if !out.status.success() {
+        return Err(format!("oha failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let parsed: OhaJson = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("oha output not understood ({e}): {}", String::from_utf8_lossy(&out.stdout)))?;
+    let ms = |v: Option<f64>| v.unwrap_or(f64::NAN) * 1e3;
+    Ok(Measured {
+        rps: parsed.summary.requests_per_sec,
+        success_rate: parsed.summary.success_rate.unwrap_or(0.0),
+        p50: ms(parsed.latency.p50),
+        p90: ms(parsed.latency.p90),
+        p99: ms(parsed.latency.p99),
+        p999: ms(parsed.latency.p999),
+    })
+}
+
+/// The `oha` binary: `$OHA`, one on the PATH, or one installed with `cargo install` into
+/// `target/tools` on first use.
+pub fn ensure_oha(workspace: &Path) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("OHA") {
+        return Ok(PathBuf::from(p));
+    }
+    if Command::new("oha").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return Ok(PathBuf::from("oha"));
+    }
+    let root = workspace.join("target").join("tools");
+    let bin = root.join("bin").join("oha");
+    if !bin.exists() {
+        eprintln!("installing oha into {} (first run only)", root.display());
+        let status = Command::new("cargo")
+            .args(["install", "oha", "--version", "1.16.0", "--locked", "--root"])
+            .arg(&root)
+            .status()
+            .map_err(|e| format!("cargo install oha: {e}"))?;
+        if !status.success() {
+            return Err("cargo install oha failed".into());
+        }
+    }
+    Ok(bin)
+}

@@ -1,0 +1,45 @@
+//! `keel-bench`: one command that measures, in one run on one machine, the plugin called
+//! directly, one sidecar hop, two sidecars, the internal keel path, the external keel path and
+//! nginx proxying the same plugin, and writes the figures to `docs/benchmarks.md`.
+//!
+//! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--out docs/benchmarks.md]`
+
+mod load;
+mod nginx;
+mod procstat;
+mod report;
+mod scenario;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Measure keel's overhead against direct calls, sidecar hops and nginx.
+#[derive(Debug, Parser)]
+#[command(name = "keel-bench")]
+pub struct Args {
+    /// A few seconds at a tiny load: proves the benchmark still runs (used by the test suite).
+    #[arg(long)]
+    pub smoke: bool,
+    /// Seconds per measurement in a full run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Where to write the report.
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    pub out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match actix_rt::System::new().block_on(scenario::run(args)) {
+        Ok(path) => {
+            eprintln!("report written to {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("keel-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

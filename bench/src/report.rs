@@ -1,0 +1,90 @@
+//! The markdown written to `docs/benchmarks.md`.
+
+use std::fmt::Write;
+
+use crate::load::Measured;
+
+/// One measured cell of the report.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Which path (direct, sidecar hop, ...).
+    pub path: String,
+    /// Body size label.
+    pub body: String,
+    /// Registered plugins.
+    pub plugins: usize,
+    /// `Some(rate)` for fixed-rate runs, `None` for saturation.
+    pub rate: Option<u32>,
+    /// What was measured.
+    pub measured: Measured,
+}
+
+/// Resource use of a measured process during one run.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    pub run: String,
+    pub process: String,
+    /// CPU cores used on average (1.0 = one core busy).
+    pub cpu_cores: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// A target from the issues and whether it was met.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub target: String,
+    pub measured: String,
+    pub met: Option<bool>,
+}
+
+fn ms(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Renders the whole document.
+pub fn render(header: &str, rows: &[Row], resources: &[Resources], verdicts: &[Verdict]) -> String {
+    let mut out = String::from(header);
+    let mut groups: Vec<(String, usize)> = rows.iter().map(|r| (r.body.clone(), r.plugins)).collect();
+    groups.dedup();
+    for (body, plugins) in groups {
+        let _ = writeln!(out, "\n### {body} bodies, {plugins} registered plugin(s)\n");
+        out.push_str("| path | load | achieved req/s | ok | p50 ms | p90 ms | p99 ms | p99.9 ms |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+        for r in rows.iter().filter(|r| r.body == body && r.plugins == plugins) {
+            let load = r.rate.map(|q| format!("{q} req/s")).unwrap_or_else(|| "saturation".into());
+            let m = &r.measured;
+            let _ = writeln!(
+                out,
+                "| {} | {load} | {:.0} | {:.1}% | {} | {} | {} | {} |",
+                r.path,
+                m.rps,
+                m.success_rate * 100.0,
+                ms(m.p50),
+                ms(m.p90),
+                ms(m.p99),
+                ms(m.p999)
+            );
+        }
+    }
+    if !resources.is_empty() {
+        out.push_str("\n### Resources of the measured processes\n\n| run | process | CPU (cores) | peak RSS MB |\n|---|---|---:|---:|\n");
+        for r in resources {
+            let _ =
+                writeln!(out, "| {} | {} | {:.2} | {:.1} |", r.run, r.process, r.cpu_cores, r.peak_rss_mb);
+        }
+    }
+    out.push_str("\n## Targets\n\n| target | measured | met |\n|---|---|---|\n");
+    for v in verdicts {
+        let met = match v.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "not measured",
+        };
+        let _ = writeln!(out, "| {} | {} | {met} |", v.target, v.measured);
+    }
+    out
+}

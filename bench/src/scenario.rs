@@ -1,0 +1,284 @@
+//! What is measured, in which order, and the targets it is judged against.
+
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use keel_e2e::{free_port, AppSpec, Platform};
+
+use crate::load::{self, Load, Measured};
+use crate::nginx::Nginx;
+use crate::procstat::{self, sample_tree, Sample};
+use crate::report::{self, Resources, Row, Verdict};
+use crate::Args;
+
+/// The cores: measured processes on the first, the load generator on the second (when the
+/// machine has two), so the generator's CPU is not in the measured figures.
+const MEASURED_CPUS: &str = "0";
+const LOAD_CPUS: &str = "1";
+
+/// One way of reaching the plugin.
+struct Path {
+    name: &'static str,
+    url: String,
+    headers: Vec<String>,
+    /// Whether the route table size matters for it (keel paths).
+    keel: bool,
+}
+
+/// What a run covers.
+struct Plan {
+    seconds: u64,
+    bodies: Vec<(&'static str, usize)>,
+    rates: Vec<u32>,
+    plugin_counts: Vec<usize>,
+}
+
+/// CPU cores used and peak resident bytes of one watched process during a run.
+type Usage = (&'static str, f64, u64);
+
+/// A process whose CPU and memory are reported.
+struct Watched {
+    name: &'static str,
+    pid: u32,
+    /// Only the process itself (a sidecar hosting its app as a child) or the whole tree.
+    tree: bool,
+}
+
+fn read(w: &Watched) -> Sample {
+    if w.tree {
+        sample_tree(w.pid)
+    } else {
+        let own = sample_tree(w.pid);
+        let kids: Vec<Sample> = procstat::children(w.pid).into_iter().map(sample_tree).collect();
+        Sample {
+            cpu_seconds: own.cpu_seconds - kids.iter().map(|k| k.cpu_seconds).sum::<f64>(),
+            rss_bytes: own.rss_bytes - kids.iter().map(|k| k.rss_bytes).sum::<u64>(),
+        }
+    }
+}
+
+/// Runs the whole benchmark and writes the report; returns its path.
+pub async fn run(args: Args) -> Result<PathBuf, String> {
+    let root = keel_e2e::build::workspace_root();
+    let oha = load::ensure_oha(&root)?;
+    let plan = if args.smoke {
+        Plan { seconds: 1, bodies: vec![("1 KiB", 1024)], rates: vec![200], plugin_counts: vec![1] }
+    } else {
+        Plan {
+            seconds: args.seconds,
+            bodies: vec![("1 KiB", 1024), ("1 MiB", 1 << 20)],
+            rates: vec![1000, 2000, 5000],
+            plugin_counts: vec![1, 1000],
+        }
+    };
+    let Plan { seconds, bodies, rates, plugin_counts } = plan;
+
+    let mut platform = Platform::new();
+    let big = ["--max-body-size", "16Mi"];
+    platform.start(AppSpec::bin("echo", "echo").sidecar_args(&big)).await;
+    platform.start(AppSpec::sidecar_only("bench-client").sidecar_args(&big)).await;
+    let echo_pid = platform.app("echo").pid();
+    let client_pid = platform.app("bench-client").pid();
+    let nginx = Nginx::start(platform.dir(), free_port(), platform.app("echo").app_port);
+    for pid in [echo_pid, client_pid] {
+        procstat::pin_tree(pid, MEASURED_CPUS);
+    }
+    if let Ok(n) = &nginx {
+        procstat::pin_tree(n.pid(), MEASURED_CPUS);
+    }
+
+    let mut paths = vec![
+        Path {
+            name: "direct",
+            url: format!("{}/bench", platform.app_url("echo")),
+            headers: vec![],
+            keel: false,
+        },
+        Path {
+            name: "one sidecar hop",
+            url: format!("{}/v1.0/invoke/echo/method/bench", platform.dapr_url("echo")),
+            headers: vec![],
+            keel: false,
+        },
+        Path {
+            name: "two sidecars",
+            url: format!("{}/v1.0/invoke/echo/method/bench", platform.dapr_url("bench-client")),
+            headers: vec![],
+            keel: false,
+        },
+    ];
+    if let Ok(n) = &nginx {
+        paths.push(Path {
+            name: "nginx",
+            url: format!("http://127.0.0.1:{}/bench", n.port),
+            headers: vec![],
+            keel: false,
+        });
+    }
+    let mut watched = vec![
+        Watched { name: "echo sidecar", pid: echo_pid, tree: false },
+        Watched { name: "client sidecar", pid: client_pid, tree: false },
+    ];
+    if let Ok(n) = &nginx {
+        watched.push(Watched { name: "nginx", pid: n.pid(), tree: true });
+    }
+
+    let mut rows = Vec::new();
+    let mut resources = Vec::new();
+    for (label, size) in &bodies {
+        let body = platform.dir().join(format!("body-{size}"));
+        std::fs::write(&body, vec![b'k'; *size]).map_err(|e| format!("write body: {e}"))?;
+        for &plugins in &plugin_counts {
+            for path in paths.iter().filter(|p| p.keel || plugins == plugin_counts[0]) {
+                let mut loads: Vec<Option<u32>> = rates.iter().copied().map(Some).collect();
+                loads.push(None);
+                for rate in loads {
+                    let load = Load {
+                        url: path.url.clone(),
+                        headers: path.headers.clone(),
+                        body: body.clone(),
+                        rate,
+                        duration: Duration::from_secs(seconds),
+                        connections: if rate.is_some() { 16 } else { 64 },
+                    };
+                    let run_name = format!(
+                        "{} {label} {}",
+                        path.name,
+                        rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "saturation".into())
+                    );
+                    let (measured, used) = measure(&oha, &load, &watched)?;
+                    eprintln!(
+                        "{run_name}: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms",
+                        measured.rps, measured.p50, measured.p99
+                    );
+                    if rate.is_none() || rate == Some(1000) {
+                        for (name, cores, rss) in used {
+                            resources.push(Resources {
+                                run: run_name.clone(),
+                                process: name.into(),
+                                cpu_cores: cores,
+                                peak_rss_mb: rss as f64 / 1048576.0,
+                            });
+                        }
+                    }
+                    rows.push(Row {
+                        path: path.name.into(),
+                        body: label.to_string(),
+                        plugins,
+                        rate,
+                        measured,
+                    });
+                }
+            }
+        }
+    }
+
+    let verdicts = judge(&rows, &resources);
+    let header = header(&args, nginx.as_ref().err());
+    let doc = report::render(&header, &rows, &resources, &verdicts);
+    let out = if args.smoke { platform.dir().join("benchmarks.md") } else { root.join(&args.out) };
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&out, doc).map_err(|e| format!("write {}: {e}", out.display()))?;
+    if args.smoke {
+        // The smoke run's report lives in the platform's temporary directory: keep a copy.
+        let keep = std::env::temp_dir().join("keel-bench-smoke.md");
+        std::fs::copy(&out, &keep).map_err(|e| format!("copy report: {e}"))?;
+        return Ok(keep);
+    }
+    Ok(out)
+}
+
+/// Runs one load while sampling the watched processes' CPU and memory.
+fn measure(
+    oha: &std::path::Path,
+    load: &Load,
+    watched: &[Watched],
+) -> Result<(Measured, Vec<Usage>), String> {
+    let before: Vec<Sample> = watched.iter().map(read).collect();
+    let started = Instant::now();
+    let result = thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let mut peak = vec![0u64; watched.len()];
+            while started.elapsed() < load.duration {
+                for (i, w) in watched.iter().enumerate() {
+                    peak[i] = peak[i].max(read(w).rss_bytes);
+                }
+                thread::sleep(Duration::from_millis(200));
+            }
+            peak
+        });
+        let measured = load::run(oha, LOAD_CPUS, load);
+        (measured, sampler.join().unwrap_or_default())
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let (measured, peaks) = result;
+    let measured = measured?;
+    let used = watched
+        .iter()
+        .zip(before)
+        .zip(peaks)
+        .map(|((w, b), peak)| (w.name, (read(w).cpu_seconds - b.cpu_seconds) / elapsed, peak))
+        .collect();
+    Ok((measured, used))
+}
+
+fn find<'a>(
+    rows: &'a [Row],
+    path: &str,
+    body: &str,
+    plugins: usize,
+    rate: Option<u32>,
+) -> Option<&'a Measured> {
+    rows.iter()
+        .find(|r| r.path == path && r.body == body && r.plugins == plugins && r.rate == rate)
+        .map(|r| &r.measured)
+}
+
+/// The targets from the issues, each compared with what was measured.
+fn judge(rows: &[Row], _resources: &[Resources]) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    let hop = find(rows, "one sidecar hop", "1 KiB", 1, Some(1000)).zip(find(
+        rows,
+        "direct",
+        "1 KiB",
+        1,
+        Some(1000),
+    ));
+    v.push(Verdict {
+        target: "one sidecar hop adds ≤ 0.2 ms at p50 over direct (1,000 req/s, 1 KiB)".into(),
+        measured: hop.map(|(h, d)| format!("+{:.3} ms", h.p50 - d.p50)).unwrap_or_else(|| "-".into()),
+        met: hop.map(|(h, d)| h.p50 - d.p50 <= 0.2),
+    });
+    v
+}
+
+fn header(args: &Args, nginx_error: Option<&String>) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let mut h = format!(
+        "# Benchmarks\n\nProduced by `cargo run --release -p bench --{}` on {date}.\n\nMachine: {cpu}, {cores} cores. Measured processes pinned to core {MEASURED_CPUS}, the load generator (oha) to core {LOAD_CPUS}. Each fixed-rate run uses 16 connections with oha's latency correction (coordinated omission); saturation runs use 64 connections. {} s per run. The plugin is `examples/echo` (which answers with a JSON description of the request, so its own cost is in every row).\n",
+        if args.smoke { " --smoke".to_owned() } else { format!(" --seconds {}", args.seconds) },
+        if args.smoke { 1 } else { args.seconds }
+    );
+    if let Some(e) = nginx_error {
+        h.push_str(&format!("\nnginx was not measured: {e}\n"));
+    }
+    h
+}
