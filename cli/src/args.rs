@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "keelctl", version, about)]
 pub struct Cli {
     /// keel's public URL.
-    #[arg(long, env = "KEEL_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(long, env = "KEEL_URL", default_value = "http://127.0.0.1:8000", global = true)]
     pub url: String,
     /// Output format of listings and records.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Table, global = true)]
