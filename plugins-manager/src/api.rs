@@ -1,0 +1,85 @@
+//! The management API (routes in [`configure`]), served on the app port next to the protocol
+//! endpoints the plugin kit serves, and reached through keel like any plugin
+//! (`/v1.0/invoke/keel/method/plugins/v1/plugins`). Answers carry the `{"ret","msg"}` envelope;
+//! refusals are [`RegistryError`]s, whose single mapping decides the HTTP status.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use keel::protocol::Reply;
+use serde::Deserialize;
+
+use crate::error::RegistryError;
+use crate::register::RegisterRequest;
+use crate::registry::{ListQuery, Registry};
+
+/// Registers the API's routes. Expects a `web::Data<Registry>` in the app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/plugins", web::post().to(register))
+        .route("/v1/plugins", web::get().to(list))
+        .route("/v1/plugins/{id}", web::get().to(get))
+        .route("/v1/plugins/{id}", web::delete().to(unregister))
+        .route("/v1/routes", web::get().to(routes));
+}
+
+/// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record.
+async fn register(reg: web::Data<Registry>, body: web::Bytes) -> Result<HttpResponse, RegistryError> {
+    let req = RegisterRequest::parse(&body)?;
+    let view = reg.register(req).await?;
+    Ok(HttpResponse::Created().json(Reply::ok(view)))
+}
+
+/// `GET /v1/plugins?limit=&offset=` or `?limit=&after=<id>`, optionally `&status=`: one page.
+async fn list(reg: web::Data<Registry>, req: HttpRequest) -> Result<HttpResponse, RegistryError> {
+    let q = web::Query::<ListQuery>::from_query(req.query_string())
+        .map_err(|e| RegistryError::BadRequest(format!("query: {e}")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.list(q.into_inner()).await?)))
+}
+
+/// `GET /v1/plugins/{id}`: one plugin.
+async fn get(reg: web::Data<Registry>, id: web::Path<String>) -> Result<HttpResponse, RegistryError> {
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.get(&id).await?)))
+}
+
+#[derive(Deserialize)]
+struct DeleteQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+/// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was.
+async fn unregister(
+    reg: web::Data<Registry>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, RegistryError> {
+    let q = web::Query::<DeleteQuery>::from_query(req.query_string())
+        .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?force=true)")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.unregister(&id, q.force).await?)))
+}
+
+/// `GET /v1/routes`: the route table keel routes by, with its version.
+async fn routes(reg: web::Data<Registry>) -> Result<HttpResponse, RegistryError> {
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.routes().await?)))
+}
+
+/// Logs every refused request once, after the handler: 5xx at `warn` (with the internal detail
+/// the response leaves out), 4xx at `info`. Error messages never contain secrets by construction.
+pub async fn log_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let res = next.call(req).await?;
+    if let Some(error) = res.response().error() {
+        let status = res.status().as_u16();
+        if res.status().is_server_error() {
+            tracing::warn!(%method, %path, status, %error, "Request failed");
+        } else {
+            tracing::info!(%method, %path, status, %error, "Request refused");
+        }
+    }
+    Ok(res)
+}

@@ -1,0 +1,170 @@
+//! The registry's calls to other apps through its sidecar, each with its own time limit:
+//! `/v1/identify`, `/v1/status` and `/v1/addons/identify` on plugins, `PUT /v1/routes` on keel.
+//! Each answer is checked the same way (reachable, HTTP status, `ret`, shape) and every failure
+//! becomes a [`RegistryError`] that names the app-id, the endpoint and what was waited.
+
+use actix_web::http::{Method, StatusCode};
+use keel::dapr::{DaprClient, DaprError, Invoked};
+use keel::plugin::KEEL_APP_ID;
+use keel::protocol::{
+    paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable, StatusResponse,
+    ValidIdentify,
+};
+
+use crate::config::Config;
+use crate::error::RegistryError;
+
+/// keel's method that takes the registry's route table pushes.
+pub const KEEL_ROUTES_METHOD: &str = "v1/routes";
+
+/// Sidecar clients sharing one connection pool, one per time limit.
+#[derive(Clone)]
+pub struct Calls {
+    identify: DaprClient,
+    status: DaprClient,
+    addons: DaprClient,
+    push: DaprClient,
+}
+
+impl Calls {
+    /// Clients derived from `dapr` with the time limits of `cfg`.
+    pub fn new(dapr: &DaprClient, cfg: &Config) -> Self {
+        Self {
+            identify: dapr.with_timeout(cfg.identify_timeout()),
+            status: dapr.with_timeout(cfg.poll_timeout()),
+            addons: dapr.with_timeout(cfg.addons_identify_timeout()),
+            push: dapr.with_timeout(cfg.push_timeout()),
+        }
+    }
+
+    /// `GET /v1/identify` on `id`, checked and validated.
+    pub async fn identify(&self, id: &str) -> Result<ValidIdentify, RegistryError> {
+        let answer =
+            call(&self.identify, Method::GET, id, paths::IDENTIFY, None, "identify_timeout_ms").await?;
+        let reply: Reply<Identify> = answer
+            .json()
+            .map_err(|e| RegistryError::MalformedIdentify { id: id.to_owned(), reason: decode_reason(&e) })?;
+        reply
+            .body
+            .validate()
+            .map_err(|e| RegistryError::MalformedIdentify { id: id.to_owned(), reason: e.to_string() })
+    }
+
+    /// `GET /v1/status` on `id`.
+    pub async fn status(&self, id: &str) -> Result<PluginStatus, RegistryError> {
+        let answer = call(&self.status, Method::GET, id, paths::STATUS, None, "poll_timeout_ms").await?;
+        let reply: Reply<StatusResponse> = answer
+            .json()
+            .map_err(|e| RegistryError::MalformedStatus { id: id.to_owned(), reason: decode_reason(&e) })?;
+        Ok(reply.body.status)
+    }
+
+    /// `POST /v1/addons/identify` on the extended plugin `main`: `Ok` when it accepts.
+    pub async fn addons_identify(
+        &self,
+        main: &str,
+        req: &AddonsIdentifyRequest,
+    ) -> Result<(), RegistryError> {
+        let body = serde_json::to_value(req).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        let refused = |msg: String| RegistryError::AddonsRefused { main: main.to_owned(), msg };
+        match call(
+            &self.addons,
+            Method::POST,
+            main,
+            paths::ADDONS_IDENTIFY,
+            Some(&body),
+            "addons_identify_timeout_ms",
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            // An answer that is not a yes is a refusal, whatever its form: quote its message.
+            Err(RegistryError::PluginHttp { status, msg, .. }) => {
+                Err(refused(format!("HTTP {status}: {msg}")))
+            }
+            Err(RegistryError::PluginRefused { msg, .. }) => Err(refused(msg)),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `PUT /v1/routes` on keel. Failures are only logged: keel re-reads the table from the store
+    /// on its own timer, so a lost push delays routing changes, it does not lose them.
+    pub async fn push_routes(&self, table: &RouteTable) {
+        let outcome = self.push.invoke(Method::PUT, KEEL_APP_ID, KEEL_ROUTES_METHOD, Some(table)).await;
+        match outcome {
+            Ok(answer) if answer.status.is_success() => {
+                tracing::debug!(version = table.version, "Route table pushed to keel");
+            }
+            Ok(answer) => tracing::warn!(
+                version = table.version,
+                status = answer.status.as_u16(),
+                answer = %String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)]),
+                "Keel refused the route table push; it will re-read the store"
+            ),
+            Err(error) => {
+                tracing::warn!(version = table.version, %error, "Route table push to keel failed; it will re-read the store")
+            }
+        }
+    }
+}
+
+/// Invokes `endpoint` on `id` and accepts only HTTP 200 (any 2xx for POSTs) with `ret == 0`.
+async fn call(
+    dapr: &DaprClient,
+    method: Method,
+    id: &str,
+    endpoint: &'static str,
+    body: Option<&serde_json::Value>,
+    setting: &'static str,
+) -> Result<Invoked, RegistryError> {
+    let answer = dapr.invoke(method.clone(), id, endpoint, body).await.map_err(|e| match e {
+        DaprError::Timeout { .. } => {
+            RegistryError::Timeout { id: id.to_owned(), endpoint, after: dapr.config().timeout, setting }
+        }
+        DaprError::Connect { .. } => RegistryError::Sidecar(e),
+        DaprError::Api { message, .. } => {
+            RegistryError::Unreachable { id: id.to_owned(), endpoint, reason: message }
+        }
+        other => RegistryError::Unreachable { id: id.to_owned(), endpoint, reason: other.to_string() },
+    })?;
+    let envelope = serde_json::from_slice::<Envelope>(&answer.body).ok();
+    let ok_status =
+        if method == Method::GET { answer.status == StatusCode::OK } else { answer.status.is_success() };
+    if !ok_status {
+        let msg = match &envelope {
+            Some(e) if !e.msg.is_empty() => e.msg.clone(),
+            _ => snippet(&answer.body),
+        };
+        return Err(RegistryError::PluginHttp {
+            id: id.to_owned(),
+            endpoint,
+            status: answer.status.as_u16(),
+            msg,
+        });
+    }
+    if let Some(e) = envelope.filter(|e| !e.is_ok()) {
+        return Err(RegistryError::PluginRefused { id: id.to_owned(), endpoint, ret: e.ret, msg: e.msg });
+    }
+    Ok(answer)
+}
+
+/// The decoding problem without the "GET ... on x:" prefix the client adds.
+fn decode_reason(e: &DaprError) -> String {
+    match e {
+        DaprError::Decode { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// At most 200 characters of a body, for messages.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}

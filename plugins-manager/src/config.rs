@@ -1,0 +1,194 @@
+//! The registry's configuration: one typed struct, loaded by `keel::config::load` (defaults, then
+//! the file named by `KEEL_CONFIG`, then `KEEL_*` variables such as `KEEL_POLL_INTERVAL_MS=2000`).
+//!
+//! Unknown keys are not rejected: the `KEEL_` prefix is shared with settings read elsewhere
+//! (`KEEL_LOG`, `KEEL_LOG_FORMAT`, `KEEL_CONFIG`), so `deny_unknown_fields` would refuse to start
+//! under a perfectly normal environment. [`Config::validate`] checks the values instead.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the registry can be told. Every duration carries its unit in its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the API and the protocol endpoints listen on. Default: 127.0.0.1 and `APP_PORT`
+    /// (what `dapr run` and the stand-in set), or any free port when unset.
+    pub listen: SocketAddr,
+    /// Number of HTTP worker threads. The registry's traffic is light; 2 keeps memory low.
+    pub workers: usize,
+    /// Dapr state store holding plugin records, the route table, poll health and the lease.
+    pub store: String,
+    /// Time limit for `GET /v1/identify` on a plugin being registered.
+    pub identify_timeout_ms: u64,
+    /// Time limit for `POST /v1/addons/identify` on an extended plugin.
+    pub addons_identify_timeout_ms: u64,
+    /// Time limit for one `GET /v1/status` (at registration and when polling).
+    pub poll_timeout_ms: u64,
+    /// Time between the starts of two polling rounds.
+    pub poll_interval_ms: u64,
+    /// Consecutive polls without a valid answer after which a plugin is marked `UNREACHABLE`.
+    pub unreachable_after: u32,
+    /// How many plugins are polled at the same time.
+    pub poll_concurrency: usize,
+    /// Polling lease: a replica that stops (even killed) is replaced by another within this time.
+    /// The holder renews it every fifth of it, so it must be well above the store's latency.
+    pub lease_ms: u64,
+    /// Time limit for one call to the state store.
+    pub store_timeout_ms: u64,
+    /// Time limit for pushing the route table to keel (`PUT /v1/routes`); a failed push is only
+    /// logged, keel re-reads the store on its own timer.
+    pub push_timeout_ms: u64,
+    /// Register the core services (`keel`, `auth`, `plugins`) at boot, retrying until they answer.
+    pub register_core: bool,
+    /// Longest pause between two attempts to register a core service (the backoff starts at
+    /// 200 ms and doubles up to this).
+    pub core_retry_max_ms: u64,
+    /// Page size of `GET /v1/plugins` when the request gives no `limit`.
+    pub page_size: usize,
+    /// Largest `limit` a listing may ask for.
+    pub max_page_size: usize,
+    /// Shortest secret accepted at registration (characters).
+    pub secret_min_len: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: keel::config::app_listen_addr(),
+            workers: 2,
+            store: keel::protocol::STATE_STORE.to_owned(),
+            identify_timeout_ms: 5_000,
+            addons_identify_timeout_ms: 5_000,
+            poll_timeout_ms: 2_000,
+            poll_interval_ms: 5_000,
+            unreachable_after: 3,
+            poll_concurrency: 64,
+            lease_ms: 15_000,
+            store_timeout_ms: 5_000,
+            push_timeout_ms: 2_000,
+            register_core: true,
+            core_retry_max_ms: 5_000,
+            page_size: 100,
+            max_page_size: 1_000,
+            secret_min_len: 8,
+        }
+    }
+}
+
+/// A configuration value out of range; names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key {key}: {reason}")]
+pub struct InvalidConfig {
+    /// The key (as in the file; `KEEL_<KEY>` in the environment).
+    pub key: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl Config {
+    /// Loads the configuration from its sources (see the module doc).
+    pub fn load() -> Result<Self, Box<keel::config::ConfigError>> {
+        keel::config::load(None).map_err(Box::new)
+    }
+
+    /// Checks the values that would make the service misbehave, before any port is bound.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        let positive: [(&'static str, u64); 8] = [
+            ("workers", self.workers as u64),
+            ("identify_timeout_ms", self.identify_timeout_ms),
+            ("addons_identify_timeout_ms", self.addons_identify_timeout_ms),
+            ("poll_timeout_ms", self.poll_timeout_ms),
+            ("poll_interval_ms", self.poll_interval_ms),
+            ("unreachable_after", self.unreachable_after as u64),
+            ("poll_concurrency", self.poll_concurrency as u64),
+            ("page_size", self.page_size as u64),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(InvalidConfig { key, reason: "must be greater than 0".into() });
+            }
+        }
+        if self.store.trim().is_empty() {
+            return Err(InvalidConfig { key: "store", reason: "must name a Dapr state store".into() });
+        }
+        if self.lease_ms < 500 {
+            return Err(InvalidConfig { key: "lease_ms", reason: "must be at least 500".into() });
+        }
+        if self.max_page_size < self.page_size {
+            return Err(InvalidConfig { key: "max_page_size", reason: "must be at least page_size".into() });
+        }
+        Ok(())
+    }
+
+    /// `identify_timeout_ms` as a duration.
+    pub fn identify_timeout(&self) -> Duration {
+        Duration::from_millis(self.identify_timeout_ms)
+    }
+
+    /// `addons_identify_timeout_ms` as a duration.
+    pub fn addons_identify_timeout(&self) -> Duration {
+        Duration::from_millis(self.addons_identify_timeout_ms)
+    }
+
+    /// `poll_timeout_ms` as a duration.
+    pub fn poll_timeout(&self) -> Duration {
+        Duration::from_millis(self.poll_timeout_ms)
+    }
+
+    /// `poll_interval_ms` as a duration.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+
+    /// `store_timeout_ms` as a duration.
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.store_timeout_ms)
+    }
+
+    /// `push_timeout_ms` as a duration.
+    pub fn push_timeout(&self) -> Duration {
+        Duration::from_millis(self.push_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_issue() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.poll_interval(), Duration::from_secs(5));
+        assert_eq!(c.unreachable_after, 3);
+        assert_eq!(c.store, "statestore");
+    }
+
+    #[test]
+    fn zero_values_are_refused_with_their_key() {
+        let c = Config { poll_interval_ms: 0, ..Config::default() };
+        assert_eq!(c.validate().unwrap_err().key, "poll_interval_ms");
+        let c = Config { lease_ms: 10, ..Config::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("lease_ms"));
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let env: std::collections::HashMap<String, String> =
+            [("KEEL_POLL_INTERVAL_MS", "250"), ("KEEL_LOG", "debug"), ("KEEL_LISTEN", "127.0.0.1:4000")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        let c: Config =
+            keel::config::load_from(None, config_env(env)).expect("unknown KEEL_LOG must not be refused");
+        assert_eq!(c.poll_interval_ms, 250);
+        assert_eq!(c.listen, "127.0.0.1:4000".parse().unwrap());
+    }
+
+    fn config_env(map: std::collections::HashMap<String, String>) -> ::config::Environment {
+        ::config::Environment::with_prefix("KEEL").source(Some(map))
+    }
+}

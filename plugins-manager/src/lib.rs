@@ -1,0 +1,132 @@
+//! The registry, `plugins-manager` (Dapr app-id `plugins`): how a service becomes part of the
+//! platform (`../shared/spec/platform.md` §3, §4, §7).
+//!
+//! - `POST /v1/plugins` registers a plugin through its `/v1/identify`, checks what it claims,
+//!   asks the plugins it extends, records its status, then writes its record and the new route
+//!   table in one conditional transaction and pushes the table to keel ([`register`]).
+//! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]).
+//! - The replica holding the polling lease ([`lease`]) polls every plugin's `/v1/status` and
+//!   records changes ([`poll`]).
+//! - At boot it registers the core services, retrying until they answer ([`boot`]).
+//!
+//! Everything lives in the Dapr state store ([`store`], [`model`]); nothing only in memory.
+//!
+//! # How to use
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let cfg = plugins_manager::Config::default();
+//! let running = plugins_manager::start(cfg, keel::dapr::SidecarConfig::from_env()).await?;
+//! println!("listening on {}", running.addr);
+//! running.stop().await;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod boot;
+pub mod calls;
+pub mod config;
+pub mod error;
+pub mod lease;
+pub mod model;
+pub mod poll;
+pub mod register;
+pub mod registry;
+pub mod secret;
+pub mod store;
+pub mod table;
+
+use std::io;
+use std::net::SocketAddr;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use keel::dapr::SidecarConfig;
+use keel::plugin::{require_app_token, PluginSpec};
+use tokio::sync::watch;
+
+pub use config::Config;
+pub use error::RegistryError;
+pub use registry::{Registry, Shared};
+
+/// The registry's Dapr app-id (and plugin id).
+pub const PLUGINS_APP_ID: &str = "plugins";
+
+/// A started registry: its address, its HTTP server and its background tasks.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// This replica's name in the polling lease.
+    pub holder: String,
+    server: ServerHandle,
+    server_task: actix_rt::task::JoinHandle<io::Result<()>>,
+    shutdown: watch::Sender<bool>,
+    background: Vec<actix_rt::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops the background tasks (releasing the polling lease if held), then the server,
+    /// letting requests in flight finish.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.background {
+            let _ = task.await;
+        }
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+    }
+}
+
+/// Starts the registry on the current actix system: binds `cfg.listen`, serves the API and the
+/// protocol endpoints, and starts the lease, polling and core registration tasks.
+pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
+    let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
+    cfg.validate().map_err(|e| invalid(e.to_string()))?;
+    let plugin = PluginSpec::new(PLUGINS_APP_ID, env!("CARGO_PKG_VERSION"))
+        .build()
+        .map_err(|e| invalid(e.to_string()))?;
+    let shared = Shared::new(cfg.clone(), sidecar);
+
+    let factory_shared = shared.clone();
+    let server = HttpServer::new(move || {
+        // Per worker: awc clients belong to one thread.
+        let registry = web::Data::new(Registry::new(factory_shared.clone()));
+        // Middleware runs in reverse order of registration: the app token check first, then the
+        // request log, then the error log closest to the handlers.
+        App::new()
+            .wrap(from_fn(api::log_errors))
+            .wrap(from_fn(keel::telemetry::log_request))
+            .wrap(from_fn(require_app_token))
+            .configure(plugin.configure())
+            .app_data(registry)
+            .configure(api::configure)
+    })
+    .workers(cfg.workers)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .bind(cfg.listen)?;
+    let addr = server.addrs().first().copied().ok_or_else(|| invalid("no address bound".into()))?;
+    let server = server.run();
+    let handle = server.handle();
+    let server_task = actix_rt::spawn(server);
+
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (lead_tx, lead_rx) = watch::channel(lease::Leadership::default());
+    let mut background = vec![
+        actix_rt::spawn(lease::run(
+            Registry::new(shared.clone()),
+            holder.clone(),
+            lead_tx,
+            shutdown_rx.clone(),
+        )),
+        actix_rt::spawn(poll::run(Registry::new(shared.clone()), lead_rx, shutdown_rx.clone())),
+    ];
+    if cfg.register_core {
+        background.push(actix_rt::spawn(boot::register_core(Registry::new(shared), shutdown_rx)));
+    }
+    Ok(Running { addr, holder, server: handle, server_task, shutdown, background })
+}

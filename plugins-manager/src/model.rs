@@ -1,0 +1,236 @@
+//! What the registry stores besides the route table, and what its API answers.
+//!
+//! Stored (all in the configured state store):
+//! - [`PluginRecord`] under `keel-plugin-<id>`: the identify document, the secret's hash, when and
+//!   how it was registered. Created and deleted only together with the route table.
+//! - the route table (`keel::protocol::RouteTable`, key `keel-routes`): status, version, points and
+//!   their implementers; the single document every change goes through.
+//! - [`HealthDoc`] under `keel-plugins-health`: the last poll of each plugin, written by the
+//!   replica holding the polling lease once per round, so failure counts survive a handover.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use keel::protocol::{AddonTarget, Identify, PluginStatus, RouteEntry, RouteTable};
+use serde::{Deserialize, Serialize};
+
+/// Key prefix of plugin records.
+pub const RECORD_PREFIX: &str = "keel-plugin-";
+/// Key of the poll health document.
+pub const HEALTH_KEY: &str = "keel-plugins-health";
+/// Key of the polling lease.
+pub const LEASE_KEY: &str = "keel-plugins-poll-lease";
+
+/// The state key of plugin `id`'s record.
+pub fn record_key(id: &str) -> String {
+    format!("{RECORD_PREFIX}{id}")
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// One registered plugin, as stored. Never sent as is: it holds the secret's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRecord {
+    /// The plugin's id.
+    pub id: String,
+    /// Its identify document as validated at registration.
+    pub identify: Identify,
+    /// Argon2 PHC string of the secret given at registration (absent for core services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hash: Option<String>,
+    /// When it was registered (ms since the epoch).
+    pub registered_at_ms: u64,
+    /// True for the platform's own services, registered by the registry itself.
+    #[serde(default)]
+    pub core: bool,
+}
+
+/// The outcome of the last polls of one plugin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// When it was last polled (ms since the epoch).
+    pub last_checked_ms: u64,
+    /// Why the last poll failed; absent after a good answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Polls in a row without a valid answer.
+    #[serde(default)]
+    pub failures: u32,
+}
+
+/// Poll health of every plugin, by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthDoc {
+    /// By plugin id.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, Health>,
+}
+
+/// One addon point a plugin offers, with its implementer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedPoint {
+    /// The point's name.
+    pub point: String,
+    /// What it is for.
+    #[serde(default)]
+    pub desc: String,
+    /// Who implements it, if anyone.
+    pub implemented_by: Option<AddonTarget>,
+}
+
+/// One point of another plugin that a plugin implements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Implementation {
+    /// The extended plugin.
+    pub plugin: String,
+    /// Its point.
+    pub point: String,
+    /// The implementing endpoint.
+    pub endpoint: String,
+}
+
+/// A plugin as the API shows it. Has no secret field at all, so none can leak.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginView {
+    /// The plugin's id.
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// The platform version it needs, when it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keel_version: Option<String>,
+    /// Its current status; only `ACTIVE` plugins receive traffic.
+    pub status: PluginStatus,
+    /// True for the platform's own services.
+    pub core: bool,
+    /// When it was registered (ms since the epoch).
+    pub registered_at_ms: u64,
+    /// When its status was last checked (ms since the epoch).
+    pub last_checked_ms: u64,
+    /// Why the last check failed, if it did.
+    pub last_error: Option<String>,
+    /// Checks in a row without a valid answer.
+    pub consecutive_failures: u32,
+    /// The points it offers and who implements them.
+    pub addons: Vec<OfferedPoint>,
+    /// The points of other plugins it implements.
+    pub implements: Vec<Implementation>,
+    /// Endpoints reachable from keel's public port without a token.
+    pub public_endpoints: Vec<String>,
+}
+
+/// Who implements what, indexed by implementer: built once per request from the route table.
+#[derive(Debug, Default)]
+pub struct ImplementationIndex(BTreeMap<String, Vec<Implementation>>);
+
+impl ImplementationIndex {
+    /// Indexes every implemented point of `table`.
+    pub fn of(table: &RouteTable) -> Self {
+        let mut index: BTreeMap<String, Vec<Implementation>> = BTreeMap::new();
+        for (main, entry) in &table.plugins {
+            for (point, target) in &entry.addons {
+                if let Some(t) = target {
+                    index.entry(t.plugin.clone()).or_default().push(Implementation {
+                        plugin: main.clone(),
+                        point: point.clone(),
+                        endpoint: t.endpoint.clone(),
+                    });
+                }
+            }
+        }
+        Self(index)
+    }
+
+    /// What `id` implements.
+    pub fn of_plugin(&self, id: &str) -> Vec<Implementation> {
+        self.0.get(id).cloned().unwrap_or_default()
+    }
+}
+
+impl PluginView {
+    /// Builds the view of `id` from its route entry, its record (when readable) and its health.
+    pub fn build(
+        id: &str,
+        entry: &RouteEntry,
+        record: Option<&PluginRecord>,
+        health: Option<&Health>,
+        index: &ImplementationIndex,
+    ) -> Self {
+        let desc = |point: &str| {
+            record
+                .and_then(|r| r.identify.addons.iter().find(|a| a.endpoint == point))
+                .map(|a| a.desc.clone())
+                .unwrap_or_default()
+        };
+        let registered_at_ms = record.map(|r| r.registered_at_ms).unwrap_or(0);
+        Self {
+            id: id.to_owned(),
+            version: entry.version.clone(),
+            keel_version: record.map(|r| r.identify.keel_version.clone()).filter(|v| !v.is_empty()),
+            status: entry.status,
+            core: record.is_some_and(|r| r.core),
+            registered_at_ms,
+            // Registration itself checks the status, so until the first poll that is the last check.
+            last_checked_ms: health.map(|h| h.last_checked_ms).unwrap_or(registered_at_ms),
+            last_error: health.and_then(|h| h.last_error.clone()),
+            consecutive_failures: health.map(|h| h.failures).unwrap_or(0),
+            addons: entry
+                .addons
+                .iter()
+                .map(|(point, target)| OfferedPoint {
+                    point: point.clone(),
+                    desc: desc(point),
+                    implemented_by: target.clone(),
+                })
+                .collect(),
+            implements: index.of_plugin(id),
+            public_endpoints: entry.public_endpoints.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel::protocol::AddonPoint;
+
+    #[test]
+    fn views_join_the_table_the_record_and_the_health() {
+        let mut table = RouteTable::default();
+        let mut greeter = RouteEntry {
+            status: PluginStatus::Active,
+            version: "1.0.0".into(),
+            addons: BTreeMap::new(),
+            public_endpoints: vec![],
+            timeout_ms: None,
+        };
+        greeter.addons.insert(
+            "decorate".into(),
+            Some(AddonTarget { plugin: "emoji".into(), endpoint: "hooks/d".into() }),
+        );
+        table.plugins.insert("greeter".into(), greeter.clone());
+        let record = PluginRecord {
+            id: "greeter".into(),
+            identify: Identify {
+                plugin_id: "greeter".into(),
+                version: "1.0.0".into(),
+                addons: vec![AddonPoint { endpoint: "decorate".into(), desc: "changes it".into() }],
+                ..Identify::default()
+            },
+            secret_hash: Some("$argon2id$...".into()),
+            registered_at_ms: 7,
+            core: false,
+        };
+        let index = ImplementationIndex::of(&table);
+        let view = PluginView::build("greeter", &greeter, Some(&record), None, &index);
+        assert_eq!(view.addons[0].desc, "changes it");
+        assert_eq!(view.addons[0].implemented_by.as_ref().unwrap().plugin, "emoji");
+        assert_eq!(view.last_checked_ms, 7);
+        assert_eq!(index.of_plugin("emoji")[0].plugin, "greeter");
+        let json = serde_json::to_string(&view).unwrap();
+        assert!(!json.contains("argon2") && !json.contains("secret"), "{json}");
+    }
+}

@@ -1,0 +1,217 @@
+//! The registry's operations other than registration itself (see `register.rs`): reading plugins
+//! and routes, and unregistering. [`Registry`] holds one thread's sidecar clients; [`Shared`] is
+//! what every thread of the process shares.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use keel::dapr::{DaprClient, DeleteItem, SidecarConfig, TransactionOp};
+use keel::protocol::{PluginId, PluginStatus, RouteTable};
+use serde::{Deserialize, Serialize};
+
+use crate::calls::Calls;
+use crate::config::Config;
+use crate::error::RegistryError;
+use crate::model::{record_key, HealthDoc, ImplementationIndex, PluginView};
+use crate::store::Store;
+use crate::table;
+
+/// State shared by every worker and background task of one registry process.
+pub struct Shared {
+    /// The configuration.
+    pub cfg: Config,
+    /// Where the sidecar is.
+    pub sidecar: SidecarConfig,
+    /// Commits queue on this, so one process never races itself on the route table.
+    commit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Ids being registered by this process right now.
+    in_flight: Mutex<HashSet<String>>,
+}
+
+impl Shared {
+    /// Shared state for `cfg`, talking to the sidecar at `sidecar`.
+    pub fn new(cfg: Config, sidecar: SidecarConfig) -> Arc<Self> {
+        Arc::new(Self {
+            cfg,
+            sidecar,
+            commit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            in_flight: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Marks `id` as being registered until the guard drops; a second registration of the same id
+    /// on this replica is refused at once instead of doing the whole work to lose at the commit.
+    pub fn begin(self: &Arc<Self>, id: &str) -> Result<InFlight, RegistryError> {
+        let mut ids = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if !ids.insert(id.to_owned()) {
+            return Err(RegistryError::InProgress(id.to_owned()));
+        }
+        Ok(InFlight { shared: Arc::clone(self), id: id.to_owned() })
+    }
+}
+
+/// A registration in progress; dropping it ends it.
+pub struct InFlight {
+    shared: Arc<Shared>,
+    id: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.shared.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
+}
+
+/// One thread's handle on the registry: shared state plus that thread's sidecar clients
+/// (`awc` clients are per thread, so this is built per worker and per background task).
+#[derive(Clone)]
+pub struct Registry {
+    /// Process-wide state.
+    pub shared: Arc<Shared>,
+    /// The state store.
+    pub store: Store,
+    /// Calls to plugins and keel.
+    pub calls: Calls,
+}
+
+/// `GET /v1/plugins` query: `limit` with either `offset` or the cursor `after` (the last id of
+/// the previous page), optionally only plugins in one `status`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Page size (default `page_size`, at most `max_page_size`).
+    pub limit: Option<usize>,
+    /// Plugins to skip (ids in ascending order).
+    pub offset: Option<usize>,
+    /// Start after this id (takes precedence over `offset`).
+    pub after: Option<String>,
+    /// Only plugins in this status.
+    pub status: Option<String>,
+}
+
+/// One page of plugins.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Listing {
+    /// Plugins matching the query, all pages together.
+    pub total: usize,
+    /// Position of this page's first plugin among them.
+    pub offset: usize,
+    /// The page size used.
+    pub limit: usize,
+    /// This page, by ascending id.
+    pub plugins: Vec<PluginView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+impl Registry {
+    /// A handle for the current thread.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        let dapr = DaprClient::new(shared.sidecar.clone().with_timeout(shared.cfg.store_timeout()));
+        let store = Store::new(dapr.clone(), &shared.cfg.store, Arc::clone(&shared.commit_lock));
+        let calls = Calls::new(&dapr, &shared.cfg);
+        Self { shared, store, calls }
+    }
+
+    /// The route table keel routes by.
+    pub async fn routes(&self) -> Result<RouteTable, RegistryError> {
+        Ok(self.store.table().await?.0)
+    }
+
+    /// One plugin.
+    pub async fn get(&self, id: &str) -> Result<PluginView, RegistryError> {
+        PluginId::parse(id).map_err(RegistryError::InvalidId)?;
+        let (table, _) = self.store.table().await?;
+        let entry = table.plugins.get(id).ok_or_else(|| RegistryError::NotFound(id.to_owned()))?;
+        let record = self.store.record(id).await?;
+        let health = self.store.health().await?;
+        let index = ImplementationIndex::of(&table);
+        Ok(PluginView::build(id, entry, record.as_ref(), health.plugins.get(id), &index))
+    }
+
+    /// One page of plugins, by ascending id.
+    pub async fn list(&self, q: ListQuery) -> Result<Listing, RegistryError> {
+        let cfg = &self.shared.cfg;
+        let limit = q.limit.unwrap_or(cfg.page_size);
+        if limit == 0 || limit > cfg.max_page_size {
+            return Err(RegistryError::BadRequest(format!(
+                "limit must be between 1 and {}",
+                cfg.max_page_size
+            )));
+        }
+        let status = match q.status.as_deref() {
+            Some(s) => Some(s.parse::<PluginStatus>().map_err(|e| RegistryError::BadRequest(e.to_string()))?),
+            None => None,
+        };
+        let (table, _) = self.store.table().await?;
+        let ids: Vec<&String> = table
+            .plugins
+            .iter()
+            .filter(|(_, e)| status.is_none_or(|s| e.status == s))
+            .map(|(id, _)| id)
+            .collect();
+        let total = ids.len();
+        let offset = match &q.after {
+            Some(after) => ids.partition_point(|id| id.as_str() <= after.as_str()),
+            None => q.offset.unwrap_or(0).min(total),
+        };
+        let page: Vec<String> =
+            ids[offset..(offset + limit).min(total)].iter().map(|s| (*s).clone()).collect();
+        let next_after = (offset + page.len() < total).then(|| page.last().cloned()).flatten();
+        let records = self.store.records(&page).await?;
+        let health: HealthDoc = self.store.health().await?;
+        let index = ImplementationIndex::of(&table);
+        let plugins = page
+            .iter()
+            .filter_map(|id| {
+                let entry = table.plugins.get(id)?;
+                Some(PluginView::build(id, entry, records.get(id), health.plugins.get(id), &index))
+            })
+            .collect();
+        Ok(Listing { total, offset, limit, plugins, next_after })
+    }
+
+    /// Unregisters `id`: refused while other plugins implement its points unless `force`, and
+    /// removes the implementations it provided to the plugins it extended. The record and the
+    /// table change in one transaction. Returns the plugin as it was.
+    pub async fn unregister(&self, id: &str, force: bool) -> Result<PluginView, RegistryError> {
+        let pid = PluginId::parse(id).map_err(RegistryError::InvalidId)?;
+        let before = self.get(id).await?;
+        if pid.is_reserved() {
+            return Err(RegistryError::CoreService(id.to_owned()));
+        }
+        let mut dropped = Vec::new();
+        let table = self
+            .store
+            .commit(|t| {
+                if !t.plugins.contains_key(id) {
+                    return Err(RegistryError::NotFound(id.to_owned()));
+                }
+                let users = table::implementers_of(t, id);
+                if !users.is_empty() && !force {
+                    let implementers = users
+                        .iter()
+                        .map(|(point, by)| format!("{by:?} implements {point:?}"))
+                        .collect::<Vec<_>>();
+                    return Err(RegistryError::InUse {
+                        id: id.to_owned(),
+                        implementers: implementers.join(", "),
+                    });
+                }
+                dropped = users;
+                table::remove_plugin(t, id);
+                Ok(vec![TransactionOp::Delete(DeleteItem::new(record_key(id)))])
+            })
+            .await?
+            .ok_or_else(|| RegistryError::Internal("unregistering changed nothing".into()))?;
+        tracing::info!(
+            plugin = id,
+            forced = force,
+            dropped_implementers = dropped.len(),
+            table_version = table.version,
+            "Plugin unregistered"
+        );
+        self.calls.push_routes(&table).await;
+        Ok(before)
+    }
+}

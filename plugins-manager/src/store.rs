@@ -1,0 +1,154 @@
+//! The registry's view of the Dapr state store: reading the route table, plugin records and poll
+//! health, and [`Store::commit`], the only way the route table changes.
+//!
+//! Every change (registration, deletion, status change) goes through one state transaction that
+//! writes the new table conditionally on the ETag it was read with, together with the plugin
+//! records that change with it. The table is the serialisation point: two replicas racing never
+//! lose each other's work (the loser re-reads and re-applies its change), and a crash leaves either
+//! the old state or the new one, never half of it. Within one process, commits also queue on a
+//! local lock, so racing requests of one replica do not even have to retry.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keel::dapr::{DaprClient, SaveItem, TransactionOp};
+use keel::protocol::{RouteTable, ROUTES_KEY};
+
+use crate::error::RegistryError;
+use crate::model::{record_key, HealthDoc, PluginRecord, HEALTH_KEY};
+
+/// Attempts of one commit before giving up with [`RegistryError::Contention`].
+const COMMIT_ATTEMPTS: u32 = 30;
+
+/// The registry's state, in one Dapr state store.
+#[derive(Clone)]
+pub struct Store {
+    dapr: DaprClient,
+    name: Arc<str>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Store {
+    /// The store `name` through `dapr`; `lock` is shared by every worker of the process.
+    pub fn new(dapr: DaprClient, name: &str, lock: Arc<tokio::sync::Mutex<()>>) -> Self {
+        Self { dapr, name: name.into(), lock }
+    }
+
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The sidecar client used for the store.
+    pub fn dapr(&self) -> &DaprClient {
+        &self.dapr
+    }
+
+    /// The route table and its ETag (an empty table and no ETag before the first registration).
+    pub async fn table(&self) -> Result<(RouteTable, Option<String>), RegistryError> {
+        match self.dapr.get_state(&self.name, ROUTES_KEY).await.map_err(RegistryError::store)? {
+            Some(item) => {
+                let table = item.json("decode the route table").map_err(RegistryError::store)?;
+                Ok((table, item.etag))
+            }
+            None => Ok((RouteTable::default(), None)),
+        }
+    }
+
+    /// Plugin `id`'s record.
+    pub async fn record(&self, id: &str) -> Result<Option<PluginRecord>, RegistryError> {
+        let found =
+            self.dapr.get_state_json(&self.name, &record_key(id)).await.map_err(RegistryError::store)?;
+        Ok(found.map(|(record, _etag)| record))
+    }
+
+    /// The records of `ids` (missing or unreadable ones are left out and logged).
+    pub async fn records(&self, ids: &[String]) -> Result<BTreeMap<String, PluginRecord>, RegistryError> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| record_key(id)).collect();
+        let items = self.dapr.bulk_get(&self.name, &keys).await.map_err(RegistryError::store)?;
+        let mut out = BTreeMap::new();
+        for item in items {
+            let Some(data) = item.data else { continue };
+            match serde_json::from_value::<PluginRecord>(data) {
+                Ok(record) => {
+                    out.insert(record.id.clone(), record);
+                }
+                Err(error) => tracing::warn!(key = %item.key, %error, "Unreadable plugin record"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The poll health document (empty when never written).
+    pub async fn health(&self) -> Result<HealthDoc, RegistryError> {
+        let found = self.dapr.get_state_json(&self.name, HEALTH_KEY).await.map_err(RegistryError::store)?;
+        Ok(found.map(|(doc, _)| doc).unwrap_or_default())
+    }
+
+    /// Replaces the poll health document. Only the lease holder writes it, so the last write wins.
+    pub async fn save_health(&self, doc: &HealthDoc) -> Result<(), RegistryError> {
+        let value = serde_json::to_value(doc).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        self.dapr
+            .save_state(&self.name, &[SaveItem::new(HEALTH_KEY, value)])
+            .await
+            .map_err(RegistryError::store)
+    }
+
+    /// Applies `change` to the current route table and writes the result, with the operations
+    /// `change` returns, in one transaction conditional on the table's ETag. On a lost race the
+    /// table is read again and `change` runs again, so it must decide from the table it is given
+    /// (its refusals are returned as they are). Returns the new table, or `None` when `change`
+    /// changed nothing. The table's version increases by one with every write.
+    pub async fn commit<F>(&self, mut change: F) -> Result<Option<RouteTable>, RegistryError>
+    where
+        F: FnMut(&mut RouteTable) -> Result<Vec<TransactionOp>, RegistryError>,
+    {
+        let _queued = self.lock.lock().await;
+        for attempt in 0..COMMIT_ATTEMPTS {
+            let (before, etag) = self.table().await?;
+            let mut table = before.clone();
+            let mut ops = change(&mut table)?;
+            if table == before && ops.is_empty() {
+                return Ok(None);
+            }
+            table.version = before.version + 1;
+            let value = serde_json::to_value(&table).map_err(|e| RegistryError::Internal(e.to_string()))?;
+            ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag)));
+            match self.dapr.transact(&self.name, &ops).await {
+                Ok(()) => return Ok(Some(table)),
+                Err(e) if e.is_etag_mismatch() => {
+                    tracing::debug!(attempt, "Route table changed under a commit; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(e) => return Err(RegistryError::store(e)),
+            }
+        }
+        Err(RegistryError::Contention(COMMIT_ATTEMPTS))
+    }
+}
+
+/// 5 ms doubling up to 320 ms, plus up to 50% jitter so racing replicas spread out.
+fn backoff(attempt: u32) -> Duration {
+    let base = 5u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    Duration::from_millis(base + nanos % (base / 2 + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        assert!(backoff(0) < Duration::from_millis(10));
+        assert!(backoff(3) >= Duration::from_millis(40));
+        assert!(backoff(50) <= Duration::from_millis(480));
+    }
+}
