@@ -101,7 +101,8 @@ impl RouterConfig {
                 return Err(invalid(format!("{key} must be greater than 0")));
             }
         }
-        if self.public_enabled && Some(self.public_listen) == self.listen {
+        // Port 0 (any free port) never collides.
+        if self.public_enabled && self.public_listen.port() != 0 && Some(self.public_listen) == self.listen {
             return Err(invalid(
                 "public_listen must differ from listen: the app port trusts its sidecar".into(),
             ));
