@@ -31,6 +31,28 @@ pub fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// `ms` (since the epoch) as RFC 3339 in UTC with milliseconds, e.g. `2026-11-23T23:07:28.123Z`.
+pub fn rfc3339(ms: u64) -> String {
+    let (secs, millis) = (ms / 1000, ms % 1000);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
 /// One registered plugin, as stored. Never sent as is: it holds the secret's hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginRecord {
@@ -108,8 +130,12 @@ pub struct PluginView {
     pub core: bool,
     /// When it was registered (ms since the epoch).
     pub registered_at_ms: u64,
+    /// The same, RFC 3339 in UTC.
+    pub registered_at: String,
     /// When its status was last checked (ms since the epoch).
     pub last_checked_ms: u64,
+    /// The same, RFC 3339 in UTC.
+    pub last_checked_at: String,
     /// Why the last check failed, if it did.
     pub last_error: Option<String>,
     /// Checks in a row without a valid answer.
@@ -166,6 +192,8 @@ impl PluginView {
                 .unwrap_or_default()
         };
         let registered_at_ms = record.map(|r| r.registered_at_ms).unwrap_or(0);
+        // Registration itself checks the status, so until the first poll that is the last check.
+        let last_checked_ms = health.map(|h| h.last_checked_ms).unwrap_or(registered_at_ms);
         Self {
             id: id.to_owned(),
             version: entry.version.clone(),
@@ -173,8 +201,9 @@ impl PluginView {
             status: entry.status,
             core: record.is_some_and(|r| r.core),
             registered_at_ms,
-            // Registration itself checks the status, so until the first poll that is the last check.
-            last_checked_ms: health.map(|h| h.last_checked_ms).unwrap_or(registered_at_ms),
+            registered_at: rfc3339(registered_at_ms),
+            last_checked_ms,
+            last_checked_at: rfc3339(last_checked_ms),
             last_error: health.and_then(|h| h.last_error.clone()),
             consecutive_failures: health.map(|h| h.failures).unwrap_or(0),
             addons: entry
@@ -196,6 +225,13 @@ impl PluginView {
 mod tests {
     use super::*;
     use keel::protocol::AddonPoint;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(1_795_129_648_000), "2026-11-19T23:07:28.000Z");
+    }
 
     #[test]
     fn views_join_the_table_the_record_and_the_health() {

@@ -30,7 +30,7 @@ use crate::table;
 pub struct RegisterRequest {
     /// The plugin's Dapr app-id.
     pub id: String,
-    /// Its client secret (required for third-party plugins).
+    /// Its client secret, if it has one.
     pub secret: Option<Secret>,
 }
 
@@ -59,22 +59,19 @@ impl RegisterRequest {
 }
 
 impl Registry {
-    /// Registers a third-party plugin (reserved ids refused, secret required).
+    /// Registers a third-party plugin (reserved ids refused). The secret is optional: it is the
+    /// plugin's client secret for auth's client-credentials grant, so a plugin registered without
+    /// one simply cannot obtain tokens of its own.
     pub async fn register(&self, req: RegisterRequest) -> Result<PluginView, RegistryError> {
         let id = PluginId::parse_unreserved(&req.id).map_err(|e| match e {
             IdError::Reserved { id } => RegistryError::ReservedId(id),
             other => RegistryError::InvalidId(other),
         })?;
-        let secret = req.secret.ok_or_else(|| {
-            RegistryError::BadSecret(format!(
-                "is required: the plugin's client secret, {} to {} characters (stored only as a hash)",
-                self.shared.cfg.secret_min_len,
-                crate::secret::MAX_LEN
-            ))
-        })?;
-        secret.check(self.shared.cfg.secret_min_len)?;
+        if let Some(secret) = &req.secret {
+            secret.check(self.shared.cfg.secret_min_len)?;
+        }
         let _in_flight = self.shared.begin(id.as_str())?;
-        self.run_steps(&id, Some(secret), false).await
+        self.run_steps(&id, req.secret, false).await
     }
 
     /// Registers core service `id` (a reserved id, no secret). `Ok(None)` when it already is.
