@@ -1,0 +1,286 @@
+//! The state API handlers (daprd's `pkg/api/http/http.go` state endpoints): store lookup before
+//! the body is read, Go-style body decoding, key prefixing, then the store call on the blocking
+//! pool, with daprd's error codes and statuses.
+
+use super::errors::{codes, ApiError};
+use super::ApiContext;
+use crate::channel::body::{read_all, RequestBody};
+use crate::golang::{json as gojson, time as gotime, url};
+use crate::state::request::{self, SetRequest};
+use crate::state::{self, keys, DeleteOp, SetOp, Store, StoreError, TxOp};
+use actix_web::http::header::{CONTENT_TYPE, ETAG, IF_MATCH};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::collections::BTreeMap;
+
+/// Finds the store, with daprd's two errors: none configured (500) or not this one (400).
+fn lookup<'a>(ctx: &'a ApiContext, name: &str, app_id: &str) -> Result<&'a Store, ApiError> {
+    if ctx.stores.is_empty() {
+        return Err(ApiError::store_not_configured(name, app_id));
+    }
+    ctx.stores.get(name).ok_or_else(|| ApiError::store_not_found(name, app_id))
+}
+
+/// `metadata.X=v` query parameters as `X → v` (first value wins).
+fn query_metadata(raw_query: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in url::parse_query(raw_query) {
+        if let Some(name) = k.strip_prefix("metadata.") {
+            out.entry(name.to_owned()).or_insert(v);
+        }
+    }
+    out
+}
+
+/// Runs a store call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    web::block(f).await.unwrap_or_else(|e| Err(StoreError::Other(e.to_string())))
+}
+
+/// The status daprd gives a save/delete failure (`stateErrorResponse` + `etagError`).
+fn etag_status(err: &StoreError) -> StatusCode {
+    match err {
+        StoreError::EtagMismatch(_) => StatusCode::CONFLICT,
+        StoreError::EtagInvalid(_) => StatusCode::BAD_REQUEST,
+        StoreError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn body_bytes(body: RequestBody, prefix: &str) -> Result<bytes::Bytes, ApiError> {
+    read_all(body).await.map_err(|e| ApiError::malformed(format!("{prefix}{e}")))
+}
+
+/// `GET /v1.0/state/{store}/{key}`.
+pub async fn get(ctx: &ApiContext, store_name: &str, key: &str) -> Result<HttpResponse, ApiError> {
+    let store = lookup(ctx, store_name, &ctx.app_id)?;
+    let stored = store.prefix.stored_key(key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
+    let backend = store.backend.clone();
+    let item = blocking(move || backend.get(&stored)).await.map_err(|e| {
+        ApiError::legacy(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::STATE_GET,
+            format!("fail to get {key} from state store {store_name}: {e}"),
+        )
+    })?;
+    let Some(item) = item else {
+        return Ok(HttpResponse::NoContent().finish());
+    };
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header((CONTENT_TYPE, "application/json")).insert_header((ETAG, item.etag.as_str()));
+    if let Some(expires) = item.expires_at {
+        resp.insert_header(("metadata.ttlExpireTime", gotime::rfc3339(expires)));
+    }
+    Ok(resp.body(item.data))
+}
+
+/// `POST|PUT /v1.0/state/{store}`.
+pub async fn save(
+    ctx: &ApiContext,
+    req: &HttpRequest,
+    store_name: &str,
+    body: RequestBody,
+) -> Result<HttpResponse, ApiError> {
+    let store = lookup(ctx, store_name, &ctx.app_id)?;
+    let bytes = body_bytes(body, "").await?;
+    let items = request::decode_save(&bytes).map_err(ApiError::malformed)?;
+    if items.is_empty() {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    let query_meta = query_metadata(req.query_string());
+    let mut drafts = Vec::with_capacity(items.len());
+    for item in items {
+        let key = store.prefix.stored_key(&item.key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
+        drafts.push((key, item));
+    }
+    let backend = store.backend.clone();
+    let errors = blocking(move || {
+        let mut errors = Vec::new();
+        for (key, item) in drafts {
+            if let Err(e) = set_op(key, item, &query_meta).and_then(|op| backend.set(&op)) {
+                errors.push(e);
+            }
+        }
+        Ok(errors)
+    })
+    .await
+    .unwrap_or_else(|e| vec![e]);
+    if errors.is_empty() {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    // One failure keeps its kind; several become one joined error, a mismatch only if all are.
+    let status = if errors.iter().all(StoreError::is_etag_mismatch) {
+        etag_status(&errors[0])
+    } else if errors.len() == 1 {
+        etag_status(&errors[0])
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let joined = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    Err(ApiError::legacy(
+        status,
+        codes::STATE_SAVE,
+        format!("failed saving state in state store {store_name}: {joined}"),
+    ))
+}
+
+/// Builds one write from a decoded item (options checked, TTL parsed, value re-marshalled).
+fn set_op(key: String, item: SetRequest, query_meta: &BTreeMap<String, String>) -> Result<SetOp, StoreError> {
+    let concurrency = state::parse_concurrency(item.concurrency.as_deref())?;
+    state::check_consistency(item.consistency.as_deref())?;
+    let mut metadata = item.metadata;
+    metadata.extend(query_meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let ttl = state::ttl_from_metadata(&metadata)?;
+    Ok(SetOp { key, value: gojson::marshal(&item.value), etag: item.etag, concurrency, ttl })
+}
+
+/// `DELETE /v1.0/state/{store}/{key}`.
+pub async fn delete(
+    ctx: &ApiContext,
+    req: &HttpRequest,
+    store_name: &str,
+    key: &str,
+) -> Result<HttpResponse, ApiError> {
+    let store = lookup(ctx, store_name, &ctx.app_id)?;
+    let stored = store.prefix.stored_key(key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
+    let etag = req.headers().get(IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let concurrency = url::query_get(req.query_string(), "concurrency");
+    let consistency = url::query_get(req.query_string(), "consistency");
+    let backend = store.backend.clone();
+    let result = blocking(move || {
+        let concurrency = state::parse_concurrency(concurrency.as_deref())?;
+        state::check_consistency(consistency.as_deref())?;
+        backend.delete(&DeleteOp { key: stored, etag, concurrency })
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(e) => Err(ApiError::legacy(
+            etag_status(&e),
+            codes::STATE_DELETE,
+            format!("failed deleting state with key {key}: {e}"),
+        )),
+    }
+}
+
+/// `POST|PUT /v1.0/state/{store}/bulk`: `[{"key","data"?,"etag"?,"metadata"?,"error"?}]\n`.
+pub async fn bulk_get(
+    ctx: &ApiContext,
+    store_name: &str,
+    body: RequestBody,
+) -> Result<HttpResponse, ApiError> {
+    let store = lookup(ctx, store_name, &ctx.app_id)?;
+    let bytes = body_bytes(body, "failed deserializing HTTP body: ").await?;
+    let bulk = request::decode_bulk(&bytes)
+        .map_err(|e| ApiError::malformed(format!("failed deserializing HTTP body: {e}")))?;
+    let mut stored = Vec::with_capacity(bulk.keys.len());
+    for key in &bulk.keys {
+        stored.push(store.prefix.stored_key(key).map_err(|e| ApiError::illegal_key(&store.name, e))?);
+    }
+    let backend = store.backend.clone();
+    let results = blocking(move || Ok(stored.into_iter().map(|k| (backend.get(&k), k)).collect::<Vec<_>>()))
+        .await
+        .map_err(|e| {
+            ApiError::legacy(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::STATE_BULK_GET,
+                format!("failed getting state in bulk: {e}"),
+            )
+        })?;
+    // Built by hand so `data` stays the stored JSON verbatim; every string goes through Go's
+    // (HTML-safe) string encoder.
+    let mut out: Vec<u8> = Vec::with_capacity(64 * results.len() + 3);
+    out.push(b'[');
+    for (i, (result, stored_key)) in results.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"key\":");
+        out.extend(gojson::string(keys::original_key(stored_key)));
+        match result {
+            Ok(Some(item)) => {
+                out.extend_from_slice(b",\"data\":");
+                out.extend_from_slice(&item.data);
+                out.extend_from_slice(b",\"etag\":");
+                out.extend(gojson::string(&item.etag));
+                if let Some(expires) = item.expires_at {
+                    out.extend_from_slice(b",\"metadata\":{\"ttlExpireTime\":");
+                    out.extend(gojson::string(&gotime::rfc3339(expires)));
+                    out.push(b'}');
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                out.extend_from_slice(b",\"error\":");
+                out.extend(gojson::string(&e.to_string()));
+            }
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]\n");
+    Ok(HttpResponse::Ok().content_type("application/json").body(out))
+}
+
+/// `POST|PUT /v1.0/state/{store}/transaction`: all operations or none.
+pub async fn transaction(
+    ctx: &ApiContext,
+    req: &HttpRequest,
+    store_name: &str,
+    body: RequestBody,
+) -> Result<HttpResponse, ApiError> {
+    let store = lookup(ctx, store_name, &ctx.app_id)?;
+    let bytes = body_bytes(body, "failed deserializing HTTP body: ").await?;
+    let tx = request::decode_transaction(&bytes)
+        .map_err(|e| ApiError::malformed(format!("failed deserializing HTTP body: {e}")))?;
+    if tx.operations.is_empty() {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    let query_meta = query_metadata(req.query_string());
+    let mut drafts = Vec::with_capacity(tx.operations.len());
+    for op in tx.operations {
+        let is_upsert = match op.operation.as_str() {
+            "upsert" => true,
+            "delete" => false,
+            other => {
+                return Err(ApiError::legacy(
+                    StatusCode::BAD_REQUEST,
+                    codes::NOT_SUPPORTED_STATE_OPERATION,
+                    format!("operation type {other} not supported"),
+                ))
+            }
+        };
+        let key =
+            store.prefix.stored_key(&op.request.key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
+        drafts.push((is_upsert, key, op.request));
+    }
+    let backend = store.backend.clone();
+    let result = blocking(move || {
+        let mut ops = Vec::with_capacity(drafts.len());
+        for (is_upsert, key, request) in drafts {
+            if is_upsert {
+                ops.push(TxOp::Set(set_op(key, request, &query_meta)?));
+            } else {
+                let concurrency = state::parse_concurrency(request.concurrency.as_deref())?;
+                ops.push(TxOp::Delete(DeleteOp { key, etag: request.etag, concurrency }));
+            }
+        }
+        backend.transact(&ops)
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(e) => Err(ApiError::legacy(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::STATE_TRANSACTION,
+            format!("error while executing state transaction: {e}"),
+        )),
+    }
+}
+
+/// `POST|PUT /v1.0-alpha1/state/{store}/query`: neither store implements querying.
+pub async fn query(ctx: &ApiContext, store_name: &str) -> Result<HttpResponse, ApiError> {
+    // daprd passes an empty app-id on this path, so the ErrorInfo metadata is null.
+    let store = lookup(ctx, store_name, "")?;
+    Err(ApiError::query_not_supported(&store.name))
+}

@@ -1,0 +1,133 @@
+use super::*;
+use crate::components::{Component, ComponentKind};
+
+fn set(key: &str, value: &str, etag: Option<&str>, concurrency: Concurrency) -> SetOp {
+    SetOp {
+        key: key.into(),
+        value: value.as_bytes().to_vec(),
+        etag: etag.map(Into::into),
+        concurrency,
+        ttl: None,
+    }
+}
+
+fn del(key: &str, etag: Option<&str>) -> DeleteOp {
+    DeleteOp { key: key.into(), etag: etag.map(Into::into), concurrency: Concurrency::LastWrite }
+}
+
+fn sqlite_store(dir: &std::path::Path) -> sqlite::SqliteStore {
+    let c = Component {
+        name: "s".into(),
+        kind: ComponentKind::StateSqlite,
+        type_name: "state.sqlite".into(),
+        version: "v1".into(),
+        metadata: vec![("connectionString".into(), dir.join("db.sqlite").display().to_string())],
+        file: "/c.yaml".into(),
+    };
+    sqlite::SqliteStore::open(&c).unwrap()
+}
+
+/// The behaviours both stores share, run against each.
+fn common_semantics(store: &dyn StateStore, mismatch_detail: bool) {
+    store.set(&set("k", "1", None, Concurrency::LastWrite)).unwrap();
+    let first = store.get("k").unwrap().unwrap();
+    assert_eq!(first.data, b"1");
+    assert_eq!(first.etag.len(), 36, "uuid etag");
+
+    // A wrong ETag is a mismatch; the right one wins and changes the ETag.
+    let err = store.set(&set("k", "2", Some("bad"), Concurrency::LastWrite)).unwrap_err();
+    assert!(err.is_etag_mismatch());
+    if mismatch_detail {
+        assert!(
+            err.to_string()
+                .contains(&format!("state etag not match for key=k: current={}, expect=bad", first.etag)),
+            "{err}"
+        );
+    } else {
+        assert_eq!(err.to_string(), "possible etag mismatch. error from state store");
+    }
+    store.set(&set("k", "2", Some(&first.etag), Concurrency::LastWrite)).unwrap();
+    let second = store.get("k").unwrap().unwrap();
+    assert_ne!(second.etag, first.etag);
+
+    // first-write without an ETag fails when the key exists, succeeds when it does not.
+    assert!(store.set(&set("k", "3", None, Concurrency::FirstWrite)).unwrap_err().is_etag_mismatch());
+    store.set(&set("fresh", "1", None, Concurrency::FirstWrite)).unwrap();
+
+    // An ETag for a missing key is a mismatch.
+    assert!(store
+        .set(&set("missing", "1", Some("x"), Concurrency::LastWrite))
+        .unwrap_err()
+        .is_etag_mismatch());
+
+    // Deletes: missing key without ETag is fine, wrong ETag is a mismatch.
+    store.delete(&del("nothing", None)).unwrap();
+    assert!(store.delete(&del("k", Some("bad"))).unwrap_err().is_etag_mismatch());
+    store.delete(&del("k", Some(&second.etag))).unwrap();
+    assert!(store.get("k").unwrap().is_none());
+
+    // Transactions: one failing check leaves everything untouched.
+    store.set(&set("a", "1", None, Concurrency::LastWrite)).unwrap();
+    let err = store
+        .transact(&[
+            TxOp::Set(set("b", "1", None, Concurrency::LastWrite)),
+            TxOp::Delete(del("a", None)),
+            TxOp::Set(set("a", "2", Some("bad"), Concurrency::LastWrite)),
+        ])
+        .unwrap_err();
+    assert!(err.is_etag_mismatch());
+    assert!(store.get("b").unwrap().is_none());
+    assert_eq!(store.get("a").unwrap().unwrap().data, b"1");
+    store
+        .transact(&[TxOp::Set(set("b", "1", None, Concurrency::LastWrite)), TxOp::Delete(del("a", None))])
+        .unwrap();
+    assert!(store.get("a").unwrap().is_none());
+    assert!(store.get("b").unwrap().is_some());
+
+    // A TTL in the past is already expired; a long one reports its expiry.
+    let mut op = set("ttl", "1", None, Concurrency::LastWrite);
+    op.ttl = Some(Duration::from_secs(3600));
+    store.set(&op).unwrap();
+    let item = store.get("ttl").unwrap().unwrap();
+    let expires = item.expires_at.unwrap();
+    assert!(expires > SystemTime::now() + Duration::from_secs(3500));
+}
+
+#[test]
+fn memory_store_has_daprd_semantics() {
+    common_semantics(&memory::MemoryStore::default(), true);
+}
+
+#[test]
+fn sqlite_store_has_daprd_semantics() {
+    let dir = tempfile::tempdir().unwrap();
+    common_semantics(&sqlite_store(dir.path()), false);
+}
+
+#[test]
+fn sqlite_data_survives_reopening_and_is_shared_between_handles() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = sqlite_store(dir.path());
+    let b = sqlite_store(dir.path());
+    a.set(&set("k", "\"v\"", None, Concurrency::LastWrite)).unwrap();
+    let seen = b.get("k").unwrap().unwrap();
+    assert_eq!(seen.data, b"\"v\"");
+    // b's write with a's ETag succeeds once; a's second write with the same ETag then fails.
+    b.set(&set("k", "1", Some(&seen.etag), Concurrency::LastWrite)).unwrap();
+    assert!(a.set(&set("k", "2", Some(&seen.etag), Concurrency::LastWrite)).unwrap_err().is_etag_mismatch());
+    drop((a, b));
+    let c = sqlite_store(dir.path());
+    assert_eq!(c.get("k").unwrap().unwrap().data, b"1");
+}
+
+#[test]
+fn ttl_metadata_parses_like_contrib() {
+    let mut m = BTreeMap::new();
+    assert_eq!(ttl_from_metadata(&m).unwrap(), None);
+    m.insert("ttlInSeconds".to_owned(), "5".to_owned());
+    assert_eq!(ttl_from_metadata(&m).unwrap(), Some(Duration::from_secs(5)));
+    m.insert("ttlInSeconds".to_owned(), "-1".to_owned());
+    assert_eq!(ttl_from_metadata(&m).unwrap(), None);
+    m.insert("ttlInSeconds".to_owned(), "abc".to_owned());
+    assert!(ttl_from_metadata(&m).unwrap_err().to_string().contains(r#"parsing "abc": invalid syntax"#));
+}
