@@ -1,12 +1,52 @@
-//! `auth` (app-id `auth`): tenants, users, roles and tokens. For now it is a plain Keel plugin that
-//! answers the protocol (`/v1/identify`, `/v1/status`) through its sidecar, so the registry can
-//! register it and keel can route to it; identities and tokens come with the auth issue.
+//! `auth`: loads its configuration, starts the identity service, runs until SIGINT/SIGTERM.
+//! Invalid configuration exits with 64 (EX_USAGE).
+
+use std::process::ExitCode;
+
+use auth::{start, Config, AUTH_APP_ID};
+use keel::dapr::SidecarConfig;
+
+const EX_USAGE: u8 = 64;
 
 #[actix_web::main]
-async fn main() -> std::io::Result<()> {
-    keel::telemetry::init("auth");
-    let plugin = keel::plugin::PluginSpec::new("auth", env!("CARGO_PKG_VERSION"))
-        .build()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    keel::plugin::serve(plugin, keel::config::app_listen_addr(), |_| {}).await
+async fn main() -> ExitCode {
+    keel::telemetry::init(AUTH_APP_ID);
+    let cfg = match Config::load() {
+        Ok(cfg) => cfg,
+        Err(error) => {
+            tracing::error!(%error, "Invalid configuration");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    if let Err(error) = cfg.validate() {
+        tracing::error!(%error, "Invalid configuration");
+        return ExitCode::from(EX_USAGE);
+    }
+    let running = match start(cfg, SidecarConfig::from_env()).await {
+        Ok(running) => running,
+        Err(error) => {
+            tracing::error!(%error, "Cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %running.addr, "listening");
+    wait_for_signal().await;
+    tracing::info!("Stopping");
+    running.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }

@@ -1,0 +1,90 @@
+//! Who is calling: a verified access token ([`Caller`], an extractor, so a handler cannot run
+//! without one), the app-id the caller's sidecar stamped, and which tenant a management request
+//! may act on.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use keel::dapr::headers::DAPR_CALLER_APP_ID;
+use keel::tokens::{bearer_token, Identity, VerifyError};
+
+use crate::directory::tenant_not_found;
+use crate::error::AuthError;
+use crate::state::Shared;
+use crate::store::Store;
+
+/// The verified identity behind the request's bearer token.
+pub struct Caller(pub Arc<Identity>);
+
+impl Caller {
+    /// The identity, refusing client-credentials tokens (clients manage nothing).
+    pub fn person(&self) -> Result<&Identity, AuthError> {
+        if self.0.client_id.is_some() {
+            return Err(AuthError::Forbidden("client tokens cannot use the management API".into()));
+        }
+        Ok(&self.0)
+    }
+
+    /// The identity, refusing everyone but the platform's super-admin.
+    pub fn super_admin(&self) -> Result<&Identity, AuthError> {
+        if !self.0.is_super_admin() {
+            return Err(AuthError::Forbidden("only the platform's super-admin may do this".into()));
+        }
+        Ok(&self.0)
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = AuthError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AuthError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(Caller) })
+    }
+}
+
+/// Verifies the request's bearer token with auth's own keys; a `kid` this replica has not seen
+/// (another replica rotated) reloads the key ring once before giving up.
+pub async fn authenticate(req: &HttpRequest) -> Result<Arc<Identity>, AuthError> {
+    let (shared, store) = context(req)?;
+    let token = bearer_token(req.headers()).map_err(AuthError::Unauthenticated)?;
+    match shared.verifier.verify(token) {
+        Err(VerifyError::UnknownKey(_)) => {
+            shared.reload_for_unknown_kid(&store).await;
+            shared.verifier.verify(token)
+        }
+        verdict => verdict,
+    }
+    .map_err(AuthError::Unauthenticated)
+}
+
+/// The shared state and this worker's store, from the app data.
+pub fn context(req: &HttpRequest) -> Result<(web::Data<Shared>, web::Data<Store>), AuthError> {
+    let shared = req.app_data::<web::Data<Shared>>().cloned();
+    let store = req.app_data::<web::Data<Store>>().cloned();
+    shared.zip(store).ok_or_else(|| AuthError::Internal("app data missing".into()))
+}
+
+/// The app-id the caller's sidecar stamped (`dapr-caller-app-id`); Dapr overwrites whatever the
+/// caller sent, so it cannot be forged through a sidecar.
+pub fn caller_app(req: &HttpRequest) -> Option<&str> {
+    req.headers().get(DAPR_CALLER_APP_ID).and_then(|v| v.to_str().ok())
+}
+
+/// The tenant a management request acts on: `asked` (from `?tenant=`) or the caller's own. A
+/// tenant admin asking for another tenant gets the same 404 as for a tenant that does not exist;
+/// a non-admin of the tenant gets 403.
+pub fn target_tenant(caller: &Identity, asked: Option<&str>) -> Result<String, AuthError> {
+    let tenant = asked.unwrap_or(&caller.tenant);
+    if !caller.is_super_admin() && tenant != caller.tenant {
+        return Err(tenant_not_found(tenant));
+    }
+    if !caller.is_admin_of(tenant) {
+        return Err(AuthError::Forbidden(format!("managing tenant {tenant:?} needs its admin role")));
+    }
+    Ok(tenant.to_owned())
+}

@@ -1,0 +1,107 @@
+//! `/v1/clients/{plugin_id}`: client credentials for the client-credentials grant. The registry
+//! (`plugins`, as stamped by its sidecar in `dapr-caller-app-id`) sets them when a plugin is
+//! registered with a secret and removes them when it is unregistered; the super-admin may manage
+//! them too (integrators). Secrets are stored as Argon2id hashes and never answered.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use keel::protocol::PluginId;
+use keel::tokens::now_secs;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::caller::{authenticate, caller_app};
+use crate::error::AuthError;
+use crate::model::{keys, ClientRecord};
+use crate::state::Shared;
+use crate::store::Store;
+
+/// The registry's app-id: the one app allowed to manage client credentials.
+pub const REGISTRY_APP_ID: &str = "plugins";
+/// Longest secret accepted.
+const MAX_SECRET_BYTES: usize = 1024;
+
+/// Body of `PUT /v1/clients/{plugin_id}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSecret {
+    secret: String,
+}
+
+/// `PUT /v1/clients/{plugin_id}` `{"secret"}`: creates (201) or replaces (200) the credentials.
+pub async fn put(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<ClientSecret>,
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let by = manager(&req).await?;
+    let id = client_id(&id)?;
+    let secret = body.into_inner().secret;
+    if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
+        return Err(AuthError::Invalid(format!("secret must be 1 to {MAX_SECRET_BYTES} bytes")));
+    }
+    let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
+    let record = ClientRecord {
+        id: id.clone(),
+        secret_hash: shared.hasher.hash(secret).await?,
+        created_at: now_secs(),
+        set_by: by.clone(),
+    };
+    // Last write wins: a re-registration replaces the secret, whoever was first.
+    store.put(&keys::client(&id), &record).await?;
+    tracing::info!(client = %id, by = %by, "Set client credentials");
+    let body = json!({"ret": 0, "msg": "ok", "client_id": id, "created_at": record.created_at});
+    Ok(if existed { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
+}
+
+/// `GET /v1/clients/{plugin_id}`: whether credentials exist (never the secret).
+pub async fn get(
+    req: HttpRequest,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    manager(&req).await?;
+    let id = client_id(&id)?;
+    let record = store
+        .get::<ClientRecord>(&keys::client(&id))
+        .await?
+        .ok_or_else(|| AuthError::NotFound(format!("client {id:?} not found")))?
+        .value;
+    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "client_id": record.id,
+        "created_at": record.created_at, "set_by": record.set_by})))
+}
+
+/// `DELETE /v1/clients/{plugin_id}`: removes the credentials (200 also when there were none, so
+/// the registry can retry an unregistration).
+pub async fn delete(
+    req: HttpRequest,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let by = manager(&req).await?;
+    let id = client_id(&id)?;
+    let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
+    store.delete_if(&keys::client(&id), None).await?;
+    tracing::info!(client = %id, by = %by, existed, "Removed client credentials");
+    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "deleted": existed})))
+}
+
+/// Who may manage clients: the registry's app (by its sidecar's stamp), or the super-admin.
+async fn manager(req: &HttpRequest) -> Result<String, AuthError> {
+    if caller_app(req) == Some(REGISTRY_APP_ID) {
+        return Ok(REGISTRY_APP_ID.to_owned());
+    }
+    let identity = authenticate(req).await?;
+    if identity.is_super_admin() {
+        Ok(identity.sub.clone())
+    } else {
+        Err(AuthError::Forbidden(format!(
+            "client credentials are managed by the registry (app-id {REGISTRY_APP_ID:?}) or the super-admin"
+        )))
+    }
+}
+
+fn client_id(id: &str) -> Result<String, AuthError> {
+    PluginId::parse(id).map(|p| p.as_str().to_owned()).map_err(|e| AuthError::Invalid(e.to_string()))
+}

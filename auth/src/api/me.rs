@@ -1,0 +1,70 @@
+//! `/v1/me`: who the token says you are, and changing your own password (any user).
+
+use actix_web::{web, HttpResponse};
+use keel::tokens::now_secs;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::caller::Caller;
+use crate::directory::{self, tenant_not_found, user_not_found};
+use crate::error::AuthError;
+use crate::model::{keys, UsersDoc};
+use crate::passwords::check_new_password;
+use crate::state::Shared;
+use crate::store::Store;
+
+/// Body of `PUT /v1/me/password`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `GET /v1/me`: the verified identity (user or client).
+pub async fn whoami(caller: Caller) -> HttpResponse {
+    let id = &caller.0;
+    HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "sub": id.sub, "tenant": id.tenant,
+        "roles": id.roles, "client_id": id.client_id, "exp": id.exp}))
+}
+
+/// `PUT /v1/me/password`: `{"current_password", "new_password"}`. Ends the user's refresh tokens
+/// (other sessions must log in again); the access token in use stays valid until it expires.
+pub async fn change_password(
+    caller: Caller,
+    body: web::Json<PasswordChange>,
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let me = caller.person()?;
+    let PasswordChange { current_password, new_password } = body.into_inner();
+    check_new_password(&new_password, shared.cfg.min_password_length)?;
+    let user = directory::find_user(&store, &me.tenant, &me.sub)
+        .await?
+        .ok_or_else(|| user_not_found(&me.tenant, &me.sub))?;
+    if !shared.hasher.verify(current_password, Some(user.password_hash.clone())).await? {
+        return Err(AuthError::Forbidden("the current password is wrong".into()));
+    }
+    let new_hash = shared.hasher.hash(new_password).await?;
+    let checked_hash = user.password_hash;
+    let now = now_secs();
+    store
+        .update_existing::<UsersDoc, ()>(
+            &keys::users(&me.tenant),
+            || tenant_not_found(&me.tenant),
+            |doc| {
+                let user = doc.users.get_mut(&me.sub).ok_or_else(|| user_not_found(&me.tenant, &me.sub))?;
+                // Changed by someone else between the check and now: the check no longer holds.
+                if user.password_hash != checked_hash {
+                    return Err(AuthError::Conflict("the password changed meanwhile; retry".into()));
+                }
+                user.password_hash = new_hash.clone();
+                user.generation += 1;
+                user.updated_at = now;
+                Ok(())
+            },
+        )
+        .await?;
+    tracing::info!(user = %me.sub, tenant = %me.tenant, "Changed own password");
+    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+}

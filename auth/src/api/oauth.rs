@@ -1,0 +1,141 @@
+//! The other OAuth endpoints: the published keys (`GET /v1/oauth/jwks`), introspection
+//! (`POST /v1/oauth/introspect`, RFC 7662), revocation (`POST /v1/oauth/revoke`, RFC 7009) and key
+//! rotation (`POST /v1/oauth/keys/rotate`, super-admin).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use keel::protocol::PluginId;
+use keel::tokens::{bearer_token, now_secs, AccessClaims};
+use serde_json::{json, Value};
+
+use super::caller::Caller;
+use super::form::{ClientCredentials, Form};
+use super::token::no_store;
+use crate::error::{AuthError, OAuthCode};
+use crate::keys::KeyRing;
+use crate::model::{keys, ClientRecord};
+use crate::sessions::{self, REFRESH_PREFIX};
+use crate::state::Shared;
+use crate::store::Store;
+
+/// `GET /v1/oauth/jwks`: the public keys tokens are signed with (current and recently rotated).
+pub async fn jwks(shared: web::Data<Shared>) -> Result<HttpResponse, AuthError> {
+    let mut body = serde_json::to_value(&*shared.jwks()).map_err(|e| AuthError::Internal(e.to_string()))?;
+    if let Value::Object(map) = &mut body {
+        map.insert("ret".into(), json!(0));
+        map.insert("msg".into(), json!("ok"));
+    }
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=60")).json(body))
+}
+
+/// `POST /v1/oauth/introspect` (form: `token`, optional `token_type_hint`). The caller proves
+/// itself with a bearer token or client credentials. Anything not active is `{"active": false}`.
+pub async fn introspect(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let form = Form::parse(&req, &body)?;
+    match form.client_credentials(&req)? {
+        Some(creds) => check_client(&shared, &store, creds).await?,
+        None if bearer_token(req.headers()).is_ok() => {
+            super::caller::authenticate(&req).await?;
+        }
+        None => {
+            return Err(AuthError::OAuth {
+                code: OAuthCode::InvalidClient,
+                description: "introspection needs a bearer token or client credentials".into(),
+                basic: true,
+            })
+        }
+    }
+    let token = form.require("token")?;
+    let answer = if token.starts_with(REFRESH_PREFIX) {
+        match sessions::peek_refresh(&store, token).await? {
+            Some(r) => json!({"active": true, "token_type": "refresh_token", "sub": r.username,
+                "username": r.username, "tenant": r.tenant, "exp": r.exp, "iat": r.iat}),
+            None => json!({"active": false}),
+        }
+    } else {
+        match shared.verifier.verify(token).ok().and_then(|_| claims_of(token)) {
+            Some(c) => json!({"active": true, "token_type": "access_token", "sub": c.sub,
+                "username": c.client_id.is_none().then_some(&c.sub), "client_id": c.client_id,
+                "tenant": c.tenant, "roles": c.roles, "exp": c.exp, "iat": c.iat, "nbf": c.nbf,
+                "iss": c.iss, "aud": c.aud, "jti": c.jti}),
+            None => json!({"active": false}),
+        }
+    };
+    let mut answer = answer;
+    answer["ret"] = json!(0);
+    answer["msg"] = json!("ok");
+    Ok(no_store(HttpResponse::Ok()).json(answer))
+}
+
+/// `POST /v1/oauth/revoke` (form: `token`, optional `token_type_hint`). Holding a token is enough
+/// to revoke it; client credentials, when given, must be right. Unknown, invalid and expired
+/// tokens are answered 200 like any other (RFC 7009 §2.2).
+pub async fn revoke(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let form = Form::parse(&req, &body)?;
+    if let Some(creds) = form.client_credentials(&req)? {
+        check_client(&shared, &store, creds).await?;
+    }
+    let token = form.require("token")?;
+    if token.starts_with(REFRESH_PREFIX) {
+        sessions::revoke_refresh(&store, token).await?;
+        tracing::info!("Revoked a refresh token");
+    } else if let Ok(identity) = shared.verifier.verify(token) {
+        sessions::revoke_access(&shared, &store, &identity.jti, identity.exp).await?;
+        tracing::info!(jti = %identity.jti, sub = %identity.sub, "Revoked an access token");
+    }
+    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+}
+
+/// `POST /v1/oauth/keys/rotate` (super-admin): a new signing key signs from now on; the old one
+/// stays published until its tokens have expired.
+pub async fn rotate(
+    caller: Caller,
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    caller.super_admin()?;
+    let keep = shared.keep_retired_seconds();
+    let now = now_secs();
+    let ring = store
+        .update::<KeyRing, KeyRing>(keys::KEYRING, |ring| {
+            ring.rotate(now, keep)?;
+            Ok(ring.clone())
+        })
+        .await?;
+    shared.install_ring(&ring)?;
+    let published: Vec<&str> = ring.keys.iter().map(|k| k.kid.as_str()).collect();
+    tracing::info!(kid = %ring.current, by = %caller.0.sub, "Rotated the token signing key");
+    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "kid": ring.current, "published": published})))
+}
+
+/// Refuses wrong client credentials with `invalid_client`.
+async fn check_client(shared: &Shared, store: &Store, creds: ClientCredentials) -> Result<(), AuthError> {
+    let record = match PluginId::parse(&creds.id) {
+        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
+        Err(_) => None,
+    };
+    if shared.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
+        Ok(())
+    } else {
+        Err(AuthError::OAuth {
+            code: OAuthCode::InvalidClient,
+            description: "client authentication failed".into(),
+            basic: creds.basic,
+        })
+    }
+}
+
+/// The claims of a token the verifier has just accepted.
+fn claims_of(token: &str) -> Option<AccessClaims> {
+    jsonwebtoken::dangerous::insecure_decode::<AccessClaims>(token).ok().map(|d| d.claims)
+}

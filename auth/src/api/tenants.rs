@@ -1,0 +1,147 @@
+//! `/v1/tenants`: the super-admin creates and deletes tenants; a tenant admin sees and renames
+//! only their own.
+
+use actix_web::{web, HttpResponse};
+use keel::tokens::{now_secs, roles, PLATFORM_TENANT};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::caller::Caller;
+use crate::directory::{self, tenant_not_found};
+use crate::error::AuthError;
+use crate::model::{
+    check_label, check_username, keys::TENANTS_KEY, Directory, TenantRecord, TenantView, UserRecord, UsersDoc,
+};
+use crate::passwords::check_new_password;
+use crate::state::Shared;
+use crate::store::Store;
+
+/// Body of `POST /v1/tenants`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    id: String,
+    #[serde(default)]
+    name: String,
+    /// The tenant's first admin, created with it.
+    #[serde(default)]
+    admin: Option<NewAdmin>,
+}
+
+/// The first admin of a new tenant.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAdmin {
+    username: String,
+    password: String,
+}
+
+/// Body of `PATCH /v1/tenants/{id}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantChange {
+    name: Option<String>,
+}
+
+/// `GET /v1/tenants`: every tenant for the super-admin, their own for a tenant admin.
+pub async fn list(caller: Caller, store: web::Data<Store>) -> Result<HttpResponse, AuthError> {
+    let me = caller.person()?;
+    let dir = directory::directory(&store).await?.value;
+    let tenants: Vec<TenantView> = if me.is_super_admin() {
+        dir.tenants.values().map(TenantView::from).collect()
+    } else if me.is_admin_of(&me.tenant) {
+        dir.tenants.get(&me.tenant).map(TenantView::from).into_iter().collect()
+    } else {
+        return Err(AuthError::Forbidden("listing tenants needs an admin role".into()));
+    };
+    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "tenants": tenants})))
+}
+
+/// `POST /v1/tenants` (super-admin): `{"id", "name"?, "admin"?: {"username", "password"}}`.
+pub async fn create(
+    caller: Caller,
+    body: web::Json<NewTenant>,
+    shared: web::Data<Shared>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let me = caller.super_admin()?;
+    let NewTenant { id, name, admin } = body.into_inner();
+    check_label("tenant id", &id)?;
+    let now = now_secs();
+    let mut users = UsersDoc::default();
+    if let Some(admin) = &admin {
+        check_username(&admin.username)?;
+        check_new_password(&admin.password, shared.cfg.min_password_length)?;
+        let user = UserRecord {
+            username: admin.username.clone(),
+            password_hash: shared.hasher.hash(admin.password.clone()).await?,
+            roles: vec![roles::ADMIN.to_owned()],
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            generation: 0,
+        };
+        users.users.insert(user.username.clone(), user);
+    }
+    let record = TenantRecord::new(&id, if name.is_empty() { &id } else { &name }, now);
+    let view = TenantView::from(&record);
+    directory::create_tenant(&store, record, users).await?;
+    tracing::info!(tenant = %id, by = %me.sub, "Created a tenant");
+    let mut answer =
+        json!({"ret": 0, "msg": "ok", "id": view.id, "name": view.name, "created_at": view.created_at});
+    if let Some(admin) = admin {
+        answer["admin"] = json!(admin.username);
+    }
+    Ok(HttpResponse::Created().json(answer))
+}
+
+/// `GET /v1/tenants/{id}`: the super-admin, or the tenant's own admin.
+pub async fn get(
+    caller: Caller,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let tenant = super::caller::target_tenant(caller.person()?, Some(&id))?;
+    let record = directory::tenant(&store, &tenant).await?;
+    Ok(HttpResponse::Ok().json(reply(&TenantView::from(&record))))
+}
+
+/// `PATCH /v1/tenants/{id}` `{"name"}`: the super-admin, or the tenant's own admin.
+pub async fn update(
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<TenantChange>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let tenant = super::caller::target_tenant(caller.person()?, Some(&id))?;
+    let change = body.into_inner();
+    let view = store
+        .update::<Directory, TenantView>(TENANTS_KEY, |dir| {
+            let record = dir.tenants.get_mut(&tenant).ok_or_else(|| tenant_not_found(&tenant))?;
+            if let Some(name) = &change.name {
+                record.name = name.clone();
+            }
+            Ok(TenantView::from(&*record))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(reply(&view)))
+}
+
+/// `DELETE /v1/tenants/{id}` (super-admin): the tenant, its users and its roles.
+pub async fn delete(
+    caller: Caller,
+    id: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AuthError> {
+    let me = caller.super_admin()?;
+    if id.as_str() == PLATFORM_TENANT {
+        return Err(AuthError::Conflict("the platform tenant cannot be deleted".into()));
+    }
+    directory::delete_tenant(&store, &id).await?;
+    tracing::info!(tenant = %id, by = %me.sub, "Deleted a tenant");
+    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+}
+
+fn reply(view: &TenantView) -> serde_json::Value {
+    json!({"ret": 0, "msg": "ok", "id": view.id, "name": view.name, "created_at": view.created_at})
+}

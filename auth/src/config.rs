@@ -1,0 +1,167 @@
+//! Auth's configuration: one typed struct, loaded by `keel::config::load` (defaults, then the
+//! file named by `KEEL_CONFIG`, then `KEEL_*` variables such as `KEEL_ACCESS_TOKEN_TTL_SECONDS`).
+//!
+//! Unknown keys are not rejected: the `KEEL_` prefix is shared with settings read elsewhere
+//! (`KEEL_LOG`, `KEEL_LOG_FORMAT`, `KEEL_CONFIG`), so `deny_unknown_fields` would refuse a normal
+//! environment. [`Config::validate`] checks the values instead.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The environment variable holding the bootstrap super-admin's password. Read verbatim: the
+/// `config` crate would turn a password such as `007` or `1e3` into a number first.
+pub const ADMIN_PASSWORD_ENV: &str = "KEEL_ADMIN_PASSWORD";
+
+/// Everything auth can be told. Every duration carries its unit in its name.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the API and the protocol endpoints listen on. Default: 127.0.0.1 and `APP_PORT`
+    /// (what `dapr run` and the stand-in set), or any free port when unset.
+    pub listen: SocketAddr,
+    /// Number of HTTP worker threads (0: one per CPU).
+    pub workers: usize,
+    /// Dapr state store holding everything auth keeps (keys prefixed `auth/`).
+    pub store: String,
+    /// Time limit for one call to the state store.
+    pub store_timeout_ms: u64,
+    /// How long to wait for the sidecar at start.
+    pub sidecar_wait_ms: u64,
+    /// User name of the bootstrap super-admin (tenant `platform`), created on the first start.
+    pub admin_username: String,
+    /// Password of the bootstrap super-admin (`KEEL_ADMIN_PASSWORD`), used on the first start
+    /// only. Unset: a password is generated and printed once to the log.
+    pub admin_password: Option<String>,
+    /// `iss` of every token, and the only issuer accepted.
+    pub issuer: String,
+    /// `aud` of every token, and the only audience accepted.
+    pub audience: String,
+    /// Lifetime of access tokens.
+    pub access_token_ttl_seconds: u64,
+    /// Lifetime of a login's refresh tokens (absolute: refreshing does not extend it).
+    pub refresh_token_ttl_seconds: u64,
+    /// Clock skew tolerated on `exp`/`nbf` when auth checks tokens itself (management API,
+    /// introspection).
+    pub clock_leeway_seconds: u64,
+    /// How often keys and revocations are re-read from the store (changes by other replicas).
+    pub reload_interval_ms: u64,
+    /// Argon2id memory cost in KiB (the argon2 crate's default: 19456, OWASP's minimum).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes.
+    pub argon2_iterations: u32,
+    /// Argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Password hashes computed at the same time (0: one per CPU); each takes
+    /// `argon2_memory_kib` of memory, so this bounds memory under a login storm.
+    pub max_concurrent_hashes: usize,
+    /// Shortest password accepted.
+    pub min_password_length: usize,
+}
+
+impl std::fmt::Debug for Config {
+    // The admin password is a secret: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("store", &self.store)
+            .field("admin_username", &self.admin_username)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("access_token_ttl_seconds", &self.access_token_ttl_seconds)
+            .field("refresh_token_ttl_seconds", &self.refresh_token_ttl_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let argon = argon2::Params::default();
+        Self {
+            listen: keel::config::app_listen_addr(),
+            workers: 0,
+            store: keel::protocol::STATE_STORE.to_owned(),
+            store_timeout_ms: 5_000,
+            sidecar_wait_ms: 60_000,
+            admin_username: "admin".to_owned(),
+            admin_password: None,
+            issuer: keel::tokens::DEFAULT_ISSUER.to_owned(),
+            audience: keel::tokens::DEFAULT_AUDIENCE.to_owned(),
+            access_token_ttl_seconds: 3_600,
+            refresh_token_ttl_seconds: 7 * 24 * 3_600,
+            clock_leeway_seconds: 5,
+            reload_interval_ms: 2_000,
+            argon2_memory_kib: argon.m_cost(),
+            argon2_iterations: argon.t_cost(),
+            argon2_parallelism: argon.p_cost(),
+            max_concurrent_hashes: 0,
+            min_password_length: 8,
+        }
+    }
+}
+
+/// A configuration value that cannot work.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct InvalidConfig(String);
+
+impl Config {
+    /// Defaults, the `KEEL_CONFIG` file, `KEEL_*` variables; `KEEL_ADMIN_PASSWORD` verbatim.
+    pub fn load() -> Result<Self, Box<keel::config::ConfigError>> {
+        let mut cfg: Self = keel::config::load(None).map_err(Box::new)?;
+        if let Some(pw) = std::env::var(ADMIN_PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
+            cfg.admin_password = Some(pw);
+        }
+        Ok(cfg)
+    }
+
+    /// Checks the values before any port is bound.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        let bad = |m: String| Err(InvalidConfig(m));
+        if self.access_token_ttl_seconds == 0 || self.refresh_token_ttl_seconds == 0 {
+            return bad("access_token_ttl_seconds and refresh_token_ttl_seconds must be above 0".into());
+        }
+        if self.issuer.is_empty() || self.audience.is_empty() || self.store.is_empty() {
+            return bad("issuer, audience and store must not be empty".into());
+        }
+        if self.reload_interval_ms == 0 || self.store_timeout_ms == 0 {
+            return bad("reload_interval_ms and store_timeout_ms must be above 0".into());
+        }
+        if let Err(e) = self.argon2_params() {
+            return bad(format!("argon2 parameters: {e}"));
+        }
+        if crate::model::check_username(&self.admin_username).is_err() {
+            return bad(format!("admin_username {:?} is not a valid user name", self.admin_username));
+        }
+        if self.admin_password.as_ref().is_some_and(|p| p.chars().count() < self.min_password_length) {
+            return bad(format!(
+                "{ADMIN_PASSWORD_ENV} is shorter than min_password_length ({})",
+                self.min_password_length
+            ));
+        }
+        Ok(())
+    }
+
+    /// The Argon2id parameters.
+    pub fn argon2_params(&self) -> Result<argon2::Params, argon2::Error> {
+        argon2::Params::new(self.argon2_memory_kib, self.argon2_iterations, self.argon2_parallelism, None)
+    }
+
+    /// [`Self::store_timeout_ms`] as a duration.
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.store_timeout_ms)
+    }
+
+    /// The verifier configuration auth checks tokens with (its own issuer, audience, leeway).
+    pub fn verifier(&self) -> keel::tokens::VerifierConfig {
+        keel::tokens::VerifierConfig {
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            leeway: Duration::from_secs(self.clock_leeway_seconds),
+            state_store: self.store.clone(),
+            ..keel::tokens::VerifierConfig::default()
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Token signing keys: Ed25519, generated on first start and kept in the state store (never in
+//! the repository), published as a JWKS, rotated on request. A rotated-out key stays published
+//! until every token it signed has expired, so rotation needs no downtime.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
+use jsonwebtoken::{EncodingKey, Header};
+use keel::tokens::{ed25519_jwk, AccessClaims, ALGORITHM};
+use rand::TryRngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AuthError;
+use crate::model::keys::KEYRING;
+use crate::store::{is_race, Store};
+
+/// The signing keys ([`KEYRING`]): the current one and those rotated out but still published.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRing {
+    /// The `kid` new tokens are signed with.
+    pub current: String,
+    /// Every key still published, the current one included.
+    pub keys: Vec<KeyRecord>,
+}
+
+/// One key pair.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// RFC 7638 thumbprint of the public key.
+    pub kid: String,
+    /// PKCS#8 DER of the private key, base64.
+    pub private_pkcs8: String,
+    /// The raw public key, base64url (the JWK's `x`).
+    pub public: String,
+    /// Creation time.
+    pub created_at: u64,
+    /// When it stopped signing.
+    #[serde(default)]
+    pub retired_at: Option<u64>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    // Private keys are secrets: only ids are printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|k| k.kid.as_str()).collect();
+        f.debug_struct("KeyRing").field("current", &self.current).field("kids", &kids).finish()
+    }
+}
+
+/// Signs access tokens with the current key.
+pub struct Signer {
+    /// The key's id, written into every token header.
+    pub kid: String,
+    key: EncodingKey,
+}
+
+impl KeyRecord {
+    /// A fresh Ed25519 key pair from the operating system's randomness.
+    pub fn generate(now: u64) -> Result<Self, AuthError> {
+        let mut seed = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut seed)
+            .map_err(|e| AuthError::Internal(format!("randomness: {e}")))?;
+        let signing = SigningKey::from_bytes(&seed);
+        let der = signing.to_pkcs8_der().map_err(|e| AuthError::Internal(format!("encode key: {e}")))?;
+        let public = signing.verifying_key().to_bytes();
+        let kid = ed25519_jwk("", &public).thumbprint(ThumbprintHash::SHA256);
+        Ok(Self {
+            kid,
+            private_pkcs8: STANDARD.encode(der.as_bytes()),
+            public: URL_SAFE_NO_PAD.encode(public),
+            created_at: now,
+            retired_at: None,
+        })
+    }
+
+    /// The public key as a JWK.
+    pub fn jwk(&self) -> Result<Jwk, AuthError> {
+        let raw = URL_SAFE_NO_PAD.decode(&self.public).map_err(|_| self.corrupt())?;
+        let public: [u8; 32] = raw.try_into().map_err(|_| self.corrupt())?;
+        Ok(ed25519_jwk(&self.kid, &public))
+    }
+
+    fn signer(&self) -> Result<Signer, AuthError> {
+        let der = STANDARD.decode(&self.private_pkcs8).map_err(|_| self.corrupt())?;
+        // Parse once here so a corrupt stored key fails at load, not at the first login.
+        SigningKey::from_pkcs8_der(&der).map_err(|_| self.corrupt())?;
+        Ok(Signer { kid: self.kid.clone(), key: EncodingKey::from_ed_der(&der) })
+    }
+
+    fn corrupt(&self) -> AuthError {
+        AuthError::Internal(format!("stored signing key {} is corrupt", self.kid))
+    }
+}
+
+impl KeyRing {
+    /// A ring with one new key.
+    pub fn generate(now: u64) -> Result<Self, AuthError> {
+        let key = KeyRecord::generate(now)?;
+        Ok(Self { current: key.kid.clone(), keys: vec![key] })
+    }
+
+    /// Retires the current key, drops retired keys older than `keep_retired_seconds`, and makes
+    /// a new key current. Returns the new `kid`.
+    pub fn rotate(&mut self, now: u64, keep_retired_seconds: u64) -> Result<String, AuthError> {
+        for key in &mut self.keys {
+            key.retired_at.get_or_insert(now);
+        }
+        self.keys.retain(|k| k.retired_at.is_none_or(|t| t.saturating_add(keep_retired_seconds) > now));
+        let key = KeyRecord::generate(now)?;
+        self.current = key.kid.clone();
+        self.keys.push(key);
+        Ok(self.current.clone())
+    }
+
+    /// The public keys to publish: the current key and retired keys that may still have live
+    /// tokens (retired less than `keep_retired_seconds` ago).
+    pub fn jwks(&self, now: u64, keep_retired_seconds: u64) -> Result<JwkSet, AuthError> {
+        let keys = self
+            .keys
+            .iter()
+            .filter(|k| {
+                k.kid == self.current
+                    || k.retired_at.is_none_or(|t| t.saturating_add(keep_retired_seconds) > now)
+            })
+            .map(KeyRecord::jwk)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(JwkSet { keys })
+    }
+
+    /// The signer for the current key.
+    pub fn signer(&self) -> Result<Signer, AuthError> {
+        self.keys
+            .iter()
+            .find(|k| k.kid == self.current)
+            .ok_or_else(|| AuthError::Internal(format!("current signing key {} is missing", self.current)))?
+            .signer()
+    }
+}
+
+impl Signer {
+    /// The JWT for `claims`, with this key's `kid` in the header.
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, AuthError> {
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map_err(|e| AuthError::Internal(format!("sign a token: {e}")))
+    }
+}
+
+/// The stored ring, created (with one new key) when there is none. Concurrent first starts agree
+/// on one ring: the creation is a first-write, and the loser reads the winner's.
+pub async fn load_or_create(store: &Store, now: u64) -> Result<KeyRing, AuthError> {
+    for _ in 0..4 {
+        if let Some(found) = store.get::<KeyRing>(KEYRING).await? {
+            return Ok(found.value);
+        }
+        let ring = KeyRing::generate(now)?;
+        match store.put_if(KEYRING, &ring, None, None).await {
+            Ok(()) => {
+                tracing::info!(kid = %ring.current, "Generated the first token signing key");
+                return Ok(ring);
+            }
+            Err(e) if is_race(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(AuthError::Contention("the signing keys".into()))
+}

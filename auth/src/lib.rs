@@ -1,0 +1,135 @@
+//! `auth` (Dapr app-id `auth`): Keel's identity service (`../shared/spec/platform.md` §6).
+//!
+//! - Tenants, users (Argon2id password hashes), roles (`super-admin` of the platform, `admin` and
+//!   `user` of every tenant, custom roles) and per-plugin grants; a tenant admin never sees or
+//!   changes another tenant ([`api`]).
+//! - OAuth2: `POST /v1/oauth/token` (password, client_credentials, refresh_token grants),
+//!   introspection and revocation. Access tokens are Ed25519-signed JWTs ([`keys`], [`sessions`])
+//!   that keel verifies itself from `GET /v1/oauth/jwks` with `keel::tokens`.
+//! - Client credentials for plugins, set by the registry at registration ([`api::clients`]).
+//! - On the first start: the signing key, the platform tenant and its super-admin
+//!   ([`bootstrap`]).
+//!
+//! Everything lives in the Dapr state store under keys starting with `auth/` ([`model::keys`]);
+//! writes that must not race are conditional ([`store`], [`directory`]).
+//!
+//! # How to use
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let cfg = auth::Config::default();
+//! let running = auth::start(cfg, keel::dapr::SidecarConfig::from_env()).await?;
+//! println!("listening on {}", running.addr);
+//! running.stop().await;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod bootstrap;
+pub mod config;
+pub mod directory;
+pub mod error;
+pub mod keys;
+pub mod model;
+pub mod passwords;
+pub mod sessions;
+pub mod state;
+pub mod store;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use keel::dapr::{DaprClient, SidecarConfig};
+use keel::plugin::{require_app_token, PluginSpec};
+
+pub use config::Config;
+pub use error::AuthError;
+pub use state::Shared;
+pub use store::Store;
+
+/// Auth's Dapr app-id (and plugin id).
+pub const AUTH_APP_ID: &str = keel::tokens::AUTH_APP_ID;
+
+/// A started auth service: its address, its HTTP server and its background task.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    server: ServerHandle,
+    server_task: actix_rt::task::JoinHandle<io::Result<()>>,
+    reloader: actix_rt::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops reloading, then the server, letting requests in flight finish.
+    pub async fn stop(self) {
+        self.reloader.abort();
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+    }
+}
+
+/// Starts auth on the current actix system: waits for the sidecar, loads (or on the first start
+/// creates) the signing keys, the platform tenant and the super-admin, then serves the API and
+/// the plugin protocol on `cfg.listen`.
+pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
+    let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
+    let failed = |e: AuthError| io::Error::other(e.to_string());
+    cfg.validate().map_err(|e| invalid(e.to_string()))?;
+    let mut spec = PluginSpec::new(AUTH_APP_ID, env!("CARGO_PKG_VERSION"));
+    for endpoint in api::PUBLIC_ENDPOINTS {
+        spec = spec.public_endpoint(endpoint);
+    }
+    let plugin = spec.build().map_err(|e| invalid(e.to_string()))?;
+
+    let sidecar = sidecar.with_timeout(cfg.store_timeout());
+    let dapr = DaprClient::new(sidecar.clone());
+    dapr.wait_for_sidecar(Duration::from_millis(cfg.sidecar_wait_ms))
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let store = Store::new(dapr, &cfg.store);
+    // The decoy hash takes one Argon2 computation: off the async thread.
+    let shared_cfg = cfg.clone();
+    let shared =
+        web::block(move || Shared::new(shared_cfg)).await.map_err(|e| io::Error::other(e.to_string()))?;
+    let shared = Arc::new(shared.map_err(failed)?);
+    let ring = keys::load_or_create(&store, keel::tokens::now_secs()).await.map_err(failed)?;
+    shared.install_ring(&ring).map_err(failed)?;
+    shared.reload(&store).await.map_err(failed)?;
+    bootstrap::run(&shared, &store).await.map_err(failed)?;
+
+    let data = web::Data::from(shared.clone());
+    let store_name = cfg.store.clone();
+    let mut server = HttpServer::new(move || {
+        // Per worker: the sidecar client belongs to one thread.
+        let store = web::Data::new(Store::new(DaprClient::new(sidecar.clone()), &store_name));
+        // Middleware runs in reverse order of registration: the app token check first, then the
+        // request log, then the error log closest to the handlers.
+        App::new()
+            .wrap(from_fn(api::log_errors))
+            .wrap(from_fn(keel::telemetry::log_request))
+            .wrap(from_fn(require_app_token))
+            .configure(plugin.configure())
+            .app_data(data.clone())
+            .app_data(store)
+            .configure(api::configure)
+    })
+    .disable_signals()
+    .shutdown_timeout(5);
+    if cfg.workers > 0 {
+        server = server.workers(cfg.workers);
+    }
+    let server = server.bind(cfg.listen)?;
+    let addr = server.addrs().first().copied().ok_or_else(|| invalid("no address bound".into()))?;
+    let server = server.run();
+    let handle = server.handle();
+    let server_task = actix_rt::spawn(server);
+    let reloader = state::spawn_reloader(shared, store);
+    Ok(Running { addr, server: handle, server_task, reloader })
+}

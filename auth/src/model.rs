@@ -1,0 +1,268 @@
+//! What auth stores and shows: tenants with their roles and grants, users, clients, refresh
+//! tokens, and the names that are valid for each. Stored records never leave auth as they are:
+//! the API answers with the `*View` types, which have no hash in them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use keel::tokens::{roles, PLATFORM_TENANT};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AuthError;
+
+/// State keys. All start with `auth/`: the store is shared by the core apps.
+pub mod keys {
+    pub use keel::tokens::{REVOKED_KEY, TENANTS_KEY};
+    /// The signing keys.
+    pub const KEYRING: &str = "auth/keys";
+
+    /// The users of `tenant`.
+    pub fn users(tenant: &str) -> String {
+        format!("auth/users/{tenant}")
+    }
+
+    /// The client `id`.
+    pub fn client(id: &str) -> String {
+        format!("auth/clients/{id}")
+    }
+
+    /// The refresh token whose SHA-256 is `hash`.
+    pub fn refresh(hash: &str) -> String {
+        format!("auth/refresh/{hash}")
+    }
+}
+
+/// Every tenant, with its roles and their grants ([`keys::TENANTS_KEY`]). Keel reads the grants
+/// from this document (as `keel::tokens::GrantsView`), so the field names `tenants`, `roles` and
+/// `plugins` are a contract.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    /// By tenant id.
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantRecord>,
+}
+
+/// One tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    /// Its id (a DNS label).
+    pub id: String,
+    /// A display name.
+    #[serde(default)]
+    pub name: String,
+    /// Creation time (seconds since the epoch).
+    #[serde(default)]
+    pub created_at: u64,
+    /// Its roles by name; the built-in ones are always there.
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleRecord>,
+}
+
+/// One role of a tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRecord {
+    /// What the role is for.
+    #[serde(default)]
+    pub desc: String,
+    /// The plugins it may call (`*`: all).
+    #[serde(default)]
+    pub plugins: BTreeSet<String>,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: u64,
+}
+
+impl TenantRecord {
+    /// A new tenant with its built-in roles (the platform tenant also has `client`, the role of
+    /// client-credentials tokens, so clients can be granted plugins).
+    pub fn new(id: &str, name: &str, now: u64) -> Self {
+        let mut built_in: Vec<&str> = roles::BUILT_IN.to_vec();
+        if id == PLATFORM_TENANT {
+            built_in.push(roles::CLIENT);
+        }
+        let roles = built_in
+            .into_iter()
+            .map(|r| {
+                let desc = match r {
+                    roles::ADMIN => "administers the tenant and calls every plugin",
+                    roles::USER => "every user of the tenant",
+                    _ => "every client-credentials token (plugins and integrators)",
+                };
+                (
+                    r.to_owned(),
+                    RoleRecord { desc: desc.to_owned(), plugins: BTreeSet::new(), created_at: now },
+                )
+            })
+            .collect();
+        Self { id: id.to_owned(), name: name.to_owned(), created_at: now, roles }
+    }
+}
+
+/// The users of one tenant ([`keys::users`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersDoc {
+    /// By user name.
+    #[serde(default)]
+    pub users: BTreeMap<String, UserRecord>,
+}
+
+/// One user.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Unique within the tenant.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Role names of the tenant.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// A disabled user cannot log in or refresh.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: u64,
+    /// Last change.
+    #[serde(default)]
+    pub updated_at: u64,
+    /// Bumped when the password changes or the user is disabled: refresh tokens of an older
+    /// generation stop working.
+    #[serde(default)]
+    pub generation: u64,
+}
+
+impl std::fmt::Debug for UserRecord {
+    // The hash is a secret too (offline guessing): never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("username", &self.username)
+            .field("roles", &self.roles)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client allowed the client-credentials grant ([`keys::client`]): a plugin registered with a
+/// secret, or an integrator.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// The client id (a plugin id).
+    pub id: String,
+    /// Argon2id PHC string of the secret.
+    pub secret_hash: String,
+    /// Creation (or last replacement) time.
+    pub created_at: u64,
+    /// Who set it: the app-id `plugins`, or the super-admin's name.
+    #[serde(default)]
+    pub set_by: String,
+}
+
+/// A live refresh token ([`keys::refresh`], stored under the SHA-256 of the token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    /// The user's tenant.
+    pub tenant: String,
+    /// The user.
+    pub username: String,
+    /// The user's generation when the login happened.
+    pub generation: u64,
+    /// When the login's refresh tokens stop working.
+    pub exp: u64,
+    /// When this token was issued.
+    pub iat: u64,
+}
+
+/// A tenant as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub created_at: u64,
+}
+
+impl From<&TenantRecord> for TenantView {
+    fn from(t: &TenantRecord) -> Self {
+        Self { id: t.id.clone(), name: t.name.clone(), created_at: t.created_at }
+    }
+}
+
+/// A user as the API shows it: no hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub username: String,
+    pub tenant: String,
+    pub roles: Vec<String>,
+    pub disabled: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+impl UserView {
+    /// The view of `user` of `tenant`.
+    pub fn of(tenant: &str, user: &UserRecord) -> Self {
+        Self {
+            username: user.username.clone(),
+            tenant: tenant.to_owned(),
+            roles: user.roles.clone(),
+            disabled: user.disabled,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// A role as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleView {
+    pub name: String,
+    pub tenant: String,
+    pub desc: String,
+    pub plugins: Vec<String>,
+    pub built_in: bool,
+}
+
+impl RoleView {
+    /// The view of role `name` of `tenant`.
+    pub fn of(tenant: &str, name: &str, role: &RoleRecord) -> Self {
+        Self {
+            name: name.to_owned(),
+            tenant: tenant.to_owned(),
+            desc: role.desc.clone(),
+            plugins: role.plugins.iter().cloned().collect(),
+            built_in: is_built_in_role(name),
+        }
+    }
+}
+
+/// Roles nobody creates or deletes.
+pub fn is_built_in_role(name: &str) -> bool {
+    roles::BUILT_IN.contains(&name) || name == roles::CLIENT || name == roles::SUPER_ADMIN
+}
+
+/// A tenant id, role name: a DNS label, like a plugin id.
+pub fn check_label(what: &str, s: &str) -> Result<(), AuthError> {
+    keel::protocol::PluginId::parse(s).map(|_| ()).map_err(|_| {
+        AuthError::Invalid(format!("{what} {s:?} must be lower-case letters, digits and '-' (at most 63)"))
+    })
+}
+
+/// A user name: 1 to 64 of letters, digits and `. _ @ + -` (an e-mail address fits).
+pub fn check_username(s: &str) -> Result<(), AuthError> {
+    let ok =
+        (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(format!(
+            "user name {:?} must be 1 to 64 letters, digits or . _ @ + -",
+            s.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+/// A plugin id a grant may name: a valid plugin id, or `*`.
+pub fn check_grant_target(s: &str) -> Result<(), AuthError> {
+    if s == keel::tokens::ANY_PLUGIN {
+        return Ok(());
+    }
+    check_label("plugin id", s)
+}

@@ -1,0 +1,175 @@
+//! Typed access to the Dapr state store: reads with ETags, compare-and-swap updates retried on a
+//! lost race, and multi-key transactions. Every write that must not race is conditional.
+
+use std::time::Duration;
+
+use keel::dapr::{DaprClient, DeleteItem, SaveItem, TransactionOp};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::AuthError;
+
+/// Attempts of one compare-and-swap before giving up with [`AuthError::Contention`].
+const CAS_ATTEMPTS: u32 = 16;
+
+/// One thread's handle on the store (the sidecar client is per thread).
+#[derive(Clone)]
+pub struct Store {
+    dapr: DaprClient,
+    name: String,
+}
+
+/// A value and the ETag it was read with (`None`: the key did not exist).
+pub struct Versioned<T> {
+    /// The value (the default when the key did not exist).
+    pub value: T,
+    /// Its ETag.
+    pub etag: Option<String>,
+}
+
+impl Store {
+    /// The store `name` through `dapr`.
+    pub fn new(dapr: DaprClient, name: &str) -> Self {
+        Self { dapr, name: name.to_owned() }
+    }
+
+    /// The sidecar client.
+    pub fn dapr(&self) -> &DaprClient {
+        &self.dapr
+    }
+
+    /// Reads `key`; `None` when it does not exist.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<Versioned<T>>, AuthError> {
+        Ok(self
+            .dapr
+            .get_state_json::<T>(&self.name, key)
+            .await?
+            .map(|(value, etag)| Versioned { value, etag }))
+    }
+
+    /// Reads `key`, or the default with no ETag when it does not exist.
+    pub async fn get_or_default<T: DeserializeOwned + Default>(
+        &self,
+        key: &str,
+    ) -> Result<Versioned<T>, AuthError> {
+        Ok(self.get(key).await?.unwrap_or(Versioned { value: T::default(), etag: None }))
+    }
+
+    /// Writes `value` under `key` only if the key is still at `etag` (`None`: only if it does not
+    /// exist). A lost race is a `DaprError` for which `is_etag_mismatch()` holds.
+    pub async fn put_if<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        etag: Option<String>,
+        ttl_seconds: Option<u64>,
+    ) -> Result<(), AuthError> {
+        let mut item = SaveItem::new(key, to_json(value)?).first_write(etag);
+        if let Some(ttl) = ttl_seconds {
+            item = item.ttl_seconds(ttl);
+        }
+        Ok(self.dapr.save_state(&self.name, &[item]).await?)
+    }
+
+    /// Writes `value` under `key` whatever is there (last write wins).
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), AuthError> {
+        Ok(self.dapr.save_state(&self.name, &[SaveItem::new(key, to_json(value)?)]).await?)
+    }
+
+    /// Deletes `key` if it is still at `etag`.
+    pub async fn delete_if(&self, key: &str, etag: Option<&str>) -> Result<(), AuthError> {
+        Ok(self.dapr.delete_state(&self.name, key, etag).await?)
+    }
+
+    /// Runs `ops` atomically.
+    pub async fn transact(&self, ops: &[TransactionOp]) -> Result<(), AuthError> {
+        Ok(self.dapr.transact(&self.name, ops).await?)
+    }
+
+    /// Read-modify-write of `key` with compare-and-swap, retried when another writer won. `change`
+    /// sees the current value (the default when absent) and may refuse with an error, in which
+    /// case nothing is written.
+    pub async fn update<T, R>(
+        &self,
+        key: &str,
+        mut change: impl FnMut(&mut T) -> Result<R, AuthError>,
+    ) -> Result<R, AuthError>
+    where
+        T: DeserializeOwned + Serialize + Default,
+    {
+        let out = self.cas(key, false, &mut change).await?;
+        out.ok_or_else(|| AuthError::Internal(format!("state {key:?} vanished during an update")))
+    }
+
+    /// Like [`Self::update`], but `missing` when the key does not exist (nothing is created).
+    pub async fn update_existing<T, R>(
+        &self,
+        key: &str,
+        missing: impl Fn() -> AuthError,
+        mut change: impl FnMut(&mut T) -> Result<R, AuthError>,
+    ) -> Result<R, AuthError>
+    where
+        T: DeserializeOwned + Serialize + Default,
+    {
+        self.cas(key, true, &mut change).await?.ok_or_else(missing)
+    }
+
+    /// The compare-and-swap loop; `Ok(None)` when `must_exist` and the key does not.
+    async fn cas<T, R>(
+        &self,
+        key: &str,
+        must_exist: bool,
+        change: &mut impl FnMut(&mut T) -> Result<R, AuthError>,
+    ) -> Result<Option<R>, AuthError>
+    where
+        T: DeserializeOwned + Serialize + Default,
+    {
+        for attempt in 0..CAS_ATTEMPTS {
+            let Versioned { mut value, etag } = self.get_or_default::<T>(key).await?;
+            if must_exist && etag.is_none() {
+                return Ok(None);
+            }
+            let out = change(&mut value)?;
+            match self.put_if(key, &value, etag, None).await {
+                Ok(()) => return Ok(Some(out)),
+                Err(e) if is_race(&e) => backoff(attempt).await,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(AuthError::Contention(format!("state {key:?}")))
+    }
+}
+
+/// A short, growing, jittered pause after a lost race, so racing writers spread out.
+pub async fn backoff(attempt: u32) {
+    let base = 5u64 << attempt.min(6);
+    let jitter = rand::random::<u64>() % base.max(1);
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+/// True when `e` is a lost race (worth re-reading and retrying).
+pub fn is_race(e: &AuthError) -> bool {
+    matches!(e, AuthError::Store(d) if d.is_etag_mismatch())
+}
+
+/// A value as JSON for the store.
+pub fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, AuthError> {
+    serde_json::to_value(value).map_err(|e| AuthError::Internal(format!("encode state: {e}")))
+}
+
+/// An upsert inside a transaction, conditional on `etag` (`None`: the key must be new).
+pub fn upsert_if<T: Serialize>(
+    key: &str,
+    value: &T,
+    etag: Option<String>,
+) -> Result<TransactionOp, AuthError> {
+    Ok(TransactionOp::Upsert(SaveItem::new(key, to_json(value)?).first_write(etag)))
+}
+
+/// A delete inside a transaction, conditional on `etag`.
+pub fn delete_if(key: &str, etag: Option<String>) -> TransactionOp {
+    match etag {
+        Some(etag) => TransactionOp::Delete(DeleteItem::if_match(key, etag)),
+        None => TransactionOp::Delete(DeleteItem::new(key)),
+    }
+}
