@@ -49,10 +49,10 @@ pub async fn external(
     let Destination::Plugin { plugin, endpoint } = dest else {
         return Err(RouteError::Forbidden("addon points are not reachable from outside".into()));
     };
-    let who = public::authenticate(shared.verifier.as_deref(), &req, &table, plugin, endpoint)?; // 401 no or bad token
-    note(&req, |r| r.caller = who.as_ref().map(|w| w.user.clone()));
+    let who = public::authenticate(shared.verifier.as_deref(), &req, &dapr, &table, plugin, endpoint).await?; // 401 no or bad token, 403 not allowed
+    note(&req, |r| r.caller = who.as_ref().map(|w| w.sub.clone()));
     let route = super::routes::resolve(&table, None, dest, &shared.policy); // 404 unknown plugin, 503 not ACTIVE
-    drop(table); // a route swap from here on never touches this request
+    drop(table); // from here on a route swap cannot touch this request
     note(&req, |r| resolved(r, &route));
     let route = route?;
     let up = upstream::request(&dapr, &req, &route, Vouch::External(who.as_ref()))?; // client dapr-*, x-keel-* dropped; identity set

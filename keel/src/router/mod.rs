@@ -137,6 +137,9 @@ pub async fn start(cfg: Config) -> io::Result<Running> {
         retry: Duration::from_millis(cfg.router.routes_retry_ms),
         refresh: Duration::from_millis(cfg.router.routes_refresh_ms),
     };
+    if let Some(verifier) = &cfg.verifier {
+        verifier.keep_fresh(DaprClient::new(cfg.sidecar.clone()));
+    }
     let loader = actix_rt::spawn(loader::run(shared.clone(), cfg.sidecar.clone(), schedule));
     Ok(Running { app_addr, admin_addr, public_addr, shared, servers, loader })
 }

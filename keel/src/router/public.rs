@@ -1,48 +1,47 @@
 //! The external flow's gate (keel's public port): who a client is, decided by keel itself from
 //! the client's bearer token, before the request joins the internal flow's checks and forwarding.
 //!
-//! Token verification arrives with the auth service (issue 5) as an implementation of
-//! [`TokenVerifier`]. Until one is configured the gate refuses every request with 401: the public
-//! port is never open without authentication.
+//! Verification is pluggable ([`TokenVerifier`]); [`crate::tokens::Verifier`] (auth's EdDSA
+//! tokens, keys and revocations kept in memory) implements it. Without a verifier the gate refuses
+//! every request with 401: the public port is never open without authentication.
 
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
+use futures_util::future::LocalBoxFuture;
 
 use super::errors::RouteError;
+use crate::dapr::DaprClient;
 use crate::protocol::RouteTable;
+pub use crate::tokens::Identity;
 
-/// `x-keel-user`: the verified subject, added for the plugin.
-pub const X_KEEL_USER: &str = "x-keel-user";
-/// `x-keel-tenant`: the verified subject's tenant.
-pub const X_KEEL_TENANT: &str = "x-keel-tenant";
-/// `x-keel-roles`: the verified subject's roles, comma-separated.
-pub const X_KEEL_ROLES: &str = "x-keel-roles";
-
-/// Who an external client is, as its verified token says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The subject (`sub`).
-    pub user: String,
-    /// The tenant.
-    pub tenant: String,
-    /// The roles.
-    pub roles: Vec<String>,
-}
-
-/// Verifies an external request's credentials locally (signature with the algorithm pinned,
-/// expiry, issuer, audience), with no call to auth per request. Called once per request on the
-/// public port, on a worker thread: it must not block.
+/// Decides who an external request is from and what it may call. Called on the public port's
+/// worker threads; implementations verify locally (no call to auth per request).
 pub trait TokenVerifier: Send + Sync + 'static {
-    /// `authorization` is the request's `Authorization` header, if any. A refusal should be
-    /// [`RouteError::Unauthenticated`] with a message that names the problem but not the token.
-    fn verify(&self, authorization: Option<&str>) -> Result<Identity, RouteError>;
+    /// Verifies the request's credentials (usually `Authorization: Bearer <jwt>`). A refusal
+    /// should be [`RouteError::Unauthenticated`] (401) with a message that never quotes the token.
+    /// `dapr` is the worker's sidecar client, for a rate-limited key re-fetch.
+    fn authenticate<'a>(
+        &'a self,
+        req: &'a HttpRequest,
+        dapr: &'a DaprClient,
+    ) -> LocalBoxFuture<'a, Result<Identity, RouteError>>;
+
+    /// Whether `who` may call `plugin` at all; a refusal should be [`RouteError::Forbidden`]
+    /// (403). Plugins still check their own endpoints with the identity headers.
+    fn authorize(&self, _who: &Identity, _plugin: &str) -> Result<(), RouteError> {
+        Ok(())
+    }
+
+    /// Called once when the router starts, on its main thread: start whatever keeps the
+    /// verifier's keys and revocations fresh.
+    fn keep_fresh(&self, _dapr: DaprClient) {}
 }
 
 /// Decides whether an external request may pass: `Ok(None)` for an endpoint the plugin declared
-/// public, `Ok(Some(identity))` for a verified token.
-pub fn authenticate(
+/// public, `Ok(Some(identity))` for a verified caller allowed to call `plugin`.
+pub async fn authenticate(
     verifier: Option<&dyn TokenVerifier>,
     req: &HttpRequest,
+    dapr: &DaprClient,
     table: &RouteTable,
     plugin: &str,
     endpoint: &str,
@@ -57,58 +56,117 @@ pub fn authenticate(
     if declared_public {
         return Ok(None);
     }
-    let header = match req.headers().get(AUTHORIZATION) {
-        Some(v) => Some(
-            v.to_str().map_err(|_| RouteError::Unauthenticated("malformed Authorization header".into()))?,
-        ),
-        None => None,
-    };
-    verifier.verify(header).map(Some)
+    let who = verifier.authenticate(req, dapr).await?;
+    verifier.authorize(&who, plugin)?;
+    Ok(Some(who))
+}
+
+// === impl TokenVerifier for tokens::Verifier ===
+
+impl TokenVerifier for crate::tokens::Verifier {
+    fn authenticate<'a>(
+        &'a self,
+        req: &'a HttpRequest,
+        dapr: &'a DaprClient,
+    ) -> LocalBoxFuture<'a, Result<Identity, RouteError>> {
+        Box::pin(async move {
+            match crate::tokens::Verifier::authenticate(self, req.headers(), dapr).await {
+                Ok(who) => Ok(Identity::clone(&who)),
+                Err(e) => Err(RouteError::Unauthenticated(e.to_string())),
+            }
+        })
+    }
+
+    fn authorize(&self, who: &Identity, plugin: &str) -> Result<(), RouteError> {
+        if self.can_call(who, plugin) {
+            Ok(())
+        } else {
+            Err(RouteError::Forbidden(format!("{:?} may not call plugin {plugin:?}", who.sub)))
+        }
+    }
+
+    fn keep_fresh(&self, dapr: DaprClient) {
+        // The task lives as long as the router's system; the verifier keeps its last data when
+        // a refresh fails.
+        drop(self.spawn_refresher(dapr));
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use actix_web::http::header::AUTHORIZATION;
     use actix_web::test::TestRequest;
     use actix_web::ResponseError;
     use serde_json::json;
 
-    struct Fixed;
+    /// Accepts `Bearer good` as ann (tenant t1, admin), who may call anything but `secret`.
+    pub(crate) struct Fixed;
+
+    pub(crate) fn ann() -> Identity {
+        Identity {
+            sub: "ann".into(),
+            tenant: "t1".into(),
+            roles: vec!["admin".into(), "dev".into()],
+            client_id: None,
+            jti: "j1".into(),
+            exp: u64::MAX,
+        }
+    }
 
     impl TokenVerifier for Fixed {
-        fn verify(&self, authorization: Option<&str>) -> Result<Identity, RouteError> {
-            match authorization {
-                Some("Bearer good") => {
-                    Ok(Identity { user: "ann".into(), tenant: "t1".into(), roles: vec!["admin".into()] })
+        fn authenticate<'a>(
+            &'a self,
+            req: &'a HttpRequest,
+            _dapr: &'a DaprClient,
+        ) -> LocalBoxFuture<'a, Result<Identity, RouteError>> {
+            let good = req.headers().get(AUTHORIZATION).is_some_and(|v| v == "Bearer good");
+            Box::pin(async move {
+                if good {
+                    Ok(ann())
+                } else {
+                    Err(RouteError::Unauthenticated("invalid token".into()))
                 }
-                _ => Err(RouteError::Unauthenticated("invalid token".into())),
+            })
+        }
+
+        fn authorize(&self, _who: &Identity, plugin: &str) -> Result<(), RouteError> {
+            match plugin {
+                "secret" => Err(RouteError::Forbidden("not for ann".into())),
+                _ => Ok(()),
             }
         }
     }
 
     fn table() -> RouteTable {
         serde_json::from_value(json!({"version": 1, "plugins": {
-            "echo": {"status": "ACTIVE", "public_endpoints": ["hello"]}}}))
+            "echo": {"status": "ACTIVE", "public_endpoints": ["hello"]},
+            "secret": {"status": "ACTIVE"}}}))
         .unwrap()
     }
 
-    #[test]
-    fn without_a_verifier_everything_is_401_even_public_endpoints() {
+    #[actix_web::test]
+    async fn without_a_verifier_everything_is_401_even_public_endpoints() {
+        let dapr = DaprClient::new(Default::default());
         let req = TestRequest::default().insert_header((AUTHORIZATION, "Bearer good")).to_http_request();
         for endpoint in ["hello", "private"] {
-            let err = authenticate(None, &req, &table(), "echo", endpoint).unwrap_err();
+            let err = authenticate(None, &req, &dapr, &table(), "echo", endpoint).await.unwrap_err();
             assert_eq!(err.status_code().as_u16(), 401);
         }
     }
 
-    #[test]
-    fn a_verifier_decides_except_for_declared_public_endpoints() {
+    #[actix_web::test]
+    async fn a_verifier_decides_except_for_declared_public_endpoints() {
+        let dapr = DaprClient::new(Default::default());
         let good = TestRequest::default().insert_header((AUTHORIZATION, "Bearer good")).to_http_request();
         let none = TestRequest::default().to_http_request();
         let v: &dyn TokenVerifier = &Fixed;
-        assert_eq!(authenticate(Some(v), &good, &table(), "echo", "private").unwrap().unwrap().user, "ann");
-        assert_eq!(authenticate(Some(v), &none, &table(), "echo", "hello").unwrap(), None);
-        let err = authenticate(Some(v), &none, &table(), "echo", "private").unwrap_err();
+        let who = authenticate(Some(v), &good, &dapr, &table(), "echo", "private").await.unwrap();
+        assert_eq!(who.unwrap().sub, "ann");
+        assert_eq!(authenticate(Some(v), &none, &dapr, &table(), "echo", "hello").await.unwrap(), None);
+        let err = authenticate(Some(v), &none, &dapr, &table(), "echo", "private").await.unwrap_err();
         assert_eq!(err.status_code().as_u16(), 401);
+        let err = authenticate(Some(v), &good, &dapr, &table(), "secret", "x").await.unwrap_err();
+        assert_eq!(err.status_code().as_u16(), 403);
     }
 }

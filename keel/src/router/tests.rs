@@ -392,19 +392,6 @@ async fn the_app_token_guards_everything_but_healthz() {
     keel.stop().await.unwrap();
 }
 
-struct Fixed;
-
-impl TokenVerifier for Fixed {
-    fn verify(&self, authorization: Option<&str>) -> Result<Identity, RouteError> {
-        match authorization {
-            Some("Bearer good") => {
-                Ok(Identity { user: "ann".into(), tenant: "t1".into(), roles: vec!["admin".into()] })
-            }
-            _ => Err(RouteError::Unauthenticated("invalid or expired token".into())),
-        }
-    }
-}
-
 #[actix_web::test]
 async fn the_public_port_is_off_by_default_and_never_open_without_verification() {
     let fake = fake_sidecar(None).await;
@@ -420,7 +407,7 @@ async fn the_public_port_is_off_by_default_and_never_open_without_verification()
 
     let keel = keel(&fake, |c| {
         c.router.public_enabled = true;
-        c.verifier = Some(Arc::new(Fixed));
+        c.verifier = Some(Arc::new(public::tests::Fixed));
     })
     .await;
     let url = format!("http://{}/apis/echo/x?a=1", keel.public_addr.unwrap());
@@ -438,12 +425,18 @@ async fn the_public_port_is_off_by_default_and_never_open_without_verification()
     let v = json_of(res).await;
     assert_eq!((v["app"].as_str(), v["query"].as_str()), (Some("echo"), Some("a=1")));
     assert_eq!(v["headers"]["x-keel-user"], json!(["ann"]));
-    assert_eq!(v["headers"]["x-keel-roles"], json!(["admin"]));
+    assert_eq!(v["headers"]["x-keel-roles"], json!(["admin,dev"]));
+    assert_eq!(v["headers"]["x-keel-tenant"], json!(["t1"]));
     for gone in ["x-keel-caller", "dapr-app-id", "dapr-caller-app-id"] {
         assert!(v["headers"].get(gone).is_none(), "{gone}: {v}");
     }
     let addons = client().get(format!("http://{}/apis/addons/decorate", keel.public_addr.unwrap()));
     assert_eq!(refusal(addons).await.0, 403);
+    let secret = client().get(format!("http://{}/apis/secret/x", keel.public_addr.unwrap()));
+    assert_eq!(
+        refusal(secret.insert_header(("authorization", "Bearer good"))).await,
+        (403, "ERR_FORBIDDEN".into())
+    );
     keel.stop().await.unwrap();
 }
 

@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{stream, Stream, StreamExt};
 
 use super::errors::{RouteError, KEEL_ERROR};
-use super::public::{Identity, X_KEEL_ROLES, X_KEEL_TENANT, X_KEEL_USER};
+use super::public::Identity;
 use super::routes::Resolved;
 use crate::dapr::headers::copy_end_to_end;
 use crate::dapr::invoke::sidecar_invoke_error;
@@ -77,9 +77,9 @@ pub fn request(
             headers.insert(X_KEEL_CALLER, value(caller)?);
         }
         Vouch::External(Some(who)) => {
-            headers.insert(HeaderName::from_static(X_KEEL_USER), value(&who.user)?);
-            headers.insert(HeaderName::from_static(X_KEEL_TENANT), value(&who.tenant)?);
-            headers.insert(HeaderName::from_static(X_KEEL_ROLES), value(&who.roles.join(","))?);
+            for (name, v) in who.headers() {
+                headers.insert(HeaderName::from_static(name), value(&v)?);
+            }
         }
         Vouch::External(None) => {}
     }
@@ -294,14 +294,14 @@ mod tests {
         let dapr = DaprClient::new(crate::dapr::SidecarConfig::default());
         let req =
             TestRequest::get().uri("/apis/echo/x").insert_header(("x-keel-roles", "admin")).to_http_request();
-        let who =
-            Identity { user: "ann".into(), tenant: "t1".into(), roles: vec!["user".into(), "dev".into()] };
+        let who = super::super::public::tests::ann();
         let up = request(&dapr, &req, &route(), Vouch::External(Some(&who))).unwrap();
-        assert_eq!(up.headers().get_all(X_KEEL_ROLES).collect::<Vec<_>>(), ["user,dev"]);
-        assert_eq!(up.headers().get(X_KEEL_USER).unwrap(), "ann");
+        assert_eq!(up.headers().get_all("x-keel-roles").collect::<Vec<_>>(), ["admin,dev"]);
+        assert_eq!(up.headers().get("x-keel-user").unwrap(), "ann");
+        assert_eq!(up.headers().get("x-keel-tenant").unwrap(), "t1");
         assert!(up.headers().get(X_KEEL_CALLER).is_none());
         let up = request(&dapr, &req, &route(), Vouch::External(None)).unwrap();
-        assert!(up.headers().get(X_KEEL_ROLES).is_none());
+        assert!(up.headers().get("x-keel-roles").is_none());
     }
 
     #[test]
