@@ -1,0 +1,197 @@
+//! `fake-plugin`: one configurable plugin for end-to-end tests, well-behaved by default and able
+//! to misbehave on demand. Listens on `APP_PORT` (any free port when unset).
+//!
+//! Set at start (environment):
+//! - `FAKE_ID`: the `plugin_id` it reports (default `APP_ID`, which the sidecar sets; set another
+//!   value to test an id mismatch);
+//! - `FAKE_VERSION` (default `1.0.0`), `FAKE_KEEL_VERSION` (default `1.0`);
+//! - `FAKE_ADDONS=p1,p2`: the addon points it offers;
+//! - `FAKE_IMPLEMENTS=main@1.0:point=hooks/x,point2=hooks/y;other@*:p=e`: points it implements;
+//! - `FAKE_PUBLIC=login,docs`: public endpoints;
+//! - `FAKE_STATUS`: the status it starts with (default `ACTIVE`);
+//! - `FAKE_IDENTIFY_BODY`: a raw body served as `/v1/identify` instead of the generated one;
+//! - `FAKE_IDENTIFY_HTTP`: the HTTP status of `/v1/identify` (default 200);
+//! - `FAKE_IDENTIFY_RET` / `FAKE_IDENTIFY_MSG`: the envelope of `/v1/identify` (default 0 / ok);
+//! - `FAKE_IDENTIFY_DELAY_MS`: how long `/v1/identify` takes;
+//! - `FAKE_ADDONS_REFUSE=<msg>`: refuse every `/v1/addons/identify` with `ret 1` and this message.
+//!
+//! Changed at run time (on its app port, or through any sidecar as `.../method/fake/...`):
+//! - `POST /fake/status` with a body `ACTIVE`/`FAILED`/...: what `/v1/status` reports;
+//! - `POST /fake/status-mode` with `ok`, `hang` (never answers) or `error` (HTTP 500);
+//! - `GET /fake/addons-calls`: every `/v1/addons/identify` body received, as a JSON array.
+//!
+//! Every other request is echoed as JSON: method, path, query, headers, body.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct State {
+    status: Mutex<String>,
+    mode: Mutex<String>,
+    addons_calls: Mutex<Vec<Value>>,
+}
+
+struct Settings {
+    identify: String,
+    identify_http: u16,
+    identify_delay: Duration,
+    addons_refuse: Option<String>,
+}
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+fn list(key: &str) -> Vec<String> {
+    env(key)
+        .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// `main@range:point=endpoint,point=endpoint;main2@range:...`
+fn implements(spec: &str) -> Vec<Value> {
+    spec.split(';')
+        .filter(|s| !s.trim().is_empty())
+        .map(|one| {
+            let (head, points) = one.split_once(':').unwrap_or((one, ""));
+            let (id, range) = head.split_once('@').unwrap_or((head, "*"));
+            let endpoints: Vec<Value> = points
+                .split(',')
+                .filter_map(|p| p.split_once('='))
+                .map(|(point, endpoint)| json!({"addons": point.trim(), "endpoint": endpoint.trim()}))
+                .collect();
+            json!({"id": id.trim(), "version": range.trim(), "endpoints": endpoints})
+        })
+        .collect()
+}
+
+fn identify_body() -> String {
+    if let Some(raw) = env("FAKE_IDENTIFY_BODY") {
+        return raw;
+    }
+    let id = env("FAKE_ID").or_else(|| env("APP_ID")).unwrap_or_else(|| "fake".into());
+    let addons: Vec<Value> =
+        list("FAKE_ADDONS").iter().map(|p| json!({"endpoint": p, "desc": "a fake point"})).collect();
+    let ret: i64 = env("FAKE_IDENTIFY_RET").and_then(|r| r.parse().ok()).unwrap_or(0);
+    let msg = env("FAKE_IDENTIFY_MSG").unwrap_or_else(|| "ok".into());
+    json!({
+        "ret": ret, "msg": msg,
+        "plugin_id": id,
+        "version": env("FAKE_VERSION").unwrap_or_else(|| "1.0.0".into()),
+        "keel_version": env("FAKE_KEEL_VERSION").unwrap_or_else(|| "1.0".into()),
+        "addons": addons,
+        "main_plugin": implements(&env("FAKE_IMPLEMENTS").unwrap_or_default()),
+        "public_endpoints": list("FAKE_PUBLIC"),
+    })
+    .to_string()
+}
+
+async fn identify(settings: web::Data<Settings>) -> HttpResponse {
+    if !settings.identify_delay.is_zero() {
+        tokio::time::sleep(settings.identify_delay).await;
+    }
+    let status = StatusCode::from_u16(settings.identify_http).unwrap_or(StatusCode::OK);
+    HttpResponse::build(status).content_type("application/json").body(settings.identify.clone())
+}
+
+async fn status(state: web::Data<State>) -> HttpResponse {
+    let mode = state.mode.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match mode.as_str() {
+        "hang" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            HttpResponse::Ok().finish()
+        }
+        "error" => HttpResponse::InternalServerError().json(json!({"ret": 1, "msg": "fake status error"})),
+        _ => {
+            let s = state.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "status": s}))
+        }
+    }
+}
+
+async fn addons_identify(
+    state: web::Data<State>,
+    settings: web::Data<Settings>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    state.addons_calls.lock().unwrap_or_else(|e| e.into_inner()).push(parsed);
+    match &settings.addons_refuse {
+        Some(msg) => HttpResponse::Ok().json(json!({"ret": 1, "msg": msg})),
+        None => HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok"})),
+    }
+}
+
+async fn set_status(state: web::Data<State>, body: String) -> HttpResponse {
+    *state.status.lock().unwrap_or_else(|e| e.into_inner()) = body.trim().to_owned();
+    HttpResponse::NoContent().finish()
+}
+
+async fn set_mode(state: web::Data<State>, body: String) -> HttpResponse {
+    *state.mode.lock().unwrap_or_else(|e| e.into_inner()) = body.trim().to_owned();
+    HttpResponse::NoContent().finish()
+}
+
+async fn addons_calls(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok().json(state.addons_calls.lock().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
+async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let headers: serde_json::Map<String, Value> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (k.as_str().to_owned(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "ret": 0, "msg": "ok",
+        "plugin": env("FAKE_ID").or_else(|| env("APP_ID")),
+        "method": req.method().as_str(),
+        "path": req.path(),
+        "query": req.query_string(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    }))
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = env("APP_PORT").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let state = web::Data::new(State {
+        status: Mutex::new(env("FAKE_STATUS").unwrap_or_else(|| "ACTIVE".into())),
+        mode: Mutex::new("ok".into()),
+        addons_calls: Mutex::new(Vec::new()),
+    });
+    let settings = web::Data::from(Arc::new(Settings {
+        identify: identify_body(),
+        identify_http: env("FAKE_IDENTIFY_HTTP").and_then(|s| s.parse().ok()).unwrap_or(200),
+        identify_delay: Duration::from_millis(
+            env("FAKE_IDENTIFY_DELAY_MS").and_then(|s| s.parse().ok()).unwrap_or(0),
+        ),
+        addons_refuse: env("FAKE_ADDONS_REFUSE"),
+    }));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(settings.clone())
+            .route("/v1/identify", web::get().to(identify))
+            .route("/v1/status", web::get().to(status))
+            .route("/v1/addons/identify", web::post().to(addons_identify))
+            .route("/fake/status", web::post().to(set_status))
+            .route("/fake/status-mode", web::post().to(set_mode))
+            .route("/fake/addons-calls", web::get().to(addons_calls))
+            .default_service(web::to(echo))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))?;
+    for addr in server.addrs() {
+        println!("fake-plugin listening addr={addr}");
+    }
+    server.run().await
+}
