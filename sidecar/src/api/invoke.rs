@@ -65,7 +65,10 @@ async fn streamed(mut resp: AppResponse, head: bool) -> HttpResponse {
         None => builder.finish(),
         Some(first) => {
             let rest = std::mem::replace(&mut resp.body, futures_util::stream::empty().boxed_local());
-            builder.streaming(futures_util::stream::once(async move { first }).chain(rest))
+            // `.body(BodyStream)`, not `.streaming()`: the latter invents a Content-Type.
+            builder.body(actix_web::body::BodyStream::new(
+                futures_util::stream::once(async move { first }).chain(rest),
+            ))
         }
     }
 }

@@ -292,6 +292,7 @@ pub fn stream_back(resp: AppResponse, head: bool) -> actix_web::HttpResponse {
     match length {
         Some(0) => builder.finish(),
         Some(n) => builder.body(actix_web::body::SizedStream::new(n, resp.body)),
-        None => builder.streaming(resp.body),
+        // `.body(BodyStream)`, not `.streaming()`: the latter invents a Content-Type.
+        None => builder.body(actix_web::body::BodyStream::new(resp.body)),
     }
 }

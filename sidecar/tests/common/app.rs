@@ -88,7 +88,10 @@ impl Drop for HangGuard {
 }
 
 fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
-    req.query_string().split('&').find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    req.query_string().split('&').find_map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        (k == name).then(|| v.to_owned())
+    })
 }
 
 /// A body of `n` bytes (a repeating pattern) produced 64 KiB at a time.
