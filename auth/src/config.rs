@@ -165,3 +165,36 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_issue() {
+        let cfg = Config::default();
+        cfg.validate().unwrap();
+        assert_eq!((cfg.access_token_ttl_seconds, cfg.refresh_token_ttl_seconds), (3_600, 604_800));
+        assert_eq!(cfg.argon2_params().unwrap(), argon2::Params::default());
+    }
+
+    #[test]
+    fn impossible_values_are_refused_before_start() {
+        let bad = [
+            Config { access_token_ttl_seconds: 0, ..Config::default() },
+            Config { issuer: String::new(), ..Config::default() },
+            Config { argon2_memory_kib: 1, ..Config::default() },
+            Config { admin_username: "no spaces".into(), ..Config::default() },
+            Config { admin_password: Some("short".into()), ..Config::default() },
+        ];
+        for cfg in bad {
+            assert!(cfg.validate().is_err(), "{cfg:?}");
+        }
+    }
+
+    #[test]
+    fn the_admin_password_is_never_printed() {
+        let cfg = Config { admin_password: Some("hunter2-hunter2".into()), ..Config::default() };
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+}

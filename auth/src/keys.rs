@@ -169,3 +169,57 @@ pub async fn load_or_create(store: &Store, now: u64) -> Result<KeyRing, AuthErro
     }
     Err(AuthError::Contention("the signing keys".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel::tokens::{Verifier, VerifierConfig};
+
+    fn claims(now: u64) -> AccessClaims {
+        AccessClaims {
+            iss: keel::tokens::DEFAULT_ISSUER.into(),
+            aud: keel::tokens::DEFAULT_AUDIENCE.into(),
+            sub: "ann".into(),
+            tenant: "acme".into(),
+            roles: vec![],
+            exp: now + 60,
+            iat: now,
+            nbf: now,
+            jti: "j".into(),
+            client_id: None,
+        }
+    }
+
+    #[test]
+    fn a_new_ring_signs_tokens_its_jwks_verifies() {
+        let now = keel::tokens::now_secs();
+        let ring = KeyRing::generate(now).unwrap();
+        let token = ring.signer().unwrap().sign(&claims(now)).unwrap();
+        let v = Verifier::new(VerifierConfig::default());
+        assert_eq!(v.set_jwks(&ring.jwks(now, 100).unwrap()), 1);
+        assert_eq!(v.verify(&token).unwrap().sub, "ann");
+        assert_eq!(ring.current.len(), 43, "kid is the base64url SHA-256 thumbprint");
+    }
+
+    #[test]
+    fn rotation_keeps_retired_keys_published_until_their_tokens_expire() {
+        let ring0 = KeyRing::generate(1_000).unwrap();
+        let mut ring = ring0.clone();
+        let first = ring.current.clone();
+        let second = ring.rotate(1_000, 100).unwrap();
+        assert_ne!(first, second);
+        assert_eq!(ring.jwks(1_050, 100).unwrap().keys.len(), 2);
+        assert_eq!(ring.jwks(1_100, 100).unwrap().keys.len(), 1, "retired key gone after its tokens expired");
+        ring.rotate(1_200, 100).unwrap();
+        assert_eq!(ring.keys.len(), 2, "the long-retired first key is dropped from the store");
+        assert!(!ring.keys.iter().any(|k| k.kid == first));
+    }
+
+    #[test]
+    fn private_keys_are_never_printed() {
+        let ring = KeyRing::generate(0).unwrap();
+        let shown = format!("{ring:?}");
+        assert!(shown.contains(&ring.current));
+        assert!(!shown.contains(&ring.keys[0].private_pkcs8));
+    }
+}

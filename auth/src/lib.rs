@@ -37,6 +37,8 @@ pub mod passwords;
 pub mod sessions;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 
 use std::io;
 use std::net::SocketAddr;

@@ -95,3 +95,36 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, Auth
 pub fn short(s: &str) -> String {
     s.chars().take(64).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn basic_credentials_are_form_decoded_after_base64() {
+        let basic = STANDARD.encode("my%20client:p%40ss+word%3A");
+        let req = TestRequest::default()
+            .insert_header(("authorization", format!("Basic {basic}")))
+            .to_http_request();
+        let form = Form(HashMap::new());
+        let creds = form.client_credentials(&req).unwrap().unwrap();
+        assert_eq!(
+            (creds.id.as_str(), creds.secret.as_str(), creds.basic),
+            ("my client", "p@ss word:", true)
+        );
+    }
+
+    #[test]
+    fn two_client_authentication_methods_are_refused() {
+        let basic = STANDARD.encode("a:b");
+        let req = TestRequest::default()
+            .insert_header(("authorization", format!("Basic {basic}")))
+            .to_http_request();
+        let form = Form([("client_id".to_owned(), "a".to_owned())].into());
+        assert!(matches!(
+            form.client_credentials(&req),
+            Err(AuthError::OAuth { code: OAuthCode::InvalidRequest, .. })
+        ));
+    }
+}

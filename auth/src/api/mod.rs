@@ -99,3 +99,6 @@ pub async fn log_errors(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests;
