@@ -90,9 +90,20 @@ pub async fn wait_registered(platform: &Platform, replica: &str, id: &str) -> Va
 
 /// Waits until `id` has `status`, returning how long that took.
 pub async fn wait_status(platform: &Platform, id: &str, status: &str, limit: Duration) -> Duration {
+    wait_status_on(platform, REGISTRY, id, status, limit).await
+}
+
+/// Waits until `id` has `status` as replica `replica` reports it, returning how long that took.
+pub async fn wait_status_on(
+    platform: &Platform,
+    replica: &str,
+    id: &str,
+    status: &str,
+    limit: Duration,
+) -> Duration {
     let started = Instant::now();
     eventually(&format!("{id} becoming {status}"), limit, || async {
-        let (_, body) = get_plugin(platform, REGISTRY, id).await;
+        let (_, body) = get_plugin(platform, replica, id).await;
         (body["status"] == status).then_some(())
     })
     .await;
