@@ -68,8 +68,11 @@ pub fn request(
         method_path.push('?');
         method_path.push_str(query);
     }
-    let mut up =
-        dapr.invoke_request(req.method().clone(), &route.plugin, &method_path).timeout(route.timeout);
+    // `no_decompress`: bodies pass as they are, and awc adds no `Accept-Encoding` of its own.
+    let mut up = dapr
+        .invoke_request(req.method().clone(), &route.plugin, &method_path)
+        .timeout(route.timeout)
+        .no_decompress();
     let headers = up.headers_mut();
     copy_end_to_end(req.headers(), headers, is_caller_only);
     match vouch {
@@ -287,6 +290,7 @@ mod tests {
             assert!(h.get(gone).is_none(), "{gone} must not be forwarded");
         }
         assert_eq!(h.get_all("x-keel-caller").collect::<Vec<_>>(), ["greeter"]);
+        assert!(h.get("accept-encoding").is_none());
     }
 
     #[actix_web::test]
