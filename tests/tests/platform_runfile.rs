@@ -1,0 +1,108 @@
+//! The repository's own `dapr.yaml`, run as README.md says (`target/debug/sidecar run -f
+//! dapr.yaml`): every app comes up behind its sidecar on the ports the run file names, answers
+//! the plugin protocol through its sidecar, and Ctrl-C/SIGTERM stops everything.
+//!
+//! It uses the run file's fixed ports (3100-3113, 3500-3513): a platform already running on this
+//! machine makes it fail, with the sidecar's message naming the port.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keel_e2e::{bin_path, build::workspace_root, client, wait_healthy};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+/// The apps of dapr.yaml and their sidecar ports.
+const APPS: [(&str, u16); 7] = [
+    ("keel", 3500),
+    ("plugins", 3501),
+    ("auth", 3502),
+    ("echo", 3510),
+    ("greeter", 3511),
+    ("greeter-emoji", 3512),
+    ("py-quotes", 3513),
+];
+
+#[actix_rt::test]
+async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
+    // A copy of the repository's run file and components in a scratch directory (so the state
+    // file lands there), with the built binaries and the examples reachable at the same paths.
+    let root = workspace_root();
+    bin_path("sidecar"); // builds the workspace
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(root.join("dapr.yaml"), dir.path().join("dapr.yaml")).unwrap();
+    fs::create_dir(dir.path().join("components")).unwrap();
+    for entry in fs::read_dir(root.join("components")).unwrap().flatten() {
+        if entry.path().is_file() {
+            fs::copy(entry.path(), dir.path().join("components").join(entry.file_name())).unwrap();
+        }
+    }
+    symlink(root.join("target"), dir.path().join("target")).unwrap();
+    symlink(root.join("examples"), dir.path().join("examples")).unwrap();
+
+    let log = dir.path().join("run.log");
+    let out = fs::File::create(&log).unwrap();
+    let mut run = Command::new("target/debug/sidecar")
+        .args(["run", "-f", "dapr.yaml"])
+        .current_dir(dir.path())
+        .env("SIDECAR_REGISTRY", dir.path().join("registry.db"))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .expect("start the run");
+    let pgid = Pid::from_raw(run.id() as i32);
+    let output = || fs::read_to_string(&log).unwrap_or_default();
+
+    // The Python example installs its pinned dependencies on first start: allow for it.
+    for (id, port) in APPS {
+        let url = format!("http://127.0.0.1:{port}/v1.0/healthz");
+        wait_healthy(&url, Duration::from_secs(300), || format!("{id} not up; run output:\n{}", output()))
+            .await;
+    }
+
+    // Each app answers /v1/identify through its own sidecar, under its own id.
+    let http = client();
+    for (id, port) in APPS {
+        let mut res = http
+            .get(format!("http://127.0.0.1:{port}/v1.0/invoke/{id}/method/v1/identify"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("identify {id}: {e}"));
+        assert_eq!(res.status().as_u16(), 200, "identify {id}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["plugin_id"], id);
+        assert_eq!(body["ret"], 0);
+    }
+
+    // Output is prefixed with the app it came from.
+    let text = output();
+    for (id, _) in APPS {
+        assert!(text.contains(&format!("== APP - {id} ==")), "no output prefixed with {id}:\n{text}");
+    }
+
+    // SIGTERM (what Ctrl-C sends to the foreground group) stops every app and sidecar.
+    killpg(pgid, Signal::SIGTERM).unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = run.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "run did not stop within 30 s:\n{}", output());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "run exited with {status}:\n{}", output());
+    // Nothing of the group is left: no process, no open port.
+    assert!(killpg(pgid, None).is_err(), "processes of the run are still alive");
+    for (id, port) in APPS {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "{id}'s sidecar port {port} still open"
+        );
+    }
+}
