@@ -71,7 +71,7 @@ async fn a_silent_plugin_becomes_unreachable_after_three_polls_and_active_at_its
 #[actix_rt::test]
 async fn a_killed_plugin_becomes_unreachable_and_active_again_once_restarted() {
     let mut p = registered("mortal").await;
-    let dead = p.kill("mortal");
+    let dead = crash(&mut p, "mortal");
     let took = wait_status(&p, "mortal", "UNREACHABLE", Duration::from_secs(15)).await;
     println!("killed plugin UNREACHABLE after {took:?}");
     assert!(took <= INTERVAL * 4 + TIMEOUT + SLACK, "took {took:?}");

@@ -21,6 +21,9 @@
 //! - `GET /fake/addons-calls`: every `/v1/addons/identify` body received, as a JSON array.
 //!
 //! Every other request is echoed as JSON: method, path, query, headers, body.
+//!
+//! Each request is logged to stdout as it arrives (`fake-plugin request method=GET path=/x`),
+//! so a test can wait for a call to be in flight.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -160,6 +163,14 @@ async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     }))
 }
 
+async fn log(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    println!("fake-plugin request method={} path={}", req.method(), req.path());
+    next.call(req).await
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let port: u16 = env("APP_PORT").and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -178,6 +189,7 @@ async fn main() -> std::io::Result<()> {
     }));
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(log))
             .app_data(state.clone())
             .app_data(settings.clone())
             .route("/v1/identify", web::get().to(identify))

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use keel_e2e::{client, eventually, AppSpec, Platform};
+use keel_e2e::{client, eventually, AppSpec, Platform, RunningApp};
 use serde_json::{json, Value};
 
 /// The registry's app-id.
@@ -132,6 +132,14 @@ pub async fn stored_record(platform: &Platform, id: &str) -> Option<Value> {
         .await
         .expect("read state")
         .map(|(v, _)| v)
+}
+
+/// Kills app `id` and its sidecar at once (SIGKILL), as a machine crash would. The app is killed
+/// first and by pid: the stand-in starts it in a process group of its own, which the kit's group
+/// kill does not reach.
+pub fn crash(platform: &mut Platform, id: &str) -> RunningApp {
+    platform.kill_app_only(id);
+    platform.kill(id)
 }
 
 /// Tells fake plugin `id` what `/v1/status` should report, or how (`mode`: ok, hang, error).
