@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -81,9 +81,29 @@ impl RunningApp {
         self.child.id()
     }
 
-    fn signal(&mut self, sig: Signal) {
-        // The run process leads its own group: the signal reaches the sidecar and the app.
-        let _ = killpg(Pid::from_raw(self.child.id() as i32), sig);
+    /// Stops the run: SIGTERM (graceful: the sidecar stops its app itself) or SIGKILL. Either
+    /// way every process it started is gone afterwards: the app runs in a process group of its
+    /// own, so it would outlive a killed sidecar if it were not killed explicitly.
+    fn terminate(&mut self, graceful: bool) {
+        let descendants = descendants(self.child.id());
+        let leader = Pid::from_raw(self.child.id() as i32);
+        if graceful {
+            let _ = killpg(leader, Signal::SIGTERM);
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = killpg(leader, Signal::SIGKILL);
+        for pid in descendants {
+            let pid = Pid::from_raw(pid);
+            let _ = killpg(pid, Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        }
+        let _ = self.child.wait();
     }
 }
 
@@ -224,16 +244,14 @@ impl Platform {
     /// Stops app `id` and its sidecar gracefully (SIGTERM) and waits for them to exit.
     pub fn stop(&mut self, id: &str) -> RunningApp {
         let mut app = self.apps.remove(id).unwrap_or_else(|| panic!("app {id} is not running"));
-        app.signal(Signal::SIGTERM);
-        let _ = app.child.wait();
+        app.terminate(true);
         app
     }
 
     /// Kills app `id` and its sidecar at once (SIGKILL), as a crash would.
     pub fn kill(&mut self, id: &str) -> RunningApp {
         let mut app = self.apps.remove(id).unwrap_or_else(|| panic!("app {id} is not running"));
-        app.signal(Signal::SIGKILL);
-        let _ = app.child.wait();
+        app.terminate(false);
         app
     }
 
@@ -244,6 +262,9 @@ impl Platform {
         let children = child_pids(pid);
         assert!(!children.is_empty(), "app {id} (under sidecar pid {pid}) has no running process");
         for child in children {
+            // The app leads its own process group: take its children (a launcher script's
+            // interpreter, say) with it.
+            let _ = killpg(Pid::from_raw(child), Signal::SIGKILL);
             let _ = nix::sys::signal::kill(Pid::from_raw(child), Signal::SIGKILL);
         }
     }
@@ -261,14 +282,26 @@ impl Platform {
 impl Drop for Platform {
     fn drop(&mut self) {
         for app in self.apps.values_mut() {
-            app.signal(Signal::SIGKILL);
-            let _ = app.child.wait();
+            app.terminate(false);
         }
     }
 }
 
 fn read_log(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Every descendant of `pid` (children first), from procfs.
+pub fn descendants(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut stack = vec![pid as i32];
+    while let Some(p) = stack.pop() {
+        for child in child_pids(p as u32) {
+            out.push(child);
+            stack.push(child);
+        }
+    }
+    out
 }
 
 /// The direct children of `pid`, from procfs.
