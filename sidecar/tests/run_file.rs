@@ -9,7 +9,10 @@ use common::run::{run_file, Workspace};
 
 fn components_of(port: u16) -> Vec<String> {
     let meta = get(port, "/v1.0/metadata").json();
-    meta["components"].as_array().map(|c| c.iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+    meta["components"]
+        .as_array()
+        .map(|c| c.iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -57,13 +60,23 @@ fn resources_come_from_the_app_then_dot_dapr_then_common() {
     ws.write("b/.dapr/resources/s.yaml", &store("ignored"));
     std::fs::create_dir_all(ws.path("c")).unwrap();
     // Production components in the same folder are skipped, not fatal.
-    ws.write("common/config.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\nspec: {}\n");
-    ws.write("common/redis.yaml", &common::state_component("redis", "state.redis", &[("redisHost", "localhost:6379")]));
+    ws.write(
+        "common/config.yaml",
+        "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\nspec: {}\n",
+    );
+    ws.write(
+        "common/redis.yaml",
+        &common::state_component("redis", "state.redis", &[("redisHost", "localhost:6379")]),
+    );
     let file = ws.write(
         "dapr.yaml",
         &run_file(
             "resourcesPaths: [./common]",
-            &["appID: a\nappDirPath: ./a".into(), "appID: b\nappDirPath: ./b\nresourcesPaths: [./own]".into(), "appID: c\nappDirPath: ./c".into()],
+            &[
+                "appID: a\nappDirPath: ./a".into(),
+                "appID: b\nappDirPath: ./b\nresourcesPaths: [./own]".into(),
+                "appID: c\nappDirPath: ./c".into(),
+            ],
         ),
     );
     let mut run = ws.run_file(&file).start();
@@ -101,13 +114,19 @@ fn malformed_run_files_are_refused_naming_file_field_and_value() {
     let file = ws.path("dapr.yaml").display().to_string();
     let app = "appID: a\nappDirPath: ./a\ncommand: [\"touch\", \"started\"]";
     let cases: Vec<(String, Vec<&str>)> = vec![
-        (format!("apps:\n  - {}\n", app.replace('\n', "\n    ")), vec!["version", "required field 'version' not found in the provided app config file"]),
+        (
+            format!("apps:\n  - {}\n", app.replace('\n', "\n    ")),
+            vec!["version", "required field 'version' not found in the provided app config file"],
+        ),
         (run_file("", &[format!("{app}\nappPort: 99999")]), vec!["apps[0].appPort", "99999"]),
         (run_file("", &[format!("{app}\nappPort: abc")]), vec!["appPort", "abc"]),
         (run_file("", &[format!("{app}\nappProtocol: grpc")]), vec!["apps[0].appProtocol", "grpc"]),
         (run_file("", &[format!("{app}\nmaxBodySize: huge")]), vec!["apps[0].maxBodySize", "huge"]),
         (run_file("", &["appID: b\ncommand: [\"true\"]".into()]), vec!["apps[0].appDirPath"]),
-        (run_file("", &[app.to_owned(), "appID: a\nappDirPath: ./a".into()]), vec!["apps[1].appID", "duplicate"]),
+        (
+            run_file("", &[app.to_owned(), "appID: a\nappDirPath: ./a".into()]),
+            vec!["apps[1].appID", "duplicate"],
+        ),
         ("version: 1\napps: [\n".to_owned(), vec!["run file"]),
     ];
     for (yaml, needles) in cases {
@@ -124,16 +143,25 @@ fn a_malformed_component_stops_the_whole_run_before_it_starts() {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path("a")).unwrap();
     std::fs::create_dir_all(ws.path("b")).unwrap();
-    let bad = ws.write("b-res/bad.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken\nspec:\n  version: v1\n");
+    let bad = ws.write(
+        "b-res/bad.yaml",
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken\nspec:\n  version: v1\n",
+    );
     let yaml = run_file(
         "",
-        &["appID: a\nappDirPath: ./a\ncommand: [\"touch\", \"started\"]".into(), "appID: b\nappDirPath: ./b\nresourcesPaths: [../b-res]".into()],
+        &[
+            "appID: a\nappDirPath: ./a\ncommand: [\"touch\", \"started\"]".into(),
+            "appID: b\nappDirPath: ./b\nresourcesPaths: [../b-res]".into(),
+        ],
     );
     let stderr = refused(&ws, &yaml);
     assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
     assert!(stderr.contains("spec.type"), "{stderr}");
     // A resources folder that does not exist is an error too.
-    let yaml = run_file("", &["appID: a\nappDirPath: ./a\ncommand: [\"touch\", \"started\"]\nresourcesPaths: [./nowhere]".into()]);
+    let yaml = run_file(
+        "",
+        &["appID: a\nappDirPath: ./a\ncommand: [\"touch\", \"started\"]\nresourcesPaths: [./nowhere]".into()],
+    );
     let stderr = refused(&ws, &yaml);
     assert!(stderr.contains("nowhere"), "{stderr}");
 }

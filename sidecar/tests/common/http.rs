@@ -183,3 +183,61 @@ pub fn get(port: u16, target: &str) -> Resp {
 pub fn post(port: u16, target: &str, body: &str) -> Resp {
     req("POST", target).header("Content-Type", "application/json").body(body).send(port)
 }
+
+/// Reads a response, counting (not keeping) its body bytes: for bodies too big for memory.
+pub fn read_response_counting(s: &mut TcpStream) -> (u16, Vec<(String, String)>, u64) {
+    let mut r = BufReader::with_capacity(256 * 1024, s);
+    let (status, headers) = read_head(&mut r);
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    if chunked {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).unwrap();
+            let mut n = usize::from_str_radix(size.trim(), 16).unwrap();
+            if n == 0 {
+                break;
+            }
+            while n > 0 {
+                let take = n.min(buf.len());
+                r.read_exact(&mut buf[..take]).unwrap();
+                assert!(buf[..take].iter().all(|b| *b == b'x'), "body corrupted");
+                total += take as u64;
+                n -= take;
+            }
+            let mut crlf = [0u8; 2];
+            r.read_exact(&mut crlf).unwrap();
+        }
+    } else {
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+    }
+    (status, headers, total)
+}
+
+/// Writes `n` bytes of `x` in 64 KiB writes, chunk-encoded when `chunked`.
+pub fn write_pattern(s: &mut TcpStream, n: u64, chunked: bool) {
+    let block = vec![b'x'; 64 * 1024];
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(block.len() as u64) as usize;
+        if chunked {
+            s.write_all(format!("{take:x}\r\n").as_bytes()).unwrap();
+        }
+        s.write_all(&block[..take]).unwrap();
+        if chunked {
+            s.write_all(b"\r\n").unwrap();
+        }
+        left -= take as u64;
+    }
+    if chunked {
+        s.write_all(b"0\r\n\r\n").unwrap();
+    }
+    s.flush().unwrap();
+}

@@ -253,9 +253,28 @@ impl Drop for Run {
     }
 }
 
-/// True while a process exists (`kill(pid, 0)`).
+/// True while a process exists and is not a zombie waiting to be reaped (`kill(pid, 0)` also
+/// succeeds for zombies, which a container's init may leave around for a while).
 pub fn alive(pid: i32) -> bool {
-    !matches!(kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH))
+    if matches!(kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH)) {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')).unwrap_or(true),
+        Err(_) => false,
+    }
+}
+
+/// A process's peak resident memory (`VmHWM` in `/proc/<pid>/status`), in bytes.
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kb * 1024
 }
 
 /// A run file with the given apps' YAML (each a list item body, indented by the caller).
