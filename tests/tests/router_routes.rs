@@ -50,6 +50,9 @@ async fn a_push_applies_at_once_without_a_restart_or_dropping_requests() {
     assert_eq!(status, 200, "the in-flight request was dropped by the route change");
 }
 
+/// When a call ended and its status (`None`: no answer in time).
+type Outcome = (Instant, Option<u16>);
+
 #[actix_rt::test]
 async fn a_restarted_keel_comes_back_with_its_routes_from_the_store_under_load() {
     let mut p = Platform::new();
@@ -60,7 +63,7 @@ async fn a_restarted_keel_comes_back_with_its_routes_from_the_store_under_load()
     wait_routes(&p, 5).await;
 
     // Two callers call in a loop, each call bounded in time, until told to stop.
-    let outcomes: Rc<RefCell<Vec<(Instant, Option<u16>)>>> = Rc::default();
+    let outcomes: Rc<RefCell<Vec<Outcome>>> = Rc::default();
     let stop = Rc::new(std::cell::Cell::new(false));
     let url = format!("{}/v1.0/invoke/keel/method/up/x", p.dapr_url("caller"));
     let mut loops = Vec::new();
