@@ -50,13 +50,15 @@ impl Calls {
             .map_err(|e| RegistryError::MalformedIdentify { id: id.to_owned(), reason: e.to_string() })
     }
 
-    /// `GET /v1/status` on `id`.
+    /// `GET /v1/status` on `id`, as a poll (limited by `poll_timeout_ms`).
     pub async fn status(&self, id: &str) -> Result<PluginStatus, RegistryError> {
-        let answer = call(&self.status, Method::GET, id, paths::STATUS, None, "poll_timeout_ms").await?;
-        let reply: Reply<StatusResponse> = answer
-            .json()
-            .map_err(|e| RegistryError::MalformedStatus { id: id.to_owned(), reason: decode_reason(&e) })?;
-        Ok(reply.body.status)
+        status_of(&self.status, id, "poll_timeout_ms").await
+    }
+
+    /// `GET /v1/status` on `id` during its registration: limited like the identify call, since a
+    /// plugin being registered under load must not fail for the short patience of a poll.
+    pub async fn status_at_registration(&self, id: &str) -> Result<PluginStatus, RegistryError> {
+        status_of(&self.identify, id, "identify_timeout_ms").await
     }
 
     /// `POST /v1/addons/identify` on the extended plugin `main`: `Ok` when it accepts.
@@ -106,6 +108,18 @@ impl Calls {
             }
         }
     }
+}
+
+async fn status_of(
+    dapr: &DaprClient,
+    id: &str,
+    setting: &'static str,
+) -> Result<PluginStatus, RegistryError> {
+    let answer = call(dapr, Method::GET, id, paths::STATUS, None, setting).await?;
+    let reply: Reply<StatusResponse> = answer
+        .json()
+        .map_err(|e| RegistryError::MalformedStatus { id: id.to_owned(), reason: decode_reason(&e) })?;
+    Ok(reply.body.status)
 }
 
 /// Invokes `endpoint` on `id` and accepts only HTTP 200 (any 2xx for POSTs) with `ret == 0`.

@@ -21,7 +21,8 @@ pub struct Config {
     pub workers: usize,
     /// Dapr state store holding plugin records, the route table, poll health and the lease.
     pub store: String,
-    /// Time limit for `GET /v1/identify` on a plugin being registered.
+    /// Time limit for `GET /v1/identify` and the first `GET /v1/status` on a plugin being
+    /// registered.
     pub identify_timeout_ms: u64,
     /// Time limit for `POST /v1/addons/identify` on an extended plugin.
     pub addons_identify_timeout_ms: u64,

@@ -127,7 +127,7 @@ impl Registry {
         }
 
         // 3. Its status, recorded as reported.
-        let status = self.calls.status(id.as_str()).await?;
+        let status = self.calls.status_at_registration(id.as_str()).await?;
 
         // 4. The record and the route table, in one conditional write.
         let secret_hash = match secret {
