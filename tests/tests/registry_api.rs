@@ -1,0 +1,102 @@
+//! The management API beyond registration: paginated listing, the route table, the core services
+//! registered at boot whatever the start order, and the API reached through keel like any plugin.
+
+mod registry_support;
+
+use std::time::Duration;
+
+use keel_e2e::{free_port, AppSpec, Platform};
+use registry_support::*;
+use serde_json::Value;
+
+async fn list(p: &Platform, query: &str) -> (u16, Value) {
+    call("GET", &format!("{}/v1/plugins?{query}", api(p, REGISTRY)), None).await
+}
+
+#[actix_rt::test]
+async fn listing_pages_by_offset_or_cursor_with_a_total() {
+    let mut p = Platform::new();
+    start_registry(&mut p, &[("KEEL_POLL_INTERVAL_MS", "3600000")]).await;
+    let ids = ["p-a", "p-b", "p-c", "p-d", "p-e"];
+    for id in ids {
+        p.start(fake(id, &[])).await;
+        assert_eq!(register(&p, REGISTRY, id, None).await.0, 201);
+    }
+    let mut all: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    all.push("plugins".into());
+    all.sort();
+
+    // Cursor: follow next_after to the end.
+    let mut seen = Vec::new();
+    let mut query = "limit=2".to_owned();
+    loop {
+        let (status, page) = list(&p, &query).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], 6);
+        seen.extend(page["plugins"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+        match page["next_after"].as_str() {
+            Some(after) => query = format!("limit=2&after={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
+
+    // Offset, default page size, filters, and bad queries.
+    let (_, page) = list(&p, "limit=2&offset=4").await;
+    let tail: Vec<&str> =
+        page["plugins"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(tail, vec![all[4].as_str(), all[5].as_str()]);
+    assert!(page.get("next_after").is_none());
+    let (_, page) = list(&p, "").await;
+    assert_eq!((page["limit"].as_u64(), page["plugins"].as_array().unwrap().len()), (Some(100), 6));
+    let (_, page) = list(&p, "status=FAILED").await;
+    assert_eq!(page["total"], 0);
+    for bad in ["limit=0", "limit=100000", "status=SLEEPING", "offset=minus"] {
+        let (status, body) = list(&p, bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+
+    // Each record says what a client needs.
+    let (_, page) = list(&p, "limit=1").await;
+    let rec = &page["plugins"][0];
+    for field in
+        ["id", "status", "version", "registered_at", "last_checked_at", "addons", "implements", "core"]
+    {
+        assert!(rec.get(field).is_some(), "{field} missing from {rec}");
+    }
+    let table = routes(&p, REGISTRY).await;
+    assert_eq!(table["ret"], 0);
+    assert_eq!(table["plugins"].as_object().unwrap().len(), 6);
+    assert!(table["version"].as_u64().unwrap() >= 6);
+}
+
+#[actix_rt::test]
+async fn core_services_register_in_any_start_order_and_keel_routes_to_the_registry() {
+    let mut p = Platform::new();
+    // The registry first: keel and auth do not answer yet, and it keeps trying.
+    start_registry(&mut p, &[]).await;
+    p.start(AppSpec::bin("auth", "auth")).await;
+    p.start(AppSpec::bin("keel", "keel").env("KEEL_ADMIN_LISTEN", format!("127.0.0.1:{}", free_port())))
+        .await;
+    for id in ["keel", "auth", "plugins"] {
+        let rec = keel_e2e::eventually(&format!("{id} registered"), Duration::from_secs(30), || async {
+            let (status, rec) = get_plugin(&p, REGISTRY, id).await;
+            (status == 200).then_some(rec)
+        })
+        .await;
+        assert_eq!(rec["core"], true, "{rec}");
+    }
+
+    // Through keel, as platform.md §1 shows: the registry's API, then a plugin it registered.
+    p.start(fake("via-keel", &[])).await;
+    let through_keel = |path: &str| format!("{}/v1.0/invoke/keel/method/{path}", p.dapr_url(REGISTRY));
+    let (status, body) =
+        call("POST", &through_keel("plugins/v1/plugins"), Some(serde_json::json!({"id": "via-keel"}))).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call("GET", &through_keel("plugins/v1/plugins/via-keel"), None).await;
+    assert_eq!((status, &body["status"]), (200, &Value::from("ACTIVE")), "{body}");
+    // The pushed table reached keel: it routes to the new plugin at once.
+    let (status, echoed) = call("GET", &through_keel("via-keel/hello"), None).await;
+    assert_eq!(status, 200, "{echoed}");
+    assert_eq!(echoed["path"], "/hello");
+}
