@@ -17,7 +17,7 @@ async fn a_slow_plugin_is_504_at_its_time_limit() {
     seed(&p, "caller", &routes).await;
     p.start(upstream("up")).await;
     p.start(upstream("tight")).await;
-    p.start(keel(&[("KEEL_UPSTREAM_TIMEOUT_MS", "1200")])).await;
+    p.start(keel(&[("KEEL_UPSTREAM_TIMEOUT_MS", "3000")])).await;
     wait_routes(&p, 1).await;
 
     let timed = |path: &'static str| {
@@ -32,12 +32,12 @@ async fn a_slow_plugin_is_504_at_its_time_limit() {
     assert_eq!((status, keel_error), (504, true), "{body}");
     assert_eq!(body["code"], "ERR_PLUGIN_TIMEOUT");
     assert!(body["msg"].as_str().unwrap().contains("\"up\""), "{body}");
-    assert!(took >= Duration::from_millis(1200) && took < Duration::from_secs(5), "504 after {took:?}");
+    assert!(took >= Duration::from_millis(3000) && took < Duration::from_secs(10), "504 after {took:?}");
 
     let (status, _, _, took) = timed("tight/slow/10000").await;
     assert_eq!(status, 504);
     assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_millis(1200),
+        took >= Duration::from_millis(300) && took < Duration::from_millis(3000),
         "per-plugin limit: {took:?}"
     );
 

@@ -68,3 +68,21 @@ async fn only_keels_sidecar_gets_past_the_app_token() {
     let health = client().get(format!("{}/healthz", p.app_url(KEEL))).send().await.unwrap();
     assert_eq!(health.status(), 204);
 }
+
+#[actix_rt::test]
+async fn the_public_port_is_off_by_default_and_refuses_everything_without_token_verification() {
+    let mut p = Platform::new();
+    p.start(AppSpec::sidecar_only("caller")).await;
+    seed(&p, "caller", &table(1, &[("up", "ACTIVE"), ("caller", "ACTIVE")])).await;
+    p.start(upstream("up")).await;
+    let public = format!("127.0.0.1:{}", keel_e2e::free_port());
+    p.start(keel(&[("KEEL_PUBLIC_ENABLED", "true"), ("KEEL_PUBLIC_LISTEN", &public)])).await;
+    wait_routes(&p, 1).await;
+    // Whatever a client claims, without a way to verify tokens the answer is 401.
+    let req = client()
+        .get(format!("http://{public}/apis/up/x"))
+        .insert_header(("authorization", "Bearer anything"))
+        .insert_header(("dapr-caller-app-id", "plugins"))
+        .insert_header(("x-keel-user", "admin"));
+    refused(req, 401, "ERR_UNAUTHENTICATED", "no token verification").await;
+}
