@@ -1,4 +1,4 @@
-//! Bodies stream through keel in both directions: a 320 MiB upload and a 320 MiB download, each
+//! Bodies stream through keel in both directions: a 500 MiB upload and a 500 MiB download, each
 //! generated as a stream, pass while keel's peak resident memory (`VmHWM`) stays flat.
 
 mod router_support;
@@ -10,8 +10,8 @@ use keel_e2e::{AppSpec, Platform};
 use router_support::*;
 use serde_json::Value;
 
-const SIZE: u64 = 320 << 20;
-/// keel's peak memory may grow by this much at most while 320 MiB pass through it.
+const SIZE: u64 = 500 << 20;
+/// keel's peak memory may grow by this much at most while 500 MiB pass through it.
 const FLAT: u64 = 32 << 10; // kB
 /// The pattern `router-upstream` checks and sends: byte `i` is `i % 251`.
 const CHUNK: usize = 251 * 261;
@@ -38,7 +38,7 @@ fn patient() -> awc::Client {
 }
 
 #[actix_rt::test]
-async fn a_320_mib_body_streams_both_ways_with_keels_memory_flat() {
+async fn a_500_mib_body_streams_both_ways_with_keels_memory_flat() {
     let mut p = Platform::new();
     p.start(big(AppSpec::sidecar_only("caller"))).await;
     seed(&p, "caller", &table(1, &[("up", "ACTIVE"), ("caller", "ACTIVE")])).await;
