@@ -22,10 +22,12 @@ async fn refused(platform: &Platform, id: &str, status: u16, parts: &[&str], tou
     msg
 }
 
-/// A platform with the registry (slow polling, so only registrations write) and `apps`.
+/// A platform with the registry (slow polling, so only registrations write; identify limited to
+/// 1 s) and `apps`.
 async fn platform(apps: Vec<keel_e2e::AppSpec>) -> Platform {
     let mut p = Platform::new();
-    start_registry(&mut p, &[("KEEL_POLL_INTERVAL_MS", "3600000")]).await;
+    start_registry(&mut p, &[("KEEL_POLL_INTERVAL_MS", "3600000"), ("KEEL_IDENTIFY_TIMEOUT_MS", "1000")])
+        .await;
     for app in apps {
         p.start(app).await;
     }

@@ -12,7 +12,7 @@ use registry_support::*;
 const INTERVAL: Duration = Duration::from_millis(500);
 const TIMEOUT: Duration = Duration::from_millis(300);
 /// Room for a loaded two-core machine running other tests at the same time.
-const SLACK: Duration = Duration::from_millis(1500);
+const SLACK: Duration = Duration::from_millis(2500);
 
 async fn registered(id: &str) -> Platform {
     let mut p = Platform::new();

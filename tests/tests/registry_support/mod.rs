@@ -17,7 +17,6 @@ pub fn registry(id: &str, env: &[(&str, &str)]) -> AppSpec {
         .env("KEEL_POLL_INTERVAL_MS", "500")
         .env("KEEL_POLL_TIMEOUT_MS", "300")
         .env("KEEL_LEASE_MS", "2000")
-        .env("KEEL_IDENTIFY_TIMEOUT_MS", "1000")
         .env("KEEL_CORE_RETRY_MAX_MS", "500");
     for (k, v) in env {
         spec = spec.env(k, *v);
