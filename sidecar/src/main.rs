@@ -1,5 +1,7 @@
 //! The `sidecar` binary: parse the command line, start tracing, hand over to the supervisor.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 
 fn main() {

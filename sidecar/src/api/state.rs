@@ -110,9 +110,7 @@ pub async fn save(
         return Ok(HttpResponse::NoContent().finish());
     }
     // One failure keeps its kind; several become one joined error, a mismatch only if all are.
-    let status = if errors.iter().all(StoreError::is_etag_mismatch) {
-        etag_status(&errors[0])
-    } else if errors.len() == 1 {
+    let status = if errors.len() == 1 || errors.iter().all(StoreError::is_etag_mismatch) {
         etag_status(&errors[0])
     } else {
         StatusCode::INTERNAL_SERVER_ERROR

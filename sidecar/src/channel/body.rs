@@ -129,37 +129,6 @@ impl Reclaimable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use futures_util::stream;
-
-    #[tokio::test]
-    async fn limited_fails_past_the_cap_and_passes_below_it() {
-        let chunks =
-            || vec![Ok::<_, std::io::Error>(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"de"))];
-        let mut ok = Limited::new(stream::iter(chunks()), 5);
-        assert_eq!(ok.next().await.unwrap().unwrap(), "abc");
-        assert_eq!(ok.next().await.unwrap().unwrap(), "de");
-        assert!(ok.next().await.is_none());
-        let mut too_big = Limited::new(stream::iter(chunks()), 4);
-        assert!(too_big.next().await.unwrap().is_ok());
-        assert!(too_big.next().await.unwrap().unwrap_err().is_too_large());
-        assert!(too_big.next().await.is_none());
-    }
-
-    #[tokio::test]
-    async fn reclaimable_reports_whether_it_was_read() {
-        let body = Reclaimable::new(stream::iter(vec![Ok(Bytes::from_static(b"x"))]).boxed_local());
-        let s = body.stream();
-        drop(s);
-        assert!(!body.touched());
-        let mut s = body.stream();
-        assert_eq!(s.next().await.unwrap().unwrap(), "x");
-        assert!(body.touched());
-    }
-}
-
 // === impl RequestBody ===
 
 impl RequestBody {
@@ -202,4 +171,35 @@ pub async fn read_all(body: RequestBody) -> Result<Bytes, BodyError> {
         buf.extend_from_slice(&chunk?);
     }
     Ok(buf.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream;
+
+    #[tokio::test]
+    async fn limited_fails_past_the_cap_and_passes_below_it() {
+        let chunks =
+            || vec![Ok::<_, std::io::Error>(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"de"))];
+        let mut ok = Limited::new(stream::iter(chunks()), 5);
+        assert_eq!(ok.next().await.unwrap().unwrap(), "abc");
+        assert_eq!(ok.next().await.unwrap().unwrap(), "de");
+        assert!(ok.next().await.is_none());
+        let mut too_big = Limited::new(stream::iter(chunks()), 4);
+        assert!(too_big.next().await.unwrap().is_ok());
+        assert!(too_big.next().await.unwrap().unwrap_err().is_too_large());
+        assert!(too_big.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn reclaimable_reports_whether_it_was_read() {
+        let body = Reclaimable::new(stream::iter(vec![Ok(Bytes::from_static(b"x"))]).boxed_local());
+        let s = body.stream();
+        drop(s);
+        assert!(!body.touched());
+        let mut s = body.stream();
+        assert_eq!(s.next().await.unwrap().unwrap(), "x");
+        assert!(body.touched());
+    }
 }

@@ -35,9 +35,9 @@ pub enum RegistryError {
     Sqlite {
         /// The registry file.
         path: PathBuf,
-        /// The sqlite error.
+        /// The sqlite error (boxed: it is large and rare).
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// The registry's folder could not be created.
     #[error("name registry {path}: {source}")]
@@ -106,7 +106,7 @@ impl Registry {
             std::fs::create_dir_all(parent)
                 .map_err(|source| RegistryError::Folder { path: parent.to_owned(), source })?;
         }
-        let err = |source| RegistryError::Sqlite { path: path.to_owned(), source };
+        let err = |source| RegistryError::Sqlite { path: path.to_owned(), source: Box::new(source) };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -145,7 +145,7 @@ impl Registry {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&conn).map_err(|source| RegistryError::Sqlite { path, source })
+            f(&conn).map_err(|source| RegistryError::Sqlite { path, source: Box::new(source) })
         })
         .await
         .map_err(|_| RegistryError::Cancelled)?

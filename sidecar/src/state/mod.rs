@@ -152,9 +152,9 @@ pub enum OpenError {
         name: String,
         /// The database path.
         path: String,
-        /// The sqlite error.
+        /// The sqlite error (boxed: it is large and rare).
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
 }
 

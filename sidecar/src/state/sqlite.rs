@@ -62,7 +62,11 @@ impl SqliteStore {
             _ => DEFAULT_BUSY_TIMEOUT,
         };
         let disable_wal = c.meta("disableWAL").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let sqlite_err = |source| OpenError::Sqlite { name: c.name.clone(), path: conn_str.clone(), source };
+        let sqlite_err = |source| OpenError::Sqlite {
+            name: c.name.clone(),
+            path: conn_str.clone(),
+            source: Box::new(source),
+        };
 
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
