@@ -83,3 +83,6 @@ pub async fn log_errors(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests;
