@@ -42,6 +42,7 @@ pub async fn external(
     dapr: web::Data<DaprClient>,
 ) -> Result<HttpResponse, RouteError> {
     let started = Instant::now();
+    let verifier = public::verifier(shared.verifier.as_deref())?; // 401 for everything while no verification is configured
     let dest = target::public(req.path())?; // 400 malformed path, bad id; 403 addons, keel itself
     note(&req, |r| named(r, dest, None));
     let table =
@@ -49,7 +50,7 @@ pub async fn external(
     let Destination::Plugin { plugin, endpoint } = dest else {
         return Err(RouteError::Forbidden("addon points are not reachable from outside".into()));
     };
-    let who = public::authenticate(shared.verifier.as_deref(), &req, &dapr, &table, plugin, endpoint).await?; // 401 no or bad token, 403 not allowed
+    let who = public::authenticate(verifier, &req, &dapr, &table, plugin, endpoint).await?; // 401 no or bad token, 403 not allowed
     note(&req, |r| r.caller = who.as_ref().map(|w| w.sub.clone()));
     let route = super::routes::resolve(&table, None, dest, &shared.policy); // 404 unknown plugin, 503 not ACTIVE
     drop(table); // from here on a route swap cannot touch this request

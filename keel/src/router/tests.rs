@@ -405,6 +405,8 @@ async fn the_public_port_is_off_by_default_and_never_open_without_verification()
     let url = format!("http://{}/apis/echo/x", keel_open.public_addr.unwrap());
     let req = client().get(&url).insert_header(("authorization", "Bearer good"));
     assert_eq!(refusal(req).await, (401, "ERR_UNAUTHENTICATED".into()));
+    let malformed = client().get(format!("http://{}/whatever", keel_open.public_addr.unwrap()));
+    assert_eq!(refusal(malformed).await, (401, "ERR_UNAUTHENTICATED".into()));
     keel_open.stop().await.unwrap();
 
     let keel = keel(&fake, |c| {
