@@ -246,7 +246,8 @@ async fn heartbeat(registry: Registry, registration: Registration, app_id: Strin
 
 async fn init(cfg: Arc<SidecarConfig>, readiness: Arc<Readiness>, app_health: Option<Arc<AppHealth>>) {
     if let Some(port) = cfg.app_port {
-        let addr = format!("{}:{port}", cfg.app_channel_address);
+        let host = &cfg.app_channel_address;
+        let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         let mut tries: u64 = 0;
         loop {
             let dial = tokio::time::timeout(APP_DIAL_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await;

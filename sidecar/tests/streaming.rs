@@ -38,6 +38,7 @@ fn a_300_mb_body_streams_both_ways_through_two_sidecars_in_bounded_memory() {
     assert_eq!(transfer(f.port(0), "callee", 64 * MB, true), 64 * MB);
     assert_eq!(f.apps[1].state.counted.load(Ordering::SeqCst), 64 * MB);
     let peak = peak_rss(f.run.pid());
+    eprintln!("sidecar peak RSS: {} MB", peak / MB);
     assert!(peak < 100 * MB, "sidecar peak RSS {} MB for a {} MB body", peak / MB, size / MB);
 }
 

@@ -43,3 +43,14 @@ fn a_missing_name_is_an_error() {
         parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nspec: {type: state.in-memory}\n").unwrap_err();
     assert!(err.to_string().contains("metadata.name"), "{err}");
 }
+
+#[test]
+fn sqlite3_is_an_alias_of_sqlite_and_keeps_its_type_name() {
+    let c = parse(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: s}\nspec: {type: state.sqlite3}\n",
+    )
+    .unwrap();
+    assert_eq!(c[0].kind, ComponentKind::StateSqlite);
+    assert_eq!(c[0].type_name, "state.sqlite3");
+    assert_eq!(c[0].version, "v1");
+}
