@@ -74,15 +74,58 @@ impl Registry {
         self.run_steps(&id, req.secret, false).await
     }
 
-    /// Registers core service `id` (a reserved id, no secret). `Ok(None)` when it already is.
+    /// Registers core service `id` (a reserved id, no secret). When it is registered already,
+    /// its record and route entry follow its current identify (a core service upgraded in place
+    /// cannot be unregistered and registered again). `Ok(None)` when nothing changed.
     pub async fn register_core(&self, id: &str) -> Result<Option<PluginView>, RegistryError> {
         let id = PluginId::parse(id).map_err(RegistryError::InvalidId)?;
         let _in_flight = self.shared.begin(id.as_str())?;
         match self.run_steps(&id, None, true).await {
             Ok(view) => Ok(Some(view)),
-            Err(RegistryError::AlreadyRegistered(_)) => Ok(None),
+            Err(RegistryError::AlreadyRegistered(_)) => self.refresh_core(&id).await,
             Err(e) => Err(e),
         }
+    }
+
+    /// Brings a registered core service's record and route entry in line with its identify:
+    /// version, public endpoints and offered points (implementers of points it still offers are
+    /// kept). Core services implement no points of other plugins, so `main_plugin` is not redone.
+    async fn refresh_core(&self, id: &PluginId) -> Result<Option<PluginView>, RegistryError> {
+        let plugin = self.calls.identify(id.as_str()).await?;
+        if plugin.id != *id {
+            return Err(RegistryError::IdMismatch {
+                requested: id.to_string(),
+                reported: plugin.id.to_string(),
+            });
+        }
+        let stored = self.store.record(id.as_str()).await?;
+        if stored.as_ref().is_some_and(|r| r.identify == plugin.doc) {
+            return Ok(None);
+        }
+        let record = PluginRecord {
+            id: id.to_string(),
+            identify: plugin.doc.clone(),
+            secret_hash: stored.as_ref().and_then(|r| r.secret_hash.clone()),
+            registered_at_ms: stored.as_ref().map(|r| r.registered_at_ms).unwrap_or_else(unix_ms),
+            core: true,
+        };
+        let record_value =
+            serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        let table = self
+            .store
+            .commit(|t| {
+                let entry =
+                    t.plugins.get_mut(id.as_str()).ok_or_else(|| RegistryError::NotFound(id.to_string()))?;
+                table::refresh_entry(entry, &plugin);
+                Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id.as_str()), record_value.clone()))])
+            })
+            .await?;
+        let Some(table) = table else { return Ok(None) };
+        tracing::info!(plugin = %id, version = %plugin.version, table_version = table.version, "Core service record refreshed");
+        self.calls.push_routes(&table).await;
+        let entry =
+            table.plugins.get(id.as_str()).ok_or_else(|| RegistryError::Internal("entry vanished".into()))?;
+        Ok(Some(PluginView::build(id.as_str(), entry, Some(&record), None, &ImplementationIndex::of(&table))))
     }
 
     async fn run_steps(

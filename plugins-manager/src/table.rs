@@ -93,6 +93,20 @@ pub fn add_plugin(table: &mut RouteTable, plugin: &ValidIdentify, status: Plugin
     }
 }
 
+/// Updates an existing entry to `plugin`'s current identify: version, public endpoints, and the
+/// points it offers (a point still offered keeps its implementer; a point no longer offered goes).
+pub fn refresh_entry(entry: &mut RouteEntry, plugin: &ValidIdentify) {
+    entry.version = plugin.version.to_string();
+    entry.public_endpoints = plugin.doc.public_endpoints.clone();
+    let mut previous = std::mem::take(&mut entry.addons);
+    entry.addons = plugin
+        .doc
+        .addons
+        .iter()
+        .map(|a| (a.endpoint.clone(), previous.remove(&a.endpoint).flatten()))
+        .collect();
+}
+
 /// The other plugins implementing `id`'s points, as `point → implementer` pairs.
 pub fn implementers_of(table: &RouteTable, id: &str) -> Vec<(String, String)> {
     table
@@ -181,6 +195,23 @@ mod tests {
         add_plugin(&mut taken, &other, PluginStatus::Active, &plan);
         let err = check_extensions(&taken, &emoji("1.0", "decorate")).unwrap_err();
         assert!(err.to_string().contains("already implemented by plugin \"other\""), "{err}");
+    }
+
+    #[test]
+    fn refreshing_an_entry_keeps_implementers_of_points_still_offered() {
+        let mut t = with_greeter();
+        let e = emoji("1", "decorate");
+        let plan = check_extensions(&t, &e).unwrap();
+        add_plugin(&mut t, &e, PluginStatus::Active, &plan);
+        let upgraded = identify(json!({"plugin_id": "greeter", "version": "1.3.0",
+            "addons": [{"endpoint": "decorate"}, {"endpoint": "translate"}], "public_endpoints": ["login"]}));
+        let entry = t.plugins.get_mut("greeter").unwrap();
+        refresh_entry(entry, &upgraded);
+        assert_eq!(entry.version, "1.3.0");
+        assert_eq!(entry.public_endpoints, vec!["login".to_owned()]);
+        assert_eq!(t.addon("greeter", "decorate").unwrap().unwrap().plugin, "emoji");
+        assert_eq!(t.addon("greeter", "translate"), Ok(None));
+        assert_eq!(t.addon("greeter", "sign"), Err(()));
     }
 
     #[test]

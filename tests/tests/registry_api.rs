@@ -100,3 +100,27 @@ async fn core_services_register_in_any_start_order_and_keel_routes_to_the_regist
     assert_eq!(status, 200, "{echoed}");
     assert_eq!(echoed["path"], "/hello");
 }
+
+#[actix_rt::test]
+async fn an_upgraded_core_service_is_refreshed_at_the_next_boot() {
+    let mut p = Platform::new();
+    start_registry(&mut p, &[]).await;
+    p.start(fake("auth", &[("FAKE_VERSION", "1.0.0")])).await;
+    let rec = wait_registered(&p, REGISTRY, "auth").await;
+    assert_eq!((rec["version"].as_str(), &rec["core"]), (Some("1.0.0"), &Value::from(true)));
+    let registered_at = rec["registered_at_ms"].clone();
+
+    // auth comes back upgraded, with a new point; the registry restarts and notices.
+    p.stop("auth");
+    p.start(fake("auth", &[("FAKE_VERSION", "1.1.0"), ("FAKE_ADDONS", "on-login")])).await;
+    let stopped = p.stop(REGISTRY);
+    p.restart(stopped).await;
+    let rec = keel_e2e::eventually("auth refreshed", Duration::from_secs(30), || async {
+        let (_, rec) = get_plugin(&p, REGISTRY, "auth").await;
+        (rec["version"] == "1.1.0").then_some(rec)
+    })
+    .await;
+    assert_eq!(rec["registered_at_ms"], registered_at, "a refresh is not a new registration");
+    assert_eq!(rec["addons"][0]["point"], "on-login");
+    assert_eq!(routes(&p, REGISTRY).await["plugins"]["auth"]["version"], "1.1.0");
+}
