@@ -113,3 +113,27 @@ async fn binary_and_empty_bodies_pass_both_ways() {
     let mut res = call(&p, "caller", "POST", "up/body").send_stream(chunks).await.unwrap();
     assert_eq!(res.body().limit(4 << 20).await.unwrap(), blob);
 }
+
+#[actix_rt::test]
+async fn concurrent_callers_each_get_their_own_answer() {
+    let p = platform().await;
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let reqs: Vec<_> =
+            (0..40).map(|i| (i, call(&p, "caller", "POST", &format!("up/w{worker}?i={i}")))).collect();
+        tasks.push(actix_rt::spawn(async move {
+            for (i, req) in reqs {
+                let body = format!("worker {worker} call {i}");
+                let mut res = req.send_body(body.clone()).await.unwrap();
+                assert_eq!(res.status(), 200, "worker {worker} call {i}");
+                let seen: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+                assert_eq!(seen["path"], format!("/w{worker}"));
+                assert_eq!(seen["query"], format!("i={i}"));
+                assert_eq!(seen["body"], serde_json::json!(body.as_bytes()));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
