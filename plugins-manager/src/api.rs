@@ -10,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use keel::protocol::Reply;
 use serde::Deserialize;
 
+use crate::access::Manager;
 use crate::error::RegistryError;
 use crate::register::RegisterRequest;
 use crate::registry::{ListQuery, Registry};
@@ -23,8 +24,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/routes", web::get().to(routes));
 }
 
-/// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record.
-async fn register(reg: web::Data<Registry>, body: web::Bytes) -> Result<HttpResponse, RegistryError> {
+/// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record. Admins and
+/// core services only (see [`crate::access`]).
+async fn register(
+    _: Manager,
+    reg: web::Data<Registry>,
+    body: web::Bytes,
+) -> Result<HttpResponse, RegistryError> {
     let req = RegisterRequest::parse(&body)?;
     let view = reg.register(req).await?;
     Ok(HttpResponse::Created().json(Reply::ok(view)))
@@ -48,8 +54,10 @@ struct DeleteQuery {
     force: bool,
 }
 
-/// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was.
+/// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Admins
+/// and core services only.
 async fn unregister(
+    _: Manager,
     reg: web::Data<Registry>,
     id: web::Path<String>,
     req: HttpRequest,

@@ -37,6 +37,9 @@ pub enum RegistryError {
     /// Core services cannot be unregistered (the registry would register them again at boot).
     #[error("plugin {0:?} is a core service of the platform and cannot be unregistered")]
     CoreService(String),
+    /// The caller may not change the registry.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// Other plugins implement the plugin's points.
     #[error("plugin {id:?} cannot be unregistered while other plugins implement its addon points ({implementers}); unregister those first, or use ?force=true to remove their implementations too")]
     InUse { id: String, implementers: String },
@@ -118,6 +121,7 @@ impl RegistryError {
             Self::InProgress(_) => -1007,
             Self::CoreService(_) => -1008,
             Self::InUse { .. } => -1009,
+            Self::Forbidden(_) => -1010,
             Self::Unreachable { .. } => -1101,
             Self::Timeout { .. } => -1102,
             Self::PluginHttp { .. } => -1103,
@@ -166,7 +170,7 @@ impl ResponseError for RegistryError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::InvalidId(_) | Self::BadSecret(_) => StatusCode::BAD_REQUEST,
-            Self::ReservedId(_) | Self::CoreService(_) => StatusCode::FORBIDDEN,
+            Self::ReservedId(_) | Self::CoreService(_) | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::AlreadyRegistered(_)
             | Self::InProgress(_)
@@ -215,6 +219,7 @@ mod tests {
             RegistryError::InProgress("x".into()),
             RegistryError::CoreService("x".into()),
             RegistryError::InUse { id: "x".into(), implementers: "y".into() },
+            RegistryError::Forbidden("x".into()),
             RegistryError::Unreachable { id: "x".into(), endpoint: "v1/identify", reason: "r".into() },
             RegistryError::Timeout {
                 id: "x".into(),

@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod boot;
 pub mod calls;

@@ -99,6 +99,18 @@ async fn core_services_register_in_any_start_order_and_keel_routes_to_the_regist
     let (status, echoed) = call("GET", &through_keel("via-keel/hello"), None).await;
     assert_eq!(status, 200, "{echoed}");
     assert_eq!(echoed["path"], "/hello");
+
+    // An ordinary plugin may read the registry through keel, not change it.
+    let from_plugin = |path: &str| format!("{}/v1.0/invoke/keel/method/{path}", p.dapr_url("via-keel"));
+    let (status, _) = call("GET", &from_plugin("plugins/v1/plugins"), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = call("DELETE", &from_plugin("plugins/v1/plugins/via-keel"), None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("\"via-keel\" may not"), "{body}");
+    // Nor go around keel: its sidecar says who it is, whatever headers it adds.
+    let direct = format!("{}/v1.0/invoke/plugins/method/v1/plugins/via-keel", p.dapr_url("via-keel"));
+    let req = keel_e2e::client().delete(direct).insert_header(("x-keel-roles", "admin"));
+    assert_eq!(req.send().await.unwrap().status().as_u16(), 403);
 }
 
 #[actix_rt::test]

@@ -72,3 +72,14 @@ async fn an_unreachable_sidecar_is_503_naming_it() {
     let req = post(json!({"id": "echo", "secret": "long-enough"}));
     refused(req, StatusCode::SERVICE_UNAVAILABLE, -1301, "sidecar is unavailable").await;
 }
+
+#[actix_web::test]
+async fn plugins_calling_directly_may_not_register() {
+    let req = post(json!({"id": "echo"})).insert_header(("dapr-caller-app-id", "echo"));
+    refused(req, StatusCode::FORBIDDEN, -1010, "go through keel as an admin").await;
+    let req = TestRequest::delete()
+        .uri("/v1/plugins/echo")
+        .insert_header(("dapr-caller-app-id", "keel"))
+        .insert_header(("x-keel-roles", "user"));
+    refused(req, StatusCode::FORBIDDEN, -1010, "admin role").await;
+}
