@@ -8,6 +8,7 @@ mod load;
 mod nginx;
 mod procstat;
 mod report;
+mod routes;
 mod scenario;
 
 use std::path::PathBuf;

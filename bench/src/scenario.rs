@@ -10,6 +10,7 @@ use crate::load::{self, Load, Measured};
 use crate::nginx::Nginx;
 use crate::procstat::{self, sample_tree, Sample};
 use crate::report::{self, Resources, Row, Verdict};
+use crate::routes;
 use crate::Args;
 
 /// The cores: measured processes on the first, the load generator on the second (when the
@@ -78,10 +79,22 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     let big = ["--max-body-size", "16Mi"];
     platform.start(AppSpec::bin("echo", "echo").sidecar_args(&big)).await;
     platform.start(AppSpec::sidecar_only("bench-client").sidecar_args(&big)).await;
+    let client_dapr = platform.dapr("bench-client");
+    routes::seed(&client_dapr, "bench-client", plugin_counts[0], 1).await?;
+    platform
+        .start(
+            AppSpec::bin("keel", "keel")
+                .env("KEEL_ADMIN_LISTEN", "127.0.0.1:0")
+                .env("KEEL_ROUTES_REFRESH_MS", "300")
+                .env("KEEL_LOG", "warn")
+                .sidecar_args(&big),
+        )
+        .await;
+    let keel_pid = platform.app("keel").pid();
     let echo_pid = platform.app("echo").pid();
     let client_pid = platform.app("bench-client").pid();
     let nginx = Nginx::start(platform.dir(), free_port(), platform.app("echo").app_port);
-    for pid in [echo_pid, client_pid] {
+    for pid in [echo_pid, client_pid, keel_pid] {
         procstat::pin_tree(pid, MEASURED_CPUS);
     }
     if let Ok(n) = &nginx {
@@ -108,6 +121,12 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
             keel: false,
         },
     ];
+    paths.push(Path {
+        name: "keel internal",
+        url: format!("{}/v1.0/invoke/keel/method/echo/bench", platform.dapr_url("bench-client")),
+        headers: vec![],
+        keel: true,
+    });
     if let Ok(n) = &nginx {
         paths.push(Path {
             name: "nginx",
@@ -119,6 +138,8 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     let mut watched = vec![
         Watched { name: "echo sidecar", pid: echo_pid, tree: false },
         Watched { name: "client sidecar", pid: client_pid, tree: false },
+        Watched { name: "keel sidecar", pid: keel_pid, tree: false },
+        Watched { name: "keel", pid: keel_child(keel_pid)?, tree: true },
     ];
     if let Ok(n) = &nginx {
         watched.push(Watched { name: "nginx", pid: n.pid(), tree: true });
@@ -126,10 +147,20 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
 
     let mut rows = Vec::new();
     let mut resources = Vec::new();
+    let mut loaded = plugin_counts[0];
     for (label, size) in &bodies {
         let body = platform.dir().join(format!("body-{size}"));
         std::fs::write(&body, vec![b'k'; *size]).map_err(|e| format!("write body: {e}"))?;
         for &plugins in &plugin_counts {
+            if plugins != loaded {
+                routes::seed(&client_dapr, "bench-client", plugins, next_version()).await?;
+                routes::wait_loaded(
+                    &format!("{}/v1.0/invoke/keel/method", platform.dapr_url("bench-client")),
+                    plugins,
+                )
+                .await?;
+                loaded = plugins;
+            }
             for path in paths.iter().filter(|p| p.keel || plugins == plugin_counts[0]) {
                 let mut loads: Vec<Option<u32>> = rates.iter().copied().map(Some).collect();
                 loads.push(None);
@@ -191,6 +222,18 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// Route table versions increase with every seeding.
+fn next_version() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static VERSION: AtomicU64 = AtomicU64::new(2);
+    VERSION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// keel's own process: the only child of its `sidecar run` process.
+fn keel_child(sidecar_pid: u32) -> Result<u32, String> {
+    procstat::children(sidecar_pid).into_iter().next().ok_or_else(|| "keel's process not found".to_owned())
+}
+
 /// Runs one load while sampling the watched processes' CPU and memory.
 fn measure(
     oha: &std::path::Path,
@@ -238,7 +281,7 @@ fn find<'a>(
 }
 
 /// The targets from the issues, each compared with what was measured.
-fn judge(rows: &[Row], _resources: &[Resources]) -> Vec<Verdict> {
+fn judge(rows: &[Row], resources: &[Resources]) -> Vec<Verdict> {
     let mut v = Vec::new();
     let hop = find(rows, "one sidecar hop", "1 KiB", 1, Some(1000)).zip(find(
         rows,
@@ -252,6 +295,43 @@ fn judge(rows: &[Row], _resources: &[Resources]) -> Vec<Verdict> {
         measured: hop.map(|(h, d)| format!("+{:.3} ms", h.p50 - d.p50)).unwrap_or_else(|| "-".into()),
         met: hop.map(|(h, d)| h.p50 - d.p50 <= 0.2),
     });
+    let keel = find(rows, "keel internal", "1 KiB", 1, Some(2000)).zip(find(
+        rows,
+        "two sidecars",
+        "1 KiB",
+        1,
+        Some(2000),
+    ));
+    v.push(Verdict {
+        target: "keel's hop adds ≤ 0.3 ms at p50 over the direct path (two sidecars; 2,000 req/s, 1 KiB)"
+            .into(),
+        measured: keel.map(|(k, d)| format!("+{:.3} ms", k.p50 - d.p50)).unwrap_or_else(|| "-".into()),
+        met: keel.map(|(k, d)| k.p50 - d.p50 <= 0.3),
+    });
+    v.push(Verdict {
+        target: "keel's hop adds ≤ 1 ms at p99 over the direct path (2,000 req/s, 1 KiB)".into(),
+        measured: keel.map(|(k, d)| format!("+{:.3} ms", k.p99 - d.p99)).unwrap_or_else(|| "-".into()),
+        met: keel.map(|(k, d)| k.p99 - d.p99 <= 1.0),
+    });
+    let keel_rss = resources
+        .iter()
+        .filter(|r| r.process == "keel")
+        .map(|r| r.peak_rss_mb)
+        .fold(None, |acc: Option<f64>, x| Some(acc.map_or(x, |a| a.max(x))));
+    v.push(Verdict {
+        target: "keel stays under 30 MB resident under load, with 1,000 registered plugins".into(),
+        measured: keel_rss.map(|m| format!("{m:.1} MB peak")).unwrap_or_else(|| "-".into()),
+        met: keel_rss.map(|m| m < 30.0),
+    });
+    let sat = |path: &str| find(rows, path, "1 KiB", 1, None).map(|m| m.rps);
+    for path in ["keel external", "keel internal"] {
+        let both = sat(path).zip(sat("nginx"));
+        v.push(Verdict {
+            target: format!("{path} throughput at saturation ≥ 80% of nginx's (1 KiB)"),
+            measured: both.map(|(k, n)| format!("{:.0}%", 100.0 * k / n)).unwrap_or_else(|| "-".into()),
+            met: both.map(|(k, n)| k >= 0.8 * n),
+        });
+    }
     v
 }
 

@@ -1,0 +1,56 @@
+//! Seeding keel's route table for the benchmark: echo and the benchmark's client as ACTIVE
+//! plugins, plus enough fake ones to reach the wanted count. Written through the Dapr state API
+//! exactly where the registry keeps it, then read by keel (at boot or on its periodic re-read).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use keel::dapr::{DaprClient, SaveItem};
+use keel::protocol::{PluginStatus, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
+
+fn entry() -> RouteEntry {
+    RouteEntry {
+        status: PluginStatus::Active,
+        version: "1.0.0".into(),
+        addons: BTreeMap::new(),
+        public_endpoints: Vec::new(),
+        timeout_ms: None,
+    }
+}
+
+/// The name of the `i`-th fake plugin.
+pub fn fake(i: usize) -> String {
+    format!("fake-{i:04}")
+}
+
+/// Writes a table of `count` plugins (echo and `client` included) at `version`.
+pub async fn seed(dapr: &DaprClient, client: &str, count: usize, version: u64) -> Result<(), String> {
+    let mut plugins = BTreeMap::new();
+    plugins.insert("echo".to_owned(), entry());
+    plugins.insert(client.to_owned(), entry());
+    for i in 0..count.saturating_sub(2) {
+        plugins.insert(fake(i), entry());
+    }
+    let table = RouteTable { version, plugins };
+    let value = serde_json::to_value(&table).map_err(|e| e.to_string())?;
+    dapr.save_state(STATE_STORE, &[SaveItem::new(ROUTES_KEY, value)]).await.map_err(|e| e.to_string())
+}
+
+/// Waits until keel routes to the last fake plugin (it answers something other than 404: the
+/// fake has no sidecar, so keel reports it unreachable), i.e. keel has the new table.
+pub async fn wait_loaded(keel_url: &str, count: usize) -> Result<(), String> {
+    if count <= 2 {
+        return Ok(());
+    }
+    let url = format!("{keel_url}/{}/x", fake(count - 3));
+    let http = awc::Client::builder().timeout(Duration::from_secs(5)).finish();
+    for _ in 0..200 {
+        if let Ok(res) = http.get(&url).send().await {
+            if res.status().as_u16() != 404 {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("keel did not load the table of {count} plugins"))
+}
