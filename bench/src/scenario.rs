@@ -83,11 +83,7 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     routes::seed(&client_dapr, "bench-client", plugin_counts[0], 1).await?;
     platform
         .start(
-            AppSpec::bin("keel", "keel")
-                .env("KEEL_ADMIN_LISTEN", "127.0.0.1:0")
-                .env("KEEL_ROUTES_REFRESH_MS", "300")
-                .env("KEEL_LOG", "warn")
-                .sidecar_args(&big),
+            AppSpec::keel().env("KEEL_ROUTES_REFRESH_MS", "300").env("KEEL_LOG", "warn").sidecar_args(&big),
         )
         .await;
     let keel_pid = platform.app("keel").pid();

@@ -38,6 +38,20 @@ impl AppSpec {
         Self::command(id, vec![bin_path(bin).display().to_string()])
     }
 
+    /// The router, app-id `keel`, with its admin and public ports on free loopback ports (their
+    /// defaults are fixed ports, which tests running side by side would fight over). Read them
+    /// back with [`AppSpec::env_value`] (`KEEL_ADMIN_LISTEN`, `KEEL_PUBLIC_LISTEN`).
+    pub fn keel() -> Self {
+        Self::bin("keel", "keel")
+            .env("KEEL_ADMIN_LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("KEEL_PUBLIC_LISTEN", format!("127.0.0.1:{}", free_port()))
+    }
+
+    /// The last value given for environment variable `key`.
+    pub fn env_value(&self, key: &str) -> Option<&str> {
+        self.env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     /// App `id` running an arbitrary command.
     pub fn command(id: &str, command: Vec<String>) -> Self {
         Self { id: id.to_owned(), command, env: Vec::new(), has_port: true, sidecar_args: Vec::new() }

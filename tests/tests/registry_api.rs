@@ -5,7 +5,7 @@ mod registry_support;
 
 use std::time::Duration;
 
-use keel_e2e::{free_port, AppSpec, Platform};
+use keel_e2e::{AppSpec, Platform};
 use registry_support::*;
 use serde_json::Value;
 
@@ -76,8 +76,7 @@ async fn core_services_register_in_any_start_order_and_keel_routes_to_the_regist
     // The registry first: keel and auth do not answer yet, and it keeps trying.
     start_registry(&mut p, &[]).await;
     p.start(AppSpec::bin("auth", "auth")).await;
-    p.start(AppSpec::bin("keel", "keel").env("KEEL_ADMIN_LISTEN", format!("127.0.0.1:{}", free_port())))
-        .await;
+    p.start(AppSpec::keel()).await;
     for id in ["keel", "auth", "plugins"] {
         let rec = keel_e2e::eventually(&format!("{id} registered"), Duration::from_secs(30), || async {
             let (status, rec) = get_plugin(&p, REGISTRY, id).await;

@@ -31,7 +31,10 @@ struct Echo<'a> {
 async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let mut headers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (name, value) in req.headers() {
-        headers.entry(name.as_str()).or_default().push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        headers
+            .entry(name.as_str())
+            .or_default()
+            .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
     }
     let text = std::str::from_utf8(&body).ok();
     let echo = Echo {

@@ -40,25 +40,26 @@ async fn greet(keel: web::Data<KeelClient>, q: web::Query<GreetQuery>) -> HttpRe
     };
 
     // Our own addon point: whoever implements it may change the greeting.
-    let (greeting, decorated_by) = match keel.call_addon(Method::POST, POINT, Some(&Greeting { greeting: plain.clone() })).await {
-        Ok(answer) if answer.status.is_success() => match answer.json::<Greeting>() {
-            Ok(g) => (g.greeting, Some(POINT)),
-            Err(e) => {
-                tracing::warn!(error = %e, "implementer of {POINT} answered something unreadable");
+    let (greeting, decorated_by) =
+        match keel.call_addon(Method::POST, POINT, Some(&Greeting { greeting: plain.clone() })).await {
+            Ok(answer) if answer.status.is_success() => match answer.json::<Greeting>() {
+                Ok(g) => (g.greeting, Some(POINT)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "implementer of {POINT} answered something unreadable");
+                    (plain, None)
+                }
+            },
+            // 404 from keel itself: nobody implements the point right now.
+            Ok(answer) if is_keel_error(&answer) => (plain, None),
+            Ok(answer) => {
+                tracing::warn!(status = answer.status.as_u16(), "implementer of {POINT} failed");
                 (plain, None)
             }
-        },
-        // 404 from keel itself: nobody implements the point right now.
-        Ok(answer) if is_keel_error(&answer) => (plain, None),
-        Ok(answer) => {
-            tracing::warn!(status = answer.status.as_u16(), "implementer of {POINT} failed");
-            (plain, None)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot reach keel for {POINT}");
-            (plain, None)
-        }
-    };
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach keel for {POINT}");
+                (plain, None)
+            }
+        };
     HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "greeting": greeting, "decorated": decorated_by.is_some(), "echo": echo}))
 }
 

@@ -27,9 +27,15 @@ pub struct RouterConfig {
     /// The admin port serving `GET /metrics` (Prometheus text) and `GET /readyz`,
     /// `KEEL_ADMIN_LISTEN`. Keep it off the public network.
     pub admin_listen: SocketAddr,
-    /// Serve the external flow (`/apis/<plugin>/<endpoint>`), `KEEL_PUBLIC_ENABLED`. Off by
-    /// default; when on without token verification every request is refused with 401.
+    /// Serve the external flow (`/apis/<plugin>/<endpoint>`), `KEEL_PUBLIC_ENABLED`. On by
+    /// default, with every request verified against auth's published keys (only endpoints a
+    /// plugin declares public pass without a token).
     pub public_enabled: bool,
+    /// The only token issuer accepted on the public port, `KEEL_ISSUER` (auth reads the same
+    /// key, so one setting keeps both in step).
+    pub issuer: String,
+    /// The only token audience accepted on the public port, `KEEL_AUDIENCE` (shared with auth).
+    pub audience: String,
     /// The public port's address, `KEEL_PUBLIC_LISTEN`.
     pub public_listen: SocketAddr,
     /// HTTP worker threads per port, `KEEL_WORKERS`; 0 means one per CPU.
@@ -58,7 +64,9 @@ impl Default for RouterConfig {
         Self {
             listen: None,
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
-            public_enabled: false,
+            public_enabled: true,
+            issuer: crate::tokens::DEFAULT_ISSUER.to_owned(),
+            audience: crate::tokens::DEFAULT_AUDIENCE.to_owned(),
             public_listen: SocketAddr::from(([0, 0, 0, 0], 8000)),
             workers: 0,
             upstream_timeout_ms: 30_000,
@@ -100,6 +108,9 @@ impl RouterConfig {
             if value == 0 {
                 return Err(invalid(format!("{key} must be greater than 0")));
             }
+        }
+        if self.public_enabled && (self.issuer.is_empty() || self.audience.is_empty()) {
+            return Err(invalid("issuer and audience must not be empty while the public port is on".into()));
         }
         // Port 0 (any free port) never collides.
         if self.public_enabled && self.public_listen.port() != 0 && Some(self.public_listen) == self.listen {
@@ -147,11 +158,20 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let router: RouterConfig = crate::config::load(None)?;
         router.validate()?;
+        // The public port verifies tokens itself, from auth's published keys.
+        let verifier: Option<Arc<dyn TokenVerifier>> = router.public_enabled.then(|| {
+            let cfg = crate::tokens::VerifierConfig {
+                issuer: router.issuer.clone(),
+                audience: router.audience.clone(),
+                ..Default::default()
+            };
+            Arc::new(crate::tokens::Verifier::new(cfg)) as Arc<dyn TokenVerifier>
+        });
         Ok(Self {
             router,
             sidecar: SidecarConfig::from_env(),
             app_token: std::env::var("APP_API_TOKEN").ok().filter(|t| !t.is_empty()),
-            verifier: None,
+            verifier,
         })
     }
 
@@ -163,6 +183,7 @@ impl Config {
             listen: Some(any),
             admin_listen: any,
             public_listen: any,
+            public_enabled: false,
             workers: 1,
             ..Default::default()
         };
@@ -197,10 +218,14 @@ mod tests {
     }
 
     #[test]
-    fn defaults_keep_the_public_port_off() {
+    fn defaults_open_the_public_port_with_auths_issuer_and_audience() {
         let cfg = load(&[]).unwrap();
         assert_eq!(cfg, RouterConfig::default());
-        assert!(!cfg.public_enabled);
+        assert!(cfg.public_enabled);
+        assert_eq!(cfg.issuer, crate::tokens::DEFAULT_ISSUER);
+        assert_eq!(cfg.audience, crate::tokens::DEFAULT_AUDIENCE);
+        let err = load(&[("KEEL_AUDIENCE", "")]).unwrap_err();
+        assert!(err.to_string().contains("audience"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use keel_e2e::{client, eventually, free_port, AppSpec, Platform};
+use keel_e2e::{client, eventually, AppSpec, Platform};
 use serde_json::{json, Value};
 
 /// keel's app-id.
@@ -17,10 +17,7 @@ pub const REGISTRY: &str = "plugins";
 /// keel with a fresh admin port and `env` (e.g. `KEEL_UPSTREAM_TIMEOUT_MS`), routes re-read every
 /// 500 ms unless `env` says otherwise.
 pub fn keel(env: &[(&str, &str)]) -> AppSpec {
-    let mut spec = AppSpec::bin(KEEL, "keel")
-        .env("KEEL_ADMIN_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("KEEL_ROUTES_REFRESH_MS", "500")
-        .env("KEEL_ROUTES_RETRY_MS", "100");
+    let mut spec = AppSpec::keel().env("KEEL_ROUTES_REFRESH_MS", "500").env("KEEL_ROUTES_RETRY_MS", "100");
     for (k, v) in env {
         spec = spec.env(k, *v);
     }
