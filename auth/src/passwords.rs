@@ -95,3 +95,54 @@ pub fn check_new_password(password: &str, min_len: usize) -> Result<(), AuthErro
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> Hasher {
+        Hasher::new(Params::new(64, 1, 1, None).unwrap(), 2).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn a_hash_verifies_its_secret_only_and_salts_differ() {
+        let h = cheap();
+        let a = h.hash("pass-word-1".into()).await.unwrap();
+        let b = h.hash("pass-word-1".into()).await.unwrap();
+        assert!(a.starts_with("$argon2id$") && a != b, "salted");
+        assert!(h.verify("pass-word-1".into(), Some(a.clone())).await.unwrap());
+        assert!(!h.verify("pass-word-2".into(), Some(a)).await.unwrap());
+        assert!(!h.verify("pass-word-1".into(), Some("not a phc string".into())).await.unwrap());
+    }
+
+    #[actix_web::test]
+    async fn an_unknown_user_is_checked_against_the_decoy_and_never_matches() {
+        let h = cheap();
+        assert!(!h.verify(String::new(), None).await.unwrap());
+        assert!(!h.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[test]
+    fn generated_secrets_use_the_unambiguous_alphabet() {
+        let s = generate_secret(200);
+        assert_eq!(s.len(), 200);
+        assert!(!s.contains(['0', 'O', '1', 'l', 'I']));
+    }
+
+    /// Not a pass/fail test: `cargo test -p auth --release --lib passwords::tests::timing --
+    /// --ignored --nocapture` prints one verification's p50/p99 with the default parameters.
+    #[actix_web::test]
+    #[ignore]
+    async fn timing_of_a_verification_with_default_parameters() {
+        let h = Hasher::new(Params::default(), 0).unwrap();
+        let hash = h.hash("pass-word-1".into()).await.unwrap();
+        let mut times = Vec::new();
+        for _ in 0..50 {
+            let started = std::time::Instant::now();
+            assert!(h.verify("pass-word-1".into(), Some(hash.clone())).await.unwrap());
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!("argon2id default: p50 {:?}, p99 {:?}", times[25], times[49]);
+    }
+}
