@@ -9,7 +9,7 @@ use keel::tokens::PLATFORM_TENANT;
 use super::form::{short, Form};
 use crate::directory;
 use crate::error::{AuthError, OAuthCode};
-use crate::model::{check_username, keys, ClientRecord};
+use crate::model::{check_label, check_username, keys, ClientRecord};
 use crate::sessions::{self, TokenResponse};
 use crate::state::Shared;
 use crate::store::Store;
@@ -50,9 +50,10 @@ async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<T
     let username = form.require("username")?;
     let password = form.require("password")?;
     let tenant = form.get("tenant").unwrap_or(PLATFORM_TENANT);
-    let user = match check_username(username) {
-        Ok(()) => directory::find_user(store, tenant, username).await?,
-        Err(_) => None,
+    // Malformed names cannot exist: no store read for them (the answer stays the same).
+    let user = match (check_username(username), check_label("tenant", tenant)) {
+        (Ok(()), Ok(())) => directory::find_user(store, tenant, username).await?,
+        _ => None,
     };
     // Checked against a decoy hash when there is no such user, so both failures cost the same.
     let matched =
