@@ -44,6 +44,8 @@ pub enum Command {
     },
     /// Forget the stored token.
     Logout,
+    /// Print the stored access token (for `curl -H "Authorization: Bearer $(keelctl token)"`).
+    Token,
     /// Registered plugins.
     Plugins {
         #[command(subcommand)]

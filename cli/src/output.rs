@@ -18,8 +18,10 @@ pub fn record(format: Output, item: &Value) {
         Output::Json => println!("{}", serde_json::to_string_pretty(item).unwrap_or_default()),
         Output::Table => {
             if let Value::Object(map) = item {
-                let width = map.keys().map(String::len).max().unwrap_or(0);
-                for (k, v) in map {
+                // The envelope says the call worked; it is not part of the record.
+                let fields: Vec<_> = map.iter().filter(|(k, _)| !matches!(k.as_str(), "ret" | "msg")).collect();
+                let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+                for (k, v) in fields {
                     println!("{k:width$}  {}", cell(v));
                 }
             } else {

@@ -17,13 +17,12 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 /// The apps of dapr.yaml and their sidecar ports.
-const APPS: [(&str, u16); 7] = [
+const APPS: [(&str, u16); 6] = [
     ("keel", 3500),
     ("plugins", 3501),
     ("auth", 3502),
     ("echo", 3510),
     ("greeter", 3511),
-    ("greeter-emoji", 3512),
     ("py-quotes", 3513),
 ];
 

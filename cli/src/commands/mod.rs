@@ -19,6 +19,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             login::login(&cli.url, timeout, &username, tenant.as_deref(), password_stdin).await
         }
         Command::Logout => credentials::remove(),
+        Command::Token => {
+            println!("{}", credentials::load()?.access_token);
+            Ok(())
+        }
         Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
         Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,
         Command::Users { action } => {
