@@ -17,6 +17,10 @@ use super::SidecarConfig;
 /// Largest answer read into memory from a sidecar API (state values, buffered invocations).
 pub const MAX_BUFFERED_BODY: usize = 16 * 1024 * 1024;
 
+/// How long an idle pooled connection to the sidecar is kept (below actix-web's and most
+/// servers' 5 s keep-alive).
+pub const IDLE_CONNECTION_LIFETIME: Duration = Duration::from_secs(4);
+
 /// A client for one Dapr sidecar's HTTP API.
 #[derive(Clone)]
 pub struct DaprClient {
@@ -29,7 +33,13 @@ impl DaprClient {
     pub fn new(cfg: SidecarConfig) -> Self {
         // Pool without a per-host cap: everything goes to the one local sidecar, and a cap would
         // queue concurrent calls behind each other. Connect timeout bounds a dead sidecar.
-        let connector = awc::Connector::new().limit(0).timeout(Duration::from_secs(2));
+        // Idle connections are dropped after 4 s, before a server's usual 5 s keep-alive closes
+        // them: reusing one at the moment the server closes it fails the call ("connector has
+        // been disconnected"), which a caller on a 5 s rhythm (the registry's polls) hits often.
+        let connector = awc::Connector::new()
+            .limit(0)
+            .timeout(Duration::from_secs(2))
+            .conn_keep_alive(IDLE_CONNECTION_LIFETIME);
         let http =
             awc::Client::builder().connector(connector).disable_redirects().timeout(cfg.timeout).finish();
         Self { http, cfg: Rc::new(cfg) }
