@@ -4,9 +4,11 @@
 //!
 //! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--out docs/benchmarks.md]`
 
+mod auth;
 mod load;
 mod nginx;
 mod procstat;
+mod registry;
 mod report;
 mod routes;
 mod scenario;
@@ -29,10 +31,16 @@ pub struct Args {
     /// Where to write the report.
     #[arg(long, default_value = "docs/benchmarks.md")]
     pub out: PathBuf,
+    /// Another benchmark instead of the router's.
+    #[command(subcommand)]
+    pub bench: Option<registry::Bench>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(registry::Bench::Registry(r)) = &args.bench {
+        return registry::main(r.clone());
+    }
     match actix_rt::System::new().block_on(scenario::run(args)) {
         Ok(path) => {
             eprintln!("report written to {}", path.display());

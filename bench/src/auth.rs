@@ -1,0 +1,81 @@
+//! auth in the benchmark: a token for the external path, and the password grant's latency.
+
+use std::time::Duration;
+
+use keel_e2e::Platform;
+
+use crate::load::{self, Load, Measured};
+
+/// Logins per second in the password-grant measurement.
+pub const GRANT_RATE: u32 = 20;
+
+fn form(password: &str) -> String {
+    format!("grant_type=password&username=admin&password={password}")
+}
+
+/// An access token for the super-admin, from auth through `sidecar` (retried while auth starts).
+pub async fn token(sidecar: &str, password: &str) -> Result<String, String> {
+    let http = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
+    let url = format!("{sidecar}/v1.0/invoke/auth/method/v1/oauth/token");
+    let mut last = String::new();
+    for _ in 0..100 {
+        let sent = http
+            .post(&url)
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .send_body(form(password))
+            .await;
+        match sent {
+            Ok(mut res) if res.status().is_success() => {
+                let v: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
+                return v["access_token"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| "no access_token".to_owned());
+            }
+            Ok(res) => last = format!("HTTP {}", res.status()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("no token from auth: {last}"))
+}
+
+/// Waits until keel's public port accepts `token` (keel fetches auth's keys on its own timer).
+pub async fn wait_accepted(url: &str, token: &str) -> Result<(), String> {
+    let http = awc::Client::builder().timeout(Duration::from_secs(5)).finish();
+    for _ in 0..150 {
+        if let Ok(res) =
+            http.get(url).insert_header(("authorization", format!("Bearer {token}"))).send().await
+        {
+            if res.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("keel's public port never accepted auth's token at {url}"))
+}
+
+/// The password grant at [`GRANT_RATE`] logins/s for `seconds`, through the client's sidecar.
+pub async fn measure_password_grant(
+    oha: &std::path::Path,
+    cpus: &str,
+    platform: &Platform,
+    password: &str,
+    seconds: u64,
+) -> Result<Measured, String> {
+    let body = platform.dir().join("grant-form");
+    std::fs::write(&body, form(password)).map_err(|e| e.to_string())?;
+    load::run(
+        oha,
+        cpus,
+        &Load {
+            url: format!("{}/v1.0/invoke/auth/method/v1/oauth/token", platform.dapr_url("bench-client")),
+            headers: vec!["content-type: application/x-www-form-urlencoded".into()],
+            body,
+            rate: Some(GRANT_RATE),
+            duration: Duration::from_secs(seconds.max(2)),
+            connections: 8,
+        },
+    )
+}
