@@ -128,21 +128,4 @@ mod tests {
         assert_eq!(s.len(), 200);
         assert!(!s.contains(['0', 'O', '1', 'l', 'I']));
     }
-
-    /// Not a pass/fail test: `cargo test -p auth --release --lib passwords::tests::timing --
-    /// --ignored --nocapture` prints one verification's p50/p99 with the default parameters.
-    #[actix_web::test]
-    #[ignore]
-    async fn timing_of_a_verification_with_default_parameters() {
-        let h = Hasher::new(Params::default(), 0).unwrap();
-        let hash = h.hash("pass-word-1".into()).await.unwrap();
-        let mut times = Vec::new();
-        for _ in 0..50 {
-            let started = std::time::Instant::now();
-            assert!(h.verify("pass-word-1".into(), Some(hash.clone())).await.unwrap());
-            times.push(started.elapsed());
-        }
-        times.sort();
-        println!("argon2id default: p50 {:?}, p99 {:?}", times[25], times[49]);
-    }
 }

@@ -368,29 +368,3 @@ async fn an_unknown_kid_refetches_the_keys_once_then_fails_until_the_interval_pa
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     server.stop(false).await;
 }
-
-/// Not a pass/fail test: `cargo test -p keel --release --lib tokens::tests::timing -- --ignored
-/// --nocapture` prints the p50 of a verification with and without the verified-token cache.
-#[test]
-#[ignore]
-fn timing_of_a_verification_from_cached_keys() {
-    let key = TestKey::new("k1");
-    let token = key.sign(&claims());
-    for capacity in [0, 10_000] {
-        let v = Verifier::new(VerifierConfig { cache_capacity: capacity, ..Default::default() });
-        v.set_jwks(&JwkSet { keys: vec![key.jwk()] });
-        let mut times: Vec<Duration> = (0..2_000)
-            .map(|_| {
-                let started = std::time::Instant::now();
-                v.verify(&token).unwrap();
-                started.elapsed()
-            })
-            .collect();
-        times.sort();
-        println!(
-            "cache {capacity}: p50 {:?}, p99 {:?}",
-            times[times.len() / 2],
-            times[times.len() * 99 / 100]
-        );
-    }
-}
