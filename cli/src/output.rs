@@ -19,7 +19,8 @@ pub fn record(format: Output, item: &Value) {
         Output::Table => {
             if let Value::Object(map) = item {
                 // The envelope says the call worked; it is not part of the record.
-                let fields: Vec<_> = map.iter().filter(|(k, _)| !matches!(k.as_str(), "ret" | "msg")).collect();
+                let fields: Vec<_> =
+                    map.iter().filter(|(k, _)| !matches!(k.as_str(), "ret" | "msg")).collect();
                 let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
                 for (k, v) in fields {
                     println!("{k:width$}  {}", cell(v));
