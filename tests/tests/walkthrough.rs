@@ -53,7 +53,9 @@ fn steps(readme: &str) -> Vec<Step> {
             let body = body.join("\n");
             let mut words = info.split_whitespace();
             match (words.next(), words.next()) {
-                (Some("sh"), Some(terminal)) => steps.push(Step::Start { terminal: terminal.to_owned(), code: body }),
+                (Some("sh"), Some(terminal)) => {
+                    steps.push(Step::Start { terminal: terminal.to_owned(), code: body })
+                }
                 (Some("sh"), None) => steps.push(Step::Run { code: body, expect: None }),
                 (Some("text"), _) => match steps.last_mut() {
                     Some(Step::Run { expect, .. }) => *expect = Some(body),
@@ -106,7 +108,8 @@ impl Session {
     fn remember_exports(&mut self, code: &str) {
         for line in code.lines() {
             if let Some((k, v)) = line.trim().strip_prefix("export ").and_then(|kv| kv.split_once('=')) {
-                self.env.insert(k.trim().to_owned(), v.trim().trim_matches('\'').trim_matches('"').to_owned());
+                self.env
+                    .insert(k.trim().to_owned(), v.trim().trim_matches('\'').trim_matches('"').to_owned());
             }
         }
     }
@@ -152,15 +155,24 @@ impl Session {
 
     /// Ctrl-C: SIGINT to the terminal's foreground process group, then wait for it to end.
     fn stop(&mut self, terminal: &str) {
-        let mut child = self.terminals.remove(terminal).unwrap_or_else(|| panic!("nothing runs in {terminal}"));
+        let mut child =
+            self.terminals.remove(terminal).unwrap_or_else(|| panic!("nothing runs in {terminal}"));
         killpg(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
         let started = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "{terminal} exited with {status} after Ctrl-C\n{}", self.terminal_logs());
+                assert!(
+                    status.success(),
+                    "{terminal} exited with {status} after Ctrl-C\n{}",
+                    self.terminal_logs()
+                );
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "{terminal} ignored Ctrl-C\n{}", self.terminal_logs());
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{terminal} ignored Ctrl-C\n{}",
+                self.terminal_logs()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -234,7 +246,10 @@ fn the_readme_walkthrough_works_as_written() {
 
 #[test]
 fn expected_output_matching_allows_elisions_and_spacing() {
-    assert!(matches("ID   STATUS ...\necho ACTIVE ...", "ID    STATUS  LAST\nauth ACTIVE x\necho  ACTIVE  y"));
+    assert!(matches(
+        "ID   STATUS ...\necho ACTIVE ...",
+        "ID    STATUS  LAST\nauth ACTIVE x\necho  ACTIVE  y"
+    ));
     assert!(matches(r#"{"a":1,...,"c":3}"#, r#"{"a":1,"b":2,"c":3}"#));
     assert!(!matches(r#"{"a":1,...,"c":4}"#, r#"{"a":1,"b":2,"c":3}"#));
     assert!(!matches("echo ACTIVE", "echo UNREACHABLE"));
