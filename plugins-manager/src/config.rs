@@ -47,6 +47,10 @@ pub struct Config {
     /// Longest pause between two attempts to register a core service (the backoff starts at
     /// 200 ms and doubles up to this).
     pub core_retry_max_ms: u64,
+    /// Registrations worked on at once; more wait their turn. Each holds a copy of the route table
+    /// while it runs, so this bounds the registry's memory under a burst (and a burst goes no
+    /// faster with more: the commits queue anyway).
+    pub max_concurrent_registrations: usize,
     /// Page size of `GET /v1/plugins` when the request gives no `limit`.
     pub page_size: usize,
     /// Largest `limit` a listing may ask for.
@@ -72,6 +76,7 @@ impl Default for Config {
             push_timeout_ms: 2_000,
             register_core: true,
             core_retry_max_ms: 5_000,
+            max_concurrent_registrations: 8,
             page_size: 100,
             max_page_size: 1_000,
             secret_min_len: 8,
@@ -97,7 +102,7 @@ impl Config {
 
     /// Checks the values that would make the service misbehave, before any port is bound.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
-        let positive: [(&'static str, u64); 8] = [
+        let positive: [(&'static str, u64); 9] = [
             ("workers", self.workers as u64),
             ("identify_timeout_ms", self.identify_timeout_ms),
             ("addons_identify_timeout_ms", self.addons_identify_timeout_ms),
@@ -106,6 +111,7 @@ impl Config {
             ("unreachable_after", self.unreachable_after as u64),
             ("poll_concurrency", self.poll_concurrency as u64),
             ("page_size", self.page_size as u64),
+            ("max_concurrent_registrations", self.max_concurrent_registrations as u64),
         ];
         for (key, value) in positive {
             if value == 0 {

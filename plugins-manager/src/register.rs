@@ -134,6 +134,12 @@ impl Registry {
         secret: Option<Secret>,
         core: bool,
     ) -> Result<PluginView, RegistryError> {
+        let _turn = self
+            .shared
+            .registrations
+            .acquire()
+            .await
+            .map_err(|_| RegistryError::Internal("registrations are closed".into()))?;
         // 1. Who it is, and whether it may join.
         let plugin = self.calls.identify(id.as_str()).await?;
         if plugin.id != *id {

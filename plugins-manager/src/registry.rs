@@ -26,16 +26,19 @@ pub struct Shared {
     commit_lock: Arc<tokio::sync::Mutex<()>>,
     /// Ids being registered by this process right now.
     in_flight: Mutex<HashSet<String>>,
+    /// Turns to run a registration (`max_concurrent_registrations`).
+    pub registrations: tokio::sync::Semaphore,
 }
 
 impl Shared {
     /// Shared state for `cfg`, talking to the sidecar at `sidecar`.
     pub fn new(cfg: Config, sidecar: SidecarConfig) -> Arc<Self> {
         Arc::new(Self {
-            cfg,
             sidecar,
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
             in_flight: Mutex::new(HashSet::new()),
+            registrations: tokio::sync::Semaphore::new(cfg.max_concurrent_registrations.max(1)),
+            cfg,
         })
     }
 
