@@ -4,6 +4,9 @@
 //! Set at start (environment):
 //! - `FAKE_ID`: the `plugin_id` it reports (default `APP_ID`, which the sidecar sets; set another
 //!   value to test an id mismatch);
+//! - `FAKE_ID_FROM_CALLEE=1`: report instead the app-id each call was addressed to (the
+//!   `dapr-callee-app-id` header the sidecar stamps), so one process can stand behind many
+//!   sidecars, each with its own app-id (the registry benchmark serves 1,000 plugins this way);
 //! - `FAKE_VERSION` (default `1.0.0`), `FAKE_KEEL_VERSION` (default `1.0`);
 //! - `FAKE_ADDONS=p1,p2`: the addon points it offers;
 //! - `FAKE_IMPLEMENTS=main@1.0:point=hooks/x,point2=hooks/y;other@*:p=e`: points it implements;
@@ -41,6 +44,8 @@ struct State {
 
 struct Settings {
     identify: String,
+    /// `FAKE_ID_FROM_CALLEE`: `plugin_id` follows `dapr-callee-app-id`.
+    id_from_callee: bool,
     identify_http: u16,
     identify_delay: Duration,
     addons_refuse: Option<String>,
@@ -94,12 +99,29 @@ fn identify_body() -> String {
     .to_string()
 }
 
-async fn identify(settings: web::Data<Settings>) -> HttpResponse {
+async fn identify(req: HttpRequest, settings: web::Data<Settings>) -> HttpResponse {
     if !settings.identify_delay.is_zero() {
         tokio::time::sleep(settings.identify_delay).await;
     }
     let status = StatusCode::from_u16(settings.identify_http).unwrap_or(StatusCode::OK);
-    HttpResponse::build(status).content_type("application/json").body(settings.identify.clone())
+    let callee = req.headers().get("dapr-callee-app-id").and_then(|v| v.to_str().ok());
+    let body = match (settings.id_from_callee, callee) {
+        (true, Some(callee)) => with_plugin_id(&settings.identify, callee),
+        _ => settings.identify.clone(),
+    };
+    HttpResponse::build(status).content_type("application/json").body(body)
+}
+
+/// `body` with its `plugin_id` replaced by `id`; unchanged when it is not a JSON object (a raw
+/// `FAKE_IDENTIFY_BODY` stays exactly as given).
+fn with_plugin_id(body: &str, id: &str) -> String {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(mut map)) => {
+            map.insert("plugin_id".into(), Value::String(id.to_owned()));
+            Value::Object(map).to_string()
+        }
+        _ => body.to_owned(),
+    }
 }
 
 async fn status(state: web::Data<State>) -> HttpResponse {
@@ -181,6 +203,7 @@ async fn main() -> std::io::Result<()> {
     });
     let settings = web::Data::from(Arc::new(Settings {
         identify: identify_body(),
+        id_from_callee: env("FAKE_ID_FROM_CALLEE").is_some_and(|v| v == "1" || v == "true"),
         identify_http: env("FAKE_IDENTIFY_HTTP").and_then(|s| s.parse().ok()).unwrap_or(200),
         identify_delay: Duration::from_millis(
             env("FAKE_IDENTIFY_DELAY_MS").and_then(|s| s.parse().ok()).unwrap_or(0),
@@ -201,6 +224,8 @@ async fn main() -> std::io::Result<()> {
             .default_service(web::to(echo))
     })
     .workers(1)
+    // Tests stop it with SIGTERM: do not wait 30 s for idle keep-alive connections.
+    .shutdown_timeout(1)
     .bind(("127.0.0.1", port))?;
     for addr in server.addrs() {
         println!("fake-plugin listening addr={addr}");
