@@ -76,6 +76,12 @@ impl PluginSpec {
         self
     }
 
+    /// Asks keel to wait up to `ms` for this plugin's answers instead of its default.
+    pub fn timeout_ms(mut self, ms: u64) -> Self {
+        self.identify.timeout_ms = Some(ms);
+        self
+    }
+
     /// Uses `status` as the source of `/v1/status`; keep a clone to change it at run time.
     pub fn status(mut self, status: StatusHandle) -> Self {
         self.status = status;

@@ -29,7 +29,14 @@ pub struct Identify {
     /// Endpoints reachable from keel's public port without a token (e.g. a login form).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub public_endpoints: Vec<String>,
+    /// How long keel waits for this plugin's answers, in ms, when keel's default does not suit
+    /// it (a report generator, say); the registry copies it into the route table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
+
+/// The largest `timeout_ms` a plugin may ask for: one hour.
+pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
 /// One extension point offered by a plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +98,9 @@ pub enum IdentifyError {
     /// An endpoint that is not a relative path.
     #[error("{field}: endpoint {endpoint:?} must be a relative path like \"hooks/before-send\" (no leading '/', no '..', '?', '#', scheme or spaces)")]
     BadEndpoint { field: String, endpoint: String },
+    /// A number outside its bounds.
+    #[error("{field}: {value} is out of range; use 1 to {max}")]
+    OutOfRange { field: String, value: u64, max: u64 },
     /// A plugin listing itself in `main_plugin`.
     #[error("main_plugin[{index}].id: a plugin cannot implement its own points")]
     SelfExtension { index: usize },
@@ -220,6 +230,14 @@ impl Identify {
             }
         }
 
+        if let Some(ms) = self.timeout_ms.filter(|ms| *ms == 0 || *ms > MAX_TIMEOUT_MS) {
+            return Err(IdentifyError::OutOfRange {
+                field: "timeout_ms".into(),
+                value: ms,
+                max: MAX_TIMEOUT_MS,
+            });
+        }
+
         Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs })
     }
 }
@@ -320,6 +338,8 @@ mod tests {
             (Box::new(|v| v["main_plugin"][0]["id"] = json!("acme-mailer")), "cannot implement its own"),
             (Box::new(|v| v["main_plugin"][0]["version"] = json!("!!")), "main_plugin[0].version"),
             (Box::new(|v| v["public_endpoints"] = json!(["http://x"])), "public_endpoints[0]"),
+            (Box::new(|v| v["timeout_ms"] = json!(0)), "timeout_ms: 0 is out of range"),
+            (Box::new(|v| v["timeout_ms"] = json!(3_600_001)), "use 1 to 3600000"),
         ];
         for (mutate, expected) in cases {
             let err = with(mutate).unwrap_err().to_string();

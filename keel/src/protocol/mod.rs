@@ -16,7 +16,7 @@ pub use addons::{AddonsIdentifyRequest, ImplementedEndpoint, PluginRef};
 pub use envelope::{Envelope, Reply};
 pub use identify::{
     is_relative_endpoint, AddonPoint, Identify, IdentifyError, MainPlugin, PlatformTooOld, PointImpl,
-    ValidIdentify,
+    ValidIdentify, MAX_TIMEOUT_MS,
 };
 pub use ids::{IdError, PluginId, RESERVED_IDS};
 pub use routes::{AddonTarget, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
