@@ -146,6 +146,9 @@ pub struct PluginView {
     pub implements: Vec<Implementation>,
     /// Endpoints reachable from keel's public port without a token.
     pub public_endpoints: Vec<String>,
+    /// How long keel waits for its answers (ms), when it asked for other than keel's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 /// Who implements what, indexed by implementer: built once per request from the route table.
@@ -217,6 +220,7 @@ impl PluginView {
                 .collect(),
             implements: index.of_plugin(id),
             public_endpoints: entry.public_endpoints.clone(),
+            timeout_ms: entry.timeout_ms,
         }
     }
 }

@@ -78,7 +78,7 @@ pub fn add_plugin(table: &mut RouteTable, plugin: &ValidIdentify, status: Plugin
         version: plugin.version.to_string(),
         addons: plugin.doc.addons.iter().map(|a| (a.endpoint.clone(), None)).collect(),
         public_endpoints: plugin.doc.public_endpoints.clone(),
-        timeout_ms: None,
+        timeout_ms: plugin.doc.timeout_ms,
     };
     table.plugins.insert(me.clone(), entry);
     for ext in plan {
@@ -98,6 +98,7 @@ pub fn add_plugin(table: &mut RouteTable, plugin: &ValidIdentify, status: Plugin
 pub fn refresh_entry(entry: &mut RouteEntry, plugin: &ValidIdentify) {
     entry.version = plugin.version.to_string();
     entry.public_endpoints = plugin.doc.public_endpoints.clone();
+    entry.timeout_ms = plugin.doc.timeout_ms;
     let mut previous = std::mem::take(&mut entry.addons);
     entry.addons = plugin
         .doc
@@ -203,12 +204,13 @@ mod tests {
         let e = emoji("1", "decorate");
         let plan = check_extensions(&t, &e).unwrap();
         add_plugin(&mut t, &e, PluginStatus::Active, &plan);
-        let upgraded = identify(json!({"plugin_id": "greeter", "version": "1.3.0",
+        let upgraded = identify(json!({"plugin_id": "greeter", "version": "1.3.0", "timeout_ms": 30000,
             "addons": [{"endpoint": "decorate"}, {"endpoint": "translate"}], "public_endpoints": ["login"]}));
         let entry = t.plugins.get_mut("greeter").unwrap();
         refresh_entry(entry, &upgraded);
         assert_eq!(entry.version, "1.3.0");
         assert_eq!(entry.public_endpoints, vec!["login".to_owned()]);
+        assert_eq!(entry.timeout_ms, Some(30_000));
         assert_eq!(t.addon("greeter", "decorate").unwrap().unwrap().plugin, "emoji");
         assert_eq!(t.addon("greeter", "translate"), Ok(None));
         assert_eq!(t.addon("greeter", "sign"), Err(()));

@@ -19,7 +19,7 @@ async fn listing_pages_by_offset_or_cursor_with_a_total() {
     start_registry(&mut p, &[("KEEL_POLL_INTERVAL_MS", "3600000")]).await;
     let ids = ["p-a", "p-b", "p-c", "p-d", "p-e"];
     for id in ids {
-        p.start(fake(id, &[])).await;
+        p.start(fake(id, &[("FAKE_PUBLIC", "login"), ("FAKE_TIMEOUT_MS", "30000")])).await;
         assert_eq!(register(&p, REGISTRY, id, None).await.0, 201);
     }
     let mut all: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
@@ -66,6 +66,8 @@ async fn listing_pages_by_offset_or_cursor_with_a_total() {
     }
     let table = routes(&p, REGISTRY).await;
     assert_eq!(table["ret"], 0);
+    assert_eq!(table["plugins"]["p-a"]["timeout_ms"], 30000);
+    assert_eq!(table["plugins"]["p-a"]["public_endpoints"], serde_json::json!(["login"]));
     assert_eq!(table["plugins"].as_object().unwrap().len(), 6);
     assert!(table["version"].as_u64().unwrap() >= 6);
 }

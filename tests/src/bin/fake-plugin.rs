@@ -11,6 +11,7 @@
 //! - `FAKE_ADDONS=p1,p2`: the addon points it offers;
 //! - `FAKE_IMPLEMENTS=main@1.0:point=hooks/x,point2=hooks/y;other@*:p=e`: points it implements;
 //! - `FAKE_PUBLIC=login,docs`: public endpoints;
+//! - `FAKE_TIMEOUT_MS=30000`: the `timeout_ms` it asks keel for;
 //! - `FAKE_STATUS`: the status it starts with (default `ACTIVE`);
 //! - `FAKE_IDENTIFY_BODY`: a raw body served as `/v1/identify` instead of the generated one;
 //! - `FAKE_IDENTIFY_HTTP`: the HTTP status of `/v1/identify` (default 200);
@@ -95,6 +96,7 @@ fn identify_body() -> String {
         "addons": addons,
         "main_plugin": implements(&env("FAKE_IMPLEMENTS").unwrap_or_default()),
         "public_endpoints": list("FAKE_PUBLIC"),
+        "timeout_ms": env("FAKE_TIMEOUT_MS").and_then(|t| t.parse::<u64>().ok()),
     })
     .to_string()
 }
