@@ -13,6 +13,10 @@ use keel::protocol::{
 
 use crate::config::Config;
 use crate::error::RegistryError;
+use crate::secret::Secret;
+
+/// auth's app-id: the registry keeps plugins' client credentials there.
+const AUTH_APP_ID: &str = "auth";
 
 /// keel's method that takes the registry's route table pushes.
 pub const KEEL_ROUTES_METHOD: &str = "v1/routes";
@@ -91,6 +95,33 @@ impl Calls {
 
     /// `PUT /v1/routes` on keel. Failures are only logged: keel re-reads the table from the store
     /// on its own timer, so a lost push delays routing changes, it does not lose them.
+    /// `PUT /v1/clients/<id>` on auth: the plugin's client credentials, so the plugin (or an
+    /// integrator holding its secret) can obtain tokens for its own id. The body is never logged.
+    pub async fn put_client(&self, id: &str, secret: &Secret) -> Result<(), RegistryError> {
+        let body = serde_json::json!({ "secret": secret.expose() });
+        let failed = |reason: String| RegistryError::ClientCredentials { id: id.to_owned(), reason };
+        match self.push.invoke(Method::PUT, AUTH_APP_ID, &format!("v1/clients/{id}"), Some(&body)).await {
+            Ok(answer) if answer.status.is_success() => Ok(()),
+            Ok(answer) => Err(failed(format!(
+                "auth answered HTTP {}: {}",
+                answer.status.as_u16(),
+                String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
+            ))),
+            Err(error) => Err(failed(error.to_string())),
+        }
+    }
+
+    /// `DELETE /v1/clients/<id>` on auth. Safe to repeat; a failure is logged, not fatal: the
+    /// plugin is gone from the registry either way, and auth refuses tokens for unknown clients
+    /// only once the credentials are removed, so the warning says what to clean up.
+    pub async fn delete_client(&self, id: &str) {
+        match self.push.invoke::<()>(Method::DELETE, AUTH_APP_ID, &format!("v1/clients/{id}"), None).await {
+            Ok(answer) if answer.status.is_success() => tracing::debug!(plugin = id, "Client credentials removed from auth"),
+            Ok(answer) => tracing::warn!(plugin = id, status = answer.status.as_u16(), "auth refused to remove the plugin's client credentials; remove them with DELETE /v1/clients/{id} on auth"),
+            Err(error) => tracing::warn!(plugin = id, %error, "auth unreachable: the plugin's client credentials were not removed; remove them with DELETE /v1/clients/{id} on auth"),
+        }
+    }
+
     pub async fn push_routes(&self, table: &RouteTable) {
         let outcome = self.push.invoke(Method::PUT, KEEL_APP_ID, KEEL_ROUTES_METHOD, Some(table)).await;
         match outcome {

@@ -97,6 +97,9 @@ pub enum RegistryError {
     /// The registry's own sidecar cannot be reached.
     #[error("the registry's Dapr sidecar is unavailable: {0}")]
     Sidecar(#[source] DaprError),
+    /// auth did not store the plugin's client credentials, so nothing was registered.
+    #[error("auth did not store client credentials for plugin {id:?} ({reason}); nothing was registered, try again once auth is up")]
+    ClientCredentials { id: String, reason: String },
     /// The state store failed.
     #[error("the state store failed: {0}")]
     Store(#[source] DaprError),
@@ -136,6 +139,7 @@ impl RegistryError {
             Self::PointTaken { .. } => -1204,
             Self::AddonsRefused { .. } => -1205,
             Self::Sidecar(_) => -1301,
+            Self::ClientCredentials { .. } => -1304,
             Self::Store(_) => -1302,
             Self::Contention(_) => -1303,
             Self::Internal(_) => -1500,
@@ -159,6 +163,7 @@ impl RegistryError {
                 | Self::Timeout { .. }
                 | Self::PluginHttp { .. }
                 | Self::Sidecar(_)
+                | Self::ClientCredentials { .. }
                 | Self::Store(_)
                 | Self::Contention(_)
                 | Self::InProgress(_)
@@ -187,7 +192,9 @@ impl ResponseError for RegistryError {
             | Self::PointNotDeclared { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MainNotRegistered { .. } | Self::MainVersion { .. } => StatusCode::FAILED_DEPENDENCY,
             Self::AddonsRefused { .. } => StatusCode::FORBIDDEN,
-            Self::Sidecar(_) | Self::Store(_) | Self::Contention(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Sidecar(_) | Self::Store(_) | Self::Contention(_) | Self::ClientCredentials { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

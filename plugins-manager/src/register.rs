@@ -178,6 +178,13 @@ impl Registry {
         // 3. Its status, recorded as reported.
         let status = self.calls.status_at_registration(id.as_str()).await?;
 
+        // 3b. Its client credentials in auth, before anything is written: a registration that
+        // cannot give the plugin its credentials does not happen (undone below if the write fails).
+        if let Some(s) = &secret {
+            self.calls.put_client(id.as_str(), s).await?;
+        }
+        let had_secret = secret.is_some();
+
         // 4. The record and the route table, in one conditional write.
         let secret_hash = match secret {
             Some(s) => Some(s.hash().await?),
@@ -192,7 +199,7 @@ impl Registry {
         };
         let record_value =
             serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;
-        let table = self
+        let committed = self
             .store
             .commit(|t| {
                 if t.plugins.contains_key(id.as_str()) {
@@ -202,8 +209,17 @@ impl Registry {
                 table::add_plugin(t, &plugin, status, &plan);
                 Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id.as_str()), record_value.clone()))])
             })
-            .await?
-            .ok_or_else(|| RegistryError::Internal("registration changed nothing".into()))?;
+            .await
+            .and_then(|t| t.ok_or_else(|| RegistryError::Internal("registration changed nothing".into())));
+        let table = match committed {
+            Ok(table) => table,
+            Err(e) => {
+                if had_secret {
+                    self.calls.delete_client(id.as_str()).await;
+                }
+                return Err(e);
+            }
+        };
         tracing::info!(plugin = %id, version = %plugin.version, %status, core, table_version = table.version, "Plugin registered");
 
         // 5. Keel routes to it from now on.

@@ -215,6 +215,8 @@ impl Registry {
             "Plugin unregistered"
         );
         self.calls.push_routes(&table).await;
+        // Its client credentials go with it (a no-op at auth when it had none).
+        self.calls.delete_client(id).await;
         Ok(before)
     }
 }

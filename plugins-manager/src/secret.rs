@@ -28,6 +28,11 @@ impl Secret {
         Self(s.into())
     }
 
+    /// The secret itself, for the one place it travels on: auth's client-credentials API.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Checks the length bounds.
     pub fn check(&self, min_len: usize) -> Result<(), RegistryError> {
         let len = self.0.chars().count();
