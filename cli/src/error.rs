@@ -9,6 +9,9 @@ pub enum CliError {
     /// The platform answered with an error.
     #[error("{what}: HTTP {status}: {msg}")]
     Api { what: String, status: u16, msg: String },
+    /// auth refused the login (wrong user name or password, unknown client).
+    #[error("login refused: {0}")]
+    LoginRefused(String),
     /// No stored token.
     #[error("not logged in: run `keelctl login -u <user>` first")]
     NotLoggedIn,
@@ -32,7 +35,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Usage(_) => 2,
-            Self::NotLoggedIn => 3,
+            Self::NotLoggedIn | Self::LoginRefused(_) => 3,
             Self::Api { status: 401, .. } => 3,
             Self::Api { status: 403, .. } => 4,
             Self::Api { status: 404, .. } => 5,

@@ -28,7 +28,11 @@ pub async fn login(
     if let Some(t) = tenant {
         form.push(("tenant", t));
     }
-    let answer = api.form("auth", "v1/oauth/token", &form).await?;
+    // RFC 6749 answers a bad password with 400 invalid_grant: for a script it is "not logged in".
+    let answer = api.form("auth", "v1/oauth/token", &form).await.map_err(|e| match e {
+        CliError::Api { status: 400 | 401, msg, .. } => CliError::LoginRefused(msg),
+        other => other,
+    })?;
     let access_token = answer
         .get("access_token")
         .and_then(|v| v.as_str())
