@@ -11,4 +11,5 @@ if [ ! -f "$stamp" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
   touch "$stamp"
 fi
+echo "py-quotes: serving on 127.0.0.1:${APP_PORT:?APP_PORT is set by dapr run}" >&2
 exec "$venv/bin/python" -m uvicorn --app-dir "$here" app:app --host 127.0.0.1 --port "${APP_PORT:?APP_PORT is set by dapr run}" --log-level warning
