@@ -136,7 +136,13 @@ impl Default for Platform {
 impl Platform {
     /// A fresh platform: empty sqlite state store (component `statestore`, keyPrefix `name`).
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// A fresh platform whose files live in a new folder under `parent` (the registry benchmark
+    /// keeps them on tmpfs: 1,000 sidecars' name-registry heartbeats stall on a busy disk).
+    pub fn new_in(parent: &Path) -> Self {
+        let dir = tempfile::tempdir_in(parent).expect("tempdir");
         let p = Self { dir, apps: BTreeMap::new() };
         fs::create_dir_all(p.components_dir()).expect("components dir");
         let db = p.dir.path().join("state.db");
