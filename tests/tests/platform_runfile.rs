@@ -26,6 +26,21 @@ const APPS: [(&str, u16); 6] = [
     ("py-quotes", 3513),
 ];
 
+/// Kills the run's whole process tree when the test ends, also when it fails half-way: a run left
+/// behind would hold the run file's fixed ports for every later test.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let mut pids = keel_e2e::platform::descendants(self.0);
+        pids.push(self.0 as i32);
+        for pid in pids {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
 #[actix_rt::test]
 async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
     // A copy of the repository's run file and components in a scratch directory (so the state
@@ -56,6 +71,7 @@ async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
         .spawn()
         .expect("start the run");
     let pgid = Pid::from_raw(run.id() as i32);
+    let _cleanup = KillOnDrop(run.id());
     let output = || fs::read_to_string(&log).unwrap_or_default();
 
     // The Python example installs its pinned dependencies on first start: allow for it.

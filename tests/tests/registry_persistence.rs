@@ -11,6 +11,7 @@ use registry_support::*;
 #[actix_rt::test]
 async fn registrations_survive_a_kill_and_polling_resumes() {
     let mut p = Platform::new();
+    p.start(auth()).await; // the secrets below become client credentials there
     start_registry(&mut p, &[]).await;
     p.start(fake("greeter", &[("FAKE_ADDONS", "decorate")])).await;
     p.start(fake("emoji", &[("FAKE_IMPLEMENTS", "greeter@1:decorate=hooks/decorate")])).await;

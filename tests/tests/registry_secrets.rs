@@ -2,15 +2,10 @@
 
 mod registry_support;
 
-use keel_e2e::{AppSpec, Platform};
+use keel_e2e::Platform;
 use registry_support::*;
 
 const SECRET: &str = "s3cr3t-Pa55-7e1f-registry";
-
-/// auth, which keeps the plugins' client credentials.
-fn auth() -> AppSpec {
-    AppSpec::bin("auth", "auth").env("KEEL_ADMIN_PASSWORD", "bootstrap-password-1")
-}
 
 /// What auth's token endpoint answers to a client-credentials grant for `id` with `secret`.
 async fn client_grant(p: &Platform, id: &str, secret: &str) -> (u16, serde_json::Value) {

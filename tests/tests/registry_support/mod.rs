@@ -153,3 +153,8 @@ pub async fn addons_calls(platform: &Platform, id: &str) -> Vec<Value> {
     let (_, body) = call("GET", &format!("{}/fake/addons-calls", platform.app_url(id)), None).await;
     body.as_array().cloned().unwrap_or_default()
 }
+
+/// auth, which keeps the client credentials of plugins registered with a secret.
+pub fn auth() -> AppSpec {
+    AppSpec::bin("auth", "auth").env("KEEL_ADMIN_PASSWORD", "bootstrap-password-1")
+}
