@@ -127,6 +127,17 @@ impl Session {
             if ok {
                 return;
             }
+            // A terminal's command that ended on its own (a port taken, a crash) will not come
+            // back: fail now, with its output, instead of waiting out the patience.
+            let ended = self.terminals.iter_mut().find_map(|(name, child)| {
+                child.try_wait().ok().flatten().map(|status| (name.clone(), status))
+            });
+            if let Some((name, status)) = ended {
+                panic!(
+                    "{name}'s command exited ({status}) while running:\n$ {code}\n{}",
+                    self.terminal_logs()
+                );
+            }
             assert!(
                 started.elapsed() < PATIENCE,
                 "walkthrough step failed for {PATIENCE:?}:\n$ {code}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- expected\n{}\n{}",
