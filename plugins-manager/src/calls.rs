@@ -28,6 +28,7 @@ pub struct Calls {
     status: DaprClient,
     addons: DaprClient,
     push: DaprClient,
+    auth: DaprClient,
 }
 
 impl Calls {
@@ -38,6 +39,7 @@ impl Calls {
             status: dapr.with_timeout(cfg.poll_timeout()),
             addons: dapr.with_timeout(cfg.addons_identify_timeout()),
             push: dapr.with_timeout(cfg.push_timeout()),
+            auth: dapr.with_timeout(cfg.auth_timeout()),
         }
     }
 
@@ -100,7 +102,7 @@ impl Calls {
     pub async fn put_client(&self, id: &str, secret: &Secret) -> Result<(), RegistryError> {
         let body = serde_json::json!({ "secret": secret.expose() });
         let failed = |reason: String| RegistryError::ClientCredentials { id: id.to_owned(), reason };
-        match self.push.invoke(Method::PUT, AUTH_APP_ID, &format!("v1/clients/{id}"), Some(&body)).await {
+        match self.auth.invoke(Method::PUT, AUTH_APP_ID, &format!("v1/clients/{id}"), Some(&body)).await {
             Ok(answer) if answer.status.is_success() => Ok(()),
             Ok(answer) => Err(failed(format!(
                 "auth answered HTTP {}: {}",
@@ -115,7 +117,7 @@ impl Calls {
     /// plugin is gone from the registry either way, and auth refuses tokens for unknown clients
     /// only once the credentials are removed, so the warning says what to clean up.
     pub async fn delete_client(&self, id: &str) {
-        match self.push.invoke::<()>(Method::DELETE, AUTH_APP_ID, &format!("v1/clients/{id}"), None).await {
+        match self.auth.invoke::<()>(Method::DELETE, AUTH_APP_ID, &format!("v1/clients/{id}"), None).await {
             Ok(answer) if answer.status.is_success() => tracing::debug!(plugin = id, "Client credentials removed from auth"),
             Ok(answer) => tracing::warn!(plugin = id, status = answer.status.as_u16(), "auth refused to remove the plugin's client credentials; remove them with DELETE /v1/clients/{id} on auth"),
             Err(error) => tracing::warn!(plugin = id, %error, "auth unreachable: the plugin's client credentials were not removed; remove them with DELETE /v1/clients/{id} on auth"),

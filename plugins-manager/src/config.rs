@@ -42,6 +42,9 @@ pub struct Config {
     /// Time limit for pushing the route table to keel (`PUT /v1/routes`); a failed push is only
     /// logged, keel re-reads the store on its own timer.
     pub push_timeout_ms: u64,
+    /// Time limit for storing or removing a plugin's client credentials in auth
+    /// (`PUT`/`DELETE /v1/clients/<id>`); auth hashes the secret, which takes a while under load.
+    pub auth_timeout_ms: u64,
     /// Register the core services (`keel`, `auth`, `plugins`) at boot, retrying until they answer.
     pub register_core: bool,
     /// Longest pause between two attempts to register a core service (the backoff starts at
@@ -74,6 +77,7 @@ impl Default for Config {
             lease_ms: 15_000,
             store_timeout_ms: 5_000,
             push_timeout_ms: 2_000,
+            auth_timeout_ms: 15_000,
             register_core: true,
             core_retry_max_ms: 5_000,
             max_concurrent_registrations: 8,
@@ -102,11 +106,12 @@ impl Config {
 
     /// Checks the values that would make the service misbehave, before any port is bound.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
-        let positive: [(&'static str, u64); 9] = [
+        let positive: [(&'static str, u64); 10] = [
             ("workers", self.workers as u64),
             ("identify_timeout_ms", self.identify_timeout_ms),
             ("addons_identify_timeout_ms", self.addons_identify_timeout_ms),
             ("poll_timeout_ms", self.poll_timeout_ms),
+            ("auth_timeout_ms", self.auth_timeout_ms),
             ("poll_interval_ms", self.poll_interval_ms),
             ("unreachable_after", self.unreachable_after as u64),
             ("poll_concurrency", self.poll_concurrency as u64),
@@ -153,6 +158,11 @@ impl Config {
     /// `store_timeout_ms` as a duration.
     pub fn store_timeout(&self) -> Duration {
         Duration::from_millis(self.store_timeout_ms)
+    }
+
+    /// `auth_timeout_ms` as a duration.
+    pub fn auth_timeout(&self) -> Duration {
+        Duration::from_millis(self.auth_timeout_ms)
     }
 
     /// `push_timeout_ms` as a duration.
