@@ -39,8 +39,15 @@ pub fn plugins_url(registry_sidecar: &str) -> String {
     format!("{registry_sidecar}/v1.0/invoke/plugins/method/v1/plugins")
 }
 
-/// Registers every id in `ids`, at most `concurrency` at once, and times the whole batch.
-pub async fn register_all(client: &awc::Client, url: &str, ids: &[String], concurrency: usize) -> Registered {
+/// Registers every id in `ids`, at most `concurrency` at once, each with a client secret of its
+/// own when `secrets`, and times the whole batch.
+pub async fn register_all(
+    client: &awc::Client,
+    url: &str,
+    ids: &[String],
+    concurrency: usize,
+    secrets: bool,
+) -> Registered {
     let ids: Rc<Vec<String>> = Rc::new(ids.to_vec());
     let next = Rc::new(Cell::new(0usize));
     let out = Rc::new(RefCell::new(Registered::default()));
@@ -54,7 +61,7 @@ pub async fn register_all(client: &awc::Client, url: &str, ids: &[String], concu
                 while let Some(id) = ids.get(next.get()) {
                     next.set(next.get() + 1);
                     let sent = Instant::now();
-                    let outcome = register(&client, &url, id).await;
+                    let outcome = register(&client, &url, id, secrets).await;
                     let mut out = out.borrow_mut();
                     match outcome {
                         Ok(()) => out.latencies.push(sent.elapsed()),
@@ -78,8 +85,13 @@ pub async fn register_all(client: &awc::Client, url: &str, ids: &[String], concu
     result
 }
 
-async fn register(client: &awc::Client, url: &str, id: &str) -> Result<(), String> {
-    let mut res = client.post(url).send_json(&json!({ "id": id })).await.map_err(|e| e.to_string())?;
+async fn register(client: &awc::Client, url: &str, id: &str, secret: bool) -> Result<(), String> {
+    let body = match secret {
+        // Distinct per plugin, 34 characters, about the size of a generated client secret.
+        true => json!({ "id": id, "secret": format!("{id}-client-secret-0123456789") }),
+        false => json!({ "id": id }),
+    };
+    let mut res = client.post(url).send_json(&body).await.map_err(|e| e.to_string())?;
     if res.status().as_u16() == 201 {
         // Read the body so the connection goes back to the pool.
         let _ = res.body().limit(BODY_LIMIT).await;

@@ -118,6 +118,18 @@ impl Fleet {
     pub fn shard_pids(&self) -> Vec<u32> {
         self.sidecars.iter().map(|(c, _, _)| c.id()).collect()
     }
+
+    /// Heartbeats into the shared name registry that failed so far. A sidecar whose heartbeats
+    /// fail for 6 s is no longer found ("no host found with the given ID"): the stand-in's
+    /// limit, not the registry's, and worth seeing next to any registration failure.
+    pub fn heartbeat_failures(&self) -> usize {
+        self.sidecars
+            .iter()
+            .map(|(_, _, err)| {
+                fs::read_to_string(err).unwrap_or_default().matches("heartbeat failed").count()
+            })
+            .sum()
+    }
 }
 
 impl Drop for Fleet {

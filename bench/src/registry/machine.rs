@@ -2,6 +2,7 @@
 //! runs and noise from other work on the machine is visible in the report.
 
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 
 /// What the report says about the machine.
@@ -17,15 +18,18 @@ pub struct Machine {
     pub kernel: String,
     /// UTC date and time the run started.
     pub date: String,
-    /// 1-minute load average when the run started.
-    pub load_before: String,
+    /// The commit measured, and how many tracked files differed from it.
+    pub revision: String,
     /// The soft `ulimit -n`.
     pub nofile: u64,
+    /// Where the platform's files (state store, name registry) live.
+    pub files: String,
 }
 
 impl Machine {
-    /// Reads everything now.
-    pub fn read() -> Machine {
+    /// Reads everything now; `root` is the workspace (for the revision), `files` where the
+    /// platform's files go.
+    pub fn read(root: &Path, files: &Path) -> Machine {
         let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
             .lines()
@@ -53,9 +57,31 @@ impl Machine {
             memory_mib: memory_kb / 1024,
             kernel: fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
             date,
-            load_before: load_average(),
+            revision: revision(root),
             nofile: soft_nofile().unwrap_or(0),
+            files: files.display().to_string(),
         }
+    }
+}
+
+/// `git` HEAD of `root`, noting uncommitted changes to tracked files (which are built too).
+fn revision(root: &Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let Some(head) = git(&["rev-parse", "--short=12", "HEAD"]) else { return "unknown".into() };
+    let changed =
+        git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| s.lines().count()).unwrap_or(0);
+    match changed {
+        0 => head.trim().to_owned(),
+        n => format!("{} with {n} tracked file(s) modified", head.trim()),
     }
 }
 
@@ -82,7 +108,7 @@ mod tests {
 
     #[test]
     fn reads_this_machine() {
-        let m = Machine::read();
+        let m = Machine::read(Path::new("."), Path::new("/tmp"));
         assert!(m.cores >= 1);
         assert!(soft_nofile().is_some_and(|n| n > 0));
     }
