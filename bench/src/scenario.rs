@@ -350,7 +350,8 @@ fn judge(rows: &[Row], resources: &[Resources]) -> Vec<Verdict> {
         .map(|r| r.peak_rss_mb)
         .fold(None, |acc: Option<f64>, x| Some(acc.map_or(x, |a| a.max(x))));
     v.push(Verdict {
-        target: "keel stays under 30 MB resident under load (1 KiB bodies), with 1,000 registered plugins".into(),
+        target: "keel stays under 30 MB resident under load (1 KiB bodies), with 1,000 registered plugins"
+            .into(),
         measured: keel_rss.map(|m| format!("{m:.1} MB peak")).unwrap_or_else(|| "-".into()),
         met: keel_rss.map(|m| m < 30.0),
     });
