@@ -2,7 +2,6 @@
 //! the ETag stands between them) change the route table at once through a fake sidecar, and no
 //! change is lost.
 
-#[path = "../benches/registry/fake_sidecar.rs"]
 #[allow(dead_code)]
 mod fake_sidecar;
 

@@ -1,7 +1,6 @@
-//! A fake Dapr sidecar in the benchmark's own process: the state API in memory (ETags,
-//! first-write, bulk get, transactions) and service invocation answered for every app-id as if
-//! a well-behaved plugin of that name stood behind it. It plays the registry's sidecar and the
-//! thousand fake plugins at once, so the figures measure the registry, not sidecar stand-ins.
+//! A fake Dapr sidecar in the test's own process: the state API in memory (ETags, first-write,
+//! bulk get, transactions) and service invocation answered for every app-id as if a well-behaved
+//! plugin of that name stood behind it, so store races can be driven without child processes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
