@@ -136,7 +136,7 @@ impl ResponseError for AuthError {
                 res.insert_header((header::WWW_AUTHENTICATE, e.www_authenticate()));
                 res.json(keel::protocol::Envelope::error(self.code(), self.to_string()))
             }
-            // Details of platform failures go to the log (see `api::log_errors`), not the client.
+            // Details of platform failures go to the log (see `keel::telemetry::log_failures`), not the client.
             Self::Store(_) => res.json(keel::protocol::Envelope::error(
                 self.code(),
                 "auth's state store is unavailable; retry later",

@@ -114,7 +114,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         // Middleware runs in reverse order of registration: the app token check first, then the
         // request log, then the error log closest to the handlers.
         App::new()
-            .wrap(from_fn(api::log_errors))
+            .wrap(from_fn(keel::telemetry::log_failures))
             .wrap(from_fn(keel::telemetry::log_request))
             .wrap(from_fn(require_app_token))
             .configure(plugin.configure())

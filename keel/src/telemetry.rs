@@ -38,3 +38,25 @@ pub async fn log_request(
     tracing::debug!(%method, %path, status = res.status().as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "request");
     Ok(res)
 }
+
+/// Middleware (use with `actix_web::middleware::from_fn`) logging each failed request once, after
+/// the handler: 5xx at `warn` with the error's internal detail (which the response itself never
+/// carries), 4xx at `debug` (refusals are the caller's business). Error messages must never
+/// contain secrets; each service's error type is written that way.
+pub async fn log_failures(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let res = next.call(req).await?;
+    if let Some(error) = res.response().error() {
+        let status = res.status().as_u16();
+        if res.status().is_server_error() {
+            tracing::warn!(%method, %path, status, %error, "Request failed");
+        } else {
+            tracing::debug!(%method, %path, status, %error, "Request refused");
+        }
+    }
+    Ok(res)
+}

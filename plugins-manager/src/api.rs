@@ -3,9 +3,6 @@
 //! (`/v1.0/invoke/keel/method/plugins/v1/plugins`). Answers carry the `{"ret","msg"}` envelope;
 //! refusals are [`RegistryError`]s, whose single mapping decides the HTTP status.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use keel::protocol::Reply;
 use serde::Deserialize;
@@ -70,26 +67,6 @@ async fn unregister(
 /// `GET /v1/routes`: the route table keel routes by, with its version.
 async fn routes(reg: web::Data<Registry>) -> Result<HttpResponse, RegistryError> {
     Ok(HttpResponse::Ok().json(Reply::ok(reg.routes().await?)))
-}
-
-/// Logs every refused request once, after the handler: 5xx at `warn` (with the internal detail
-/// the response leaves out), 4xx at `info`. Error messages never contain secrets by construction.
-pub async fn log_errors(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let res = next.call(req).await?;
-    if let Some(error) = res.response().error() {
-        let status = res.status().as_u16();
-        if res.status().is_server_error() {
-            tracing::warn!(%method, %path, status, %error, "Request failed");
-        } else {
-            tracing::info!(%method, %path, status, %error, "Request refused");
-        }
-    }
-    Ok(res)
 }
 
 #[cfg(test)]

@@ -24,10 +24,7 @@ pub mod tenants;
 pub mod token;
 pub mod users;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
+use actix_web::web;
 use serde::Deserialize;
 
 use crate::error::AuthError;
@@ -81,23 +78,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/clients/{id}").put(clients::put).get(clients::get).delete(clients::delete),
         );
-}
-
-/// Middleware: logs the errors auth is to blame for (5xx) with their detail, which the answer
-/// itself never carries. Refusals (4xx) are the caller's business and are not logged here.
-pub async fn log_errors(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let res = next.call(req).await?;
-    if let Some(error) = res.response().error().and_then(|e| e.as_error::<AuthError>()) {
-        if error.status_code().is_server_error() {
-            tracing::warn!(%error, %method, %path, "Request failed");
-        }
-    }
-    Ok(res)
 }
 
 #[cfg(test)]
