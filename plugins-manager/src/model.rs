@@ -53,16 +53,14 @@ pub fn rfc3339(ms: u64) -> String {
     )
 }
 
-/// One registered plugin, as stored. Never sent as is: it holds the secret's hash.
+/// One registered plugin, as stored. Its secret is not here: auth keeps it, hashed, as the
+/// plugin's client credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginRecord {
     /// The plugin's id.
     pub id: String,
     /// Its identify document as validated at registration.
     pub identify: Identify,
-    /// Argon2 PHC string of the secret given at registration (absent for core services).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_hash: Option<String>,
     /// When it was registered (ms since the epoch).
     pub registered_at_ms: u64,
     /// True for the platform's own services, registered by the registry itself.
@@ -260,7 +258,6 @@ mod tests {
                 addons: vec![AddonPoint { endpoint: "decorate".into(), desc: "changes it".into() }],
                 ..Identify::default()
             },
-            secret_hash: Some("$argon2id$...".into()),
             registered_at_ms: 7,
             core: false,
         };

@@ -105,7 +105,6 @@ impl Registry {
         let record = PluginRecord {
             id: id.to_string(),
             identify: plugin.doc.clone(),
-            secret_hash: stored.as_ref().and_then(|r| r.secret_hash.clone()),
             registered_at_ms: stored.as_ref().map(|r| r.registered_at_ms).unwrap_or_else(unix_ms),
             core: true,
         };
@@ -185,15 +184,12 @@ impl Registry {
         }
         let had_secret = secret.is_some();
 
-        // 4. The record and the route table, in one conditional write.
-        let secret_hash = match secret {
-            Some(s) => Some(s.hash().await?),
-            None => None,
-        };
+        // 4. The record and the route table, in one conditional write. The secret is not part of
+        // it: auth holds it (hashed) from step 3b on, and hashing it a second time here only
+        // doubled the cost of every registration.
         let record = PluginRecord {
             id: id.to_string(),
             identify: plugin.doc.clone(),
-            secret_hash,
             registered_at_ms: unix_ms(),
             core,
         };

@@ -49,10 +49,19 @@ async fn the_secret_is_stored_only_as_a_hash_and_never_shown_or_logged() {
         assert!(!answer.contains("argon2") && !answer.contains("secret_hash"), "hash in {answer}");
     }
 
+    // The registry's record holds neither the secret nor a hash of it; auth's client record
+    // holds the only copy, as an argon2id hash.
     let record = stored_record(&p, "vault").await.expect("record");
-    let hash = record["secret_hash"].as_str().expect("hash stored");
-    assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(!record.to_string().contains(SECRET));
+    assert!(!record.to_string().contains(SECRET) && record.get("secret_hash").is_none(), "{record}");
+    let client = p
+        .dapr(REGISTRY)
+        .get_state_json::<serde_json::Value>("statestore", "auth/clients/vault")
+        .await
+        .expect("read state")
+        .map(|(v, _)| v)
+        .expect("auth keeps the client credentials");
+    assert!(!client.to_string().contains(SECRET), "{client}");
+    assert!(client.to_string().contains("$argon2id$"), "{client}");
 
     let logs = p.all_logs();
     assert!(logs.contains("Plugin registered"), "debug logs were captured");

@@ -2,7 +2,7 @@
 //! register 1,000 plugins (one fake plugin process behind 1,000 sidecars) through the registry's
 //! sidecar and time it, then let the registry poll them every 5 s and measure its CPU and
 //! resident memory. Once with plain registrations and once with a client secret per plugin
-//! (argon2-hashed by the registry, the expensive kind). Writes `docs/benchmarks-registry.md`.
+//! (handed to auth, which argon2-hashes it: the expensive kind). Writes `docs/benchmarks-registry.md`.
 //!
 //! `cargo run --release -p bench -- registry [--smoke] [--plugins 1000] [--poll-seconds 60]`
 
@@ -33,7 +33,7 @@ pub enum Bench {
 pub enum Kind {
     /// `{"id"}` only.
     Plain,
-    /// `{"id", "secret"}`: the registry stores an argon2id hash of each secret.
+    /// `{"id", "secret"}`: auth stores an argon2id hash of each secret as client credentials.
     Secrets,
 }
 

@@ -282,8 +282,8 @@ fn how(s: &mut String, plugins: usize) {
          behind its own sidecar. It waits for the core services to be registered, then registers the \
          {n} plugins through the registry's sidecar (as `plugins`, a core service) and times the batch; \
          \"with a client secret each\" sends a distinct 34-character `secret` with every registration, \
-         which the registry stores as an argon2id hash and also hands to auth as the plugin's client \
-         credentials (auth hashes it too). It then waits one poll interval and measures a polling \
+         which the registry hands to auth as the plugin's client credentials (auth keeps an argon2id \
+         hash of it; the registry stores nothing of it). It then waits one poll interval and measures a polling \
          window. The platform's files are on tmpfs by default (`--tmpdir`): the stand-in's 1,000 \
          sidecars commit 500 name-registry heartbeats a second to one sqlite file (daprd uses mDNS), \
          and on the shared disk those fsyncs stalled, sidecars dropped out of the name registry and \
