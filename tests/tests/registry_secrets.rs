@@ -53,13 +53,7 @@ async fn the_secret_is_stored_only_as_a_hash_and_never_shown_or_logged() {
     // holds the only copy, as an argon2id hash.
     let record = stored_record(&p, "vault").await.expect("record");
     assert!(!record.to_string().contains(SECRET) && record.get("secret_hash").is_none(), "{record}");
-    let client = p
-        .dapr(REGISTRY)
-        .get_state_json::<serde_json::Value>("statestore", "auth/clients/vault")
-        .await
-        .expect("read state")
-        .map(|(v, _)| v)
-        .expect("auth keeps the client credentials");
+    let client = stored_client(&p, "vault").await.expect("auth keeps the client credentials");
     assert!(!client.to_string().contains(SECRET), "{client}");
     assert!(client.to_string().contains("$argon2id$"), "{client}");
 

@@ -133,6 +133,16 @@ pub async fn stored_record(platform: &Platform, id: &str) -> Option<Value> {
         .map(|(v, _)| v)
 }
 
+/// auth's stored client credentials for plugin `id` (the only place its secret is kept, hashed).
+pub async fn stored_client(platform: &Platform, id: &str) -> Option<Value> {
+    platform
+        .dapr(REGISTRY)
+        .get_state_json::<Value>("statestore", &format!("auth/clients/{id}"))
+        .await
+        .expect("read state")
+        .map(|(v, _)| v)
+}
+
 /// Kills app `id` and its sidecar at once (SIGKILL), as a machine crash would. The app is killed
 /// first and by pid: the stand-in starts it in a process group of its own, which the kit's group
 /// kill does not reach.
