@@ -8,7 +8,7 @@ use super::config::Config;
 use super::metrics::Metrics;
 use super::public::TokenVerifier;
 use super::routes::{Applied, Policy, Routes};
-use super::{control, forward};
+use super::{control, forward, precheck};
 use crate::plugin::{Plugin, PluginSpec, StatusHandle};
 use crate::protocol::{PluginStatus, RouteTable, KEEL_VERSION};
 
@@ -39,6 +39,7 @@ impl Shared {
     /// The shared state for `cfg`; keel reports `STARTING` until a route table is installed.
     pub fn new(cfg: &Config) -> std::io::Result<Self> {
         let keel = PluginSpec::new(crate::plugin::KEEL_APP_ID, KEEL_VERSION)
+            .addon_point(precheck::POINT, precheck::POINT_DESC)
             .status(StatusHandle::new(PluginStatus::Starting))
             // The router checks the app token itself, as a keel error (see `caller`).
             .app_token(None)

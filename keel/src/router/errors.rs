@@ -62,6 +62,9 @@ pub enum RouteError {
     /// The request body could not be read from the caller.
     #[error("request body to {plugin:?} could not be read: {reason}")]
     BadBody { plugin: String, reason: String },
+    /// The external pre-route check (keel's addon point) refused the request.
+    #[error("the external pre-route check refused the request: {reason}")]
+    Denied { reason: String },
     /// A control-plane document (the pushed route table) does not parse.
     #[error("malformed {what}: {reason}")]
     BadDocument { what: &'static str, reason: String },
@@ -77,6 +80,10 @@ pub enum RouteError {
     /// name internal addresses.
     #[error("plugin {plugin:?} is unreachable")]
     Unreachable { plugin: String, detail: String },
+    /// The external pre-route check could not be asked, so the request is refused (fail closed).
+    /// `detail` is logged, not sent.
+    #[error("the external pre-route check ({plugin}) did not answer, so the request is refused")]
+    CheckUnavailable { plugin: String, detail: String, retry_after: Duration },
     /// No answer from the plugin within its time limit.
     #[error("plugin {plugin:?} did not answer within {after:?}")]
     Timeout { plugin: String, after: Duration },
@@ -112,6 +119,7 @@ impl RouteError {
             Self::Unauthenticated(_) => "ERR_UNAUTHENTICATED",
             Self::UnregisteredCaller { .. } => "ERR_UNREGISTERED_CALLER",
             Self::Forbidden(_) => "ERR_FORBIDDEN",
+            Self::Denied { .. } => "ERR_PRE_ROUTE_DENIED",
             Self::UnknownPlugin { .. } => "ERR_UNKNOWN_PLUGIN",
             Self::UnknownPoint { .. } => "ERR_UNKNOWN_POINT",
             Self::NoImplementer { .. } => "ERR_NO_IMPLEMENTER",
@@ -122,6 +130,7 @@ impl RouteError {
             Self::BadDocument { .. } => "ERR_BAD_DOCUMENT",
             Self::NotActive { .. } => "ERR_PLUGIN_NOT_ACTIVE",
             Self::NotReady { .. } => "ERR_NOT_READY",
+            Self::CheckUnavailable { .. } => "ERR_PRE_ROUTE_UNAVAILABLE",
             Self::Unreachable { .. } => "ERR_PLUGIN_UNREACHABLE",
             Self::Timeout { .. } => "ERR_PLUGIN_TIMEOUT",
             Self::Internal(_) => "ERR_INTERNAL",
@@ -144,7 +153,9 @@ impl RouteError {
     /// What the log line gets beyond the message: causes that are not sent to the caller.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Self::Unreachable { detail, .. } | Self::Internal(detail) => Some(detail),
+            Self::Unreachable { detail, .. }
+            | Self::CheckUnavailable { detail, .. }
+            | Self::Internal(detail) => Some(detail),
             _ => None,
         }
     }
@@ -157,14 +168,18 @@ impl ResponseError for RouteError {
                 StatusCode::BAD_REQUEST
             }
             Self::NoCaller | Self::AppToken | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::UnregisteredCaller { .. } | Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::UnregisteredCaller { .. } | Self::Forbidden(_) | Self::Denied { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Self::UnknownPlugin { .. }
             | Self::UnknownPoint { .. }
             | Self::NoImplementer { .. }
             | Self::NoSuchApi { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotActive { .. } | Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotActive { .. } | Self::NotReady { .. } | Self::CheckUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Unreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -175,7 +190,10 @@ impl ResponseError for RouteError {
         let status = self.status_code();
         let mut res = HttpResponse::build(status);
         res.insert_header((KEEL_ERROR, HeaderValue::from_static("1")));
-        if let Self::NotActive { retry_after, .. } | Self::NotReady { retry_after } = self {
+        if let Self::NotActive { retry_after, .. }
+        | Self::NotReady { retry_after }
+        | Self::CheckUnavailable { retry_after, .. } = self
+        {
             res.insert_header((RETRY_AFTER, retry_after.as_secs().max(1)));
         }
         res.json(Body {

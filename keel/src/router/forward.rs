@@ -10,7 +10,7 @@ use super::app::Shared;
 use super::errors::RouteError;
 use super::target::Destination;
 use super::upstream::{self, Vouch};
-use super::{caller, public, target};
+use super::{caller, precheck, public, target};
 use crate::dapr::DaprClient;
 
 /// `<VERB> /<plugin_id>/<endpoint...>` and `<VERB> /addons/<point>` on the app port (internal
@@ -52,6 +52,7 @@ pub async fn external(
     };
     let who = public::authenticate(verifier, &req, &dapr, &table, plugin, endpoint).await?; // 401 no or bad token, 403 not allowed
     note(&req, |r| r.caller = who.as_ref().map(|w| w.sub.clone()));
+    precheck::check(&dapr, &req, &table, &shared.policy, (plugin, endpoint), who.as_ref()).await?; // 403 the hook refused, 503 no answer from it (none: no hop)
     let route = super::routes::resolve(&table, None, dest, &shared.policy); // 404 unknown plugin, 503 not ACTIVE
     drop(table); // from here on a route swap cannot touch this request
     note(&req, |r| resolved(r, &route));

@@ -27,6 +27,7 @@ pub mod errors;
 pub mod forward;
 pub mod loader;
 pub mod metrics;
+pub mod precheck;
 pub mod public;
 pub mod routes;
 pub mod target;

@@ -41,7 +41,7 @@ pub enum Vouch<'a> {
 /// hop or sidecar controls (`dapr-app-id` would even redirect the call, `dapr-api-token` is
 /// keel's app token), `x-keel-*` are keel's to set, and awc sets `host`, the body framing and no
 /// `expect` (the caller's 100-continue was already answered by keel's server).
-fn is_caller_only(name: &HeaderName) -> bool {
+pub(super) fn is_caller_only(name: &HeaderName) -> bool {
     let n = name.as_str();
     n.starts_with("dapr-") || n.starts_with("x-keel-") || matches!(n, "host" | "content-length" | "expect")
 }

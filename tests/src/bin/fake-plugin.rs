@@ -22,7 +22,10 @@
 //! Changed at run time (on its app port, or through any sidecar as `.../method/fake/...`):
 //! - `POST /fake/status` with a body `ACTIVE`/`FAILED`/...: what `/v1/status` reports;
 //! - `POST /fake/status-mode` with `ok`, `hang` (never answers) or `error` (HTTP 500);
-//! - `GET /fake/addons-calls`: every `/v1/addons/identify` body received, as a JSON array.
+//! - `GET /fake/addons-calls`: every `/v1/addons/identify` body received, as a JSON array;
+//! - `POST /fake/reply` with `{"status": 403, "body": {...}}`: answer every other request with
+//!   that instead of the echo; with `hang`: never answer them; with an empty body: echo again;
+//! - `GET /fake/requests`: every other request received (method, path, body as JSON when it is).
 //!
 //! Every other request is echoed as JSON: method, path, query, headers, body.
 //!
@@ -41,6 +44,9 @@ struct State {
     status: Mutex<String>,
     mode: Mutex<String>,
     addons_calls: Mutex<Vec<Value>>,
+    /// `None`: echo; `Some(None)`: hang; `Some(Some((status, body)))`: this answer.
+    reply: Mutex<Option<Option<(u16, Value)>>>,
+    requests: Mutex<Vec<Value>>,
 }
 
 struct Settings {
@@ -168,7 +174,38 @@ async fn addons_calls(state: web::Data<State>) -> HttpResponse {
     HttpResponse::Ok().json(state.addons_calls.lock().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
-async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn set_reply(state: web::Data<State>, body: String) -> HttpResponse {
+    let reply = match body.trim() {
+        "" => None,
+        "hang" => Some(None),
+        text => match serde_json::from_str::<Value>(text) {
+            Ok(v) => Some(Some((v["status"].as_u64().unwrap_or(200) as u16, v["body"].clone()))),
+            Err(e) => return HttpResponse::BadRequest().body(format!("reply: {e}")),
+        },
+    };
+    *state.reply.lock().unwrap_or_else(|e| e.into_inner()) = reply;
+    HttpResponse::NoContent().finish()
+}
+
+async fn requests(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok().json(state.requests.lock().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
+async fn echo(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> HttpResponse {
+    let seen = serde_json::from_slice::<Value>(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    state.requests.lock().unwrap_or_else(|e| e.into_inner()).push(json!({
+        "method": req.method().as_str(), "path": req.path(), "body": seen,
+    }));
+    let reply = state.reply.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match reply {
+        None => {}
+        Some(None) => std::future::pending::<()>().await,
+        Some(Some((status, body))) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return HttpResponse::build(status).json(body);
+        }
+    }
     let headers: serde_json::Map<String, Value> = req
         .headers()
         .iter()
@@ -202,6 +239,8 @@ async fn main() -> std::io::Result<()> {
         status: Mutex::new(env("FAKE_STATUS").unwrap_or_else(|| "ACTIVE".into())),
         mode: Mutex::new("ok".into()),
         addons_calls: Mutex::new(Vec::new()),
+        reply: Mutex::new(None),
+        requests: Mutex::new(Vec::new()),
     });
     let settings = web::Data::from(Arc::new(Settings {
         identify: identify_body(),
@@ -223,6 +262,8 @@ async fn main() -> std::io::Result<()> {
             .route("/fake/status", web::post().to(set_status))
             .route("/fake/status-mode", web::post().to(set_mode))
             .route("/fake/addons-calls", web::get().to(addons_calls))
+            .route("/fake/reply", web::post().to(set_reply))
+            .route("/fake/requests", web::get().to(requests))
             .default_service(web::to(echo))
     })
     .workers(1)

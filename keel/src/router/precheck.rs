@@ -1,0 +1,206 @@
+//! The external flow's optional hook (`platform.md` §5): when a plugin implements keel's own addon
+//! point `external-pre-route-check`, every request on the public port is first shown to it —
+//! method, path, query, headers and the verified identity, never the body — and goes on only when
+//! the hook answers 2xx with `ret == 0`. The hook fails closed: any other answer is a 403 carrying
+//! its `msg`, no answer (unreachable, too slow, not `ACTIVE`) is a 503. With no implementer there
+//! is no extra hop.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::HttpRequest;
+use serde::{Deserialize, Serialize};
+
+use super::errors::RouteError;
+use super::public::Identity;
+use super::routes::{self, Policy};
+use super::target::Destination;
+use super::upstream::is_caller_only;
+use crate::dapr::headers::is_hop_by_hop;
+use crate::dapr::DaprClient;
+use crate::plugin::KEEL_APP_ID;
+use crate::protocol::{AddonTarget, RouteTable};
+
+/// The addon point keel declares for integrators.
+pub const POINT: &str = "external-pre-route-check";
+
+/// What the point is for, as keel's identify describes it.
+pub const POINT_DESC: &str = "called before every request on keel's public port with its method, path, \
+     query, headers and verified identity (no body); answer 2xx with ret 0 to let it through";
+
+/// Longest hook message passed on to the client.
+const MAX_MSG: usize = 512;
+
+/// The body the hook receives (`POST` to its endpoint, JSON).
+#[derive(Debug, Serialize)]
+pub struct Check<'a> {
+    /// The request's method.
+    pub method: &'a str,
+    /// Its path on the public port (`/apis/<plugin>/<endpoint>`).
+    pub path: &'a str,
+    /// The plugin it is for.
+    pub plugin: &'a str,
+    /// The endpoint on that plugin.
+    pub endpoint: &'a str,
+    /// The raw query string (empty for none).
+    pub query: &'a str,
+    /// The end-to-end headers as the plugin would get them (client `dapr-*`/`x-keel-*` removed),
+    /// lower-case names, repeated values in order; values that are not text are left out.
+    pub headers: BTreeMap<&'a str, Vec<&'a str>>,
+    /// Who keel verified the caller to be; `null` on an endpoint the plugin declared public.
+    pub identity: Option<CheckIdentity<'a>>,
+}
+
+/// The verified caller, as the hook sees it.
+#[derive(Debug, Serialize)]
+pub struct CheckIdentity<'a> {
+    /// User name or client id (`sub`).
+    pub user: &'a str,
+    /// Tenant.
+    pub tenant: &'a str,
+    /// Roles.
+    pub roles: &'a [String],
+}
+
+/// The part of the hook's answer keel reads.
+#[derive(Debug, Deserialize)]
+struct Verdict {
+    ret: i64,
+    #[serde(default)]
+    msg: String,
+}
+
+/// The implementer of keel's point in `table`, if any.
+pub fn hook(table: &RouteTable) -> Option<&AddonTarget> {
+    table.plugins.get(KEEL_APP_ID)?.addons.get(POINT)?.as_ref()
+}
+
+/// Runs the hook for an external request (a no-op when no plugin implements the point).
+pub async fn check(
+    dapr: &DaprClient,
+    req: &HttpRequest,
+    table: &RouteTable,
+    policy: &Policy,
+    (plugin, endpoint): (&str, &str),
+    who: Option<&Identity>,
+) -> Result<(), RouteError> {
+    let Some(target) = hook(table) else { return Ok(()) };
+    let dest = Destination::Plugin { plugin: &target.plugin, endpoint: &target.endpoint };
+    let retry_after = policy.retry_after;
+    let unavailable = |plugin: &str, detail: String| RouteError::CheckUnavailable {
+        plugin: plugin.to_owned(),
+        detail,
+        retry_after,
+    };
+    let route =
+        routes::resolve(table, None, dest, policy).map_err(|e| unavailable(&target.plugin, e.to_string()))?;
+    let check = Check {
+        method: req.method().as_str(),
+        path: req.path(),
+        plugin,
+        endpoint,
+        query: req.query_string(),
+        headers: headers(req),
+        identity: who.map(|w| CheckIdentity { user: &w.sub, tenant: &w.tenant, roles: &w.roles }),
+    };
+    let call = dapr.invoke(Method::POST, &route.plugin, &route.endpoint, Some(&check));
+    let answer = match tokio::time::timeout(route.timeout, call).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => return Err(unavailable(&route.plugin, e.to_string())),
+        Err(_) => return Err(unavailable(&route.plugin, format!("no answer within {:?}", route.timeout))),
+    };
+    judge(answer.status, &answer.body, &route.plugin)
+}
+
+/// Reads the hook's answer: 2xx with `ret == 0` passes, anything else refuses.
+fn judge(status: StatusCode, body: &[u8], plugin: &str) -> Result<(), RouteError> {
+    let verdict = serde_json::from_slice::<Verdict>(body).ok();
+    match verdict {
+        Some(v) if status.is_success() && v.ret == 0 => Ok(()),
+        Some(v) if !v.msg.is_empty() => Err(RouteError::Denied { reason: bounded(v.msg) }),
+        _ => Err(RouteError::Denied {
+            reason: format!("{plugin} answered HTTP {} without a passing verdict", status.as_u16()),
+        }),
+    }
+}
+
+fn bounded(mut msg: String) -> String {
+    if msg.len() > MAX_MSG {
+        let mut cut = MAX_MSG;
+        while !msg.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        msg.truncate(cut);
+        msg.push('…');
+    }
+    msg
+}
+
+fn headers(req: &HttpRequest) -> BTreeMap<&str, Vec<&str>> {
+    let all = req.headers();
+    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, value) in all.iter() {
+        if is_hop_by_hop(name, all) || is_caller_only(name) {
+            continue;
+        }
+        if let Ok(text) = value.to_str() {
+            out.entry(name.as_str()).or_default().push(text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn only_a_2xx_with_ret_0_passes() {
+        let ok = br#"{"ret":0,"msg":"ok"}"#;
+        assert!(judge(StatusCode::OK, ok, "gate").is_ok());
+        assert!(judge(StatusCode::NO_CONTENT, ok, "gate").is_ok());
+        let no = judge(StatusCode::OK, br#"{"ret":-1,"msg":"office hours only"}"#, "gate").unwrap_err();
+        assert_eq!(no.to_string(), "the external pre-route check refused the request: office hours only");
+        let no = judge(StatusCode::FORBIDDEN, ok, "gate").unwrap_err();
+        assert!(no.to_string().contains("ok"), "{no}");
+        let no = judge(StatusCode::OK, b"yes", "gate").unwrap_err();
+        assert!(no.to_string().contains("gate answered HTTP 200 without a passing verdict"), "{no}");
+        let long = format!(r#"{{"ret":1,"msg":"{}"}}"#, "é".repeat(600));
+        let no = judge(StatusCode::OK, long.as_bytes(), "gate").unwrap_err().to_string();
+        assert!(no.len() < 700 && no.ends_with('…'), "{no}");
+    }
+
+    #[test]
+    fn the_hook_sees_end_to_end_headers_without_client_claims() {
+        let req = TestRequest::get()
+            .uri("/apis/echo/x?a=1")
+            .insert_header(("authorization", "Bearer t"))
+            .insert_header(("x-a", "1"))
+            .append_header(("x-a", "2"))
+            .insert_header(("x-keel-user", "mallory"))
+            .insert_header(("dapr-app-id", "elsewhere"))
+            .insert_header(("connection", "keep-alive"))
+            .to_http_request();
+        let h = headers(&req);
+        assert_eq!(h["x-a"], ["1", "2"]);
+        assert_eq!(h["authorization"], ["Bearer t"]);
+        for gone in ["x-keel-user", "dapr-app-id", "connection", "host"] {
+            assert!(!h.contains_key(gone), "{gone}");
+        }
+    }
+
+    #[test]
+    fn the_hook_is_keels_point_implementer() {
+        let table: RouteTable = serde_json::from_value(serde_json::json!({"version": 1, "plugins": {
+            "keel": {"status": "ACTIVE", "addons": {POINT: {"plugin": "gate", "endpoint": "check"}}}
+        }}))
+        .unwrap();
+        assert_eq!(hook(&table).unwrap().plugin, "gate");
+        let none: RouteTable = serde_json::from_value(serde_json::json!({"version": 1, "plugins": {
+            "keel": {"status": "ACTIVE", "addons": {POINT: null}}
+        }}))
+        .unwrap();
+        assert!(hook(&none).is_none());
+    }
+}
