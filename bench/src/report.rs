@@ -82,7 +82,7 @@ pub fn render(header: &str, rows: &[Row], resources: &[Resources], verdicts: &[V
         let met = match v.met {
             Some(true) => "yes",
             Some(false) => "**no**",
-            None => "not measured",
+            None => "-",
         };
         let _ = writeln!(out, "| {} | {} | {met} |", v.target, v.measured);
     }
