@@ -130,7 +130,9 @@ async fn an_implementer_of_keels_point_sees_every_external_request_first_and_fai
     assert!(a.body["msg"].as_str().unwrap().contains("office hours only"), "{}", a.body);
     // A non-2xx answer denies too, whatever its envelope says.
     reply(&p, "gate", r#"{"status": 500, "body": {"ret": 0, "msg": "ok"}}"#).await;
-    assert_eq!(public(&p, "GET", "echo/hello", Some(&token)).await.status, 403);
+    let a = public(&p, "GET", "echo/hello", Some(&token)).await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(a.body["msg"].as_str().unwrap().ends_with("gate answered HTTP 500: ok"), "{}", a.body);
     assert_eq!(received(&p, "echo").await.len(), echo_calls, "denied requests never reach the plugin");
 
     // Silence: 503 with Retry-After once the gate's own time limit passes, not a hang.

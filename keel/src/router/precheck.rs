@@ -112,16 +112,21 @@ pub async fn check(
     judge(answer.status, &answer.body, &route.plugin)
 }
 
-/// Reads the hook's answer: 2xx with `ret == 0` passes, anything else refuses.
+/// Reads the hook's answer: 2xx with `ret == 0` passes, anything else refuses, quoting the
+/// hook's `msg` when it gave one.
 fn judge(status: StatusCode, body: &[u8], plugin: &str) -> Result<(), RouteError> {
     let verdict = serde_json::from_slice::<Verdict>(body).ok();
-    match verdict {
-        Some(v) if status.is_success() && v.ret == 0 => Ok(()),
-        Some(v) if !v.msg.is_empty() => Err(RouteError::Denied { reason: bounded(v.msg) }),
-        _ => Err(RouteError::Denied {
-            reason: format!("{plugin} answered HTTP {} without a passing verdict", status.as_u16()),
-        }),
-    }
+    let msg = verdict.as_ref().map(|v| v.msg.as_str()).filter(|m| !m.is_empty());
+    let reason = match (status.is_success(), &verdict) {
+        (true, Some(v)) if v.ret == 0 => return Ok(()),
+        (true, Some(v)) => msg.map_or_else(|| format!("{plugin} answered ret {}", v.ret), str::to_owned),
+        (true, None) => format!("{plugin} answered HTTP {} without a verdict", status.as_u16()),
+        (false, _) => match msg {
+            Some(m) => format!("{plugin} answered HTTP {}: {m}", status.as_u16()),
+            None => format!("{plugin} answered HTTP {}", status.as_u16()),
+        },
+    };
+    Err(RouteError::Denied { reason: bounded(reason) })
 }
 
 fn bounded(mut msg: String) -> String {
@@ -163,9 +168,13 @@ mod tests {
         let no = judge(StatusCode::OK, br#"{"ret":-1,"msg":"office hours only"}"#, "gate").unwrap_err();
         assert_eq!(no.to_string(), "the external pre-route check refused the request: office hours only");
         let no = judge(StatusCode::FORBIDDEN, ok, "gate").unwrap_err();
-        assert!(no.to_string().contains("ok"), "{no}");
+        assert!(no.to_string().ends_with("gate answered HTTP 403: ok"), "{no}");
+        let no = judge(StatusCode::BAD_GATEWAY, b"", "gate").unwrap_err();
+        assert!(no.to_string().ends_with("gate answered HTTP 502"), "{no}");
+        let no = judge(StatusCode::OK, br#"{"ret": 7}"#, "gate").unwrap_err();
+        assert!(no.to_string().ends_with("gate answered ret 7"), "{no}");
         let no = judge(StatusCode::OK, b"yes", "gate").unwrap_err();
-        assert!(no.to_string().contains("gate answered HTTP 200 without a passing verdict"), "{no}");
+        assert!(no.to_string().contains("gate answered HTTP 200 without a verdict"), "{no}");
         let long = format!(r#"{{"ret":1,"msg":"{}"}}"#, "é".repeat(600));
         let no = judge(StatusCode::OK, long.as_bytes(), "gate").unwrap_err().to_string();
         assert!(no.len() < 700 && no.ends_with('…'), "{no}");
