@@ -103,6 +103,9 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     let public = platform.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").unwrap_or_default().to_owned();
     let token = auth::token(&platform.dapr_url("bench-client"), ADMIN_PASSWORD).await?;
     auth::wait_accepted(&format!("http://{public}/apis/echo/bench"), &token).await?;
+    // keel's external path and both nginx paths send the same request, token included (the
+    // plugin echoes it, so answers are the same size).
+    let bearer = format!("authorization: Bearer {token}");
     let echo_pid = platform.app("echo").pid();
     let client_pid = platform.app("bench-client").pid();
     let upstreams = Upstreams {
@@ -147,7 +150,7 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     paths.push(Path {
         name: "keel external",
         url: format!("http://{public}/apis/echo/bench"),
-        headers: vec![format!("authorization: Bearer {token}")],
+        headers: vec![bearer.clone()],
         keel: true,
     });
     paths.push(Path {
@@ -161,13 +164,13 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
             name: "nginx",
             url: format!("http://127.0.0.1:{}/bench", n.port),
             // The same request as keel's external path, token included (the plugin echoes it).
-            headers: vec![format!("authorization: Bearer {token}")],
+            headers: vec![bearer.clone()],
             keel: false,
         });
         paths.push(Path {
             name: NGINX_SEAT,
             url: format!("http://127.0.0.1:{}/bench", n.seat_port),
-            headers: vec![format!("authorization: Bearer {token}")],
+            headers: vec![bearer.clone()],
             keel: false,
         });
     }

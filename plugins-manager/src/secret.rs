@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::error::RegistryError;
 
-/// Longest secret accepted (argon2 hashes anything, but a megabyte "secret" is a mistake).
+/// Longest secret accepted (auth would hash anything, but a megabyte "secret" is a mistake).
 pub const MAX_LEN: usize = 1024;
 
 /// A secret as received. Its `Debug` is redacted and it has no `Display` or `Serialize`, so it

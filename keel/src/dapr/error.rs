@@ -62,7 +62,13 @@ fn is_etag_conflict(status: StatusCode, e: &DaprErrorBody) -> bool {
 
 /// At most 512 bytes of a body, lossily decoded, for error messages.
 pub(crate) fn snippet(body: &[u8]) -> String {
-    let cut = &body[..body.len().min(512)];
+    let mut cut = &body[..body.len().min(512)];
+    // A character cut in two at the limit is dropped, not shown as a replacement character.
+    if let Err(e) = std::str::from_utf8(cut) {
+        if e.error_len().is_none() {
+            cut = &cut[..e.valid_up_to()];
+        }
+    }
     let mut s = String::from_utf8_lossy(cut).into_owned();
     if body.len() > cut.len() {
         s.push('…');
@@ -97,5 +103,14 @@ mod tests {
         let e = DaprError::from_answer("x", StatusCode::BAD_GATEWAY, &[b'a'; 2000]);
         let msg = e.to_string();
         assert!(msg.contains("502") && msg.ends_with('…') && msg.len() < 600, "{msg}");
+    }
+
+    #[test]
+    fn snippets_never_split_a_character() {
+        // 'é' is two bytes: after one ASCII byte, a character straddles the 512-byte limit.
+        let s = snippet(format!("a{}", "é".repeat(600)).as_bytes());
+        assert_eq!(s, format!("a{}…", "é".repeat(255)));
+        assert!(snippet(&[0xff; 600]).contains('\u{fffd}'), "bytes that are not text stay visible");
+        assert_eq!(snippet(b"short"), "short");
     }
 }

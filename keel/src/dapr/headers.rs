@@ -1,7 +1,7 @@
 //! Header names and sidecar hygiene shared by every part that forwards HTTP: the router and the
 //! local sidecar stand-in strip and stamp headers exactly the same way `daprd` does.
 
-use actix_web::http::header::{HeaderMap, HeaderName};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// `dapr-app-id`: the header addressing form of service invocation; consumed, never forwarded.
 pub const DAPR_APP_ID: &str = "dapr-app-id";
@@ -47,13 +47,18 @@ pub fn is_hop_by_hop(name: &HeaderName, headers: &HeaderMap) -> bool {
         .any(|token| token.trim().eq_ignore_ascii_case(name))
 }
 
-/// Copies every end-to-end header of `from` into `to` (repeated headers preserved), skipping
-/// hop-by-hop headers and any name for which `skip` returns true.
+/// The end-to-end headers of `from` in order (repeated headers preserved): hop-by-hop headers
+/// and any name for which `skip` returns true are left out.
+pub fn end_to_end<'a>(
+    from: &'a HeaderMap,
+    skip: impl Fn(&HeaderName) -> bool + 'a,
+) -> impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + 'a {
+    from.iter().filter(move |(name, _)| !is_hop_by_hop(name, from) && !skip(name))
+}
+
+/// Copies every end-to-end header of `from` into `to` (see [`end_to_end`]).
 pub fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap, skip: impl Fn(&HeaderName) -> bool) {
-    for (name, value) in from.iter() {
-        if is_hop_by_hop(name, from) || skip(name) {
-            continue;
-        }
+    for (name, value) in end_to_end(from, skip) {
         to.append(name.clone(), value.clone());
     }
 }
@@ -61,7 +66,6 @@ pub fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap, skip: impl Fn(&Head
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::HeaderValue;
 
     fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut m = HeaderMap::new();

@@ -16,7 +16,8 @@ use super::public::Identity;
 use super::routes::{self, Policy};
 use super::target::Destination;
 use super::upstream::is_caller_only;
-use crate::dapr::headers::is_hop_by_hop;
+use crate::dapr::error::snippet;
+use crate::dapr::headers::end_to_end;
 use crate::dapr::DaprClient;
 use crate::plugin::KEEL_APP_ID;
 use crate::protocol::{AddonTarget, RouteTable};
@@ -27,9 +28,6 @@ pub const POINT: &str = "external-pre-route-check";
 /// What the point is for, as keel's identify describes it.
 pub const POINT_DESC: &str = "called before every request on keel's public port with its method, path, \
      query, headers and verified identity (no body); answer 2xx with ret 0 to let it through";
-
-/// Longest hook message passed on to the client.
-const MAX_MSG: usize = 512;
 
 /// The body the hook receives (`POST` to its endpoint, JSON).
 #[derive(Debug, Serialize)]
@@ -126,28 +124,12 @@ fn judge(status: StatusCode, body: &[u8], plugin: &str) -> Result<(), RouteError
             None => format!("{plugin} answered HTTP {}", status.as_u16()),
         },
     };
-    Err(RouteError::Denied { reason: bounded(reason) })
-}
-
-fn bounded(mut msg: String) -> String {
-    if msg.len() > MAX_MSG {
-        let mut cut = MAX_MSG;
-        while !msg.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        msg.truncate(cut);
-        msg.push('…');
-    }
-    msg
+    Err(RouteError::Denied { reason: snippet(reason.as_bytes()) })
 }
 
 fn headers(req: &HttpRequest) -> BTreeMap<&str, Vec<&str>> {
-    let all = req.headers();
     let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, value) in all.iter() {
-        if is_hop_by_hop(name, all) || is_caller_only(name) {
-            continue;
-        }
+    for (name, value) in end_to_end(req.headers(), is_caller_only) {
         if let Ok(text) = value.to_str() {
             out.entry(name.as_str()).or_default().push(text);
         }

@@ -123,24 +123,24 @@ pub async fn snapshot(platform: &Platform, ids: &[&str]) -> Vec<(String, Option<
     out
 }
 
-/// A stored plugin record, raw.
-pub async fn stored_record(platform: &Platform, id: &str) -> Option<Value> {
+/// The JSON stored under `key` in the shared state store, read through the registry's sidecar.
+async fn stored(platform: &Platform, key: &str) -> Option<Value> {
     platform
         .dapr(REGISTRY)
-        .get_state_json::<Value>("statestore", &format!("keel-plugin-{id}"))
+        .get_state_json::<Value>("statestore", key)
         .await
         .expect("read state")
         .map(|(v, _)| v)
 }
 
+/// A stored plugin record, raw.
+pub async fn stored_record(platform: &Platform, id: &str) -> Option<Value> {
+    stored(platform, &format!("keel-plugin-{id}")).await
+}
+
 /// auth's stored client credentials for plugin `id` (the only place its secret is kept, hashed).
 pub async fn stored_client(platform: &Platform, id: &str) -> Option<Value> {
-    platform
-        .dapr(REGISTRY)
-        .get_state_json::<Value>("statestore", &format!("auth/clients/{id}"))
-        .await
-        .expect("read state")
-        .map(|(v, _)| v)
+    stored(platform, &format!("auth/clients/{id}")).await
 }
 
 /// Kills app `id` and its sidecar at once (SIGKILL), as a machine crash would. The app is killed
