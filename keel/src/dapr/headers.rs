@@ -33,18 +33,28 @@ pub const HOP_BY_HOP: [&str; 10] = [
     "proxy-authenticate",
 ];
 
-/// True when `name` is hop-by-hop, either from the fixed list or because the message's own
-/// `Connection` header names it.
-pub fn is_hop_by_hop(name: &HeaderName, headers: &HeaderMap) -> bool {
-    let name = name.as_str();
-    if HOP_BY_HOP.contains(&name) {
-        return true;
+/// The hop-by-hop names of one message: the fixed list plus whatever its own `Connection` header
+/// names, read once per message rather than once per header (this runs on every forwarded request).
+struct HopByHop<'a> {
+    named: Vec<&'a str>,
+}
+
+impl<'a> HopByHop<'a> {
+    fn of(headers: &'a HeaderMap) -> Self {
+        let named = headers
+            .get_all(actix_web::http::header::CONNECTION)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        HopByHop { named }
     }
-    headers
-        .get_all(actix_web::http::header::CONNECTION)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case(name))
+
+    fn contains(&self, name: &HeaderName) -> bool {
+        let name = name.as_str();
+        HOP_BY_HOP.contains(&name) || self.named.iter().any(|t| t.eq_ignore_ascii_case(name))
+    }
 }
 
 /// The end-to-end headers of `from` in order (repeated headers preserved): hop-by-hop headers
@@ -53,7 +63,8 @@ pub fn end_to_end<'a>(
     from: &'a HeaderMap,
     skip: impl Fn(&HeaderName) -> bool + 'a,
 ) -> impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)> + 'a {
-    from.iter().filter(move |(name, _)| !is_hop_by_hop(name, from) && !skip(name))
+    let hop = HopByHop::of(from);
+    from.iter().filter(move |(name, _)| !hop.contains(name) && !skip(name))
 }
 
 /// Copies every end-to-end header of `from` into `to` (see [`end_to_end`]).

@@ -194,12 +194,9 @@ pub async fn send(
         connect_failed,
     };
     let mut request = client.request(verb.clone(), url).no_decompress();
-    // Replace, not merge: awc may have added nothing (no default headers), and repeated
-    // caller headers must arrive repeated.
-    let head_headers = request.headers_mut();
-    for (name, value) in headers.iter() {
-        head_headers.append(name.clone(), value.clone());
-    }
+    // Replace, not merge: the client adds no default headers, and repeated caller headers must
+    // arrive repeated (moving the map keeps them as they are, without a copy per request).
+    *request.headers_mut() = headers;
     let sent = match body {
         RequestBody::Empty => {
             // Go sends `Content-Length: 0` for an empty POST/PUT/PATCH and nothing otherwise.
@@ -260,13 +257,12 @@ fn describe_send_error(e: &awc::error::SendRequestError, url: &str) -> (String, 
 /// `Content-Length` (the body framing is ours to decide), never `dapr-app-id`, never a
 /// sidecar-protocol header.
 pub fn copy_response_headers(from: &HeaderMap, builder: &mut actix_web::HttpResponseBuilder) {
-    let mut out = HeaderMap::new();
-    keel::dapr::headers::copy_end_to_end(from, &mut out, |n| {
+    let passed = keel::dapr::headers::end_to_end(from, |n| {
         n == actix_web::http::header::CONTENT_LENGTH
             || n.as_str() == keel::dapr::headers::DAPR_APP_ID
             || crate::internal::protocol::is_internal(n.as_str())
     });
-    for (name, value) in out.iter() {
+    for (name, value) in passed {
         builder.append_header((name.clone(), value.clone()));
     }
 }

@@ -53,18 +53,32 @@ pub fn stamp_identity(h: &mut HeaderMap, caller_id: &str, caller_ns: &str, calle
     }
 }
 
-/// Appends `X-Forwarded-For`, `X-Forwarded-Host` and `Forwarded` for a remote call (daprd
-/// adds them only when the call leaves the sidecar).
-pub fn add_forwarded(h: &mut HeaderMap, host_ip: &str, hostname: &str) {
-    let ip = if host_ip.contains(':') { format!("\"[{host_ip}]\"") } else { host_ip.to_owned() };
-    let values = [
-        ("x-forwarded-for", host_ip.to_owned()),
-        ("x-forwarded-host", hostname.to_owned()),
-        ("forwarded", format!("for={ip};by={ip};host={hostname}")),
-    ];
-    for (name, value) in values {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.append(HeaderName::from_static(name), v);
+/// `X-Forwarded-For`, `X-Forwarded-Host` and `Forwarded` as this sidecar appends them to a
+/// remote call (daprd adds them only when the call leaves the sidecar). Built once per sidecar:
+/// the host's address and name do not change between calls.
+pub struct Forwarded(Vec<(HeaderName, HeaderValue)>);
+
+impl Forwarded {
+    /// The values for a sidecar on `host_ip` named `hostname`.
+    pub fn new(host_ip: &str, hostname: &str) -> Self {
+        let ip = if host_ip.contains(':') { format!("\"[{host_ip}]\"") } else { host_ip.to_owned() };
+        let values = [
+            ("x-forwarded-for", host_ip.to_owned()),
+            ("x-forwarded-host", hostname.to_owned()),
+            ("forwarded", format!("for={ip};by={ip};host={hostname}")),
+        ];
+        Forwarded(
+            values
+                .into_iter()
+                .filter_map(|(name, v)| Some((HeaderName::from_static(name), HeaderValue::from_str(&v).ok()?)))
+                .collect(),
+        )
+    }
+
+    /// Appends them to `h` (after any the caller already carried).
+    pub fn append_to(&self, h: &mut HeaderMap) {
+        for (name, value) in &self.0 {
+            h.append(name.clone(), value.clone());
         }
     }
 }
@@ -115,11 +129,11 @@ mod tests {
     #[test]
     fn forwarded_headers_append() {
         let mut h = map(&[("x-forwarded-for", "10.0.0.1")]);
-        add_forwarded(&mut h, "127.0.0.1", "box");
+        Forwarded::new("127.0.0.1", "box").append_to(&mut h);
         assert_eq!(h.get_all("x-forwarded-for").count(), 2);
         assert_eq!(h.get("forwarded").unwrap(), "for=127.0.0.1;by=127.0.0.1;host=box");
         let mut h6 = HeaderMap::new();
-        add_forwarded(&mut h6, "::1", "box");
+        Forwarded::new("::1", "box").append_to(&mut h6);
         assert_eq!(h6.get("forwarded").unwrap(), "for=\"[::1]\";by=\"[::1]\";host=box");
     }
 }

@@ -83,8 +83,7 @@ pub struct DirectMessaging {
     namespace: String,
     channel: Arc<AppChannel>,
     registry: Registry,
-    host_ip: String,
-    hostname: String,
+    forwarded: headers::Forwarded,
 }
 
 // === impl DirectMessaging ===
@@ -107,8 +106,7 @@ impl DirectMessaging {
             namespace: namespace.to_owned(),
             channel,
             registry,
-            host_ip: host_ip.to_owned(),
-            hostname,
+            forwarded: headers::Forwarded::new(host_ip, &hostname),
         }
     }
 
@@ -148,7 +146,7 @@ impl DirectMessaging {
             let call = ChannelRequest { verb, method, raw_query: req.raw_query, headers, body: req.body };
             return self.channel.invoke(client, call).await.map_err(InvokeError::Local);
         }
-        headers::add_forwarded(&mut headers, &self.host_ip, &self.hostname);
+        self.forwarded.append_to(&mut headers);
         self.invoke_remote(client, &id, &ns, verb, &method, &req.raw_query, headers, req.body).await
     }
 
