@@ -1,10 +1,12 @@
 //! Seeding keel's route table for the benchmark: echo and the benchmark's client as ACTIVE
 //! plugins, plus enough fake ones to reach the wanted count. Written through the Dapr state API
-//! exactly where the registry keeps it, then read by keel (at boot or on its periodic re-read).
+//! exactly where the registry keeps it, and pushed to keel the way the registry pushes it (from a
+//! sidecar with the registry's app-id), so keel runs with its default periodic re-read.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use awc::http::Method;
 use keel::dapr::{DaprClient, SaveItem};
 use keel::protocol::{PluginStatus, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
 
@@ -26,8 +28,15 @@ pub fn fake(i: usize) -> String {
     format!("fake-{i:04}")
 }
 
-/// Writes a table of `count` plugins (echo and `client` included) at `version`.
-pub async fn seed(dapr: &DaprClient, client: &str, count: usize, version: u64) -> Result<(), String> {
+/// Writes a table of `count` plugins (echo and `client` included) at `version`, and pushes it to
+/// keel through `registry` (a sidecar with the registry's app-id) when keel is running.
+pub async fn seed(
+    dapr: &DaprClient,
+    registry: Option<&DaprClient>,
+    client: &str,
+    count: usize,
+    version: u64,
+) -> Result<(), String> {
     let mut plugins = BTreeMap::new();
     // `open` is declared public: the external path to it skips token verification, which is
     // what isolates the verification's cost.
@@ -38,7 +47,17 @@ pub async fn seed(dapr: &DaprClient, client: &str, count: usize, version: u64) -
     }
     let table = RouteTable { version, plugins };
     let value = serde_json::to_value(&table).map_err(|e| e.to_string())?;
-    dapr.save_state(STATE_STORE, &[SaveItem::new(ROUTES_KEY, value)]).await.map_err(|e| e.to_string())
+    dapr.save_state(STATE_STORE, &[SaveItem::new(ROUTES_KEY, value)]).await.map_err(|e| e.to_string())?;
+    if let Some(registry) = registry {
+        let answer = registry
+            .invoke(Method::PUT, "keel", "v1/routes", Some(&table))
+            .await
+            .map_err(|e| format!("push the route table to keel: {e}"))?;
+        if !answer.status.is_success() {
+            return Err(format!("keel refused the pushed route table: HTTP {}", answer.status.as_u16()));
+        }
+    }
+    Ok(())
 }
 
 /// Waits until keel routes to the last fake plugin (it answers something other than 404: the

@@ -92,13 +92,13 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
             AppSpec::bin("auth", "auth").env("KEEL_ADMIN_PASSWORD", ADMIN_PASSWORD).env("KEEL_LOG", "warn"),
         )
         .await;
+    // A sidecar with the registry's app-id: route tables are pushed from it, as the registry
+    // pushes them, so keel runs with its default periodic re-read.
+    platform.start(AppSpec::sidecar_only(keel::router::control::REGISTRY_APP_ID)).await;
     let client_dapr = platform.dapr("bench-client");
-    routes::seed(&client_dapr, "bench-client", plugin_counts[0], 1).await?;
-    platform
-        .start(
-            AppSpec::keel().env("KEEL_ROUTES_REFRESH_MS", "300").env("KEEL_LOG", "warn").sidecar_args(&big),
-        )
-        .await;
+    let registry_dapr = platform.dapr(keel::router::control::REGISTRY_APP_ID);
+    routes::seed(&client_dapr, None, "bench-client", plugin_counts[0], 1).await?;
+    platform.start(AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&big)).await;
     let keel_pid = platform.app("keel").pid();
     let public = platform.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").unwrap_or_default().to_owned();
     let token = auth::token(&platform.dapr_url("bench-client"), ADMIN_PASSWORD).await?;
@@ -192,7 +192,8 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
         std::fs::write(&body, vec![b'k'; *size]).map_err(|e| format!("write body: {e}"))?;
         for &plugins in &plugin_counts {
             if plugins != loaded {
-                routes::seed(&client_dapr, "bench-client", plugins, next_version()).await?;
+                routes::seed(&client_dapr, Some(&registry_dapr), "bench-client", plugins, next_version())
+                    .await?;
                 routes::wait_loaded(
                     &format!("{}/v1.0/invoke/keel/method", platform.dapr_url("bench-client")),
                     plugins,
