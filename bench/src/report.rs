@@ -37,6 +37,15 @@ pub struct Verdict {
     pub met: Option<bool>,
 }
 
+/// The hand-written section after the figures: kept when the report is rewritten, so the
+/// reading of the numbers survives a new run (and is updated by whoever reads the new ones).
+pub const NOTES_HEADING: &str = "## Reading the figures";
+
+/// The notes section of a previous report, from its heading to the end.
+pub fn kept_notes(previous: &str) -> Option<&str> {
+    previous.find(NOTES_HEADING).map(|at| &previous[at..])
+}
+
 fn ms(v: f64) -> String {
     if v.is_nan() {
         "-".into()
@@ -87,4 +96,16 @@ pub fn render(header: &str, rows: &[Row], resources: &[Resources], verdicts: &[V
         let _ = writeln!(out, "| {} | {} | {met} |", v.target, v.measured);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_after_the_figures_are_kept() {
+        let old = "# Benchmarks\n\n| a |\n\n## Reading the figures\n\n- why.\n";
+        assert_eq!(kept_notes(old), Some("## Reading the figures\n\n- why.\n"));
+        assert_eq!(kept_notes("# Benchmarks\n"), None);
+    }
 }

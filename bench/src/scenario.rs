@@ -258,8 +258,13 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
 
     let verdicts = judge(&rows, &resources);
     let header = header(&args, nginx.as_ref().err());
-    let doc = report::render(&header, &rows, &resources, &verdicts);
+    let mut doc = report::render(&header, &rows, &resources, &verdicts);
     let out = if args.smoke { platform.dir().join("benchmarks.md") } else { root.join(&args.out) };
+    let previous = std::fs::read_to_string(&out).unwrap_or_default();
+    if let Some(notes) = report::kept_notes(&previous) {
+        doc.push('\n');
+        doc.push_str(notes);
+    }
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     }

@@ -70,7 +70,9 @@ impl Forwarded {
         Forwarded(
             values
                 .into_iter()
-                .filter_map(|(name, v)| Some((HeaderName::from_static(name), HeaderValue::from_str(&v).ok()?)))
+                .filter_map(|(name, v)| {
+                    Some((HeaderName::from_static(name), HeaderValue::from_str(&v).ok()?))
+                })
                 .collect(),
         )
     }
