@@ -52,12 +52,12 @@ pub async fn external(
     };
     let who = public::authenticate(verifier, &req, &dapr, &table, plugin, endpoint).await?; // 401 no or bad token, 403 not allowed
     note(&req, |r| r.caller = who.as_ref().map(|w| w.sub.clone()));
-    precheck::check(&dapr, &req, &table, &shared.policy, (plugin, endpoint), who.as_ref()).await?; // 403 the hook refused, 503 no answer from it (none: no hop)
+    precheck::check(&dapr, &req, &table, &shared.policy, (plugin, endpoint), who.as_deref()).await?; // 403 the hook refused, 503 no answer from it (none: no hop)
     let route = super::routes::resolve(&table, None, dest, &shared.policy); // 404 unknown plugin, 503 not ACTIVE
     drop(table); // from here on a route swap cannot touch this request
     note(&req, |r| resolved(r, &route));
     let route = route?;
-    let up = upstream::request(&dapr, &req, &route, Vouch::External(who.as_ref()))?; // client dapr-*, x-keel-* dropped; identity set
+    let up = upstream::request(&dapr, &req, &route, Vouch::External(who.as_deref()))?; // client dapr-*, x-keel-* dropped; identity set
     let res = upstream::send(up, &req, body, &route, shared.max_body_bytes).await?; // 413, 502, 504
     upstream::respond(res, &route, started).await // the plugin's answer as it is
 }

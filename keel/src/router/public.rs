@@ -5,6 +5,8 @@
 //! tokens, keys and revocations kept in memory) implements it. Without a verifier the gate refuses
 //! every request with 401: the public port is never open without authentication.
 
+use std::sync::Arc;
+
 use actix_web::HttpRequest;
 use futures_util::future::LocalBoxFuture;
 
@@ -23,7 +25,7 @@ pub trait TokenVerifier: Send + Sync + 'static {
         &'a self,
         req: &'a HttpRequest,
         dapr: &'a DaprClient,
-    ) -> LocalBoxFuture<'a, Result<Identity, RouteError>>;
+    ) -> LocalBoxFuture<'a, Result<Arc<Identity>, RouteError>>;
 
     /// Whether `who` may call `plugin` at all; a refusal should be [`RouteError::Forbidden`]
     /// (403). Plugins still check their own endpoints with the identity headers.
@@ -46,7 +48,8 @@ pub fn verifier(configured: Option<&dyn TokenVerifier>) -> Result<&dyn TokenVeri
 }
 
 /// Decides whether an external request may pass: `Ok(None)` for an endpoint the plugin declared
-/// public, `Ok(Some(identity))` for a verified caller allowed to call `plugin`.
+/// public, `Ok(Some(identity))` for a verified caller allowed to call `plugin` (shared with the
+/// verifier's cache: nothing is copied per request).
 pub async fn authenticate(
     verifier: &dyn TokenVerifier,
     req: &HttpRequest,
@@ -54,7 +57,7 @@ pub async fn authenticate(
     table: &RouteTable,
     plugin: &str,
     endpoint: &str,
-) -> Result<Option<Identity>, RouteError> {
+) -> Result<Option<Arc<Identity>>, RouteError> {
     let declared_public =
         table.plugins.get(plugin).is_some_and(|p| p.public_endpoints.iter().any(|e| e == endpoint));
     if declared_public {
@@ -72,10 +75,10 @@ impl TokenVerifier for crate::tokens::Verifier {
         &'a self,
         req: &'a HttpRequest,
         dapr: &'a DaprClient,
-    ) -> LocalBoxFuture<'a, Result<Identity, RouteError>> {
+    ) -> LocalBoxFuture<'a, Result<Arc<Identity>, RouteError>> {
         Box::pin(async move {
             match crate::tokens::Verifier::authenticate(self, req.headers(), dapr).await {
-                Ok(who) => Ok(Identity::clone(&who)),
+                Ok(who) => Ok(who),
                 Err(e) => Err(RouteError::Unauthenticated(e.to_string())),
             }
         })
@@ -123,11 +126,11 @@ pub(crate) mod tests {
             &'a self,
             req: &'a HttpRequest,
             _dapr: &'a DaprClient,
-        ) -> LocalBoxFuture<'a, Result<Identity, RouteError>> {
+        ) -> LocalBoxFuture<'a, Result<Arc<Identity>, RouteError>> {
             let good = req.headers().get(AUTHORIZATION).is_some_and(|v| v == "Bearer good");
             Box::pin(async move {
                 if good {
-                    Ok(ann())
+                    Ok(Arc::new(ann()))
                 } else {
                     Err(RouteError::Unauthenticated("invalid token".into()))
                 }
