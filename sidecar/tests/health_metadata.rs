@@ -5,11 +5,8 @@ mod common;
 
 use common::http::{get, req};
 use common::run::{run_file, Workspace};
+use keel_e2e::free_port;
 use serde_json::json;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 #[test]
 fn healthz_waits_for_the_app_port_while_outbound_is_ready_at_once() {
