@@ -26,6 +26,9 @@ pub struct Run {
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<String>>,
+    /// The threads reading stdout and stderr: done once the process (and anything holding its
+    /// pipes) is gone.
+    readers: Vec<std::thread::JoinHandle<()>>,
     status: Option<ExitStatus>,
 }
 
@@ -128,7 +131,7 @@ impl RunBuilder {
         let stderr = Arc::new(Mutex::new(String::new()));
         let out = child.stdout.take().unwrap();
         let lines = stdout.clone();
-        std::thread::spawn(move || {
+        let out_reader = std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
                 lines.lock().unwrap().push(line);
@@ -136,7 +139,7 @@ impl RunBuilder {
         });
         let mut err = child.stderr.take().unwrap();
         let text = stderr.clone();
-        std::thread::spawn(move || {
+        let err_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
@@ -145,7 +148,7 @@ impl RunBuilder {
                 text.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        Run { child, stdout, stderr, status: None }
+        Run { child, stdout, stderr, readers: vec![out_reader, err_reader], status: None }
     }
 }
 
@@ -216,6 +219,11 @@ impl Run {
         }
         let child = &mut self.child;
         let status = eventually("the sidecar process to exit", || child.try_wait().ok().flatten());
+        // The exit can be seen before the readers drained the pipes: what the process printed
+        // last (a refusal's message, say) must be readable once this returns.
+        eventually("the sidecar's output to be read to its end", || {
+            self.readers.iter().all(|r| r.is_finished()).then_some(())
+        });
         self.status = Some(status);
         status
     }
