@@ -2,7 +2,7 @@
 //! `KEEL_ADMIN_PASSWORD`, or is generated and printed once; there is no fixed default. Later
 //! starts find both and change nothing (a changed `KEEL_ADMIN_PASSWORD` does not reset anything).
 
-use keel::tokens::{now_secs, roles, PLATFORM_TENANT};
+use keel_sdk::tokens::{now_secs, roles, PLATFORM_TENANT};
 
 use crate::directory;
 use crate::error::AuthError;

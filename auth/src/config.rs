@@ -1,4 +1,4 @@
-//! Auth's configuration: one typed struct, loaded by `keel::config::load` (defaults, then the
+//! Auth's configuration: one typed struct, loaded by `keel_sdk::config::load` (defaults, then the
 //! file named by `KEEL_CONFIG`, then `KEEL_*` variables such as `KEEL_ACCESS_TOKEN_TTL_SECONDS`).
 //!
 //! Unknown keys are not rejected: the `KEEL_` prefix is shared with settings read elsewhere
@@ -80,15 +80,15 @@ impl Default for Config {
     fn default() -> Self {
         let argon = argon2::Params::default();
         Self {
-            listen: keel::config::app_listen_addr(),
+            listen: keel_sdk::config::app_listen_addr(),
             workers: 0,
-            store: keel::protocol::STATE_STORE.to_owned(),
+            store: keel_sdk::protocol::STATE_STORE.to_owned(),
             store_timeout_ms: 5_000,
             sidecar_wait_ms: 60_000,
             admin_username: "admin".to_owned(),
             admin_password: None,
-            issuer: keel::tokens::DEFAULT_ISSUER.to_owned(),
-            audience: keel::tokens::DEFAULT_AUDIENCE.to_owned(),
+            issuer: keel_sdk::tokens::DEFAULT_ISSUER.to_owned(),
+            audience: keel_sdk::tokens::DEFAULT_AUDIENCE.to_owned(),
             access_token_ttl_seconds: 3_600,
             refresh_token_ttl_seconds: 7 * 24 * 3_600,
             clock_leeway_seconds: 5,
@@ -109,8 +109,8 @@ pub struct InvalidConfig(String);
 
 impl Config {
     /// Defaults, the `KEEL_CONFIG` file, `KEEL_*` variables; `KEEL_ADMIN_PASSWORD` verbatim.
-    pub fn load() -> Result<Self, Box<keel::config::ConfigError>> {
-        let mut cfg: Self = keel::config::load(None).map_err(Box::new)?;
+    pub fn load() -> Result<Self, Box<keel_sdk::config::ConfigError>> {
+        let mut cfg: Self = keel_sdk::config::load(None).map_err(Box::new)?;
         if let Some(pw) = std::env::var(ADMIN_PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
             cfg.admin_password = Some(pw);
         }
@@ -155,13 +155,13 @@ impl Config {
     }
 
     /// The verifier configuration auth checks tokens with (its own issuer, audience, leeway).
-    pub fn verifier(&self) -> keel::tokens::VerifierConfig {
-        keel::tokens::VerifierConfig {
+    pub fn verifier(&self) -> keel_sdk::tokens::VerifierConfig {
+        keel_sdk::tokens::VerifierConfig {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             leeway: Duration::from_secs(self.clock_leeway_seconds),
             state_store: self.store.clone(),
-            ..keel::tokens::VerifierConfig::default()
+            ..keel_sdk::tokens::VerifierConfig::default()
         }
     }
 }

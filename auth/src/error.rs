@@ -6,8 +6,8 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use keel::dapr::DaprError;
-use keel::tokens::VerifyError;
+use keel_sdk::dapr::DaprError;
+use keel_sdk::tokens::VerifyError;
 use serde::Serialize;
 
 /// RFC 6749 §5.2 (and RFC 7009 §2.2.1) error codes.
@@ -134,17 +134,18 @@ impl ResponseError for AuthError {
             }
             Self::Unauthenticated(e) => {
                 res.insert_header((header::WWW_AUTHENTICATE, e.www_authenticate()));
-                res.json(keel::protocol::Envelope::error(self.code(), self.to_string()))
+                res.json(keel_sdk::protocol::Envelope::error(self.code(), self.to_string()))
             }
-            // Details of platform failures go to the log (see `keel::telemetry::log_failures`), not the client.
-            Self::Store(_) => res.json(keel::protocol::Envelope::error(
+            // Details of platform failures go to the log (see `keel_sdk::telemetry::log_failures`), not the client.
+            Self::Store(_) => res.json(keel_sdk::protocol::Envelope::error(
                 self.code(),
                 "auth's state store is unavailable; retry later",
             )),
-            Self::Internal(_) => {
-                res.json(keel::protocol::Envelope::error(self.code(), "internal error in auth; see its log"))
-            }
-            other => res.json(keel::protocol::Envelope::error(self.code(), other.to_string())),
+            Self::Internal(_) => res.json(keel_sdk::protocol::Envelope::error(
+                self.code(),
+                "internal error in auth; see its log",
+            )),
+            other => res.json(keel_sdk::protocol::Envelope::error(self.code(), other.to_string())),
         }
     }
 }

@@ -8,7 +8,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{EncodingKey, Header};
-use keel::tokens::{ed25519_jwk, AccessClaims, ALGORITHM};
+use keel_sdk::tokens::{ed25519_jwk, AccessClaims, ALGORITHM};
 use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
 
@@ -173,12 +173,12 @@ pub async fn load_or_create(store: &Store, now: u64) -> Result<KeyRing, AuthErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keel::tokens::{Verifier, VerifierConfig};
+    use keel_sdk::tokens::{Verifier, VerifierConfig};
 
     fn claims(now: u64) -> AccessClaims {
         AccessClaims {
-            iss: keel::tokens::DEFAULT_ISSUER.into(),
-            aud: keel::tokens::DEFAULT_AUDIENCE.into(),
+            iss: keel_sdk::tokens::DEFAULT_ISSUER.into(),
+            aud: keel_sdk::tokens::DEFAULT_AUDIENCE.into(),
             sub: "ann".into(),
             tenant: "acme".into(),
             roles: vec![],
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_new_ring_signs_tokens_its_jwks_verifies() {
-        let now = keel::tokens::now_secs();
+        let now = keel_sdk::tokens::now_secs();
         let ring = KeyRing::generate(now).unwrap();
         let token = ring.signer().unwrap().sign(&claims(now)).unwrap();
         let v = Verifier::new(VerifierConfig::default());

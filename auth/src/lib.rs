@@ -5,7 +5,7 @@
 //!   changes another tenant ([`api`]).
 //! - OAuth2: `POST /v1/oauth/token` (password, client_credentials, refresh_token grants),
 //!   introspection and revocation. Access tokens are Ed25519-signed JWTs ([`keys`], [`sessions`])
-//!   that keel verifies itself from `GET /v1/oauth/jwks` with `keel::tokens`.
+//!   that keel verifies itself from `GET /v1/oauth/jwks` with `keel_sdk::tokens`.
 //! - Client credentials for plugins, set by the registry at registration ([`api::clients`]).
 //! - On the first start: the signing key, the platform tenant and its super-admin
 //!   ([`bootstrap`]).
@@ -18,7 +18,7 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let cfg = auth::Config::default();
-//! let running = auth::start(cfg, keel::dapr::SidecarConfig::from_env()).await?;
+//! let running = auth::start(cfg, keel_sdk::dapr::SidecarConfig::from_env()).await?;
 //! println!("listening on {}", running.addr);
 //! running.stop().await;
 //! # Ok(()) }
@@ -48,8 +48,8 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use keel::dapr::{DaprClient, SidecarConfig};
-use keel::plugin::{require_app_token, PluginSpec};
+use keel_sdk::dapr::{DaprClient, SidecarConfig};
+use keel_sdk::plugin::{require_app_token, PluginSpec};
 
 pub use config::Config;
 pub use error::AuthError;
@@ -57,7 +57,7 @@ pub use state::Shared;
 pub use store::Store;
 
 /// Auth's Dapr app-id (and plugin id).
-pub const AUTH_APP_ID: &str = keel::tokens::AUTH_APP_ID;
+pub const AUTH_APP_ID: &str = keel_sdk::tokens::AUTH_APP_ID;
 
 /// A started auth service: its address, its HTTP server and its background task.
 pub struct Running {
@@ -101,7 +101,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let shared =
         web::block(move || Shared::new(shared_cfg)).await.map_err(|e| io::Error::other(e.to_string()))?;
     let shared = Arc::new(shared.map_err(failed)?);
-    let ring = keys::load_or_create(&store, keel::tokens::now_secs()).await.map_err(failed)?;
+    let ring = keys::load_or_create(&store, keel_sdk::tokens::now_secs()).await.map_err(failed)?;
     shared.install_ring(&ring).map_err(failed)?;
     shared.reload(&store).await.map_err(failed)?;
     bootstrap::run(&shared, &store).await.map_err(failed)?;
@@ -114,8 +114,8 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         // Middleware runs in reverse order of registration: the app token check first, then the
         // request log, then the error log closest to the handlers.
         App::new()
-            .wrap(from_fn(keel::telemetry::log_failures))
-            .wrap(from_fn(keel::telemetry::log_request))
+            .wrap(from_fn(keel_sdk::telemetry::log_failures))
+            .wrap(from_fn(keel_sdk::telemetry::log_request))
             .wrap(from_fn(require_app_token))
             .configure(plugin.configure())
             .app_data(data.clone())

@@ -4,13 +4,13 @@
 use std::process::ExitCode;
 
 use auth::{start, Config, AUTH_APP_ID};
-use keel::dapr::SidecarConfig;
+use keel_sdk::dapr::SidecarConfig;
 
 const EX_USAGE: u8 = 64;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    keel::telemetry::init(AUTH_APP_ID);
+    keel_sdk::telemetry::init(AUTH_APP_ID);
     let cfg = match Config::load() {
         Ok(cfg) => cfg,
         Err(error) => {

@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use keel::tokens::{roles, PLATFORM_TENANT};
+use keel_sdk::tokens::{roles, PLATFORM_TENANT};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AuthError;
 
 /// State keys. All start with `auth/`: the store is shared by the core apps.
 pub mod keys {
-    pub use keel::tokens::{REVOKED_KEY, TENANTS_KEY};
+    pub use keel_sdk::tokens::{REVOKED_KEY, TENANTS_KEY};
     /// The signing keys.
     pub const KEYRING: &str = "auth/keys";
 
@@ -32,7 +32,7 @@ pub mod keys {
 }
 
 /// Every tenant, with its roles and their grants ([`keys::TENANTS_KEY`]). Keel reads the grants
-/// from this document (as `keel::tokens::GrantsView`), so the field names `tenants`, `roles` and
+/// from this document (as `keel_sdk::tokens::GrantsView`), so the field names `tenants`, `roles` and
 /// `plugins` are a contract.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Directory {
@@ -240,7 +240,7 @@ pub fn is_built_in_role(name: &str) -> bool {
 
 /// A tenant id, role name: a DNS label, like a plugin id.
 pub fn check_label(what: &str, s: &str) -> Result<(), AuthError> {
-    keel::protocol::PluginId::parse(s).map(|_| ()).map_err(|_| {
+    keel_sdk::protocol::PluginId::parse(s).map(|_| ()).map_err(|_| {
         AuthError::Invalid(format!("{what} {s:?} must be lower-case letters, digits and '-' (at most 63)"))
     })
 }
@@ -261,7 +261,7 @@ pub fn check_username(s: &str) -> Result<(), AuthError> {
 
 /// A plugin id a grant may name: a valid plugin id, or `*`.
 pub fn check_grant_target(s: &str) -> Result<(), AuthError> {
-    if s == keel::tokens::ANY_PLUGIN {
+    if s == keel_sdk::tokens::ANY_PLUGIN {
         return Ok(());
     }
     check_label("plugin id", s)

@@ -4,7 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use keel::tokens::{now_secs, roles, AccessClaims, RevokedDoc, PLATFORM_TENANT};
+use keel_sdk::tokens::{now_secs, roles, AccessClaims, RevokedDoc, PLATFORM_TENANT};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
-use keel::tokens::{now_secs, RevokedDoc, Verifier};
+use keel_sdk::tokens::{now_secs, RevokedDoc, Verifier};
 
 use crate::error::AuthError;
 use crate::keys::{KeyRing, Signer};

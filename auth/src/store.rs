@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use keel::dapr::{DaprClient, DeleteItem, SaveItem, TransactionOp};
+use keel_sdk::dapr::{DaprClient, DeleteItem, SaveItem, TransactionOp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

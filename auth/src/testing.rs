@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::http::header;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use keel::dapr::{DaprClient, SidecarConfig};
+use keel_sdk::dapr::{DaprClient, SidecarConfig};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -236,7 +236,7 @@ impl Harness {
     pub async fn boot(fake: FakeSidecar, cfg: Config) -> Self {
         let store = Store::new(fake.dapr(), &cfg.store);
         let shared = Shared::new(cfg).unwrap();
-        let ring = keys::load_or_create(&store, keel::tokens::now_secs()).await.unwrap();
+        let ring = keys::load_or_create(&store, keel_sdk::tokens::now_secs()).await.unwrap();
         shared.install_ring(&ring).unwrap();
         shared.reload(&store).await.unwrap();
         bootstrap::run(&shared, &store).await.unwrap();

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use awc::http::Method;
-use keel::dapr::{DaprClient, SaveItem};
-use keel::protocol::{PluginStatus, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
+use keel_sdk::dapr::{DaprClient, SaveItem};
+use keel_sdk::protocol::{PluginStatus, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
 
 fn entry() -> RouteEntry {
     RouteEntry {

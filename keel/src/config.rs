@@ -1,106 +1,262 @@
-//! Service configuration with the `config` crate: defaults, then an optional file, then `KEEL_*`
-//! environment variables (`KEEL_POLL_INTERVAL_MS=2000`; nested keys use `__`).
+//! The router's configuration: [`RouterConfig`] from defaults, an optional file (`KEEL_CONFIG`) and
+//! `KEEL_*` variables (`KEEL_UPSTREAM_TIMEOUT_MS=5000`), plus what Dapr hands every app in its
+//! environment (`DAPR_HTTP_PORT`, `DAPR_API_TOKEN`, `APP_API_TOKEN`, `APP_PORT`).
+//!
+//! Unknown `KEEL_*` keys are ignored rather than refused: every service reads the same prefix
+//! (and `KEEL_LOG`, `KEEL_CONFIG` belong to the shared set-up), so one service's key is another's
+//! stranger. [`RouterConfig::validate`] checks every value before any port is bound.
 
+use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// The environment variable naming an optional configuration file (TOML, YAML or JSON).
-pub const CONFIG_FILE_ENV: &str = "KEEL_CONFIG";
+use super::public::TokenVerifier;
+use keel_sdk::config::ConfigError;
+use keel_sdk::dapr::SidecarConfig;
 
-/// Why configuration could not be loaded; names the source.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The configuration file is missing or malformed.
-    #[error("configuration file {path}: {source}")]
-    File {
-        path: PathBuf,
-        #[source]
-        source: config::ConfigError,
-    },
-    /// A value (from the file or a `KEEL_*` variable) has the wrong type or is unknown.
-    #[error("configuration: {0}")]
-    Invalid(#[source] config::ConfigError),
+/// Everything `keel` reads from its configuration file or `KEEL_*` variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouterConfig {
+    /// The app port (internal flow, keel's `/v1` API), `KEEL_LISTEN`. Unset: `127.0.0.1:$APP_PORT`,
+    /// where keel's sidecar expects it.
+    pub listen: Option<SocketAddr>,
+    /// The admin port serving `GET /metrics` (Prometheus text) and `GET /readyz`,
+    /// `KEEL_ADMIN_LISTEN`. Keep it off the public network.
+    pub admin_listen: SocketAddr,
+    /// Serve the external flow (`/apis/<plugin>/<endpoint>`), `KEEL_PUBLIC_ENABLED`. On by
+    /// default, with every request verified against auth's published keys (only endpoints a
+    /// plugin declares public pass without a token).
+    pub public_enabled: bool,
+    /// The only token issuer accepted on the public port, `KEEL_ISSUER` (auth reads the same
+    /// key, so one setting keeps both in step).
+    pub issuer: String,
+    /// The only token audience accepted on the public port, `KEEL_AUDIENCE` (shared with auth).
+    pub audience: String,
+    /// The public port's address, `KEEL_PUBLIC_LISTEN`.
+    pub public_listen: SocketAddr,
+    /// HTTP worker threads per port, `KEEL_WORKERS`; 0 means one per CPU.
+    pub workers: usize,
+    /// Milliseconds a plugin gets to start answering (request upload included) before keel
+    /// answers 504, `KEEL_UPSTREAM_TIMEOUT_MS`. A plugin's `timeout_ms` in the route table wins.
+    pub upstream_timeout_ms: u64,
+    /// Largest request body keel forwards, in bytes, `KEEL_MAX_BODY_BYTES`; larger ones get 413.
+    /// Bodies are streamed, so this bounds what plugins receive, not keel's memory.
+    pub max_body_bytes: u64,
+    /// Milliseconds between re-reads of the route table from the store, in case a push from the
+    /// registry was missed, `KEEL_ROUTES_REFRESH_MS`.
+    pub routes_refresh_ms: u64,
+    /// Milliseconds between attempts to load the route table at boot while the store or the
+    /// table is not there yet, `KEEL_ROUTES_RETRY_MS`.
+    pub routes_retry_ms: u64,
+    /// Seconds announced in `Retry-After` when a plugin is not ACTIVE or keel is starting,
+    /// `KEEL_RETRY_AFTER_S` (the registry's status poll interval is a good value).
+    pub retry_after_s: u64,
+    /// Seconds in-flight requests get to finish on shutdown, `KEEL_SHUTDOWN_TIMEOUT_S`.
+    pub shutdown_timeout_s: u64,
 }
 
-/// Loads `T`: its `Default`, overridden by `file` (or the file named by `KEEL_CONFIG`), overridden
-/// by `KEEL_*` environment variables.
-pub fn load<T: DeserializeOwned + Serialize + Default>(file: Option<&Path>) -> Result<T, ConfigError> {
-    let env_file = std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from);
-    load_from(file.map(Path::to_path_buf).or(env_file), config::Environment::with_prefix("KEEL"))
-}
-
-/// [`load`] with an explicit environment source (tests pass a map instead of mutating the
-/// process environment).
-pub fn load_from<T: DeserializeOwned + Serialize + Default>(
-    file: Option<PathBuf>,
-    env: config::Environment,
-) -> Result<T, ConfigError> {
-    let defaults = config::Config::try_from(&T::default()).map_err(ConfigError::Invalid)?;
-    let mut builder = config::Config::builder().add_source(defaults);
-    if let Some(path) = &file {
-        // Read the file here so a missing or malformed file is reported with its path.
-        let one = config::Config::builder()
-            .add_source(config::File::from(path.as_path()).required(true))
-            .build()
-            .map_err(|source| ConfigError::File { path: path.clone(), source })?;
-        builder = builder.add_source(one);
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            public_enabled: true,
+            issuer: keel_sdk::tokens::DEFAULT_ISSUER.to_owned(),
+            audience: keel_sdk::tokens::DEFAULT_AUDIENCE.to_owned(),
+            public_listen: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            workers: 0,
+            upstream_timeout_ms: 30_000,
+            max_body_bytes: 100 * 1024 * 1024,
+            routes_refresh_ms: 5_000,
+            routes_retry_ms: 1_000,
+            retry_after_s: 5,
+            shutdown_timeout_s: 10,
+        }
     }
-    let env = env.prefix_separator("_").separator("__").try_parsing(true);
-    builder.add_source(env).build().and_then(|c| c.try_deserialize()).map_err(ConfigError::Invalid)
 }
 
-/// The address an app listens on under `dapr run`: 127.0.0.1 and `APP_PORT` (port 0, any free
-/// port, when unset).
-pub fn app_listen_addr() -> SocketAddr {
-    let port = std::env::var("APP_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
-    SocketAddr::from(([127, 0, 0, 1], port))
+/// What [`super::start`] needs: the router's settings, its sidecar, the app token, and the
+/// public port's token verifier.
+#[derive(Clone)]
+pub struct Config {
+    /// The router's settings.
+    pub router: RouterConfig,
+    /// Keel's own sidecar; every forwarded request and every store read goes there.
+    pub sidecar: SidecarConfig,
+    /// `APP_API_TOKEN`: when set, requests to the app port must carry it in `dapr-api-token`.
+    pub app_token: Option<String>,
+    /// Verifies bearer tokens on the public port; `None` refuses every public request.
+    pub verifier: Option<Arc<dyn TokenVerifier>>,
+}
+
+// === impl RouterConfig ===
+
+impl RouterConfig {
+    /// Checks every value; the message names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("upstream_timeout_ms", self.upstream_timeout_ms),
+            ("max_body_bytes", self.max_body_bytes),
+            ("routes_refresh_ms", self.routes_refresh_ms),
+            ("routes_retry_ms", self.routes_retry_ms),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(invalid(format!("{key} must be greater than 0")));
+            }
+        }
+        if self.public_enabled && (self.issuer.is_empty() || self.audience.is_empty()) {
+            return Err(invalid("issuer and audience must not be empty while the public port is on".into()));
+        }
+        // Port 0 (any free port) never collides.
+        if self.public_enabled && self.public_listen.port() != 0 && Some(self.public_listen) == self.listen {
+            return Err(invalid(
+                "public_listen must differ from listen: the app port trusts its sidecar".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The app port's address.
+    pub fn app_addr(&self) -> SocketAddr {
+        self.listen.unwrap_or_else(keel_sdk::config::app_listen_addr)
+    }
+
+    /// Workers per port.
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            self.workers
+        }
+    }
+
+    /// [`Self::upstream_timeout_ms`] as a duration.
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    /// [`Self::retry_after_s`] as a duration.
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_secs(self.retry_after_s)
+    }
+}
+
+fn invalid(message: String) -> ConfigError {
+    ConfigError::Invalid(Box::new(config::ConfigError::Message(message)))
+}
+
+// === impl Config ===
+
+impl Config {
+    /// Loads the router's settings (defaults, `KEEL_CONFIG` file, `KEEL_*`) and Dapr's variables,
+    /// and validates them.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let router: RouterConfig = keel_sdk::config::load(None)?;
+        router.validate()?;
+        // The public port verifies tokens itself, from auth's published keys.
+        let verifier: Option<Arc<dyn TokenVerifier>> = router.public_enabled.then(|| {
+            let cfg = keel_sdk::tokens::VerifierConfig {
+                issuer: router.issuer.clone(),
+                audience: router.audience.clone(),
+                ..Default::default()
+            };
+            Arc::new(keel_sdk::tokens::Verifier::new(cfg)) as Arc<dyn TokenVerifier>
+        });
+        Ok(Self {
+            router,
+            sidecar: SidecarConfig::from_env(),
+            app_token: std::env::var("APP_API_TOKEN").ok().filter(|t| !t.is_empty()),
+            verifier,
+        })
+    }
+
+    /// A configuration for tests and embedding: defaults, every port on loopback port 0, the
+    /// public port off, no tokens.
+    pub fn local(sidecar: SidecarConfig) -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let router = RouterConfig {
+            listen: Some(any),
+            admin_listen: any,
+            public_listen: any,
+            public_enabled: false,
+            workers: 1,
+            ..Default::default()
+        };
+        Self { router, sidecar, app_token: None, verifier: None }
+    }
+}
+
+impl fmt::Debug for Config {
+    // The tokens are secrets: never print them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("router", &self.router)
+            .field("sidecar", &self.sidecar)
+            .field("app_token", &self.app_token.as_ref().map(|_| "<redacted>"))
+            .field("verifier", &self.verifier.as_ref().map(|_| "<configured>"))
+            .finish()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
     use std::collections::HashMap;
-    use std::io::Write;
 
-    #[derive(Debug, Serialize, Deserialize, PartialEq)]
-    #[serde(default)]
-    struct Demo {
-        listen: String,
-        poll_interval_ms: u64,
-        name: String,
-    }
-
-    impl Default for Demo {
-        fn default() -> Self {
-            Self { listen: "127.0.0.1:0".into(), poll_interval_ms: 5000, name: "d".into() }
-        }
-    }
-
-    fn env(pairs: &[(&str, &str)]) -> config::Environment {
+    fn load(pairs: &[(&str, &str)]) -> Result<RouterConfig, ConfigError> {
         let map: HashMap<String, String> =
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        config::Environment::with_prefix("KEEL").source(Some(map))
+        let cfg: RouterConfig =
+            keel_sdk::config::load_from(None, config::Environment::with_prefix("KEEL").source(Some(map)))?;
+        cfg.validate()?;
+        Ok(cfg)
     }
 
     #[test]
-    fn defaults_then_file_then_environment() {
-        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
-        writeln!(f, "poll_interval_ms = 100\nname = \"file\"").unwrap();
-        let c: Demo = load_from(Some(f.path().into()), env(&[("KEEL_NAME", "env")])).unwrap();
-        assert_eq!(c, Demo { listen: "127.0.0.1:0".into(), poll_interval_ms: 100, name: "env".into() });
-        let c: Demo = load_from(None, env(&[])).unwrap();
-        assert_eq!(c, Demo::default());
+    fn defaults_open_the_public_port_with_auths_issuer_and_audience() {
+        let cfg = load(&[]).unwrap();
+        assert_eq!(cfg, RouterConfig::default());
+        assert!(cfg.public_enabled);
+        assert_eq!(cfg.issuer, keel_sdk::tokens::DEFAULT_ISSUER);
+        assert_eq!(cfg.audience, keel_sdk::tokens::DEFAULT_AUDIENCE);
+        let err = load(&[("KEEL_AUDIENCE", "")]).unwrap_err();
+        assert!(err.to_string().contains("audience"), "{err}");
     }
 
     #[test]
-    fn bad_values_and_files_are_reported_with_their_source() {
-        let err = load_from::<Demo>(None, env(&[("KEEL_POLL_INTERVAL_MS", "soon")])).unwrap_err();
-        assert!(err.to_string().contains("poll_interval_ms"), "{err}");
-        let err = load_from::<Demo>(Some("/nonexistent/keel.toml".into()), env(&[])).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/keel.toml"), "{err}");
+    fn environment_overrides_and_other_services_keys_are_ignored() {
+        let cfg = load(&[
+            ("KEEL_UPSTREAM_TIMEOUT_MS", "750"),
+            ("KEEL_PUBLIC_ENABLED", "true"),
+            ("KEEL_PUBLIC_LISTEN", "127.0.0.1:18000"),
+            ("KEEL_LISTEN", "127.0.0.1:3100"),
+            ("KEEL_LOG", "debug"),
+            ("KEEL_POLL_INTERVAL_MS", "100"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.upstream_timeout(), Duration::from_millis(750));
+        assert!(cfg.public_enabled);
+        assert_eq!(cfg.public_listen, "127.0.0.1:18000".parse().unwrap());
+        assert_eq!(cfg.app_addr(), "127.0.0.1:3100".parse().unwrap());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = load(&[("KEEL_MAX_BODY_BYTES", "0")]).unwrap_err();
+        assert!(err.to_string().contains("max_body_bytes"), "{err}");
+        let err = load(&[("KEEL_ADMIN_LISTEN", "nowhere")]).unwrap_err();
+        assert!(err.to_string().contains("admin_listen"), "{err}");
+    }
+
+    #[test]
+    fn tokens_are_never_printed() {
+        let mut cfg = Config::local(SidecarConfig::default());
+        cfg.app_token = Some("s3cret".into());
+        assert!(!format!("{cfg:?}").contains("s3cret"));
     }
 }

@@ -14,8 +14,8 @@
 use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
-use keel::dapr::headers::DAPR_CALLER_APP_ID;
-use keel::plugin::KEEL_APP_ID;
+use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
+use keel_sdk::plugin::KEEL_APP_ID;
 
 use crate::boot::CORE_IDS;
 use crate::error::RegistryError;

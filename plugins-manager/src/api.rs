@@ -4,7 +4,7 @@
 //! refusals are [`RegistryError`]s, whose single mapping decides the HTTP status.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel::protocol::Reply;
+use keel_sdk::protocol::Reply;
 use serde::Deserialize;
 
 use crate::access::Manager;

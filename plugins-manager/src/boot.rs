@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use keel::plugin::KEEL_APP_ID;
+use keel_sdk::plugin::KEEL_APP_ID;
 use tokio::sync::watch;
 
 use crate::registry::Registry;

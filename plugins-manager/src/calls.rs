@@ -4,9 +4,9 @@
 //! becomes a [`RegistryError`] that names the app-id, the endpoint and what was waited.
 
 use actix_web::http::{Method, StatusCode};
-use keel::dapr::{DaprClient, DaprError, Invoked};
-use keel::plugin::KEEL_APP_ID;
-use keel::protocol::{
+use keel_sdk::dapr::{DaprClient, DaprError, Invoked};
+use keel_sdk::plugin::KEEL_APP_ID;
+use keel_sdk::protocol::{
     paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable, StatusResponse,
     ValidIdentify,
 };

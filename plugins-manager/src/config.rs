@@ -1,4 +1,4 @@
-//! The registry's configuration: one typed struct, loaded by `keel::config::load` (defaults, then
+//! The registry's configuration: one typed struct, loaded by `keel_sdk::config::load` (defaults, then
 //! the file named by `KEEL_CONFIG`, then `KEEL_*` variables such as `KEEL_POLL_INTERVAL_MS=2000`).
 //!
 //! Unknown keys are not rejected: the `KEEL_` prefix is shared with settings read elsewhere
@@ -65,9 +65,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            listen: keel::config::app_listen_addr(),
+            listen: keel_sdk::config::app_listen_addr(),
             workers: 2,
-            store: keel::protocol::STATE_STORE.to_owned(),
+            store: keel_sdk::protocol::STATE_STORE.to_owned(),
             identify_timeout_ms: 5_000,
             addons_identify_timeout_ms: 5_000,
             poll_timeout_ms: 2_000,
@@ -100,8 +100,8 @@ pub struct InvalidConfig {
 
 impl Config {
     /// Loads the configuration from its sources (see the module doc).
-    pub fn load() -> Result<Self, Box<keel::config::ConfigError>> {
-        keel::config::load(None).map_err(Box::new)
+    pub fn load() -> Result<Self, Box<keel_sdk::config::ConfigError>> {
+        keel_sdk::config::load(None).map_err(Box::new)
     }
 
     /// Checks the values that would make the service misbehave, before any port is bound.
@@ -200,7 +200,7 @@ mod tests {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
         let c: Config =
-            keel::config::load_from(None, config_env(env)).expect("unknown KEEL_LOG must not be refused");
+            keel_sdk::config::load_from(None, config_env(env)).expect("unknown KEEL_LOG must not be refused");
         assert_eq!(c.poll_interval_ms, 250);
         assert_eq!(c.listen, "127.0.0.1:4000".parse().unwrap());
     }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use keel::dapr::DaprError;
-use keel::protocol::{Envelope, IdError, PlatformTooOld};
+use keel_sdk::dapr::DaprError;
+use keel_sdk::protocol::{Envelope, IdError, PlatformTooOld};
 
 /// A refused or failed registry request.
 #[derive(Debug, thiserror::Error)]

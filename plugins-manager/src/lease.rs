@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use keel::dapr::SaveItem;
+use keel_sdk::dapr::SaveItem;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -124,7 +124,7 @@ async fn release(store: &Store, holder: &str) {
         if mine {
             store.dapr().delete_state(store.name(), LEASE_KEY, item.etag.as_deref()).await?;
         }
-        Ok::<_, keel::dapr::DaprError>(())
+        Ok::<_, keel_sdk::dapr::DaprError>(())
     };
     match outcome.await {
         Ok(()) => tracing::info!(%holder, "Polling lease released"),

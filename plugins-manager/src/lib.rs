@@ -16,7 +16,7 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let cfg = plugins_manager::Config::default();
-//! let running = plugins_manager::start(cfg, keel::dapr::SidecarConfig::from_env()).await?;
+//! let running = plugins_manager::start(cfg, keel_sdk::dapr::SidecarConfig::from_env()).await?;
 //! println!("listening on {}", running.addr);
 //! running.stop().await;
 //! # Ok(()) }
@@ -45,8 +45,8 @@ use std::net::SocketAddr;
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use keel::dapr::SidecarConfig;
-use keel::plugin::{require_app_token, PluginSpec};
+use keel_sdk::dapr::SidecarConfig;
+use keel_sdk::plugin::{require_app_token, PluginSpec};
 use tokio::sync::watch;
 
 pub use config::Config;
@@ -98,8 +98,8 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         // Middleware runs in reverse order of registration: the app token check first, then the
         // request log, then the error log closest to the handlers.
         App::new()
-            .wrap(from_fn(keel::telemetry::log_failures))
-            .wrap(from_fn(keel::telemetry::log_request))
+            .wrap(from_fn(keel_sdk::telemetry::log_failures))
+            .wrap(from_fn(keel_sdk::telemetry::log_request))
             .wrap(from_fn(require_app_token))
             .configure(plugin.configure())
             .app_data(registry)

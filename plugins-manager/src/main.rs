@@ -3,14 +3,14 @@
 
 use std::process::ExitCode;
 
-use keel::dapr::SidecarConfig;
+use keel_sdk::dapr::SidecarConfig;
 use plugins_manager::{start, Config, PLUGINS_APP_ID};
 
 const EX_USAGE: u8 = 64;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    keel::telemetry::init(PLUGINS_APP_ID);
+    keel_sdk::telemetry::init(PLUGINS_APP_ID);
     let cfg = match Config::load() {
         Ok(cfg) => cfg,
         Err(error) => {

@@ -3,7 +3,7 @@
 //! Stored (all in the configured state store):
 //! - [`PluginRecord`] under `keel-plugin-<id>`: the identify document, the secret's hash, when and
 //!   how it was registered. Created and deleted only together with the route table.
-//! - the route table (`keel::protocol::RouteTable`, key `keel-routes`): status, version, points and
+//! - the route table (`keel_sdk::protocol::RouteTable`, key `keel-routes`): status, version, points and
 //!   their implementers; the single document every change goes through.
 //! - [`HealthDoc`] under `keel-plugins-health`: the last poll of each plugin, written by the
 //!   replica holding the polling lease once per round, so failure counts survive a handover.
@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keel::protocol::{AddonTarget, Identify, PluginStatus, RouteEntry, RouteTable};
+use keel_sdk::protocol::{AddonTarget, Identify, PluginStatus, RouteEntry, RouteTable};
 use serde::{Deserialize, Serialize};
 
 /// Key prefix of plugin records.
@@ -226,7 +226,7 @@ impl PluginView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keel::protocol::AddonPoint;
+    use keel_sdk::protocol::AddonPoint;
 
     #[test]
     fn timestamps_are_rfc3339_utc() {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
-use keel::protocol::PluginStatus;
+use keel_sdk::protocol::PluginStatus;
 use tokio::sync::watch;
 
 use crate::error::RegistryError;

@@ -14,8 +14,8 @@
 //! Nothing is written before step 4, so a refusal or a crash at any earlier point leaves the
 //! store exactly as it was; step 4 is atomic.
 
-use keel::dapr::{SaveItem, TransactionOp};
-use keel::protocol::{
+use keel_sdk::dapr::{SaveItem, TransactionOp};
+use keel_sdk::protocol::{
     parse_version, AddonsIdentifyRequest, IdError, ImplementedEndpoint, PluginId, PluginRef, KEEL_VERSION,
 };
 

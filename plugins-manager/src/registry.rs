@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use keel::dapr::{DaprClient, DeleteItem, SidecarConfig, TransactionOp};
-use keel::protocol::{PluginId, PluginStatus, RouteTable};
+use keel_sdk::dapr::{DaprClient, DeleteItem, SidecarConfig, TransactionOp};
+use keel_sdk::protocol::{PluginId, PluginStatus, RouteTable};
 use serde::{Deserialize, Serialize};
 
 use crate::calls::Calls;

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keel::dapr::{DaprClient, SaveItem, TransactionOp};
-use keel::protocol::{RouteTable, ROUTES_KEY};
+use keel_sdk::dapr::{DaprClient, SaveItem, TransactionOp};
+use keel_sdk::protocol::{RouteTable, ROUTES_KEY};
 
 use crate::error::RegistryError;
 use crate::model::{record_key, HealthDoc, PluginRecord, HEALTH_KEY};

@@ -2,7 +2,7 @@
 //! adds to the table, what unregistering it removes. No I/O here, so registration re-checks the
 //! rules against the freshest table inside every commit attempt.
 
-use keel::protocol::{
+use keel_sdk::protocol::{
     parse_version, AddonTarget, PluginStatus, PointImpl, RouteEntry, RouteTable, ValidIdentify,
 };
 
@@ -141,7 +141,7 @@ pub fn remove_plugin(table: &mut RouteTable, id: &str) -> Option<RouteEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keel::protocol::Identify;
+    use keel_sdk::protocol::Identify;
     use serde_json::json;
 
     fn identify(v: serde_json::Value) -> ValidIdentify {

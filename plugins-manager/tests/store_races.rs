@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 use futures_util::future::join_all;
-use keel::dapr::SidecarConfig;
-use keel::protocol::{PluginStatus, RouteEntry};
+use keel_sdk::dapr::SidecarConfig;
+use keel_sdk::protocol::{PluginStatus, RouteEntry};
 use plugins_manager::{Config, Registry, Shared};
 
 async fn fake_sidecar() -> SidecarConfig {

@@ -238,10 +238,10 @@ impl Platform {
     }
 
     /// A sidecar client bound to app `id`'s sidecar.
-    pub fn dapr(&self, id: &str) -> keel::dapr::DaprClient {
-        keel::dapr::DaprClient::new(keel::dapr::SidecarConfig {
+    pub fn dapr(&self, id: &str) -> keel_sdk::dapr::DaprClient {
+        keel_sdk::dapr::DaprClient::new(keel_sdk::dapr::SidecarConfig {
             endpoint: self.dapr_url(id),
-            ..keel::dapr::SidecarConfig::default()
+            ..keel_sdk::dapr::SidecarConfig::default()
         })
     }
 

@@ -1,4 +1,4 @@
-//! The token verifier keel's public port uses (`keel::tokens`), against the real auth behind the
+//! The token verifier keel's public port uses (`keel_sdk::tokens`), against the real auth behind the
 //! sidecar stand-in: keys fetched by service invocation, revocations and grants read from the
 //! state store on a timer, a rotated key picked up on first sight of its `kid`.
 
@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use auth_support::*;
-use keel::tokens::{Verifier, VerifierConfig, VerifyError};
 use keel_e2e::Platform;
+use keel_sdk::tokens::{Verifier, VerifierConfig, VerifyError};
 use serde_json::json;
 
 fn bearer(token: &str) -> HeaderMap {

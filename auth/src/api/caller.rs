@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use keel::dapr::headers::DAPR_CALLER_APP_ID;
-use keel::tokens::{bearer_token, Identity, VerifyError};
+use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
+use keel_sdk::tokens::{bearer_token, Identity, VerifyError};
 
 use crate::directory::tenant_not_found;
 use crate::error::AuthError;

@@ -4,8 +4,8 @@
 //! them too (integrators). Secrets are stored as Argon2id hashes and never answered.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel::protocol::PluginId;
-use keel::tokens::now_secs;
+use keel_sdk::protocol::PluginId;
+use keel_sdk::tokens::now_secs;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! `/v1/me`: who the token says you are, and changing your own password (any user).
 
 use actix_web::{web, HttpResponse};
-use keel::tokens::now_secs;
+use keel_sdk::tokens::now_secs;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -66,5 +66,5 @@ pub async fn change_password(
         )
         .await?;
     tracing::info!(user = %me.sub, tenant = %me.tenant, "Changed own password");
-    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
 }

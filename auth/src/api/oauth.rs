@@ -4,8 +4,8 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel::protocol::PluginId;
-use keel::tokens::{bearer_token, now_secs, AccessClaims};
+use keel_sdk::protocol::PluginId;
+use keel_sdk::tokens::{bearer_token, now_secs, AccessClaims};
 use serde_json::{json, Value};
 
 use super::caller::Caller;
@@ -93,7 +93,7 @@ pub async fn revoke(
         sessions::revoke_access(&shared, &store, &identity.jti, identity.exp).await?;
         tracing::info!(jti = %identity.jti, sub = %identity.sub, "Revoked an access token");
     }
-    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
 }
 
 /// `POST /v1/oauth/keys/rotate` (super-admin): a new signing key signs from now on; the old one

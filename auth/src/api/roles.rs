@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use actix_web::{web, HttpResponse};
-use keel::tokens::now_secs;
+use keel_sdk::tokens::now_secs;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -137,7 +137,7 @@ pub async fn delete(
     }
     directory::delete_role(&store, &tenant, &name).await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Deleted a role");
-    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
 }
 
 /// `PUT /v1/roles/{name}/grants/{plugin_id}`: the role may call the plugin (`*`: every plugin).

@@ -2,7 +2,7 @@
 //! only their own.
 
 use actix_web::{web, HttpResponse};
-use keel::tokens::{now_secs, roles, PLATFORM_TENANT};
+use keel_sdk::tokens::{now_secs, roles, PLATFORM_TENANT};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -139,7 +139,7 @@ pub async fn delete(
     }
     directory::delete_tenant(&store, &id).await?;
     tracing::info!(tenant = %id, by = %me.sub, "Deleted a tenant");
-    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
 }
 
 fn reply(view: &TenantView) -> serde_json::Value {

@@ -3,8 +3,8 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
-use keel::protocol::PluginId;
-use keel::tokens::PLATFORM_TENANT;
+use keel_sdk::protocol::PluginId;
+use keel_sdk::tokens::PLATFORM_TENANT;
 
 use super::form::{short, Form};
 use crate::directory;

@@ -2,7 +2,7 @@
 //! tenant with `?tenant=`). Answers never contain a password or a hash.
 
 use actix_web::{web, HttpResponse};
-use keel::tokens::{now_secs, roles, Identity, PLATFORM_TENANT};
+use keel_sdk::tokens::{now_secs, roles, Identity, PLATFORM_TENANT};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -169,7 +169,7 @@ pub async fn delete(
     })
     .await?;
     tracing::info!(user = %name, tenant = %tenant, by = %me.sub, "Deleted a user");
-    Ok(HttpResponse::Ok().json(keel::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
 }
 
 /// Roles a user of `record` may be given by `me`: the tenant's roles, except `client` (only

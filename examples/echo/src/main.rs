@@ -53,11 +53,11 @@ async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    keel::telemetry::init("echo");
-    let plugin = keel::plugin::PluginSpec::new("echo", env!("CARGO_PKG_VERSION"))
+    keel_sdk::telemetry::init("echo");
+    let plugin = keel_sdk::plugin::PluginSpec::new("echo", env!("CARGO_PKG_VERSION"))
         .build()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    keel::plugin::serve(plugin, keel::config::app_listen_addr(), |cfg| {
+    keel_sdk::plugin::serve(plugin, keel_sdk::config::app_listen_addr(), |cfg| {
         cfg.app_data(web::PayloadConfig::new(MAX_BODY)).default_service(web::to(echo));
     })
     .await

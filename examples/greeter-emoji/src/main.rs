@@ -2,7 +2,7 @@
 //! Registering it changes greeter's answer; unregistering it changes it back.
 
 use actix_web::{web, HttpResponse};
-use keel::plugin::PluginSpec;
+use keel_sdk::plugin::PluginSpec;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -17,12 +17,12 @@ async fn decorate(body: web::Json<Greeting>) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    keel::telemetry::init("greeter-emoji");
+    keel_sdk::telemetry::init("greeter-emoji");
     let plugin = PluginSpec::new("greeter-emoji", env!("CARGO_PKG_VERSION"))
         .implements("greeter", "1.0", &[("decorate-greeting", "hooks/decorate")])
         .build()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    keel::plugin::serve(plugin, keel::config::app_listen_addr(), |cfg| {
+    keel_sdk::plugin::serve(plugin, keel_sdk::config::app_listen_addr(), |cfg| {
         cfg.route("/hooks/decorate", web::post().to(decorate));
     })
     .await

@@ -8,8 +8,8 @@
 
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
-use keel::dapr::DaprClient;
-use keel::plugin::{is_keel_error, KeelClient, PluginSpec};
+use keel_sdk::dapr::DaprClient;
+use keel_sdk::plugin::{is_keel_error, KeelClient, PluginSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -65,12 +65,12 @@ async fn greet(keel: web::Data<KeelClient>, q: web::Query<GreetQuery>) -> HttpRe
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    keel::telemetry::init("greeter");
+    keel_sdk::telemetry::init("greeter");
     let plugin = PluginSpec::new("greeter", env!("CARGO_PKG_VERSION"))
         .addon_point(POINT, "receives {\"greeting\"} and answers {\"greeting\"} to change what greeter says")
         .build()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    keel::plugin::serve(plugin, keel::config::app_listen_addr(), |cfg| {
+    keel_sdk::plugin::serve(plugin, keel_sdk::config::app_listen_addr(), |cfg| {
         // One sidecar client per worker: awc clients are bound to their thread.
         cfg.app_data(web::Data::new(KeelClient::new(DaprClient::from_env())))
             .route("/greet", web::get().to(greet));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
 use actix_web::{http::StatusCode, web, App};
-use keel::dapr::SidecarConfig;
+use keel_sdk::dapr::SidecarConfig;
 use serde_json::{json, Value};
 
 use super::configure;

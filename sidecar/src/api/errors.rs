@@ -8,7 +8,7 @@
 use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use keel::dapr::DaprErrorBody;
+use keel_sdk::dapr::DaprErrorBody;
 use serde_json::{json, Value};
 use std::fmt;
 

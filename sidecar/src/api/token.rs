@@ -6,7 +6,7 @@
 use super::errors::ApiError;
 use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
-use keel::dapr::headers::DAPR_API_TOKEN;
+use keel_sdk::dapr::headers::DAPR_API_TOKEN;
 
 /// Checks the request against the sidecar's token.
 pub fn check(

@@ -17,7 +17,7 @@ use body::{BodyError, RequestBody};
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
-use keel::dapr::headers::DAPR_API_TOKEN;
+use keel_sdk::dapr::headers::DAPR_API_TOKEN;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -257,9 +257,9 @@ fn describe_send_error(e: &awc::error::SendRequestError, url: &str) -> (String, 
 /// `Content-Length` (the body framing is ours to decide), never `dapr-app-id`, never a
 /// sidecar-protocol header.
 pub fn copy_response_headers(from: &HeaderMap, builder: &mut actix_web::HttpResponseBuilder) {
-    let passed = keel::dapr::headers::end_to_end(from, |n| {
+    let passed = keel_sdk::dapr::headers::end_to_end(from, |n| {
         n == actix_web::http::header::CONTENT_LENGTH
-            || n.as_str() == keel::dapr::headers::DAPR_APP_ID
+            || n.as_str() == keel_sdk::dapr::headers::DAPR_APP_ID
             || crate::internal::protocol::is_internal(n.as_str())
     });
     for (name, value) in passed {

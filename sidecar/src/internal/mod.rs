@@ -10,7 +10,7 @@ use crate::channel::{self, AppChannel, ChannelError, ChannelRequest};
 use actix_web::http::header::{HeaderMap, CONTENT_LENGTH, HOST};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel::dapr::headers::copy_end_to_end;
+use keel_sdk::dapr::headers::copy_end_to_end;
 use std::sync::Arc;
 
 /// What the internal server needs.

@@ -3,7 +3,7 @@
 
 use crate::internal::protocol;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, EXPECT, HOST};
-use keel::dapr::headers::{
+use keel_sdk::dapr::headers::{
     copy_end_to_end, DAPR_API_TOKEN, DAPR_APP_ID, DAPR_CALLEE_APP_ID, DAPR_CALLER_APP_ID,
     DAPR_CALLER_NAMESPACE,
 };

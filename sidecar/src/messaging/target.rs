@@ -5,7 +5,7 @@
 use crate::golang::{path, url};
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use base64::Engine;
-use keel::dapr::headers::DAPR_APP_ID;
+use keel_sdk::dapr::headers::DAPR_APP_ID;
 
 /// Where an invocation goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -73,7 +73,7 @@ async fn a_tenant_admin_never_sees_or_changes_another_tenant() {
     let app = test_app!(h);
     let (_, boss, _) = two_tenants!(app);
     let before = h.fake.value("auth/users/globex").unwrap();
-    let dir_before = h.fake.value(keel::tokens::TENANTS_KEY).unwrap()["tenants"]["globex"].clone();
+    let dir_before = h.fake.value(keel_sdk::tokens::TENANTS_KEY).unwrap()["tenants"]["globex"].clone();
     for (method, uri, body) in every_endpoint_of("globex") {
         let (status, _, res) = send(&app, req(method.clone(), &uri, &boss, body).to_request()).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {uri}: {res}");
@@ -91,7 +91,7 @@ async fn a_tenant_admin_never_sees_or_changes_another_tenant() {
         [json!("acme")]
     );
     assert_eq!(h.fake.value("auth/users/globex").unwrap(), before, "globex's users untouched");
-    assert_eq!(h.fake.value(keel::tokens::TENANTS_KEY).unwrap()["tenants"]["globex"], dir_before);
+    assert_eq!(h.fake.value(keel_sdk::tokens::TENANTS_KEY).unwrap()["tenants"]["globex"], dir_before);
     // Logging in as globex's boss still takes globex's password, not acme's.
     let (status, _, _) = send(&app, password_form("boss", "acme-boss-pw", Some("globex")).to_request()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -6,7 +6,7 @@ use actix_web::test::TestRequest;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
-use keel::tokens::{GrantsView, RevokedDoc, Verifier, VerifierConfig, VerifyError};
+use keel_sdk::tokens::{GrantsView, RevokedDoc, Verifier, VerifierConfig, VerifyError};
 use serde_json::{json, Value};
 
 use super::{admin_token, authed, form, json_req, login, password_form, send};
@@ -212,7 +212,8 @@ async fn a_revoked_access_token_is_refused_by_auth_and_published_for_keel() {
     assert_eq!(send(&app, me()).await.0, StatusCode::UNAUTHORIZED);
 
     let jti = decode_part(&token, 1)["jti"].as_str().unwrap().to_owned();
-    let doc: RevokedDoc = serde_json::from_value(h.fake.value(keel::tokens::REVOKED_KEY).unwrap()).unwrap();
+    let doc: RevokedDoc =
+        serde_json::from_value(h.fake.value(keel_sdk::tokens::REVOKED_KEY).unwrap()).unwrap();
     assert!(doc.jtis.contains_key(&jti));
     let (_, _, jwks) = send(&app, TestRequest::get().uri("/v1/oauth/jwks").to_request()).await;
     let keel = Verifier::new(VerifierConfig::default());
@@ -309,7 +310,8 @@ async fn grants_are_stored_where_keel_reads_them() {
     );
     let ann = login!(app, "ann", "ann-password", Some("acme"))["access_token"].as_str().unwrap().to_owned();
 
-    let view: GrantsView = serde_json::from_value(h.fake.value(keel::tokens::TENANTS_KEY).unwrap()).unwrap();
+    let view: GrantsView =
+        serde_json::from_value(h.fake.value(keel_sdk::tokens::TENANTS_KEY).unwrap()).unwrap();
     let identity = h.shared.verifier.verify(&ann).unwrap();
     assert!(view.can_call(&identity, "mailer"));
     assert!(view.can_call(&identity, "echo"));

@@ -9,8 +9,8 @@ use super::metrics::Metrics;
 use super::public::TokenVerifier;
 use super::routes::{Applied, Policy, Routes};
 use super::{control, forward, precheck};
-use crate::plugin::{Plugin, PluginSpec, StatusHandle};
-use crate::protocol::{PluginStatus, RouteTable, KEEL_VERSION};
+use keel_sdk::plugin::{Plugin, PluginSpec, StatusHandle};
+use keel_sdk::protocol::{PluginStatus, RouteTable, KEEL_VERSION};
 
 /// Largest route table accepted in a push (about 30,000 plugins).
 const MAX_PUSH_BYTES: usize = 32 * 1024 * 1024;
@@ -38,7 +38,7 @@ pub struct Shared {
 impl Shared {
     /// The shared state for `cfg`; keel reports `STARTING` until a route table is installed.
     pub fn new(cfg: &Config) -> std::io::Result<Self> {
-        let keel = PluginSpec::new(crate::plugin::KEEL_APP_ID, KEEL_VERSION)
+        let keel = PluginSpec::new(keel_sdk::plugin::KEEL_APP_ID, KEEL_VERSION)
             .addon_point(precheck::POINT, precheck::POINT_DESC)
             .status(StatusHandle::new(PluginStatus::Starting))
             // The router checks the app token itself, as a keel error (see `caller`).

@@ -12,7 +12,7 @@ use actix_web::{web, HttpMessage, HttpRequest};
 
 use super::app::Shared;
 use super::errors::RouteError;
-use crate::dapr::headers::TRACEPARENT;
+use keel_sdk::dapr::headers::TRACEPARENT;
 
 /// What the handler learned about a request, for the log line and the metrics.
 #[derive(Debug, Default)]

@@ -1,5 +1,5 @@
 //! `keel`, the router (Dapr app-id `keel`): loads its configuration, starts the router, logs its
-//! addresses and runs until SIGINT/SIGTERM. Everything else lives in [`keel::router`].
+//! addresses and runs until SIGINT/SIGTERM. Everything else lives in the library (`src/lib.rs`).
 
 use std::process::ExitCode;
 
@@ -15,9 +15,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 const EX_USAGE: u8 = 64;
 
 fn main() -> ExitCode {
-    keel::telemetry::init("keel");
+    keel_sdk::telemetry::init("keel");
     // Load configuration from the environment without binding ports.
-    let cfg = match keel::router::Config::from_env() {
+    let cfg = match keel::Config::from_env() {
         Ok(cfg) => cfg,
         Err(e) => {
             tracing::error!(error = %e, "Invalid configuration");
@@ -33,14 +33,14 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cfg: keel::router::Config) -> std::io::Result<()> {
-    let running = keel::router::start(cfg).await?;
+async fn run(cfg: keel::Config) -> std::io::Result<()> {
+    let running = keel::start(cfg).await?;
     tracing::info!(port = "app", addr = %running.app_addr, "listening");
     tracing::info!(port = "admin", addr = %running.admin_addr, "listening");
     if let Some(addr) = running.public_addr {
         tracing::info!(port = "public", %addr, "listening");
     }
-    keel::router::shutdown_signal().await;
+    keel::shutdown_signal().await;
     tracing::info!("Shutting down: finishing in-flight requests");
     running.stop().await
 }

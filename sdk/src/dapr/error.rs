@@ -61,7 +61,7 @@ fn is_etag_conflict(status: StatusCode, e: &DaprErrorBody) -> bool {
 }
 
 /// At most 512 bytes of a body, lossily decoded, for error messages.
-pub(crate) fn snippet(body: &[u8]) -> String {
+pub fn snippet(body: &[u8]) -> String {
     let mut cut = &body[..body.len().min(512)];
     // A character cut in two at the limit is dropped, not shown as a replacement character.
     if let Err(e) = std::str::from_utf8(cut) {

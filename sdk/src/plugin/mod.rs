@@ -6,16 +6,16 @@
 //!
 //! ```no_run
 //! use actix_web::{web, HttpResponse};
-//! use keel::plugin::{PluginSpec, serve};
+//! use keel_sdk::plugin::{PluginSpec, serve};
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
-//!     keel::telemetry::init("hello");
+//!     keel_sdk::telemetry::init("hello");
 //!     let plugin = PluginSpec::new("hello", "0.1.0")
 //!         .addon_point("decorate", "changes the greeting")
 //!         .build()
 //!         .expect("a valid declaration");
-//!     let listen = keel::config::app_listen_addr();
+//!     let listen = keel_sdk::config::app_listen_addr();
 //!     serve(plugin, listen, |cfg| {
 //!         cfg.route("/hello", web::get().to(|| async { HttpResponse::Ok().body("hello") }));
 //!     })
@@ -36,7 +36,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::protocol::{paths, Identify};
 
-pub(crate) use endpoints::constant_time_eq;
+pub use endpoints::constant_time_eq;
 pub use endpoints::require_app_token;
 pub use peers::{is_keel_error, KeelClient, KEEL_APP_ID};
 pub use spec::{AddonsJudge, PluginSpec};

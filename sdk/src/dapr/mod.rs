@@ -3,8 +3,8 @@
 //! header hygiene every forwarding part shares.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), keel::dapr::DaprError> {
-//! use keel::dapr::{DaprClient, SaveItem};
+//! # async fn demo() -> Result<(), keel_sdk::dapr::DaprError> {
+//! use keel_sdk::dapr::{DaprClient, SaveItem};
 //! let dapr = DaprClient::from_env(); // DAPR_HTTP_PORT / DAPR_HTTP_ENDPOINT / DAPR_API_TOKEN
 //! dapr.wait_for_sidecar(std::time::Duration::from_secs(30)).await?;
 //! dapr.save_state("statestore", &[SaveItem::new("greeting", serde_json::json!("hi"))]).await?;

@@ -9,7 +9,7 @@ use super::app::Shared;
 use super::caller::caller;
 use super::errors::RouteError;
 use super::routes::{Applied, CORE_APPS};
-use crate::protocol::{Envelope, Reply, RouteTable};
+use keel_sdk::protocol::{Envelope, Reply, RouteTable};
 
 /// The registry's app-id: the only caller that may push route tables.
 pub const REGISTRY_APP_ID: &str = "plugins";

@@ -7,8 +7,8 @@ use std::time::Duration;
 use actix_web::web;
 
 use super::app::Shared;
-use crate::dapr::{DaprClient, DaprError, SidecarConfig};
-use crate::protocol::{RouteTable, ROUTES_KEY, STATE_STORE};
+use keel_sdk::dapr::{DaprClient, DaprError, SidecarConfig};
+use keel_sdk::protocol::{RouteTable, ROUTES_KEY, STATE_STORE};
 
 /// How long one wait for the sidecar lasts before keel says it is still waiting.
 const SIDECAR_WAIT: Duration = Duration::from_secs(30);

@@ -9,7 +9,7 @@ use arc_swap::ArcSwapOption;
 
 use super::errors::RouteError;
 use super::target::Destination;
-use crate::protocol::RouteTable;
+use keel_sdk::protocol::RouteTable;
 
 /// Callers accepted without being in the table: the core services, which must be able to call
 /// through keel before (or while) the registry registers them.

@@ -14,12 +14,12 @@
 //!
 //! ```no_run
 //! # async fn demo(req: actix_web::HttpRequest, plugin_id: &str) {
-//! use keel::tokens::{Verifier, VerifierConfig, VerifyError};
+//! use keel_sdk::tokens::{Verifier, VerifierConfig, VerifyError};
 //! // Once per process, shared by every worker (the verifier is Send + Sync and cheap to clone):
 //! let verifier = Verifier::new(VerifierConfig::default()); // issuer/audience must match auth's
 //! // Once, on one worker (or the main task): load everything now, then keep it fresh. The sidecar
 //! // client is not Send, so the refresher runs as a local task on that thread.
-//! let dapr = keel::dapr::DaprClient::from_env();
+//! let dapr = keel_sdk::dapr::DaprClient::from_env();
 //! if let Err(error) = verifier.refresh(&dapr).await { tracing::warn!(%error, "auth not ready yet"); }
 //! let _refresher = verifier.spawn_refresher(dapr.clone());
 //! // Per request on the public port (for endpoints the plugin did not declare public):

@@ -9,8 +9,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::app::Shared;
 use super::errors::RouteError;
-use crate::dapr::headers::{DAPR_API_TOKEN, DAPR_CALLER_APP_ID};
-use crate::protocol::PluginId;
+use keel_sdk::dapr::headers::{DAPR_API_TOKEN, DAPR_CALLER_APP_ID};
+use keel_sdk::protocol::PluginId;
 
 /// The path daprd's app health probes use; they never carry the app token.
 pub const HEALTHZ: &str = "/healthz";
@@ -34,7 +34,7 @@ pub async fn require_app_token(
     let expected = req.app_data::<web::Data<Shared>>().and_then(|s| s.app_token.clone());
     if let Some(expected) = expected {
         let given = req.headers().get(DAPR_API_TOKEN).map(|v| v.as_bytes()).unwrap_or_default();
-        if req.path() != HEALTHZ && !crate::plugin::constant_time_eq(given, expected.as_bytes()) {
+        if req.path() != HEALTHZ && !keel_sdk::plugin::constant_time_eq(given, expected.as_bytes()) {
             // `from_error` keeps the typed error on the response for the access log.
             return Ok(req.into_response(HttpResponse::from_error(RouteError::AppToken)));
         }

@@ -18,9 +18,9 @@ use futures_util::{stream, Stream, StreamExt};
 use super::errors::{RouteError, KEEL_ERROR};
 use super::public::Identity;
 use super::routes::Resolved;
-use crate::dapr::headers::copy_end_to_end;
-use crate::dapr::invoke::sidecar_invoke_error;
-use crate::dapr::DaprClient;
+use keel_sdk::dapr::headers::copy_end_to_end;
+use keel_sdk::dapr::invoke::sidecar_invoke_error;
+use keel_sdk::dapr::DaprClient;
 
 /// `x-keel-caller`: who really called, since the target's sidecar sees keel as the caller.
 pub const X_KEEL_CALLER: HeaderName = HeaderName::from_static("x-keel-caller");
@@ -259,7 +259,7 @@ mod tests {
 
     #[actix_web::test]
     async fn the_head_is_copied_with_hygiene_and_the_caller_vouched_for() {
-        let dapr = DaprClient::new(crate::dapr::SidecarConfig {
+        let dapr = DaprClient::new(keel_sdk::dapr::SidecarConfig {
             api_token: Some("sidecar-token".into()),
             ..Default::default()
         });
@@ -295,10 +295,10 @@ mod tests {
 
     #[actix_web::test]
     async fn external_identity_replaces_whatever_the_client_claimed() {
-        let dapr = DaprClient::new(crate::dapr::SidecarConfig::default());
+        let dapr = DaprClient::new(keel_sdk::dapr::SidecarConfig::default());
         let req =
             TestRequest::get().uri("/apis/echo/x").insert_header(("x-keel-roles", "admin")).to_http_request();
-        let who = super::super::public::tests::ann();
+        let who = crate::public::tests::ann();
         let up = request(&dapr, &req, &route(), Vouch::External(Some(&who))).unwrap();
         assert_eq!(up.headers().get_all("x-keel-roles").collect::<Vec<_>>(), ["admin,dev"]);
         assert_eq!(up.headers().get("x-keel-user").unwrap(), "ann");

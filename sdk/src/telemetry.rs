@@ -1,5 +1,5 @@
 //! Tracing set-up shared by every service: readable lines by default, JSON with
-//! `KEEL_LOG_FORMAT=json`, filtered by `KEEL_LOG` (or `RUST_LOG`), e.g. `KEEL_LOG=keel=debug`.
+//! `KEEL_LOG_FORMAT=json`, filtered by `KEEL_LOG` (or `RUST_LOG`), e.g. `KEEL_LOG=keel_sdk=debug`.
 
 use std::time::Instant;
 

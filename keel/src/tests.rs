@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::dapr::SidecarConfig;
+use keel_sdk::dapr::SidecarConfig;
 
 // === the fake sidecar ===
 

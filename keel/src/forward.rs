@@ -11,7 +11,7 @@ use super::errors::RouteError;
 use super::target::Destination;
 use super::upstream::{self, Vouch};
 use super::{caller, precheck, public, target};
-use crate::dapr::DaprClient;
+use keel_sdk::dapr::DaprClient;
 
 /// `<VERB> /<plugin_id>/<endpoint...>` and `<VERB> /addons/<point>` on the app port (internal
 /// flow): a plugin or core service calling through its sidecar and keel's.

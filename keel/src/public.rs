@@ -1,7 +1,7 @@
 //! The external flow's gate (keel's public port): who a client is, decided by keel itself from
 //! the client's bearer token, before the request joins the internal flow's checks and forwarding.
 //!
-//! Verification is pluggable ([`TokenVerifier`]); [`crate::tokens::Verifier`] (auth's EdDSA
+//! Verification is pluggable ([`TokenVerifier`]); [`keel_sdk::tokens::Verifier`] (auth's EdDSA
 //! tokens, keys and revocations kept in memory) implements it. Without a verifier the gate refuses
 //! every request with 401: the public port is never open without authentication.
 
@@ -11,9 +11,9 @@ use actix_web::HttpRequest;
 use futures_util::future::LocalBoxFuture;
 
 use super::errors::RouteError;
-use crate::dapr::DaprClient;
-use crate::protocol::RouteTable;
-pub use crate::tokens::Identity;
+use keel_sdk::dapr::DaprClient;
+use keel_sdk::protocol::RouteTable;
+pub use keel_sdk::tokens::Identity;
 
 /// Decides who an external request is from and what it may call. Called on the public port's
 /// worker threads; implementations verify locally (no call to auth per request).
@@ -70,14 +70,14 @@ pub async fn authenticate(
 
 // === impl TokenVerifier for tokens::Verifier ===
 
-impl TokenVerifier for crate::tokens::Verifier {
+impl TokenVerifier for keel_sdk::tokens::Verifier {
     fn authenticate<'a>(
         &'a self,
         req: &'a HttpRequest,
         dapr: &'a DaprClient,
     ) -> LocalBoxFuture<'a, Result<Arc<Identity>, RouteError>> {
         Box::pin(async move {
-            match crate::tokens::Verifier::authenticate(self, req.headers(), dapr).await {
+            match keel_sdk::tokens::Verifier::authenticate(self, req.headers(), dapr).await {
                 Ok(who) => Ok(who),
                 Err(e) => Err(RouteError::Unauthenticated(e.to_string())),
             }

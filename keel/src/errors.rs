@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::protocol::{IdError, PluginStatus};
+use keel_sdk::protocol::{IdError, PluginStatus};
 
 /// `x-keel-error: 1` marks an answer keel built itself.
 pub const KEEL_ERROR: HeaderName = HeaderName::from_static("x-keel-error");

@@ -181,7 +181,7 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::RouteTable;
+    use keel_sdk::protocol::RouteTable;
 
     #[test]
     fn histograms_and_counters_are_rendered_per_plugin_and_class() {

@@ -8,8 +8,8 @@
 use percent_encoding::percent_decode_str;
 
 use super::errors::RouteError;
-use crate::plugin::KEEL_APP_ID;
-use crate::protocol::PluginId;
+use keel_sdk::plugin::KEEL_APP_ID;
+use keel_sdk::protocol::PluginId;
 
 /// The first segment that names addon callbacks instead of a plugin.
 pub const ADDONS: &str = "addons";
