@@ -50,14 +50,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use keel_sdk::dapr::{DaprClient, SidecarConfig};
 use keel_sdk::plugin::{require_app_token, PluginSpec};
+use keel_sdk::protocol::AUTH_APP_ID;
 
 pub use config::Config;
 pub use error::AuthError;
 pub use state::Shared;
 pub use store::Store;
-
-/// Auth's Dapr app-id (and plugin id).
-pub const AUTH_APP_ID: &str = keel_sdk::tokens::AUTH_APP_ID;
 
 /// A started auth service: its address, its HTTP server and its background task.
 pub struct Running {

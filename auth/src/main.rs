@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
-use auth::{start, Config, AUTH_APP_ID};
+use auth::{start, Config};
 use keel_sdk::dapr::SidecarConfig;
+use keel_sdk::protocol::AUTH_APP_ID;
 
 const EX_USAGE: u8 = 64;
 

@@ -99,9 +99,9 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
         .await;
     // A sidecar with the registry's app-id: route tables are pushed from it, as the registry
     // pushes them, so keel runs with its default periodic re-read.
-    platform.start(AppSpec::sidecar_only(keel::control::REGISTRY_APP_ID)).await;
+    platform.start(AppSpec::sidecar_only(keel_sdk::protocol::REGISTRY_APP_ID)).await;
     let client_dapr = platform.dapr("bench-client");
-    let registry_dapr = platform.dapr(keel::control::REGISTRY_APP_ID);
+    let registry_dapr = platform.dapr(keel_sdk::protocol::REGISTRY_APP_ID);
     routes::seed(&client_dapr, None, "bench-client", plugin_counts[0], 1).await?;
     platform.start(AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&big)).await;
     let keel_pid = platform.app("keel").pid();

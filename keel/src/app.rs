@@ -38,7 +38,7 @@ pub struct Shared {
 impl Shared {
     /// The shared state for `cfg`; keel reports `STARTING` until a route table is installed.
     pub fn new(cfg: &Config) -> std::io::Result<Self> {
-        let keel = PluginSpec::new(keel_sdk::plugin::KEEL_APP_ID, KEEL_VERSION)
+        let keel = PluginSpec::new(keel_sdk::protocol::KEEL_APP_ID, KEEL_VERSION)
             .addon_point(precheck::POINT, precheck::POINT_DESC)
             .status(StatusHandle::new(PluginStatus::Starting))
             // The router checks the app token itself, as a keel error (see `caller`).

@@ -8,11 +8,8 @@ use serde::Serialize;
 use super::app::Shared;
 use super::caller::caller;
 use super::errors::RouteError;
-use super::routes::{Applied, CORE_APPS};
-use keel_sdk::protocol::{Envelope, Reply, RouteTable};
-
-/// The registry's app-id: the only caller that may push route tables.
-pub const REGISTRY_APP_ID: &str = "plugins";
+use super::routes::Applied;
+use keel_sdk::protocol::{Envelope, Reply, RouteTable, CORE_APP_IDS, REGISTRY_APP_ID};
 
 /// The answer to a push.
 #[derive(Debug, Serialize)]
@@ -56,7 +53,7 @@ pub async fn put_routes(
 /// checking what keel has).
 pub async fn get_routes(req: HttpRequest, shared: web::Data<Shared>) -> Result<HttpResponse, RouteError> {
     let who = caller(&req)?;
-    if !CORE_APPS.contains(&who) {
+    if !CORE_APP_IDS.contains(&who) {
         return Err(RouteError::Forbidden(format!(
             "only core services read keel's route table; {who:?} may not"
         )));

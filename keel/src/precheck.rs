@@ -19,7 +19,7 @@ use super::upstream::is_caller_only;
 use keel_sdk::dapr::error::snippet;
 use keel_sdk::dapr::headers::end_to_end;
 use keel_sdk::dapr::DaprClient;
-use keel_sdk::plugin::KEEL_APP_ID;
+use keel_sdk::protocol::KEEL_APP_ID;
 use keel_sdk::protocol::{AddonTarget, RouteTable};
 
 /// The addon point keel declares for integrators.

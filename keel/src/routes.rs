@@ -9,11 +9,7 @@ use arc_swap::ArcSwapOption;
 
 use super::errors::RouteError;
 use super::target::Destination;
-use keel_sdk::protocol::RouteTable;
-
-/// Callers accepted without being in the table: the core services, which must be able to call
-/// through keel before (or while) the registry registers them.
-pub const CORE_APPS: [&str; 3] = ["keel", "plugins", "auth"];
+use keel_sdk::protocol::{RouteTable, CORE_APP_IDS};
 
 /// The current route table, if one was loaded.
 #[derive(Default)]
@@ -102,7 +98,7 @@ pub fn resolve(
 ) -> Result<Resolved, RouteError> {
     // Check the caller: a registered plugin or a core service.
     if let Some(caller) = caller {
-        if !table.plugins.contains_key(caller) && !CORE_APPS.contains(&caller) {
+        if !table.plugins.contains_key(caller) && !CORE_APP_IDS.contains(&caller) {
             return Err(RouteError::UnregisteredCaller { caller: caller.to_owned() });
         }
     }

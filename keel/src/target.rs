@@ -8,8 +8,8 @@
 use percent_encoding::percent_decode_str;
 
 use super::errors::RouteError;
-use keel_sdk::plugin::KEEL_APP_ID;
 use keel_sdk::protocol::PluginId;
+use keel_sdk::protocol::KEEL_APP_ID;
 
 /// The first segment that names addon callbacks instead of a plugin.
 pub const ADDONS: &str = "addons";

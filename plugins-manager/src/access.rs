@@ -15,9 +15,8 @@ use std::future::{ready, Ready};
 
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
-use keel_sdk::plugin::KEEL_APP_ID;
+use keel_sdk::protocol::{CORE_APP_IDS, KEEL_APP_ID};
 
-use crate::boot::CORE_IDS;
 use crate::error::RegistryError;
 
 /// The role that may register and unregister plugins through keel's public port.
@@ -43,7 +42,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 fn check(req: &HttpRequest) -> Result<Manager, RegistryError> {
     let Some(app) = header(req, DAPR_CALLER_APP_ID) else { return Ok(Manager) };
     if app != KEEL_APP_ID {
-        return if CORE_IDS.contains(&app) {
+        return if CORE_APP_IDS.contains(&app) {
             Ok(Manager)
         } else {
             Err(RegistryError::Forbidden(format!(
@@ -59,7 +58,7 @@ fn check(req: &HttpRequest) -> Result<Manager, RegistryError> {
         };
     }
     match header(req, "x-keel-caller") {
-        Some(caller) if !CORE_IDS.contains(&caller) => Err(RegistryError::Forbidden(format!(
+        Some(caller) if !CORE_APP_IDS.contains(&caller) => Err(RegistryError::Forbidden(format!(
             "plugin {caller:?} may not register or unregister plugins; only admins and core services may"
         ))),
         // A core service through keel, or keel itself.

@@ -6,18 +6,14 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use keel_sdk::plugin::KEEL_APP_ID;
+use keel_sdk::protocol::CORE_APP_IDS;
 use tokio::sync::watch;
 
 use crate::registry::Registry;
-use crate::PLUGINS_APP_ID;
-
-/// The core services, in the order they are registered.
-pub const CORE_IDS: [&str; 3] = [KEEL_APP_ID, "auth", PLUGINS_APP_ID];
 
 /// Registers every core service, each in its own loop, until done or `shutdown`.
 pub async fn register_core(reg: Registry, shutdown: watch::Receiver<bool>) {
-    join_all(CORE_IDS.map(|id| register_one(reg.clone(), id, shutdown.clone()))).await;
+    join_all(CORE_APP_IDS.map(|id| register_one(reg.clone(), id, shutdown.clone()))).await;
 }
 
 async fn register_one(reg: Registry, id: &'static str, mut shutdown: watch::Receiver<bool>) {

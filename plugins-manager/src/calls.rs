@@ -5,18 +5,14 @@
 
 use actix_web::http::{Method, StatusCode};
 use keel_sdk::dapr::{DaprClient, DaprError, Invoked};
-use keel_sdk::plugin::KEEL_APP_ID;
 use keel_sdk::protocol::{
     paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable, StatusResponse,
-    ValidIdentify,
+    ValidIdentify, AUTH_APP_ID, KEEL_APP_ID,
 };
 
 use crate::config::Config;
 use crate::error::RegistryError;
 use crate::secret::Secret;
-
-/// auth's app-id: the registry keeps plugins' client credentials there.
-const AUTH_APP_ID: &str = "auth";
 
 /// keel's method that takes the registry's route table pushes.
 pub const KEEL_ROUTES_METHOD: &str = "v1/routes";

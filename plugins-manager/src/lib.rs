@@ -47,14 +47,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use keel_sdk::dapr::SidecarConfig;
 use keel_sdk::plugin::{require_app_token, PluginSpec};
+use keel_sdk::protocol::REGISTRY_APP_ID;
 use tokio::sync::watch;
 
 pub use config::Config;
 pub use error::RegistryError;
 pub use registry::{Registry, Shared};
-
-/// The registry's Dapr app-id (and plugin id).
-pub const PLUGINS_APP_ID: &str = "plugins";
 
 /// A started registry: its address, its HTTP server and its background tasks.
 pub struct Running {
@@ -86,7 +84,7 @@ impl Running {
 pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
     cfg.validate().map_err(|e| invalid(e.to_string()))?;
-    let plugin = PluginSpec::new(PLUGINS_APP_ID, env!("CARGO_PKG_VERSION"))
+    let plugin = PluginSpec::new(REGISTRY_APP_ID, env!("CARGO_PKG_VERSION"))
         .build()
         .map_err(|e| invalid(e.to_string()))?;
     let shared = Shared::new(cfg.clone(), sidecar);

@@ -4,13 +4,14 @@
 use std::process::ExitCode;
 
 use keel_sdk::dapr::SidecarConfig;
-use plugins_manager::{start, Config, PLUGINS_APP_ID};
+use keel_sdk::protocol::REGISTRY_APP_ID;
+use plugins_manager::{start, Config};
 
 const EX_USAGE: u8 = 64;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    keel_sdk::telemetry::init(PLUGINS_APP_ID);
+    keel_sdk::telemetry::init(REGISTRY_APP_ID);
     let cfg = match Config::load() {
         Ok(cfg) => cfg,
         Err(error) => {

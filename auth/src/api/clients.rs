@@ -4,7 +4,7 @@
 //! them too (integrators). Secrets are stored as Argon2id hashes and never answered.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::protocol::PluginId;
+use keel_sdk::protocol::{PluginId, REGISTRY_APP_ID};
 use keel_sdk::tokens::now_secs;
 use serde::Deserialize;
 use serde_json::json;
@@ -15,8 +15,6 @@ use crate::model::{keys, ClientRecord};
 use crate::state::Shared;
 use crate::store::Store;
 
-/// The registry's app-id: the one app allowed to manage client credentials.
-pub const REGISTRY_APP_ID: &str = "plugins";
 /// Longest secret accepted.
 const MAX_SECRET_BYTES: usize = 1024;
 

@@ -38,7 +38,7 @@ use crate::protocol::{paths, Identify};
 
 pub use endpoints::constant_time_eq;
 pub use endpoints::require_app_token;
-pub use peers::{is_keel_error, KeelClient, KEEL_APP_ID};
+pub use peers::{is_keel_error, KeelClient};
 pub use spec::{AddonsJudge, PluginSpec};
 pub use status::StatusHandle;
 

@@ -4,9 +4,7 @@ use actix_web::http::Method;
 use serde::Serialize;
 
 use crate::dapr::{DaprClient, DaprError, Invoked};
-
-/// The app-id of the router.
-pub const KEEL_APP_ID: &str = "keel";
+use crate::protocol::KEEL_APP_ID;
 
 /// Calls peers through keel's internal flow (`/v1.0/invoke/keel/method/<id>/<endpoint>`), so
 /// keel checks the target's status and tells it who called.

@@ -61,6 +61,8 @@ mod verifier;
 
 use std::time::Duration;
 
+use crate::protocol::AUTH_APP_ID;
+
 pub use bearer::bearer_token;
 pub use claims::{
     now_secs, roles, AccessClaims, Identity, ALGORITHM, ALGORITHM_NAME, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
@@ -68,9 +70,7 @@ pub use claims::{
 };
 pub use error::VerifyError;
 pub use keyset::{ed25519_jwk, KeySet};
-pub use published::{
-    GrantsView, RevokedDoc, RoleGrants, TenantGrants, ANY_PLUGIN, AUTH_APP_ID, REVOKED_KEY, TENANTS_KEY,
-};
+pub use published::{GrantsView, RevokedDoc, RoleGrants, TenantGrants, ANY_PLUGIN, REVOKED_KEY, TENANTS_KEY};
 pub use refresh::{RefreshError, JWKS_METHOD};
 pub use verifier::Verifier;
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::claims::{roles, Identity};
+use crate::protocol::AUTH_APP_ID;
 
 /// State key of the [`RevokedDoc`].
 pub const REVOKED_KEY: &str = "auth/revoked";
@@ -50,15 +51,13 @@ pub struct RoleGrants {
     pub plugins: BTreeSet<String>,
 }
 
-/// The plugin every verified identity may call: auth checks each of its own endpoints itself
-/// (a user changes their own password, an admin manages their tenant).
-pub const AUTH_APP_ID: &str = "auth";
-
 impl GrantsView {
     /// May `identity` call plugin `plugin_id`? Yes for the super-admin and tenant admins (admins
     /// call everything), for auth itself, for a client calling its own plugin, and when one of
     /// the identity's roles in its tenant is granted the plugin (or [`ANY_PLUGIN`]).
     pub fn can_call(&self, identity: &Identity, plugin_id: &str) -> bool {
+        // Every verified identity may call auth: it checks each of its own endpoints itself (a
+        // user changes their own password, an admin manages their tenant).
         if plugin_id == AUTH_APP_ID || identity.is_admin_of(&identity.tenant) {
             return true;
         }
