@@ -55,7 +55,7 @@ async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
             fs::copy(entry.path(), dir.path().join("components").join(entry.file_name())).unwrap();
         }
     }
-    symlink(root.join("target"), dir.path().join("target")).unwrap();
+    symlink(keel_e2e::build::target_dir(), dir.path().join("target")).unwrap();
     symlink(root.join("examples"), dir.path().join("examples")).unwrap();
 
     let log = dir.path().join("run.log");

@@ -231,7 +231,7 @@ fn scratch_copy(root: &Path, dir: &Path) {
             fs::copy(entry.path(), dir.join("components").join(entry.file_name())).unwrap();
         }
     }
-    symlink(root.join("target"), dir.join("target")).unwrap();
+    symlink(keel_e2e::build::target_dir(), dir.join("target")).unwrap();
     symlink(root.join("examples"), dir.join("examples")).unwrap();
     fs::create_dir(dir.join("home")).unwrap();
 }
