@@ -7,6 +7,7 @@
 mod auth;
 mod load;
 mod nginx;
+mod paired;
 mod procstat;
 mod registry;
 mod report;

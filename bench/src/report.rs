@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::load::Measured;
+use crate::paired::Round;
 
 /// One measured cell of the report.
 #[derive(Debug, Clone)]
@@ -55,7 +56,13 @@ fn ms(v: f64) -> String {
 }
 
 /// Renders the whole document.
-pub fn render(header: &str, rows: &[Row], resources: &[Resources], verdicts: &[Verdict]) -> String {
+pub fn render(
+    header: &str,
+    rows: &[Row],
+    resources: &[Resources],
+    rounds: &[Round],
+    verdicts: &[Verdict],
+) -> String {
     let mut out = String::from(header);
     let mut groups: Vec<(String, usize)> = rows.iter().map(|r| (r.body.clone(), r.plugins)).collect();
     groups.dedup();
@@ -76,6 +83,29 @@ pub fn render(header: &str, rows: &[Row], resources: &[Resources], verdicts: &[V
                 ms(m.p90),
                 ms(m.p99),
                 ms(m.p999)
+            );
+        }
+    }
+    if !rounds.is_empty() {
+        out.push_str("\n### Interleaved rounds (what the router's targets are judged on)\n\n");
+        out.push_str("| comparison | round | load | reference | req/s | p50 ms | p99 ms | keel path | req/s | p50 ms | p99 ms |\n");
+        out.push_str("|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|\n");
+        for r in rounds {
+            let c = &r.comparison;
+            let load = c.rate.map(|q| format!("{q} req/s")).unwrap_or_else(|| "saturation".into());
+            let _ = writeln!(
+                out,
+                "| {} | {} | {load} | {} | {:.0} | {} | {} | {} | {:.0} | {} | {} |",
+                c.name,
+                r.index + 1,
+                c.reference,
+                r.reference.rps,
+                ms(r.reference.p50),
+                ms(r.reference.p99),
+                c.keel,
+                r.keel.rps,
+                ms(r.keel.p50),
+                ms(r.keel.p99)
             );
         }
     }

@@ -34,5 +34,12 @@ fn the_benchmark_runs_every_path_and_reports_every_target() {
     ] {
         assert!(report.contains(target), "target {target:?} missing:\n{report}");
     }
+    // The router's targets are judged on interleaved rounds of each comparison.
+    for round in [
+        "| keel's own hop | 1 | 200 req/s | two sidecars |",
+        "| throughput against nginx in keel's seat | 1 |",
+    ] {
+        assert!(report.contains(round), "{round} not measured:\n{report}");
+    }
     assert!(report.contains("Produced by `cargo run --release -p bench -- --smoke`"), "{report}");
 }
