@@ -311,7 +311,7 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
         measured: grant,
     });
 
-    let verdicts = judge(&rows, &resources, &rounds);
+    let verdicts = judge(&rows, &resources, &rounds, hop_rate);
     let header = header(&args, nginx.as_ref().err());
     let mut doc = report::render(&header, &rows, &resources, &rounds, &verdicts);
     let out = if args.smoke { platform.dir().join("benchmarks.md") } else { root.join(&args.out) };
@@ -404,7 +404,7 @@ fn find<'a>(
 }
 
 /// The targets from the issues, each compared with what was measured.
-fn judge(rows: &[Row], resources: &[Resources], rounds: &[paired::Round]) -> Vec<Verdict> {
+fn judge(rows: &[Row], resources: &[Resources], rounds: &[paired::Round], hop_rate: u32) -> Vec<Verdict> {
     let mut v = Vec::new();
     let hop = find(rows, "one sidecar hop", "1 KiB", 1, Some(1000)).zip(find(
         rows,
@@ -420,23 +420,21 @@ fn judge(rows: &[Row], resources: &[Resources], rounds: &[paired::Round]) -> Vec
     });
     // keel's own hop: keel where the caller's sidecar was, the same sidecar passes on both sides;
     // judged on the interleaved rounds.
-    let hop_rate = rounds.iter().find(|r| r.comparison.name == OWN_HOP).and_then(|r| r.comparison.rate);
-    let load = hop_rate.map(|r| format!("{r} req/s")).unwrap_or_default();
     for (quantile, limit, of) in
         [("p50", 0.3, (|m: &Measured| m.p50) as fn(&Measured) -> f64), ("p99", 1.0, |m: &Measured| m.p99)]
     {
         let own = paired::median_of(rounds, OWN_HOP, |r| of(&r.keel) - of(&r.reference));
         v.push(Verdict {
-            target: format!("keel's own hop adds ≤ {limit} ms at {quantile} (keel at its app port against two sidecars, the same sidecar passes; median of the interleaved rounds; {load}, 1 KiB)"),
+            target: format!("keel's own hop adds ≤ {limit} ms at {quantile} (keel at its app port against two sidecars, the same sidecar passes; median of the interleaved rounds; {hop_rate} req/s, 1 KiB)"),
             measured: own.as_ref().map(|(m, each)| format!("{m:+.3} ms (rounds: {})", list(each, |d| format!("{d:+.3}")))).unwrap_or_else(|| "-".into()),
             met: own.map(|(m, _)| m <= limit),
         });
     }
-    let two_sidecars = find(rows, "two sidecars", "1 KiB", 1, Some(2000));
+    let two_sidecars = find(rows, "two sidecars", "1 KiB", 1, Some(hop_rate));
     // The whole detour on Dapr also crosses keel's sidecar twice more (in and out): context.
-    let detour = find(rows, "keel internal", "1 KiB", 1, Some(2000)).zip(two_sidecars);
+    let detour = find(rows, "keel internal", "1 KiB", 1, Some(hop_rate)).zip(two_sidecars);
     v.push(Verdict {
-        target: "context: the whole detour through keel (keel internal, four sidecar passes) against two sidecars, p50 / p99 (2,000 req/s, 1 KiB)".into(),
+        target: format!("context: the whole detour through keel (keel internal, four sidecar passes) against two sidecars, p50 / p99 ({hop_rate} req/s, 1 KiB)"),
         measured: detour
             .map(|(k, d)| format!("+{:.3} / +{:.3} ms", k.p50 - d.p50, k.p99 - d.p99))
             .unwrap_or_else(|| "-".into()),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use keel_e2e::{bin_path, free_port, AppSpec, Platform};
+use keel_sdk::protocol::{AUTH_APP_ID, CORE_APP_IDS, REGISTRY_APP_ID};
 
 use super::drive::{list, plugins_url, register_all, Listed};
 use super::fleet::{Fleet, Setup};
@@ -36,26 +37,22 @@ impl Case {
         let mut platform = Platform::new_in(&self.files);
         // keel and auth as in production: the registry registers them at boot and pushes every
         // new route table to keel. Their logs are not what is measured.
-        let keel = AppSpec::bin("keel", "keel")
-            .env("KEEL_ADMIN_LISTEN", format!("127.0.0.1:{}", free_port()))
-            .env("KEEL_PUBLIC_LISTEN", format!("127.0.0.1:{}", free_port()))
-            .env("KEEL_LOG", "warn");
-        platform.start(keel).await;
-        platform.start(AppSpec::bin("auth", "auth").env("KEEL_LOG", "warn")).await;
+        platform.start(AppSpec::keel().env("KEEL_LOG", "warn")).await;
+        platform.start(AppSpec::bin(AUTH_APP_ID, "auth").env("KEEL_LOG", "warn")).await;
         let fleet = self.fleet(&platform).await?;
         eprintln!("[{kind:?}] {plugins} plugin sidecars ready in {} shard(s)", fleet.shards);
 
-        let registry = AppSpec::bin("plugins", "plugins-manager")
+        let registry = AppSpec::bin(REGISTRY_APP_ID, "plugins-manager")
             .env("KEEL_POLL_INTERVAL_MS", self.interval.as_millis().to_string());
         platform.start(registry).await;
-        let sidecar_pid = platform.app("plugins").pid();
-        let registry_pid = app_pid(&platform, "plugins")?;
-        let url = plugins_url(&platform.dapr_url("plugins"));
+        let sidecar_pid = platform.app(REGISTRY_APP_ID).pid();
+        let registry_pid = app_pid(&platform, REGISTRY_APP_ID)?;
+        let url = plugins_url(&platform.dapr_url(REGISTRY_APP_ID));
         wait_for_core(&client, &url).await?;
 
         eprintln!("[{kind:?}] registering {plugins} plugins, {} at once", self.concurrency);
         // auth too: a registration with a secret makes it the plugin's client credentials there.
-        let auth_pid = app_pid(&platform, "auth")?;
+        let auth_pid = app_pid(&platform, AUTH_APP_ID)?;
         let watch = Watches::start(&[Scope::Tree(registry_pid), Scope::Tree(auth_pid)]);
         let registered =
             register_all(&client, &url, &fleet.ids, self.concurrency, kind == Kind::Secrets).await;
@@ -149,9 +146,7 @@ async fn wait_for_core(client: &awc::Client, url: &str) -> Result<(), String> {
     let mut last = String::new();
     while started.elapsed() < Duration::from_secs(60) {
         match list(client, url).await {
-            Ok(listed) if ["keel", "auth", "plugins"].iter().all(|c| listed.iter().any(|p| p.id == *c)) => {
-                return Ok(())
-            }
+            Ok(listed) if CORE_APP_IDS.iter().all(|c| listed.iter().any(|p| p.id == *c)) => return Ok(()),
             Ok(listed) => {
                 last = format!("registered so far: {:?}", listed.iter().map(|p| &p.id).collect::<Vec<_>>())
             }
