@@ -49,7 +49,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use keel_sdk::dapr::{DaprClient, SidecarConfig};
-use keel_sdk::plugin::{require_app_token, PluginSpec};
+use keel_sdk::plugin::PluginSpec;
 use keel_sdk::protocol::AUTH_APP_ID;
 
 pub use config::Config;
@@ -72,6 +72,17 @@ impl Running {
         self.reloader.abort();
         self.server.stop(true).await;
         let _ = self.server_task.await;
+    }
+}
+
+impl keel_sdk::service::Running for Running {
+    fn addresses(&self) -> Vec<(&'static str, SocketAddr)> {
+        vec![("app", self.addr)]
+    }
+
+    async fn stop(self) -> io::Result<()> {
+        Running::stop(self).await;
+        Ok(())
     }
 }
 
@@ -114,7 +125,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         App::new()
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
-            .wrap(from_fn(require_app_token))
+            .wrap(plugin.app_token().clone())
             .configure(plugin.configure())
             .app_data(data.clone())
             .app_data(store)

@@ -1,5 +1,5 @@
-//! `auth`: loads its configuration, starts the identity service, runs until SIGINT/SIGTERM.
-//! Invalid configuration exits with 64 (EX_USAGE).
+//! `auth`: loads its configuration, starts the identity service, runs until SIGINT/SIGTERM
+//! (`keel_sdk::service::main`: an invalid configuration exits with 64, EX_USAGE).
 
 use std::process::ExitCode;
 
@@ -7,47 +7,12 @@ use auth::{start, Config};
 use keel_sdk::dapr::SidecarConfig;
 use keel_sdk::protocol::AUTH_APP_ID;
 
-const EX_USAGE: u8 = 64;
-
-#[actix_web::main]
-async fn main() -> ExitCode {
-    keel_sdk::telemetry::init(AUTH_APP_ID);
-    let cfg = match Config::load() {
-        Ok(cfg) => cfg,
-        Err(error) => {
-            tracing::error!(%error, "Invalid configuration");
-            return ExitCode::from(EX_USAGE);
-        }
-    };
-    if let Err(error) = cfg.validate() {
-        tracing::error!(%error, "Invalid configuration");
-        return ExitCode::from(EX_USAGE);
-    }
-    let running = match start(cfg, SidecarConfig::from_env()).await {
-        Ok(running) => running,
-        Err(error) => {
-            tracing::error!(%error, "Cannot start");
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!(addr = %running.addr, "listening");
-    wait_for_signal().await;
-    tracing::info!("Stopping");
-    running.stop().await;
-    ExitCode::SUCCESS
+fn main() -> ExitCode {
+    keel_sdk::service::main(AUTH_APP_ID, load, |cfg| start(cfg, SidecarConfig::from_env()))
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+fn load() -> Result<Config, String> {
+    let cfg = Config::load().map_err(|e| e.to_string())?;
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok(cfg)
 }

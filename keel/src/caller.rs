@@ -34,7 +34,7 @@ pub async fn require_app_token(
     let expected = req.app_data::<web::Data<Shared>>().and_then(|s| s.app_token.clone());
     if let Some(expected) = expected {
         let given = req.headers().get(DAPR_API_TOKEN).map(|v| v.as_bytes()).unwrap_or_default();
-        if req.path() != HEALTHZ && !keel_sdk::plugin::constant_time_eq(given, expected.as_bytes()) {
+        if req.path() != HEALTHZ && !keel_sdk::service::secret_eq(given, expected.as_bytes()) {
             // `from_error` keeps the typed error on the response for the access log.
             return Ok(req.into_response(HttpResponse::from_error(RouteError::AppToken)));
         }

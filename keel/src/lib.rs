@@ -13,7 +13,7 @@
 //! let cfg = Config::from_env().expect("valid configuration");
 //! let running = start(cfg).await?;
 //! println!("app port {}, metrics on {}", running.app_addr, running.admin_addr);
-//! keel::shutdown_signal().await;
+//! keel_sdk::service::shutdown_signal().await;
 //! running.stop().await
 //! # }
 //! ```
@@ -153,6 +153,18 @@ fn spawn(server: actix_web::dev::Server) -> (ServerHandle, actix_rt::task::JoinH
 
 // === impl Running ===
 
+impl keel_sdk::service::Running for Running {
+    fn addresses(&self) -> Vec<(&'static str, SocketAddr)> {
+        let mut out = vec![("app", self.app_addr), ("admin", self.admin_addr)];
+        out.extend(self.public_addr.map(|a| ("public", a)));
+        out
+    }
+
+    async fn stop(self) -> io::Result<()> {
+        Running::stop(self).await
+    }
+}
+
 impl Running {
     /// The version of the route table in use, if one is loaded.
     pub fn routes_version(&self) -> Option<u64> {
@@ -170,25 +182,6 @@ impl Running {
             task.await.map_err(io::Error::other)??;
         }
         Ok(())
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM (what `dapr run` and the stand-in send on stop).
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "Cannot listen for SIGTERM; stop with Ctrl-C");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
     }
 }
 

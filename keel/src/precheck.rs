@@ -16,11 +16,11 @@ use super::public::Identity;
 use super::routes::{self, Policy};
 use super::target::Destination;
 use super::upstream::is_caller_only;
-use keel_sdk::dapr::error::snippet;
 use keel_sdk::dapr::headers::end_to_end;
 use keel_sdk::dapr::DaprClient;
 use keel_sdk::protocol::KEEL_APP_ID;
 use keel_sdk::protocol::{AddonTarget, RouteTable};
+use keel_sdk::service::snippet;
 
 /// The addon point keel declares for integrators.
 pub const POINT: &str = "external-pre-route-check";

@@ -81,7 +81,7 @@ pub fn request(
         }
         Vouch::External(Some(who)) => {
             for (name, v) in who.headers() {
-                headers.insert(HeaderName::from_static(name), value(&v)?);
+                headers.insert(name, value(&v)?);
             }
         }
         Vouch::External(None) => {}

@@ -46,7 +46,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use keel_sdk::dapr::SidecarConfig;
-use keel_sdk::plugin::{require_app_token, PluginSpec};
+use keel_sdk::plugin::PluginSpec;
 use keel_sdk::protocol::REGISTRY_APP_ID;
 use tokio::sync::watch;
 
@@ -79,6 +79,17 @@ impl Running {
     }
 }
 
+impl keel_sdk::service::Running for Running {
+    fn addresses(&self) -> Vec<(&'static str, SocketAddr)> {
+        vec![("app", self.addr)]
+    }
+
+    async fn stop(self) -> io::Result<()> {
+        Running::stop(self).await;
+        Ok(())
+    }
+}
+
 /// Starts the registry on the current actix system: binds `cfg.listen`, serves the API and the
 /// protocol endpoints, and starts the lease, polling and core registration tasks.
 pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
@@ -98,7 +109,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         App::new()
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
-            .wrap(from_fn(require_app_token))
+            .wrap(plugin.app_token().clone())
             .configure(plugin.configure())
             .app_data(registry)
             .configure(api::configure)
@@ -113,6 +124,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let server_task = actix_rt::spawn(server);
 
     let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    tracing::info!(%holder, "This replica's name in the polling lease");
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (lead_tx, lead_rx) = watch::channel(lease::Leadership::default());
     let mut background = vec![

@@ -1,7 +1,8 @@
-//! Keel's shared library: the plugin protocol ([`protocol`]), the Dapr sidecar client ([`dapr`]),
-//! the plugin kit ([`plugin`]), token verification ([`tokens`]), configuration ([`config`]) and
-//! telemetry ([`telemetry`]). Every Keel service and every Rust plugin uses it; see [`plugin`] for
-//! a complete plugin.
+//! Keel's shared library: the plugin protocol and the platform's error catalogue ([`protocol`]),
+//! the Dapr sidecar client ([`dapr`]), the plugin kit ([`plugin`]), token verification
+//! ([`tokens`]), configuration ([`config`]), telemetry ([`telemetry`]) and the start-up and door
+//! every service shares ([`service`]). Every Keel service and every Rust plugin uses it; see
+//! [`plugin`] for a complete plugin.
 
 #![forbid(unsafe_code)]
 
@@ -9,5 +10,12 @@ pub mod config;
 pub mod dapr;
 pub mod plugin;
 pub mod protocol;
+pub mod service;
 pub mod telemetry;
 pub mod tokens;
+
+/// What the crate's exported macros need, so their users need not depend on it themselves.
+#[doc(hidden)]
+pub mod __private {
+    pub use tracing;
+}

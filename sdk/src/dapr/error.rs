@@ -6,6 +6,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 
 use super::DaprErrorBody;
+use crate::service::snippet;
 
 /// A failed call to the Dapr sidecar.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -60,22 +61,6 @@ fn is_etag_conflict(status: StatusCode, e: &DaprErrorBody) -> bool {
         || (e.error_code == "ERR_STATE_TRANSACTION" && e.message.contains("etag mismatch"))
 }
 
-/// At most 512 bytes of a body, lossily decoded, for error messages.
-pub fn snippet(body: &[u8]) -> String {
-    let mut cut = &body[..body.len().min(512)];
-    // A character cut in two at the limit is dropped, not shown as a replacement character.
-    if let Err(e) = std::str::from_utf8(cut) {
-        if e.error_len().is_none() {
-            cut = &cut[..e.valid_up_to()];
-        }
-    }
-    let mut s = String::from_utf8_lossy(cut).into_owned();
-    if body.len() > cut.len() {
-        s.push('…');
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,14 +88,5 @@ mod tests {
         let e = DaprError::from_answer("x", StatusCode::BAD_GATEWAY, &[b'a'; 2000]);
         let msg = e.to_string();
         assert!(msg.contains("502") && msg.ends_with('…') && msg.len() < 600, "{msg}");
-    }
-
-    #[test]
-    fn snippets_never_split_a_character() {
-        // 'é' is two bytes: after one ASCII byte, a character straddles the 512-byte limit.
-        let s = snippet(format!("a{}", "é".repeat(600)).as_bytes());
-        assert_eq!(s, format!("a{}…", "é".repeat(255)));
-        assert!(snippet(&[0xff; 600]).contains('\u{fffd}'), "bytes that are not text stay visible");
-        assert_eq!(snippet(b"short"), "short");
     }
 }

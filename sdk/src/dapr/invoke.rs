@@ -8,8 +8,9 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::error::{snippet, DaprError};
+use super::error::DaprError;
 use super::{DaprClient, DaprErrorBody};
+use crate::service::snippet;
 
 /// The sidecar path that invokes `method_path` (relative, may carry `?query`) on `app_id`.
 pub fn invoke_path(app_id: &str, method_path: &str) -> String {

@@ -9,8 +9,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::error::{snippet, DaprError};
+use super::error::DaprError;
 use super::DaprClient;
+use crate::service::snippet;
 
 /// Everything but unreserved characters is escaped; daprd decodes keys with `QueryUnescape`,
 /// so a literal `+` must travel as `%2B` or it becomes a space.

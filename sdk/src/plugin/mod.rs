@@ -35,9 +35,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::protocol::{paths, Identify};
+use crate::service::AppToken;
 
-pub use endpoints::constant_time_eq;
-pub use endpoints::require_app_token;
 pub use peers::{is_keel_error, KeelClient};
 pub use spec::{AddonsJudge, PluginSpec};
 pub use status::StatusHandle;
@@ -50,7 +49,7 @@ struct Inner {
     identify: Identify,
     status: StatusHandle,
     judge: Option<AddonsJudge>,
-    app_token: Option<String>,
+    app_token: AppToken,
 }
 
 impl Plugin {
@@ -58,7 +57,7 @@ impl Plugin {
         identify: Identify,
         status: StatusHandle,
         judge: Option<AddonsJudge>,
-        app_token: Option<String>,
+        app_token: AppToken,
     ) -> Self {
         Self(Arc::new(Inner { identify, status, judge, app_token }))
     }
@@ -82,12 +81,14 @@ impl Plugin {
         self.0.judge.as_ref()
     }
 
-    fn app_token(&self) -> Option<&str> {
-        self.0.app_token.as_deref()
+    /// The app API token policy of the plugin's app port (wrap the app with it, as [`serve`]
+    /// does).
+    pub fn app_token(&self) -> &AppToken {
+        &self.0.app_token
     }
 
     /// Registers the protocol endpoints and the plugin as app data. Wrap the app with
-    /// `from_fn(require_app_token)` to enforce the app token (as [`serve`] does).
+    /// [`Plugin::app_token`] to enforce the app token (as [`serve`] does).
     pub fn configure(&self) -> impl FnOnce(&mut web::ServiceConfig) + Clone + 'static {
         let data = web::Data::new(self.clone());
         move |cfg| {
@@ -112,7 +113,7 @@ where
         // the request log sees every answer, refusals included.
         App::new()
             .wrap(from_fn(crate::telemetry::log_request))
-            .wrap(from_fn(require_app_token))
+            .wrap(plugin.app_token().clone())
             .configure(plugin.configure())
             .configure(routes.clone())
     })

@@ -10,6 +10,7 @@ use crate::protocol::{
 };
 
 use super::StatusHandle;
+use crate::service::AppToken;
 
 /// The future an addons judge returns: `Ok(())` accepts, `Err(msg)` refuses with `msg`.
 pub type JudgeFuture = Pin<Box<dyn Future<Output = Result<(), String>> + 'static>>;
@@ -21,7 +22,7 @@ pub struct PluginSpec {
     identify: Identify,
     status: StatusHandle,
     judge: Option<AddonsJudge>,
-    app_token: Option<String>,
+    app_token: AppToken,
 }
 
 impl PluginSpec {
@@ -39,7 +40,7 @@ impl PluginSpec {
             },
             status: StatusHandle::default(),
             judge: None,
-            app_token: std::env::var("APP_API_TOKEN").ok().filter(|t| !t.is_empty()),
+            app_token: AppToken::from_env(),
         }
     }
 
@@ -101,7 +102,7 @@ impl PluginSpec {
     /// Overrides the app API token the kit requires on every request (`None` disables the check;
     /// the default is `APP_API_TOKEN` from the environment).
     pub fn app_token(mut self, token: Option<String>) -> Self {
-        self.app_token = token.filter(|t| !t.is_empty());
+        self.app_token = AppToken::new(token);
         self
     }
 

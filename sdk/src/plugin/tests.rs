@@ -1,4 +1,3 @@
-use actix_web::middleware::from_fn;
 use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
 use actix_web::{http::StatusCode, App};
 use serde_json::{json, Value};
@@ -15,7 +14,7 @@ fn greeter() -> PluginSpec {
 
 macro_rules! app {
     ($plugin:expr) => {
-        init_service(App::new().wrap(from_fn(require_app_token)).configure($plugin.configure())).await
+        init_service(App::new().wrap($plugin.app_token().clone()).configure($plugin.configure())).await
     };
 }
 

@@ -6,6 +6,8 @@
 
 pub mod addons;
 pub mod envelope;
+pub mod errors;
+pub mod headers;
 pub mod identify;
 pub mod ids;
 pub mod routes;
@@ -14,6 +16,7 @@ pub mod version;
 
 pub use addons::{AddonsIdentifyRequest, ImplementedEndpoint, PluginRef};
 pub use envelope::{Envelope, Reply};
+pub use errors::{Code, ErrorBody, Fault, PlatformError};
 pub use identify::{
     is_relative_endpoint, AddonPoint, Identify, IdentifyError, MainPlugin, PlatformTooOld, PointImpl,
     ValidIdentify, MAX_TIMEOUT_MS,

@@ -1,9 +1,12 @@
 //! What an access token says: the JWT claims auth signs and keel verifies, the identity a
 //! verified token stands for, and the names both sides agree on (algorithm, issuer, audience,
-//! built-in roles, the platform tenant, the identity headers keel adds for plugins).
+//! built-in roles, the platform tenant).
 
+use actix_web::http::header::HeaderName;
 use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
+
+use crate::protocol::headers::{X_KEEL_ROLES, X_KEEL_TENANT, X_KEEL_USER};
 
 /// The one signature algorithm auth signs with and keel accepts (Ed25519). Pinned: a token
 /// whose header names anything else is refused before any key is looked at.
@@ -17,13 +20,6 @@ pub const DEFAULT_AUDIENCE: &str = "keel";
 /// The tenant of the platform itself: the super-admin and every client (plugin or integrator)
 /// belong to it.
 pub const PLATFORM_TENANT: &str = "platform";
-
-/// Header keel adds for the plugin: the verified `sub` (a user name, or a client id).
-pub const USER_HEADER: &str = "x-keel-user";
-/// Header keel adds for the plugin: the verified tenant.
-pub const TENANT_HEADER: &str = "x-keel-tenant";
-/// Header keel adds for the plugin: the verified roles, comma-separated.
-pub const ROLES_HEADER: &str = "x-keel-roles";
 
 /// Role names with a fixed meaning.
 pub mod roles {
@@ -108,17 +104,17 @@ impl Identity {
             || (self.client_id.is_none() && self.tenant == tenant && self.has_role(roles::ADMIN))
     }
 
-    /// The value of [`ROLES_HEADER`]: the roles, comma-separated.
+    /// The value of `x-keel-roles`: the roles, comma-separated.
     pub fn roles_header(&self) -> String {
         self.roles.join(",")
     }
 
     /// The three identity headers keel adds for the plugin, as (name, value) pairs.
-    pub fn headers(&self) -> [(&'static str, String); 3] {
+    pub fn headers(&self) -> [(HeaderName, String); 3] {
         [
-            (USER_HEADER, self.sub.clone()),
-            (TENANT_HEADER, self.tenant.clone()),
-            (ROLES_HEADER, self.roles_header()),
+            (X_KEEL_USER, self.sub.clone()),
+            (X_KEEL_TENANT, self.tenant.clone()),
+            (X_KEEL_ROLES, self.roles_header()),
         ]
     }
 }

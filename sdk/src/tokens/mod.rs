@@ -66,7 +66,7 @@ use crate::protocol::AUTH_APP_ID;
 pub use bearer::bearer_token;
 pub use claims::{
     now_secs, roles, AccessClaims, Identity, ALGORITHM, ALGORITHM_NAME, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
-    PLATFORM_TENANT, ROLES_HEADER, TENANT_HEADER, USER_HEADER,
+    PLATFORM_TENANT,
 };
 pub use error::VerifyError;
 pub use keyset::{ed25519_jwk, KeySet};

@@ -71,7 +71,7 @@ fn a_valid_token_yields_the_identity_it_names() {
     let id = v.verify(&token).unwrap();
     assert_eq!((id.sub.as_str(), id.tenant.as_str(), id.jti.as_str()), ("alice", "acme", "j-1"));
     assert_eq!(id.roles, ["user", "reader"]);
-    assert_eq!(id.headers()[2], (ROLES_HEADER, "user,reader".to_owned()));
+    assert_eq!(id.headers()[2], (crate::protocol::headers::X_KEEL_ROLES, "user,reader".to_owned()));
     // The second time it comes from the cache, with the same answer.
     assert_eq!(v.verify(&token).unwrap(), id);
 }
