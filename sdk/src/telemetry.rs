@@ -8,6 +8,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use tracing_subscriber::EnvFilter;
 
+use crate::protocol::errors::{log_at, Refused};
+
 /// Installs the global subscriber for `service`. Safe to call more than once (later calls are
 /// ignored), so tests and binaries can share set-up code.
 pub fn init(service: &str) {
@@ -39,10 +41,11 @@ pub async fn log_request(
     Ok(res)
 }
 
-/// Middleware (use with `actix_web::middleware::from_fn`) logging each failed request once, after
-/// the handler: 5xx at `warn` with the error's internal detail (which the response itself never
-/// carries), 4xx at `debug` (refusals are the caller's business). Error messages must never
-/// contain secrets; each service's error type is written that way.
+/// Middleware (use with `actix_web::middleware::from_fn`) logging each refused request once,
+/// after the handler, at the level its fault calls for ([`crate::protocol::Code::level`]): the
+/// caller's mistakes at `info`, a plugin's at `warn`, the sidecar's and the platform's at `error`
+/// or `warn`, with the detail the response itself never carries. Error messages never contain
+/// secrets; each service's error type is written that way.
 pub async fn log_failures(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -50,8 +53,11 @@ pub async fn log_failures(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let res = next.call(req).await?;
-    if let Some(error) = res.response().error() {
-        let status = res.status().as_u16();
+    let status = res.status().as_u16();
+    if let Some(r) = res.response().extensions().get::<Refused>() {
+        let (code, msg, detail) = (r.code.name(), r.msg.as_str(), r.detail.as_deref());
+        log_at!(r.code.level(), %method, %path, status, code, msg, detail, "Request refused");
+    } else if let Some(error) = res.response().error() {
         if res.status().is_server_error() {
             tracing::warn!(%method, %path, status, %error, "Request failed");
         } else {
