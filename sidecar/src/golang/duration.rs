@@ -1,5 +1,5 @@
-//! Go's `time.Duration` text: [`format`] prints what daprd prints in `/v1.0/metadata`
-//! (`"5s"`, `"500ms"`, `"1m30s"`), [`parse`] reads what component metadata holds (`"800ms"`).
+//! Go's `time.Duration` text: [`format()`] prints what daprd prints in `/v1.0/metadata`
+//! (`"5s"`, `"500ms"`, `"1m30s"`), [`parse()`] reads what component metadata holds (`"800ms"`).
 
 use std::time::Duration;
 
