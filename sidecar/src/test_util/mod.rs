@@ -32,7 +32,9 @@
 //! ```
 //! The handler sees the request as the sidecar received it (verb, raw path and query, every
 //! header the caller sent), so a test can assert what its client sent; daprd's forwarding rewrite
-//! (hop-by-hop strip, `dapr-caller-app-id` stamping) is deliberately not applied.
+//! (hop-by-hop strip, `dapr-caller-app-id` stamping) is deliberately not applied. Likewise the
+//! handler's response goes back as it is built (daprd's default `Content-Type` on a buffered
+//! error answer is not added): what a test asserts about an answer is what its handler made.
 
 use crate::api::{self, errors::ApiError, health::Readiness, Admitted, ApiContext};
 use crate::channel::body::{read_all, BodyError, BodyStream, RequestBody};
