@@ -161,7 +161,7 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
         cfg.app_api_token.as_deref(),
         app_health.clone(),
     ));
-    let messaging = Arc::new(DirectMessaging::new(
+    let messaging = web::Data::new(DirectMessaging::new(
         &cfg.app_id,
         &cfg.namespace,
         channel.clone(),
@@ -174,7 +174,6 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
         app_id: app_id.clone(),
         cfg: cfg.clone(),
         stores: Arc::new(stores),
-        messaging,
         readiness: readiness.clone(),
         extended: Mutex::new(Default::default()),
         stop: stop_tx,
@@ -196,7 +195,8 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     .listen(internal_listener)
     .map_err(bind_err)?
     .run();
-    let api_server = api::server(ctx, api_listeners, cfg.workers, cfg.graceful_shutdown).map_err(bind_err)?;
+    let api_server =
+        api::server(ctx, messaging, api_listeners, cfg.workers, cfg.graceful_shutdown).map_err(bind_err)?;
     let (api, internal) = (api_server.handle(), internal_server.handle());
     let mut tasks = vec![
         actix_rt::spawn(async move {

@@ -5,7 +5,7 @@
 use super::errors::{codes, ApiError};
 use super::ApiContext;
 use crate::channel::body::{read_all, RequestBody};
-use crate::golang::{json as gojson, time as gotime, url};
+use crate::golang::{json as gojson, url};
 use crate::state::request::{self, SetRequest};
 use crate::state::{self, keys, DeleteOp, SetOp, Store, StoreError, TxOp};
 use actix_web::http::header::{CONTENT_TYPE, ETAG, IF_MATCH};
@@ -48,6 +48,12 @@ fn etag_status(err: &StoreError) -> StatusCode {
     }
 }
 
+/// An expiry as daprd reports it (`metadata.ttlExpireTime`): Go's `time.RFC3339` of a UTC
+/// time at second precision, `2026-01-01T00:00:00Z`, which is humantime's seconds format.
+fn ttl_expire_time(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
 async fn body_bytes(body: RequestBody, prefix: &str) -> Result<bytes::Bytes, ApiError> {
     read_all(body).await.map_err(|e| ApiError::malformed(format!("{prefix}{e}")))
 }
@@ -70,7 +76,7 @@ pub async fn get(ctx: &ApiContext, store_name: &str, key: &str) -> Result<HttpRe
     let mut resp = HttpResponse::Ok();
     resp.insert_header((CONTENT_TYPE, "application/json")).insert_header((ETAG, item.etag.as_str()));
     if let Some(expires) = item.expires_at {
-        resp.insert_header(("metadata.ttlExpireTime", gotime::rfc3339(expires)));
+        resp.insert_header(("metadata.ttlExpireTime", ttl_expire_time(expires)));
     }
     Ok(resp.body(item.data))
 }
@@ -204,7 +210,7 @@ pub async fn bulk_get(
                 out.extend(gojson::string(&item.etag));
                 if let Some(expires) = item.expires_at {
                     out.extend_from_slice(b",\"metadata\":{\"ttlExpireTime\":");
-                    out.extend(gojson::string(&gotime::rfc3339(expires)));
+                    out.extend(gojson::string(&ttl_expire_time(expires)));
                     out.push(b'}');
                 }
             }
@@ -281,4 +287,19 @@ pub async fn query(ctx: &ApiContext, store_name: &str) -> Result<HttpResponse, A
     // daprd passes an empty app-id on this path, so the ErrorInfo metadata is null.
     let store = lookup(ctx, store_name, "")?;
     Err(ApiError::query_not_supported(&store.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ttl_expire_time;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn ttl_expire_time_is_gos_rfc3339_in_utc() {
+        assert_eq!(ttl_expire_time(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(ttl_expire_time(UNIX_EPOCH + Duration::from_secs(1_767_225_600)), "2026-01-01T00:00:00Z");
+        assert_eq!(ttl_expire_time(UNIX_EPOCH + Duration::from_secs(951_827_696)), "2000-02-29T12:34:56Z");
+        // Sub-second parts are dropped, not rounded.
+        assert_eq!(ttl_expire_time(UNIX_EPOCH + Duration::from_millis(59_999)), "1970-01-01T00:00:59Z");
+    }
 }

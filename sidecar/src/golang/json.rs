@@ -4,7 +4,8 @@
 //! stores store `json.Marshal` of it, so what a client reads back is Go's rendering: object keys
 //! sorted, compact, every number a float64 (`1.0` → `1`, `1e21` → `1e+21`), and `<`, `>`, `&`,
 //! U+2028, U+2029 escaped as `\u003c` etc. This is serde_json with a custom [`Formatter`], not a
-//! hand-written encoder.
+//! hand-written encoder; it stays because those are the bytes a client reads back from the
+//! state API (and bulk get's strings), and serde_json alone keeps key order, `1.0` and `<`.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::ser::Formatter;

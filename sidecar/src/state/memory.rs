@@ -90,6 +90,21 @@ impl MemoryStore {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
+impl MemoryStore {
+    /// Every live item with its stored key, in no particular order (what a test inspects).
+    pub fn items(&self) -> Vec<(String, Item)> {
+        let now = SystemTime::now();
+        let inner = self.lock();
+        inner
+            .items
+            .iter()
+            .filter(|(_, i)| i.expires_at.is_none_or(|t| t > now))
+            .map(|(k, i)| (k.clone(), i.clone()))
+            .collect()
+    }
+}
+
 impl StateStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<Item>, StoreError> {
         Ok(self.lock().live(key, SystemTime::now()).cloned())

@@ -164,6 +164,14 @@ pub struct Stores {
     by_name: BTreeMap<String, Store>,
 }
 
+impl FromIterator<Store> for Stores {
+    /// Stores built by hand (the `test-util` fake sidecar); [`Stores::open`] builds them from
+    /// component files.
+    fn from_iter<I: IntoIterator<Item = Store>>(stores: I) -> Self {
+        Stores { by_name: stores.into_iter().map(|s| (s.name.clone(), s)).collect() }
+    }
+}
+
 impl Stores {
     /// Opens every state component (sqlite files are created if missing). Blocks: call it before
     /// the servers start or off the runtime.
