@@ -72,16 +72,14 @@ struct Watched {
     tree: bool,
 }
 
+/// `w`'s CPU time and resident memory now. A sidecar hosting its app is read alone (its own
+/// threads: `/proc/<pid>/stat` does not count children), not as its tree less its children's,
+/// which two readings apart could make negative.
 fn read(w: &Watched) -> Sample {
     if w.tree {
         sample_tree(w.pid)
     } else {
-        let own = sample_tree(w.pid);
-        let kids: Vec<Sample> = procstat::children(w.pid).into_iter().map(sample_tree).collect();
-        Sample {
-            cpu_seconds: own.cpu_seconds - kids.iter().map(|k| k.cpu_seconds).sum::<f64>(),
-            rss_bytes: own.rss_bytes - kids.iter().map(|k| k.rss_bytes).sum::<u64>(),
-        }
+        procstat::sample_own(w.pid)
     }
 }
 
