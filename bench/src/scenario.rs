@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use keel_e2e::{free_port, AppSpec, Platform};
 
 use crate::load::{self, Load, Measured};
-use crate::nginx::{Nginx, Upstreams};
+use crate::nginx::{Nginx, NotStarted, Upstreams};
 use crate::procstat::{self, sample_tree, Sample};
-use crate::report::{self, Resources, Row, Verdict};
+use crate::report::{self, NotMeasured, Resources, Row, Verdict};
 use crate::Args;
 use crate::{auth, paired, routes};
 
@@ -24,6 +24,9 @@ const LOAD_CPUS: &str = "1";
 /// nginx proxying to the plugin through keel's sidecar: the same hops as keel's external path,
 /// with nginx as the router.
 const NGINX_SEAT: &str = "nginx in keel's seat";
+
+/// nginx proxying straight to the plugin.
+const NGINX: &str = "nginx";
 
 /// keel's internal flow entered at keel's app port, with the caller stamped as its sidecar
 /// stamps it: keel → keel's sidecar → the plugin's sidecar → plugin. Against "two sidecars" (the
@@ -95,12 +98,14 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     let meter = Meter { oha, watched: rig.watched()?, seconds: plan.seconds };
     // The judged comparisons first, then every path at every load, then auth's logins.
     let rounds = judged_rounds(&rig, &paths, &meter, &plan)?;
-    let (mut rows, resources) = measure_every_path(&rig, &paths, &meter, &plan).await?;
+    let Figures { mut rows, resources } = measure_every_path(&rig, &paths, &meter, &plan).await?;
     rows.push(password_grant(&rig, &meter).await?);
-    // The targets against what was measured, and the report.
-    let verdicts = judge(&rows, &resources, &rounds, plan.hop_rate);
-    let header = header(&args, rig.nginx.as_ref().err());
-    let doc = report::render(&header, &rows, &resources, &rounds, &verdicts);
+    // The targets against what was measured, and the report, which says what was not measured.
+    let nginx_missing = rig.nginx.as_ref().err();
+    let verdicts = judge(&rows, &resources, &rounds, plan.hop_rate, nginx_missing);
+    let missing = not_measured(nginx_missing, &plan);
+    let header = header(&args, nginx_missing);
+    let doc = report::render(&header, &rows, &missing, &resources, &rounds, &verdicts);
     write_report(&args, &root, rig.platform.dir(), doc)
 }
 
@@ -136,7 +141,7 @@ impl Plan {
 /// The measured platform, the token its external path carries, and nginx beside it.
 struct Rig {
     /// nginx, or why it is not measured. Declared first, so it stops before the platform.
-    nginx: Result<Nginx, String>,
+    nginx: Result<Nginx, NotStarted>,
     platform: Platform,
     /// keel's public address (`host:port`).
     public: String,
@@ -218,7 +223,7 @@ impl Rig {
         ];
         if let Ok(n) = &self.nginx {
             paths.push(Path {
-                name: "nginx",
+                name: NGINX,
                 url: format!("http://127.0.0.1:{}/bench", n.port),
                 // The same request as keel's external path, token included (the plugin echoes it).
                 headers: vec![self.bearer.clone()],
@@ -244,7 +249,7 @@ impl Rig {
             Watched { name: "keel", pid: keel_child(keel_pid)?, tree: true },
         ];
         if let Ok(n) = &self.nginx {
-            watched.push(Watched { name: "nginx", pid: n.pid(), tree: true });
+            watched.push(Watched { name: NGINX, pid: n.pid(), tree: true });
         }
         Ok(watched)
     }
@@ -291,7 +296,7 @@ async fn start_platform(plugins: usize) -> Result<Platform, String> {
 }
 
 /// nginx proxying to the plugin, straight and in keel's seat, or why it could not start.
-fn start_nginx(platform: &Platform) -> Result<Nginx, String> {
+fn start_nginx(platform: &Platform) -> Result<Nginx, NotStarted> {
     let upstreams = Upstreams {
         plugin_port: platform.app("echo").app_port,
         sidecar_port: platform.app("keel").dapr_port,
@@ -356,7 +361,7 @@ async fn measure_every_path(
     paths: &[Path],
     meter: &Meter,
     plan: &Plan,
-) -> Result<(Vec<Row>, Vec<Resources>), String> {
+) -> Result<Figures, String> {
     let mut figures = Figures::default();
     let first_count = plan.plugin_counts[0];
     let mut loaded = first_count;
@@ -372,7 +377,7 @@ async fn measure_every_path(
             }
         }
     }
-    Ok((figures.rows, figures.resources))
+    Ok(figures)
 }
 
 /// The rows and resource readings gathered so far.
@@ -421,6 +426,24 @@ fn measure_path(
     Ok(())
 }
 
+/// What nginx's paths and comparison would have shown, when nginx is not running: its two paths
+/// in each body's table (the route-table size of the non-keel paths) and the judged throughput.
+fn not_measured(nginx: Option<&NotStarted>, plan: &Plan) -> Vec<NotMeasured> {
+    let Some(why) = nginx else { return Vec::new() };
+    let mut missing = Vec::new();
+    for body in &plan.bodies {
+        for name in [NGINX, NGINX_SEAT] {
+            missing.push(NotMeasured {
+                name: name.into(),
+                group: Some((body.label.to_owned(), plan.plugin_counts[0])),
+                reason: why.to_string(),
+            });
+        }
+    }
+    missing.push(NotMeasured { name: THROUGHPUT.into(), group: None, reason: why.to_string() });
+    missing
+}
+
 /// auth's password grant, at a steady 20 logins/s (Argon2id with the default parameters).
 async fn password_grant(rig: &Rig, meter: &Meter) -> Result<Row, String> {
     let grant =
@@ -437,7 +460,8 @@ async fn password_grant(rig: &Rig, meter: &Meter) -> Result<Row, String> {
 }
 
 /// Writes `doc` (with the previous report's hand-written notes) to `--out`, or for `--smoke` to
-/// the platform's directory `dir` and a copy in the system's temporary directory; returns where.
+/// the platform's directory `dir` and a copy in the system's temporary directory; returns where
+/// the reader finds it.
 fn write_report(
     args: &Args,
     root: &std::path::Path,
@@ -455,8 +479,9 @@ fn write_report(
     }
     std::fs::write(&out, doc).map_err(|e| format!("write {}: {e}", out.display()))?;
     if args.smoke {
-        // The smoke run's report lives in the platform's temporary directory: keep a copy.
-        let keep = std::env::temp_dir().join("keel-bench-smoke.md");
+        // The smoke run's report lives in the platform's temporary directory: keep a copy, named
+        // by this process so that smoke runs at the same time do not read each other's.
+        let keep = std::env::temp_dir().join(format!("keel-bench-smoke-{}.md", std::process::id()));
         std::fs::copy(&out, &keep).map_err(|e| format!("copy report: {e}"))?;
         return Ok(keep);
     }
@@ -534,7 +559,16 @@ fn find<'a>(
 }
 
 /// The targets from the issues, each compared with what was measured.
-fn judge(rows: &[Row], resources: &[Resources], rounds: &[paired::Round], hop_rate: u32) -> Vec<Verdict> {
+/// `nginx` is why nginx was not measured, if it was not: the verdicts against it say so.
+fn judge(
+    rows: &[Row],
+    resources: &[Resources],
+    rounds: &[paired::Round],
+    hop_rate: u32,
+    nginx: Option<&NotStarted>,
+) -> Vec<Verdict> {
+    let against_nginx =
+        || nginx.map(|why| report::not_measured(&why.to_string())).unwrap_or_else(|| "-".into());
     let mut v = Vec::new();
     let hop = find(rows, "one sidecar hop", "1 KiB", 1, Some(1000)).zip(find(
         rows,
@@ -609,15 +643,15 @@ fn judge(rows: &[Row], resources: &[Resources], rounds: &[paired::Round], hop_ra
     let ratio = paired::median_of(rounds, THROUGHPUT, |r| r.keel.rps / r.reference.rps);
     v.push(Verdict {
         target: format!("keel external throughput at saturation ≥ 80% of {NGINX_SEAT}'s (median of the interleaved rounds, 1 KiB)"),
-        measured: ratio.as_ref().map(|(m, each)| format!("{:.0}% (rounds: {})", 100.0 * m, list(each, |r| format!("{:.0}%", 100.0 * r)))).unwrap_or_else(|| "-".into()),
+        measured: ratio.as_ref().map(|(m, each)| format!("{:.0}% (rounds: {})", 100.0 * m, list(each, |r| format!("{:.0}%", 100.0 * r)))).unwrap_or_else(against_nginx),
         met: ratio.map(|(m, _)| m >= 0.8),
     });
     let sat = |path: &str| find(rows, path, "1 KiB", 1, None).map(|m| m.rps);
-    for (path, reference) in [("keel external", "nginx"), ("keel internal", NGINX_SEAT)] {
+    for (path, reference) in [("keel external", NGINX), ("keel internal", NGINX_SEAT)] {
         let both = sat(path).zip(sat(reference));
         v.push(Verdict {
             target: format!("context: {path} throughput at saturation against {reference}'s (1 KiB)"),
-            measured: both.map(|(k, n)| format!("{:.0}%", 100.0 * k / n)).unwrap_or_else(|| "-".into()),
+            measured: both.map(|(k, n)| format!("{:.0}%", 100.0 * k / n)).unwrap_or_else(against_nginx),
             met: None,
         });
     }
@@ -629,7 +663,7 @@ fn list(values: &[f64], f: impl Fn(f64) -> String) -> String {
     values.iter().map(|&v| f(v)).collect::<Vec<_>>().join(", ")
 }
 
-fn header(args: &Args, nginx_error: Option<&String>) -> String {
+fn header(args: &Args, nginx: Option<&NotStarted>) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -651,8 +685,12 @@ fn header(args: &Args, nginx_error: Option<&String>) -> String {
         if args.smoke { " --smoke".to_owned() } else { format!(" --seconds {}", args.seconds) },
         if args.smoke { 1 } else { args.seconds }
     );
-    if let Some(e) = nginx_error {
-        h.push_str(&format!("\nnginx was not measured: {e}\n"));
+    match nginx {
+        Some(NotStarted::NotInstalled) => h.push_str(
+            "\nnginx was not measured (nginx not found): its rows say so. Install it (`apt-get install nginx`) to measure it.\n",
+        ),
+        Some(why) => h.push_str(&format!("\nnginx was {}.\n", report::not_measured(&why.to_string()))),
+        None => {}
     }
     h
 }
