@@ -24,7 +24,13 @@ pub struct Load {
     pub duration: Duration,
     /// Concurrent connections.
     pub connections: u32,
+    /// Let the requests still in flight when `duration` is up finish (within
+    /// [`IN_FLIGHT_LIMIT`] each) and count them, instead of cutting them off.
+    pub finish_in_flight: bool,
 }
+
+/// How long a request may take when requests in flight are let finish.
+pub const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(10);
 
 /// What one run measured (latencies in milliseconds).
 #[derive(Debug, Clone, Default)]
@@ -72,6 +78,10 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
     cmd.args(["-z", &format!("{}ms", load.duration.as_millis()), "-c", &load.connections.to_string()]);
     if let Some(rate) = load.rate {
         cmd.args(["-q", &rate.to_string(), "--latency-correction"]);
+    }
+    if load.finish_in_flight {
+        cmd.args(["--wait-ongoing-requests-after-deadline", "-t"]);
+        cmd.arg(format!("{}s", IN_FLIGHT_LIMIT.as_secs()));
     }
     for h in &load.headers {
         cmd.args(["-H", h]);

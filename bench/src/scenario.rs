@@ -55,6 +55,8 @@ struct Plan {
     rounds: usize,
     /// The fixed rate keel's own hop is judged at.
     hop_rate: u32,
+    /// Count the requests in flight when a run's time is up (see [`Load::finish_in_flight`]).
+    finish_in_flight: bool,
 }
 
 /// One body size and the fixed rates it is measured at (each path also runs at saturation).
@@ -95,7 +97,12 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     let rig = Rig::start(plan.plugin_counts[0]).await?;
     rig.pin_measured();
     let paths = rig.paths();
-    let meter = Meter { oha, watched: rig.watched()?, seconds: plan.seconds };
+    let meter = Meter {
+        oha,
+        watched: rig.watched()?,
+        seconds: plan.seconds,
+        finish_in_flight: plan.finish_in_flight,
+    };
     // The judged comparisons first, then every path at every load, then auth's logins.
     let rounds = judged_rounds(&rig, &paths, &meter, &plan)?;
     let Figures { mut rows, resources } = measure_every_path(&rig, &paths, &meter, &plan).await?;
@@ -121,6 +128,9 @@ impl Plan {
                 plugin_counts: vec![1],
                 rounds: 1,
                 hop_rate: 200,
+                // One second is short: a loaded machine may answer none of a saturation run's
+                // first 64 requests within it, and a smoke run must show each path answering.
+                finish_in_flight: true,
             };
         }
         Plan {
@@ -134,6 +144,7 @@ impl Plan {
             plugin_counts: vec![1, 1000],
             rounds: 5,
             hop_rate: 2000,
+            finish_in_flight: false,
         }
     }
 }
@@ -311,6 +322,8 @@ struct Meter {
     watched: Vec<Watched>,
     /// Seconds per run.
     seconds: u64,
+    /// See [`Load::finish_in_flight`].
+    finish_in_flight: bool,
 }
 
 // === impl Meter ===
@@ -323,7 +336,20 @@ impl Meter {
         body: &std::path::Path,
         rate: Option<u32>,
     ) -> Result<(Measured, Vec<Usage>), String> {
-        measure(&self.oha, &load_for(path, body, rate, self.seconds), &self.watched)
+        measure(&self.oha, &self.load(path, body, rate), &self.watched)
+    }
+
+    /// One run's load on `path`: 16 connections at a fixed rate, 64 at saturation.
+    fn load(&self, path: &Path, body: &std::path::Path, rate: Option<u32>) -> Load {
+        Load {
+            url: path.url.clone(),
+            headers: path.headers.clone(),
+            body: body.to_path_buf(),
+            rate,
+            duration: Duration::from_secs(self.seconds),
+            connections: if rate.is_some() { 16 } else { 64 },
+            finish_in_flight: self.finish_in_flight,
+        }
     }
 }
 
@@ -500,18 +526,6 @@ fn keel_child(sidecar_pid: u32) -> Result<u32, String> {
     procstat::children(sidecar_pid).into_iter().next().ok_or_else(|| "keel's process not found".to_owned())
 }
 
-/// One run's load on `path`: 16 connections at a fixed rate, 64 at saturation.
-fn load_for(path: &Path, body: &std::path::Path, rate: Option<u32>, seconds: u64) -> Load {
-    Load {
-        url: path.url.clone(),
-        headers: path.headers.clone(),
-        body: body.to_path_buf(),
-        rate,
-        duration: Duration::from_secs(seconds),
-        connections: if rate.is_some() { 16 } else { 64 },
-    }
-}
-
 /// Runs one load while sampling the watched processes' CPU and memory.
 fn measure(
     oha: &std::path::Path,
@@ -685,6 +699,11 @@ fn header(args: &Args, nginx: Option<&NotStarted>) -> String {
         if args.smoke { " --smoke".to_owned() } else { format!(" --seconds {}", args.seconds) },
         if args.smoke { 1 } else { args.seconds }
     );
+    if args.smoke {
+        h.push_str(
+            "\nSmoke run: requests still in flight when a run's second is up are let finish and counted.\n",
+        );
+    }
     match nginx {
         Some(NotStarted::NotInstalled) => h.push_str(
             "\nnginx was not measured (nginx not found): its rows say so. Install it (`apt-get install nginx`) to measure it.\n",
