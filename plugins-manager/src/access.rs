@@ -45,22 +45,20 @@ fn check(req: &HttpRequest) -> Result<Manager, RegistryError> {
         return if CORE_APP_IDS.contains(&app) {
             Ok(Manager)
         } else {
-            Err(RegistryError::Forbidden(format!(
-                "app {app:?} may not register or unregister plugins; go through keel as an admin"
-            )))
+            Err(RegistryError::AppNotAllowed { app: app.to_owned() })
         };
     }
     if let Some(roles) = header(req, "x-keel-roles") {
         return if roles.split(',').any(|r| r.trim() == ADMIN_ROLE) {
             Ok(Manager)
         } else {
-            Err(RegistryError::Forbidden("registering and unregistering plugins needs the admin role".into()))
+            Err(RegistryError::NotAdmin)
         };
     }
     match header(req, "x-keel-caller") {
-        Some(caller) if !CORE_APP_IDS.contains(&caller) => Err(RegistryError::Forbidden(format!(
-            "plugin {caller:?} may not register or unregister plugins; only admins and core services may"
-        ))),
+        Some(caller) if !CORE_APP_IDS.contains(&caller) => {
+            Err(RegistryError::PluginNotAllowed { plugin: caller.to_owned() })
+        }
         // A core service through keel, or keel itself.
         _ => Ok(Manager),
     }

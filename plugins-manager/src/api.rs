@@ -1,7 +1,8 @@
 //! The management API (routes in [`configure`]), served on the app port next to the protocol
 //! endpoints the plugin kit serves, and reached through keel like any plugin
-//! (`/v1.0/invoke/keel/method/plugins/v1/plugins`). Answers carry the `{"ret","msg"}` envelope;
-//! refusals are [`RegistryError`]s, whose single mapping decides the HTTP status.
+//! (`/v1.0/invoke/keel/method/plugins/v1/plugins`). Answers carry the `{"ret": 0, "msg": "ok"}`
+//! envelope ([`Reply`]); refusals are [`RegistryError`]s, answered with the platform's error body
+//! and the status of their catalogue code.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use keel_sdk::protocol::Reply;

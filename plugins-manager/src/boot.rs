@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use keel_sdk::protocol::errors::PlatformError;
 use keel_sdk::protocol::CORE_APP_IDS;
 use tokio::sync::watch;
 
@@ -32,13 +33,13 @@ async fn register_one(reg: Registry, id: &'static str, mut shutdown: watch::Rece
             Err(error) if error.is_transient() => {
                 // The first failure is worth a line; the retries that follow are expected noise.
                 if attempt == 1 {
-                    tracing::info!(plugin = id, %error, "Core service not registered yet; retrying until it answers");
+                    tracing::info!(plugin = id, %error, detail = error.detail(), "Core service not registered yet; retrying until it answers");
                 } else {
-                    tracing::debug!(plugin = id, attempt, %error, "Core service still not registered");
+                    tracing::debug!(plugin = id, attempt, %error, detail = error.detail(), "Core service still not registered");
                 }
             }
             Err(error) => {
-                tracing::error!(plugin = id, %error, "Core service cannot be registered; not retrying");
+                tracing::error!(plugin = id, %error, detail = error.detail(), "Core service cannot be registered; not retrying");
                 return;
             }
         }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
+use keel_sdk::protocol::errors::PlatformError;
 use keel_sdk::protocol::PluginStatus;
 use tokio::sync::watch;
 
@@ -71,12 +72,14 @@ pub async fn run(
                     health = doc.plugins;
                     epoch = Some(lead.epoch);
                 }
-                Err(error) => tracing::warn!(%error, "Cannot load poll health; retrying next round"),
+                Err(error) => {
+                    tracing::warn!(%error, detail = error.detail(), "Cannot load poll health; retrying next round")
+                }
             }
         }
         if epoch == Some(lead.epoch) {
             if let Err(error) = round(&reg, &mut health, &leader).await {
-                tracing::warn!(%error, "Polling round failed");
+                tracing::warn!(%error, detail = error.detail(), "Polling round failed");
             }
         }
         tokio::select! {
