@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use keel_sdk::protocol::Reply;
 use serde::Deserialize;
 
-use crate::access::Manager;
+use crate::authorize::MayChangeRegistry;
 use crate::error::RegistryError;
 use crate::register::RegisterRequest;
 use crate::registry::{ListQuery, Registry};
@@ -23,9 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record. Admins and
-/// core services only (see [`crate::access`]).
+/// core services only (see [`crate::authorize`]).
 async fn register(
-    _: Manager,
+    _: MayChangeRegistry,
     reg: web::Data<Registry>,
     body: web::Bytes,
 ) -> Result<HttpResponse, RegistryError> {
@@ -55,7 +55,7 @@ struct DeleteQuery {
 /// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Admins
 /// and core services only.
 async fn unregister(
-    _: Manager,
+    _: MayChangeRegistry,
     reg: web::Data<Registry>,
     id: web::Path<String>,
     req: HttpRequest,

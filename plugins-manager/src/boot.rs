@@ -27,7 +27,7 @@ pub async fn register_core(reg: Registry, shutdown: watch::Receiver<bool>) {
 /// Registers core service `id`, retrying transient failures, until done or `shutdown` (which
 /// also abandons an attempt in flight: registration is all-or-nothing).
 async fn register_one(reg: Registry, id: &'static str, mut shutdown: watch::Receiver<bool>) {
-    let schedule = retry::until_up(FIRST_PAUSE, Duration::from_millis(reg.shared.cfg.core_retry_max_ms));
+    let schedule = retry::until_up(FIRST_PAUSE, Duration::from_millis(reg.state.cfg.core_retry_max_ms));
     let mut failures = 0u32;
     let registering = (|| reg.register_core(id))
         .retry(schedule)

@@ -55,7 +55,7 @@ pub async fn run(
     tx: watch::Sender<Leadership>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let lease = Duration::from_millis(reg.shared.cfg.lease_ms);
+    let lease = Duration::from_millis(reg.state.cfg.lease_ms);
     let hold = lease * 4 / 5;
     let tick = lease / 5;
     let mut state = Leadership::default();

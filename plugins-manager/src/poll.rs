@@ -52,7 +52,7 @@ pub async fn run(
     mut leader: watch::Receiver<Leadership>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let interval = reg.shared.cfg.poll_interval();
+    let interval = reg.state.cfg.poll_interval();
     let mut epoch = None;
     let mut health: BTreeMap<String, Health> = BTreeMap::new();
     loop {
@@ -95,7 +95,7 @@ async fn round(
     health: &mut BTreeMap<String, Health>,
     leader: &watch::Receiver<Leadership>,
 ) -> Result<(), RegistryError> {
-    let cfg = &reg.shared.cfg;
+    let cfg = &reg.state.cfg;
     let (table, _) = reg.store.table().await?;
     let results: Vec<(String, Result<PluginStatus, RegistryError>)> =
         stream::iter(table.plugins.keys().cloned())

@@ -72,9 +72,9 @@ impl Registry {
             other => RegistryError::InvalidId(other),
         })?;
         if let Some(secret) = &req.secret {
-            secret.check(self.shared.cfg.secret_min_len)?;
+            secret.check(self.state.cfg.secret_min_len)?;
         }
-        let _in_flight = self.shared.begin(id.as_str())?;
+        let _in_flight = self.state.begin(id.as_str())?;
         self.run_steps(&id, req.secret, false).await
     }
 
@@ -83,7 +83,7 @@ impl Registry {
     /// cannot be unregistered and registered again). `Ok(None)` when nothing changed.
     pub async fn register_core(&self, id: &str) -> Result<Option<PluginView>, RegistryError> {
         let id = PluginId::parse(id).map_err(RegistryError::InvalidId)?;
-        let _in_flight = self.shared.begin(id.as_str())?;
+        let _in_flight = self.state.begin(id.as_str())?;
         match self.run_steps(&id, None, true).await {
             Ok(view) => Ok(Some(view)),
             Err(RegistryError::AlreadyRegistered(_)) => self.refresh_core(&id).await,
@@ -133,7 +133,7 @@ impl Registry {
         core: bool,
     ) -> Result<PluginView, RegistryError> {
         let _turn = self
-            .shared
+            .state
             .registrations
             .acquire()
             .await

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
 use actix_web::{http::StatusCode, web, App};
+use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
 use keel_sdk::dapr::SidecarConfig;
 use keel_sdk::protocol::errors::Refused;
-use keel_sdk::protocol::headers::X_KEEL_ERROR;
+use keel_sdk::protocol::headers::{X_KEEL_ERROR, X_KEEL_ROLES};
 use serde_json::{json, Value};
 
 use super::configure;
-use crate::{Config, Registry, Shared};
+use crate::{Config, Registry, RegistryState};
 
 /// A registry whose sidecar is nowhere (port 1 refuses connections at once).
 fn registry() -> Registry {
@@ -21,7 +22,7 @@ fn registry() -> Registry {
         api_token: None,
         timeout: Duration::from_millis(500),
     };
-    Registry::new(Shared::new(Config::default(), sidecar))
+    Registry::new(RegistryState::new(Config::default(), sidecar))
 }
 
 macro_rules! app {
@@ -95,11 +96,11 @@ async fn an_unreachable_sidecar_is_503_naming_it() {
 
 #[actix_web::test]
 async fn plugins_calling_directly_may_not_register() {
-    let req = post(json!({"id": "echo"})).insert_header(("dapr-caller-app-id", "echo"));
+    let req = post(json!({"id": "echo"})).insert_header((DAPR_CALLER_APP_ID, "echo"));
     refused(req, StatusCode::FORBIDDEN, "ERR_CALLER_NOT_ALLOWED", "go through keel as an admin").await;
     let req = TestRequest::delete()
         .uri("/v1/plugins/echo")
-        .insert_header(("dapr-caller-app-id", "keel"))
-        .insert_header(("x-keel-roles", "user"));
+        .insert_header((DAPR_CALLER_APP_ID, "keel"))
+        .insert_header((X_KEEL_ROLES, "user"));
     refused(req, StatusCode::FORBIDDEN, "ERR_FORBIDDEN", "admin role").await;
 }
