@@ -4,7 +4,10 @@
 //! - `POST /v1/plugins` registers a plugin through its `/v1/identify`, checks what it claims,
 //!   asks the plugins it extends, records its status, then writes its record and the new route
 //!   table in one conditional transaction and pushes the table to keel ([`register`]).
-//! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]).
+//! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]); who may
+//!   change the registry is decided in one place ([`authorize`]).
+//! - Every refusal is a [`RegistryError`], answered with the platform's error catalogue
+//!   (`keel_sdk::protocol::errors`) ([`error`]).
 //! - The replica holding the polling lease ([`lease`]) polls every plugin's `/v1/status` and
 //!   records changes ([`poll`]).
 //! - At boot it registers the core services, retrying until they answer ([`boot`]).
