@@ -101,7 +101,7 @@ impl Store {
 
     /// Applies `change` to the current route table and writes the result, with the operations
     /// `change` returns, in one transaction conditional on the table's ETag. On a lost race the
-    /// table is read again and `change` runs again after a pause ([`commit_pauses`]), so it must
+    /// table is read again and `change` runs again after a pause (`retry::after_race`), so it must
     /// decide from the table it is given (its refusals are returned as they are). Returns the new
     /// table, or `None` when `change` changed nothing. The table's version increases by one with
     /// every write.
