@@ -91,7 +91,7 @@ impl keel_sdk::service::Running for Running {
 /// the plugin protocol on `cfg.listen`.
 pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
-    let failed = |e: AuthError| io::Error::other(e.to_string());
+    let failed = |e: AuthError| io::Error::other(e.detailed());
     cfg.validate().map_err(|e| invalid(e.to_string()))?;
     let mut spec = PluginSpec::new(AUTH_APP_ID, env!("CARGO_PKG_VERSION"));
     for endpoint in api::PUBLIC_ENDPOINTS {

@@ -94,8 +94,8 @@ impl Shared {
             return;
         }
         *last = Some(Instant::now());
-        if let Err(error) = self.reload(store).await {
-            tracing::warn!(%error, "Reloading signing keys failed");
+        if let Err(e) = self.reload(store).await {
+            tracing::warn!(error = %e.detailed(), "Reloading signing keys failed");
         }
     }
 }
@@ -113,8 +113,8 @@ pub fn spawn_reloader(shared: Arc<Shared>, store: Store) -> actix_rt::task::Join
                     failing = false;
                 }
                 Ok(()) => {}
-                Err(error) if !failing => {
-                    tracing::warn!(%error, "Reloading keys and revocations failed; keeping the last ones");
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e.detailed(), "Reloading keys and revocations failed; keeping the last ones");
                     failing = true;
                 }
                 Err(_) => {}

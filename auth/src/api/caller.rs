@@ -12,7 +12,7 @@ use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
 use keel_sdk::tokens::{bearer_token, Identity, VerifyError};
 
 use crate::directory::tenant_not_found;
-use crate::error::AuthError;
+use crate::error::{AuthError, Denied};
 use crate::state::Shared;
 use crate::store::Store;
 
@@ -23,7 +23,7 @@ impl Caller {
     /// The identity, refusing client-credentials tokens (clients manage nothing).
     pub fn person(&self) -> Result<&Identity, AuthError> {
         if self.0.client_id.is_some() {
-            return Err(AuthError::Forbidden("client tokens cannot use the management API".into()));
+            return Err(Denied::ClientToken.into());
         }
         Ok(&self.0)
     }
@@ -31,7 +31,7 @@ impl Caller {
     /// The identity, refusing everyone but the platform's super-admin.
     pub fn super_admin(&self) -> Result<&Identity, AuthError> {
         if !self.0.is_super_admin() {
-            return Err(AuthError::Forbidden("only the platform's super-admin may do this".into()));
+            return Err(Denied::NotSuperAdmin.into());
         }
         Ok(&self.0)
     }
@@ -84,7 +84,7 @@ pub fn target_tenant(caller: &Identity, asked: Option<&str>) -> Result<String, A
         return Err(tenant_not_found(tenant));
     }
     if !caller.is_admin_of(tenant) {
-        return Err(AuthError::Forbidden(format!("managing tenant {tenant:?} needs its admin role")));
+        return Err(Denied::NotTenantAdmin(tenant.to_owned()).into());
     }
     Ok(tenant.to_owned())
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::caller::{authenticate, caller_app};
-use crate::error::AuthError;
+use crate::error::{AuthError, Denied};
 use crate::model::{keys, ClientRecord};
 use crate::state::Shared;
 use crate::store::Store;
@@ -94,9 +94,7 @@ async fn manager(req: &HttpRequest) -> Result<String, AuthError> {
     if identity.is_super_admin() {
         Ok(identity.sub.clone())
     } else {
-        Err(AuthError::Forbidden(format!(
-            "client credentials are managed by the registry (app-id {REGISTRY_APP_ID:?}) or the super-admin"
-        )))
+        Err(Denied::NotClientManager.into())
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::caller::Caller;
 use crate::directory::{self, tenant_not_found, user_not_found};
-use crate::error::AuthError;
+use crate::error::{AuthError, Denied};
 use crate::model::{keys, UsersDoc};
 use crate::passwords::check_new_password;
 use crate::state::Shared;
@@ -43,7 +43,7 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| user_not_found(&me.tenant, &me.sub))?;
     if !shared.hasher.verify(current_password, Some(user.password_hash.clone())).await? {
-        return Err(AuthError::Forbidden("the current password is wrong".into()));
+        return Err(Denied::WrongCurrentPassword.into());
     }
     let new_hash = shared.hasher.hash(new_password).await?;
     let checked_hash = user.password_hash;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::caller::Caller;
 use crate::directory::{self, tenant_not_found};
-use crate::error::AuthError;
+use crate::error::{AuthError, Denied};
 use crate::model::{
     check_label, check_username, keys::TENANTS_KEY, Directory, TenantRecord, TenantView, UserRecord, UsersDoc,
 };
@@ -52,7 +52,7 @@ pub async fn list(caller: Caller, store: web::Data<Store>) -> Result<HttpRespons
     } else if me.is_admin_of(&me.tenant) {
         dir.tenants.get(&me.tenant).map(TenantView::from).into_iter().collect()
     } else {
-        return Err(AuthError::Forbidden("listing tenants needs an admin role".into()));
+        return Err(Denied::NotAnAdmin.into());
     };
     Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "tenants": tenants})))
 }

@@ -79,7 +79,12 @@ async fn malformed_token_requests_get_rfc_6749_errors() {
     assert!(body["error_description"].as_str().unwrap().contains("implicit"));
     let (_, _, body) = send(&app, form("/v1/oauth/token", &[("grant_type", "password")]).to_request()).await;
     assert_eq!(body["error"], "invalid_request");
-    assert!(body["ret"].as_i64().unwrap() < 0, "the platform envelope rides along: {body}");
+    assert_eq!(
+        (body["ret"].as_i64(), body["code"].as_str()),
+        (Some(-400), Some("ERR_OAUTH_INVALID_REQUEST")),
+        "the platform envelope rides along: {body}"
+    );
+    assert_eq!(body["msg"], body["error_description"]);
 }
 
 #[actix_web::test]
