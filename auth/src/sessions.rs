@@ -18,7 +18,7 @@ use crate::store::{is_race, Store};
 /// Refresh tokens start with this, so revocation can tell them from JWTs without a hint.
 pub const REFRESH_PREFIX: &str = "krt_";
 
-/// A successful token answer (RFC 6749 §5.1), with the platform envelope beside it.
+/// A successful token answer (RFC 6749 §5.1); sent in the platform envelope (`Reply`).
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -28,8 +28,6 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_expires_in: Option<u64>,
-    pub ret: i32,
-    pub msg: &'static str,
 }
 
 /// The claims of a new access token for `sub` of `tenant`.
@@ -84,8 +82,6 @@ pub async fn issue_for_user(
         expires_in: shared.cfg.access_token_ttl_seconds,
         refresh_token: Some(refresh),
         refresh_expires_in: Some(refresh_exp.saturating_sub(now)),
-        ret: 0,
-        msg: "ok",
     })
 }
 
@@ -104,8 +100,6 @@ pub fn issue_for_client(shared: &Shared, client_id: &str) -> Result<TokenRespons
         expires_in: shared.cfg.access_token_ttl_seconds,
         refresh_token: None,
         refresh_expires_in: None,
-        ret: 0,
-        msg: "ok",
     })
 }
 

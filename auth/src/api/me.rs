@@ -1,9 +1,9 @@
 //! `/v1/me`: who the token says you are, and changing your own password (any user).
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::now_secs;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use crate::directory::{self, tenant_not_found, user_not_found};
@@ -21,11 +21,28 @@ pub struct PasswordChange {
     new_password: String,
 }
 
+/// Answer of `GET /v1/me`: what the token says.
+#[derive(Debug, Serialize)]
+pub struct WhoAmI<'a> {
+    pub sub: &'a str,
+    pub tenant: &'a str,
+    pub roles: &'a [String],
+    /// `null` for users.
+    pub client_id: Option<&'a str>,
+    /// When the token expires.
+    pub exp: u64,
+}
+
 /// `GET /v1/me`: the verified identity (user or client).
 pub async fn whoami(caller: Caller) -> HttpResponse {
     let id = &caller.0;
-    HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "sub": id.sub, "tenant": id.tenant,
-        "roles": id.roles, "client_id": id.client_id, "exp": id.exp}))
+    HttpResponse::Ok().json(Reply::ok(WhoAmI {
+        sub: &id.sub,
+        tenant: &id.tenant,
+        roles: &id.roles,
+        client_id: id.client_id.as_deref(),
+        exp: id.exp,
+    }))
 }
 
 /// `PUT /v1/me/password`: `{"current_password", "new_password"}`. Ends the user's refresh tokens
@@ -66,5 +83,5 @@ pub async fn change_password(
         )
         .await?;
     tracing::info!(user = %me.sub, tenant = %me.tenant, "Changed own password");
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }

@@ -4,9 +4,9 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::protocol::PluginId;
+use keel_sdk::protocol::{Envelope, PluginId, Reply};
 use keel_sdk::tokens::{bearer_token, now_secs, AccessClaims};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::caller::Caller;
 use super::form::{ClientCredentials, Form};
@@ -18,14 +18,51 @@ use crate::sessions::{self, REFRESH_PREFIX};
 use crate::state::Shared;
 use crate::store::Store;
 
+/// Answer of `POST /v1/oauth/introspect` (RFC 7662 §2.2): `{"active": false}` alone, or what
+/// auth knows of the active token.
+#[derive(Debug, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten)]
+    pub token: Option<ActiveToken>,
+}
+
+/// An active token, told apart by `token_type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "token_type", rename_all = "snake_case")]
+pub enum ActiveToken {
+    /// A user's refresh token.
+    RefreshToken { sub: String, username: String, tenant: String, exp: u64, iat: u64 },
+    /// An access token: a user's (`username` set, `client_id` null) or a client's (the reverse).
+    AccessToken {
+        sub: String,
+        username: Option<String>,
+        client_id: Option<String>,
+        tenant: String,
+        roles: Vec<String>,
+        exp: u64,
+        iat: u64,
+        nbf: u64,
+        iss: String,
+        aud: String,
+        jti: String,
+    },
+}
+
+/// Answer of `POST /v1/oauth/keys/rotate`.
+#[derive(Debug, Serialize)]
+pub struct Rotated {
+    /// The key new tokens are signed with.
+    pub kid: String,
+    /// Every key still published, the new one included.
+    pub published: Vec<String>,
+}
+
 /// `GET /v1/oauth/jwks`: the public keys tokens are signed with (current and recently rotated).
-pub async fn jwks(shared: web::Data<Shared>) -> Result<HttpResponse, AuthError> {
-    let mut body = serde_json::to_value(&*shared.jwks()).map_err(|e| AuthError::Internal(e.to_string()))?;
-    if let Value::Object(map) = &mut body {
-        map.insert("ret".into(), json!(0));
-        map.insert("msg".into(), json!("ok"));
-    }
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=60")).json(body))
+pub async fn jwks(shared: web::Data<Shared>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .json(Reply::ok(&*shared.jwks()))
 }
 
 /// `POST /v1/oauth/introspect` (form: `token`, optional `token_type_hint`). The caller proves
@@ -51,25 +88,31 @@ pub async fn introspect(
         }
     }
     let token = form.require("token")?;
-    let answer = if token.starts_with(REFRESH_PREFIX) {
-        match sessions::peek_refresh(&store, token).await? {
-            Some(r) => json!({"active": true, "token_type": "refresh_token", "sub": r.username,
-                "username": r.username, "tenant": r.tenant, "exp": r.exp, "iat": r.iat}),
-            None => json!({"active": false}),
-        }
+    let active = if token.starts_with(REFRESH_PREFIX) {
+        sessions::peek_refresh(&store, token).await?.map(|r| ActiveToken::RefreshToken {
+            sub: r.username.clone(),
+            username: r.username,
+            tenant: r.tenant,
+            exp: r.exp,
+            iat: r.iat,
+        })
     } else {
-        match shared.verifier.verify(token).ok().and_then(|_| claims_of(token)) {
-            Some(c) => json!({"active": true, "token_type": "access_token", "sub": c.sub,
-                "username": c.client_id.is_none().then_some(&c.sub), "client_id": c.client_id,
-                "tenant": c.tenant, "roles": c.roles, "exp": c.exp, "iat": c.iat, "nbf": c.nbf,
-                "iss": c.iss, "aud": c.aud, "jti": c.jti}),
-            None => json!({"active": false}),
-        }
+        shared.verifier.verify(token).ok().and_then(|_| claims_of(token)).map(|c| ActiveToken::AccessToken {
+            username: c.client_id.is_none().then(|| c.sub.clone()),
+            sub: c.sub,
+            client_id: c.client_id,
+            tenant: c.tenant,
+            roles: c.roles,
+            exp: c.exp,
+            iat: c.iat,
+            nbf: c.nbf,
+            iss: c.iss,
+            aud: c.aud,
+            jti: c.jti,
+        })
     };
-    let mut answer = answer;
-    answer["ret"] = json!(0);
-    answer["msg"] = json!("ok");
-    Ok(no_store(HttpResponse::Ok()).json(answer))
+    let answer = Introspection { active: active.is_some(), token: active };
+    Ok(no_store(HttpResponse::Ok()).json(Reply::ok(answer)))
 }
 
 /// `POST /v1/oauth/revoke` (form: `token`, optional `token_type_hint`). Holding a token is enough
@@ -93,7 +136,7 @@ pub async fn revoke(
         sessions::revoke_access(&shared, &store, &identity.jti, identity.exp).await?;
         tracing::info!(jti = %identity.jti, sub = %identity.sub, "Revoked an access token");
     }
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }
 
 /// `POST /v1/oauth/keys/rotate` (super-admin): a new signing key signs from now on; the old one
@@ -113,9 +156,9 @@ pub async fn rotate(
         })
         .await?;
     shared.install_ring(&ring)?;
-    let published: Vec<&str> = ring.keys.iter().map(|k| k.kid.as_str()).collect();
     tracing::info!(kid = %ring.current, by = %caller.0.sub, "Rotated the token signing key");
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "kid": ring.current, "published": published})))
+    let published = ring.keys.into_iter().map(|k| k.kid).collect();
+    Ok(HttpResponse::Ok().json(Reply::ok(Rotated { kid: ring.current, published })))
 }
 
 /// Refuses wrong client credentials with `invalid_client`.

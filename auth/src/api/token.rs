@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
-use keel_sdk::protocol::PluginId;
+use keel_sdk::protocol::{PluginId, Reply};
 use keel_sdk::tokens::PLATFORM_TENANT;
 
 use super::form::{short, Form};
@@ -36,7 +36,7 @@ pub async fn token(
             ))
         }
     };
-    Ok(no_store(HttpResponse::Ok()).json(answer))
+    Ok(no_store(HttpResponse::Ok()).json(Reply::ok(answer)))
 }
 
 /// Token answers must not be cached (RFC 6749 §5.1).

@@ -2,9 +2,9 @@
 //! tenant with `?tenant=`). Answers never contain a password or a hash.
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::{now_secs, roles, Identity, PLATFORM_TENANT};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::caller::{target_tenant, Caller};
 use super::TenantQuery;
@@ -35,6 +35,12 @@ pub struct UserChange {
     disabled: Option<bool>,
 }
 
+/// Answer of `GET /v1/users`.
+#[derive(Debug, Serialize)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
 /// `GET /v1/users`: the tenant's users.
 pub async fn list(
     caller: Caller,
@@ -43,8 +49,8 @@ pub async fn list(
 ) -> Result<HttpResponse, AuthError> {
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
-    let views: Vec<UserView> = users.users.values().map(|u| UserView::of(&tenant, u)).collect();
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "users": views})))
+    let users = users.users.values().map(|u| UserView::of(&tenant, u)).collect();
+    Ok(HttpResponse::Ok().json(Reply::ok(UserList { users })))
 }
 
 /// `POST /v1/users`: `{"username", "password", "roles"?}`.
@@ -83,7 +89,7 @@ pub async fn create(
     })
     .await?;
     tracing::info!(user = %username, tenant = %tenant, by = %me.sub, "Created a user");
-    Ok(HttpResponse::Created().json(reply(&view)))
+    Ok(HttpResponse::Created().json(Reply::ok(view)))
 }
 
 /// `GET /v1/users/{name}`.
@@ -96,7 +102,7 @@ pub async fn get(
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
     let user = users.users.get(name.as_str()).ok_or_else(|| user_not_found(&tenant, &name))?;
-    Ok(HttpResponse::Ok().json(reply(&UserView::of(&tenant, user))))
+    Ok(HttpResponse::Ok().json(Reply::ok(UserView::of(&tenant, user))))
 }
 
 /// `PATCH /v1/users/{name}`: `{"roles"?, "password"?, "disabled"?}`. A new password or disabling
@@ -149,7 +155,7 @@ pub async fn update(
     })
     .await?;
     tracing::info!(user = %name, tenant = %tenant, by = %me.sub, password_reset = hash.is_some(), "Changed a user");
-    Ok(HttpResponse::Ok().json(reply(&view)))
+    Ok(HttpResponse::Ok().json(Reply::ok(view)))
 }
 
 /// `DELETE /v1/users/{name}`. Nobody deletes themselves (the last admin would lock the tenant).
@@ -169,7 +175,7 @@ pub async fn delete(
     })
     .await?;
     tracing::info!(user = %name, tenant = %tenant, by = %me.sub, "Deleted a user");
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }
 
 /// Roles a user of `record` may be given by `me`: the tenant's roles, except `client` (only
@@ -190,11 +196,4 @@ fn check_roles(me: &Identity, record: &TenantRecord, wanted: &[String]) -> Resul
         }
     }
     Ok(())
-}
-
-fn reply(view: &UserView) -> serde_json::Value {
-    let mut v = serde_json::to_value(view).unwrap_or_default();
-    v["ret"] = json!(0);
-    v["msg"] = json!("ok");
-    v
 }
