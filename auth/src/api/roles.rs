@@ -195,7 +195,7 @@ async fn set_grant(
 async fn edit<R>(
     store: &Store,
     tenant: &str,
-    mut change: impl FnMut(&mut std::collections::BTreeMap<String, RoleRecord>) -> Result<R, AuthError>,
+    change: impl Fn(&mut std::collections::BTreeMap<String, RoleRecord>) -> Result<R, AuthError>,
 ) -> Result<R, AuthError> {
     store
         .update::<Directory, R>(TENANTS_KEY, |dir| {
