@@ -4,9 +4,10 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use keel_sdk::protocol::{PluginId, Reply};
+use keel_sdk::service::snippet;
 use keel_sdk::tokens::PLATFORM_TENANT;
 
-use super::form::{short, Form};
+use super::form::Form;
 use crate::directory;
 use crate::error::{AuthError, OAuthCode};
 use crate::model::{check_label, check_username, keys, ClientRecord};
@@ -31,7 +32,7 @@ pub async fn token(
                 OAuthCode::UnsupportedGrantType,
                 format!(
                     "grant_type {:?} is not supported: use password, client_credentials or refresh_token",
-                    short(other)
+                    snippet(other.as_bytes())
                 ),
             ))
         }
@@ -62,7 +63,7 @@ async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<T
         Some(u) if matched && !u.disabled => u,
         // The user name is not logged: people type passwords into the wrong field.
         _ => {
-            tracing::info!(tenant = %short(tenant), "Refused a password grant");
+            tracing::info!(tenant = %snippet(tenant.as_bytes()), "Refused a password grant");
             return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
         }
     };

@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use keel_sdk::protocol::{Envelope, Reply};
+use keel_sdk::service::snippet;
 use keel_sdk::tokens::{now_secs, roles, Identity, PLATFORM_TENANT};
 use serde::{Deserialize, Serialize};
 
@@ -190,7 +191,7 @@ fn check_roles(me: &Identity, record: &TenantRecord, wanted: &[String]) -> Resul
         if !allowed {
             return Err(AuthError::Invalid(format!(
                 "role {:?} cannot be given in tenant {:?} (create it first with POST /v1/roles)",
-                role.chars().take(64).collect::<String>(),
+                snippet(role.as_bytes()),
                 record.id
             )));
         }

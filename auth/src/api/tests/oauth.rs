@@ -77,6 +77,14 @@ async fn malformed_token_requests_get_rfc_6749_errors() {
     let (_, _, body) = send(&app, form("/v1/oauth/token", &[("grant_type", "implicit")]).to_request()).await;
     assert_eq!(body["error"], "unsupported_grant_type");
     assert!(body["error_description"].as_str().unwrap().contains("implicit"));
+    let huge = "x".repeat(20_000);
+    let (_, _, body) = send(&app, form("/v1/oauth/token", &[("grant_type", &huge)]).to_request()).await;
+    let said = body["error_description"].as_str().unwrap();
+    assert!(
+        said.contains("x…") && said.len() < 700,
+        "the caller's text is quoted bounded: {} bytes",
+        said.len()
+    );
     let (_, _, body) = send(&app, form("/v1/oauth/token", &[("grant_type", "password")]).to_request()).await;
     assert_eq!(body["error"], "invalid_request");
     assert_eq!(
