@@ -10,7 +10,7 @@ use keel_sdk::dapr::{DaprClient, SidecarConfig};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{bootstrap, keys, Config, Shared, Store};
+use crate::{bootstrap, keys, AuthState, Config, Store};
 
 /// The password of the harness's super-admin.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
@@ -212,7 +212,7 @@ async fn transaction(s: FakeData, body: web::Json<Tx>) -> HttpResponse {
 /// Auth booted on a fake sidecar, with cheap Argon2 settings.
 pub struct Harness {
     pub fake: FakeSidecar,
-    pub shared: web::Data<Shared>,
+    pub shared: web::Data<AuthState>,
     pub store: Store,
 }
 
@@ -235,7 +235,7 @@ impl Harness {
     /// Boots (again) on `fake`: what a restart does.
     pub async fn boot(fake: FakeSidecar, cfg: Config) -> Self {
         let store = Store::new(fake.dapr(), &cfg.store);
-        let shared = Shared::new(cfg).unwrap();
+        let shared = AuthState::new(cfg).unwrap();
         let ring = keys::load_or_create(&store, keel_sdk::tokens::now_secs()).await.unwrap();
         shared.install_ring(&ring).unwrap();
         shared.reload(&store).await.unwrap();

@@ -13,7 +13,7 @@ use keel_sdk::tokens::{bearer_token, Identity, VerifyError};
 
 use crate::directory::tenant_not_found;
 use crate::error::{AuthError, Denied};
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// The verified identity behind the request's bearer token.
@@ -50,23 +50,23 @@ impl FromRequest for Caller {
 /// Verifies the request's bearer token with auth's own keys; a `kid` this replica has not seen
 /// (another replica rotated) reloads the key ring once before giving up.
 pub async fn authenticate(req: &HttpRequest) -> Result<Arc<Identity>, AuthError> {
-    let (shared, store) = context(req)?;
+    let (state, store) = context(req)?;
     let token = bearer_token(req.headers()).map_err(AuthError::Unauthenticated)?;
-    match shared.verifier.verify(token) {
+    match state.verifier.verify(token) {
         Err(VerifyError::UnknownKey(_)) => {
-            shared.reload_for_unknown_kid(&store).await;
-            shared.verifier.verify(token)
+            state.reload_for_unknown_kid(&store).await;
+            state.verifier.verify(token)
         }
         verdict => verdict,
     }
     .map_err(AuthError::Unauthenticated)
 }
 
-/// The shared state and this worker's store, from the app data.
-pub fn context(req: &HttpRequest) -> Result<(web::Data<Shared>, web::Data<Store>), AuthError> {
-    let shared = req.app_data::<web::Data<Shared>>().cloned();
+/// Auth's state and this worker's store, from the app data.
+pub fn context(req: &HttpRequest) -> Result<(web::Data<AuthState>, web::Data<Store>), AuthError> {
+    let state = req.app_data::<web::Data<AuthState>>().cloned();
     let store = req.app_data::<web::Data<Store>>().cloned();
-    shared.zip(store).ok_or_else(|| AuthError::Internal("app data missing".into()))
+    state.zip(store).ok_or_else(|| AuthError::Internal("app data missing".into()))
 }
 
 /// The app-id the caller's sidecar stamped (`dapr-caller-app-id`); Dapr overwrites whatever the

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::caller::{authenticate, caller_app};
 use crate::error::{AuthError, Denied};
 use crate::model::{keys, ClientRecord};
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Longest secret accepted.
@@ -51,7 +51,7 @@ pub async fn put(
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ClientSecret>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let by = manager(&req).await?;
@@ -63,7 +63,7 @@ pub async fn put(
     let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
     let record = ClientRecord {
         id: id.clone(),
-        secret_hash: shared.hasher.hash(secret).await?,
+        secret_hash: state.hasher.hash(secret).await?,
         created_at: now_secs(),
         set_by: by.clone(),
     };

@@ -10,7 +10,7 @@ use crate::directory::{self, tenant_not_found, user_not_found};
 use crate::error::{AuthError, Denied};
 use crate::model::{keys, UsersDoc};
 use crate::passwords::check_new_password;
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Body of `PUT /v1/me/password`.
@@ -50,19 +50,19 @@ pub async fn whoami(caller: Caller) -> HttpResponse {
 pub async fn change_password(
     caller: Caller,
     body: web::Json<PasswordChange>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
     let PasswordChange { current_password, new_password } = body.into_inner();
-    check_new_password(&new_password, shared.cfg.min_password_length)?;
+    check_new_password(&new_password, state.cfg.min_password_length)?;
     let user = directory::find_user(&store, &me.tenant, &me.sub)
         .await?
         .ok_or_else(|| user_not_found(&me.tenant, &me.sub))?;
-    if !shared.hasher.verify(current_password, Some(user.password_hash.clone())).await? {
+    if !state.hasher.verify(current_password, Some(user.password_hash.clone())).await? {
         return Err(Denied::WrongCurrentPassword.into());
     }
-    let new_hash = shared.hasher.hash(new_password).await?;
+    let new_hash = state.hasher.hash(new_password).await?;
     let checked_hash = user.password_hash;
     let now = now_secs();
     store

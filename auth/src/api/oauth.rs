@@ -14,9 +14,9 @@ use super::token::no_store;
 use crate::error::{AuthError, OAuthCode};
 use crate::keys::KeyRing;
 use crate::model::{keys, ClientRecord};
-use crate::sessions::{self, REFRESH_PREFIX};
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
+use crate::tokens::{self, REFRESH_PREFIX};
 
 /// Answer of `POST /v1/oauth/introspect` (RFC 7662 §2.2): `{"active": false}` alone, or what
 /// auth knows of the active token.
@@ -59,10 +59,10 @@ pub struct Rotated {
 }
 
 /// `GET /v1/oauth/jwks`: the public keys tokens are signed with (current and recently rotated).
-pub async fn jwks(shared: web::Data<Shared>) -> HttpResponse {
+pub async fn jwks(state: web::Data<AuthState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
-        .json(Reply::ok(&*shared.jwks()))
+        .json(Reply::ok(&*state.jwks()))
 }
 
 /// `POST /v1/oauth/introspect` (form: `token`, optional `token_type_hint`). The caller proves
@@ -70,12 +70,12 @@ pub async fn jwks(shared: web::Data<Shared>) -> HttpResponse {
 pub async fn introspect(
     req: HttpRequest,
     body: web::Bytes,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     match form.client_credentials(&req)? {
-        Some(creds) => check_client(&shared, &store, creds).await?,
+        Some(creds) => check_client(&state, &store, creds).await?,
         None if bearer_token(req.headers()).is_ok() => {
             super::caller::authenticate(&req).await?;
         }
@@ -89,7 +89,7 @@ pub async fn introspect(
     }
     let token = form.require("token")?;
     let active = if token.starts_with(REFRESH_PREFIX) {
-        sessions::peek_refresh(&store, token).await?.map(|r| ActiveToken::RefreshToken {
+        tokens::peek_refresh(&store, token).await?.map(|r| ActiveToken::RefreshToken {
             sub: r.username.clone(),
             username: r.username,
             tenant: r.tenant,
@@ -97,7 +97,7 @@ pub async fn introspect(
             iat: r.iat,
         })
     } else {
-        shared.verifier.verify(token).ok().and_then(|_| claims_of(token)).map(|c| ActiveToken::AccessToken {
+        state.verifier.verify(token).ok().and_then(|_| claims_of(token)).map(|c| ActiveToken::AccessToken {
             username: c.client_id.is_none().then(|| c.sub.clone()),
             sub: c.sub,
             client_id: c.client_id,
@@ -121,19 +121,19 @@ pub async fn introspect(
 pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     if let Some(creds) = form.client_credentials(&req)? {
-        check_client(&shared, &store, creds).await?;
+        check_client(&state, &store, creds).await?;
     }
     let token = form.require("token")?;
     if token.starts_with(REFRESH_PREFIX) {
-        sessions::revoke_refresh(&store, token).await?;
+        tokens::revoke_refresh(&store, token).await?;
         tracing::info!("Revoked a refresh token");
-    } else if let Ok(identity) = shared.verifier.verify(token) {
-        sessions::revoke_access(&shared, &store, &identity.jti, identity.exp).await?;
+    } else if let Ok(identity) = state.verifier.verify(token) {
+        tokens::revoke_access(&state, &store, &identity.jti, identity.exp).await?;
         tracing::info!(jti = %identity.jti, sub = %identity.sub, "Revoked an access token");
     }
     Ok(HttpResponse::Ok().json(Envelope::ok()))
@@ -143,11 +143,11 @@ pub async fn revoke(
 /// stays published until its tokens have expired.
 pub async fn rotate(
     caller: Caller,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     caller.super_admin()?;
-    let keep = shared.keep_retired_seconds();
+    let keep = state.keep_retired_seconds();
     let now = now_secs();
     let ring = store
         .update::<KeyRing, KeyRing>(keys::KEYRING, |ring| {
@@ -155,19 +155,19 @@ pub async fn rotate(
             Ok(ring.clone())
         })
         .await?;
-    shared.install_ring(&ring)?;
+    state.install_ring(&ring)?;
     tracing::info!(kid = %ring.current, by = %caller.0.sub, "Rotated the token signing key");
     let published = ring.keys.into_iter().map(|k| k.kid).collect();
     Ok(HttpResponse::Ok().json(Reply::ok(Rotated { kid: ring.current, published })))
 }
 
 /// Refuses wrong client credentials with `invalid_client`.
-async fn check_client(shared: &Shared, store: &Store, creds: ClientCredentials) -> Result<(), AuthError> {
+async fn check_client(state: &AuthState, store: &Store, creds: ClientCredentials) -> Result<(), AuthError> {
     let record = match PluginId::parse(&creds.id) {
         Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
         Err(_) => None,
     };
-    if shared.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
+    if state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
         Ok(())
     } else {
         Err(AuthError::OAuth {

@@ -13,7 +13,7 @@ use crate::model::{
     check_label, check_username, keys::TENANTS_KEY, Directory, TenantRecord, TenantView, UserRecord, UsersDoc,
 };
 use crate::passwords::check_new_password;
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Body of `POST /v1/tenants`.
@@ -76,7 +76,7 @@ pub async fn list(caller: Caller, store: web::Data<Store>) -> Result<HttpRespons
 pub async fn create(
     caller: Caller,
     body: web::Json<NewTenant>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.super_admin()?;
@@ -86,10 +86,10 @@ pub async fn create(
     let mut users = UsersDoc::default();
     if let Some(admin) = &admin {
         check_username(&admin.username)?;
-        check_new_password(&admin.password, shared.cfg.min_password_length)?;
+        check_new_password(&admin.password, state.cfg.min_password_length)?;
         let user = UserRecord {
             username: admin.username.clone(),
-            password_hash: shared.hasher.hash(admin.password.clone()).await?,
+            password_hash: state.hasher.hash(admin.password.clone()).await?,
             roles: vec![roles::ADMIN.to_owned()],
             disabled: false,
             created_at: now,

@@ -11,22 +11,22 @@ use super::form::Form;
 use crate::directory;
 use crate::error::{AuthError, OAuthCode};
 use crate::model::{check_label, check_username, keys, ClientRecord};
-use crate::sessions::{self, TokenResponse};
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
+use crate::tokens::{self, TokenResponse};
 
 /// `POST /v1/oauth/token`: form body with `grant_type` and the grant's parameters.
 pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     let answer = match form.require("grant_type")? {
-        "password" => password_grant(&shared, &store, &form).await?,
-        "client_credentials" => client_grant(&req, &shared, &store, &form).await?,
-        "refresh_token" => refresh_grant(&shared, &store, &form).await?,
+        "password" => password_grant(&state, &store, &form).await?,
+        "client_credentials" => client_grant(&req, &state, &store, &form).await?,
+        "refresh_token" => refresh_grant(&state, &store, &form).await?,
         other => {
             return Err(AuthError::oauth(
                 OAuthCode::UnsupportedGrantType,
@@ -47,7 +47,7 @@ pub fn no_store(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
 }
 
 /// `username`, `password` and the extension parameter `tenant` (default: the platform tenant).
-async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
+async fn password_grant(state: &AuthState, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
     let username = form.require("username")?;
     let password = form.require("password")?;
     let tenant = form.get("tenant").unwrap_or(PLATFORM_TENANT);
@@ -58,7 +58,7 @@ async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<T
     };
     // Checked against a decoy hash when there is no such user, so both failures cost the same.
     let matched =
-        shared.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
+        state.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(u) if matched && !u.disabled => u,
         // The user name is not logged: people type passwords into the wrong field.
@@ -67,7 +67,7 @@ async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<T
             return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
         }
     };
-    let answer = sessions::issue_for_user(shared, store, tenant, &user, None).await?;
+    let answer = tokens::issue_for_user(state, store, tenant, &user, None).await?;
     tracing::info!(user = %user.username, tenant, "Issued tokens (password grant)");
     Ok(answer)
 }
@@ -75,7 +75,7 @@ async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<T
 /// Client authentication (HTTP Basic or body) against the stored client secrets.
 async fn client_grant(
     req: &HttpRequest,
-    shared: &Shared,
+    state: &AuthState,
     store: &Store,
     form: &Form,
 ) -> Result<TokenResponse, AuthError> {
@@ -91,7 +91,7 @@ async fn client_grant(
         Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
         Err(_) => None,
     };
-    let matched = shared.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await?;
+    let matched = state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await?;
     if !matched {
         tracing::info!("Refused a client credentials grant");
         return Err(AuthError::OAuth {
@@ -101,19 +101,18 @@ async fn client_grant(
         });
     }
     tracing::info!(client = %creds.id, "Issued a token (client credentials grant)");
-    sessions::issue_for_client(shared, &creds.id)
+    tokens::issue_for_client(state, &creds.id)
 }
 
 /// A refresh token, used up and replaced; the user must still exist, be enabled and not have
 /// changed password since the login.
-async fn refresh_grant(shared: &Shared, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
+async fn refresh_grant(state: &AuthState, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
     let token = form.require("refresh_token")?;
-    let record = sessions::redeem_refresh(store, token).await?;
+    let record = tokens::redeem_refresh(store, token).await?;
     let user = directory::find_user(store, &record.tenant, &record.username).await?;
     match user {
         Some(u) if !u.disabled && u.generation == record.generation => {
-            let answer =
-                sessions::issue_for_user(shared, store, &record.tenant, &u, Some(record.exp)).await?;
+            let answer = tokens::issue_for_user(state, store, &record.tenant, &u, Some(record.exp)).await?;
             tracing::info!(user = %u.username, tenant = %record.tenant, "Issued tokens (refresh grant)");
             Ok(answer)
         }

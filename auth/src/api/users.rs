@@ -13,7 +13,7 @@ use crate::directory::{self, user_not_found};
 use crate::error::AuthError;
 use crate::model::{check_username, TenantRecord, UserRecord, UserView};
 use crate::passwords::check_new_password;
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Body of `POST /v1/users`.
@@ -59,19 +59,19 @@ pub async fn create(
     caller: Caller,
     q: web::Query<TenantQuery>,
     body: web::Json<NewUser>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
     let tenant = target_tenant(me, q.tenant.as_deref())?;
     let NewUser { username, password, roles } = body.into_inner();
     check_username(&username)?;
-    check_new_password(&password, shared.cfg.min_password_length)?;
+    check_new_password(&password, state.cfg.min_password_length)?;
     let roles = roles.unwrap_or_else(|| vec![roles::USER.to_owned()]);
     let now = now_secs();
     let user = UserRecord {
         username: username.clone(),
-        password_hash: shared.hasher.hash(password).await?,
+        password_hash: state.hasher.hash(password).await?,
         roles,
         disabled: false,
         created_at: now,
@@ -113,7 +113,7 @@ pub async fn update(
     name: web::Path<String>,
     q: web::Query<TenantQuery>,
     body: web::Json<UserChange>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
@@ -125,8 +125,8 @@ pub async fn update(
     }
     let hash = match &change.password {
         Some(p) => {
-            check_new_password(p, shared.cfg.min_password_length)?;
-            Some(shared.hasher.hash(p.clone()).await?)
+            check_new_password(p, state.cfg.min_password_length)?;
+            Some(state.hasher.hash(p.clone()).await?)
         }
         None => None,
     };
