@@ -1,6 +1,6 @@
 //! Who is calling: a verified access token ([`Caller`], an extractor, so a handler cannot run
-//! without one), the app-id the caller's sidecar stamped, and which tenant a management request
-//! may act on.
+//! without one), checked client credentials, the app-id the caller's sidecar stamped, and which
+//! tenant a management request may act on.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,10 +9,13 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
+use keel_sdk::protocol::PluginId;
 use keel_sdk::tokens::{bearer_token, Identity, VerifyError};
 
+use super::form::ClientCredentials;
 use crate::directory::tenant_not_found;
-use crate::error::{AuthError, Denied};
+use crate::error::{AuthError, Denied, OAuthCode};
+use crate::model::{keys, ClientRecord};
 use crate::state::AuthState;
 use crate::store::Store;
 
@@ -60,6 +63,28 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Arc<Identity>, AuthError>
         verdict => verdict,
     }
     .map_err(AuthError::Unauthenticated)
+}
+
+/// Checks client credentials against the stored secret hashes: the client's id, or
+/// `invalid_client` (an unknown client costs the same hash as a wrong secret).
+pub async fn authenticate_client(
+    state: &AuthState,
+    store: &Store,
+    creds: ClientCredentials,
+) -> Result<String, AuthError> {
+    let record = match PluginId::parse(&creds.id) {
+        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
+        Err(_) => None,
+    };
+    if state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
+        Ok(creds.id)
+    } else {
+        Err(AuthError::OAuth {
+            code: OAuthCode::InvalidClient,
+            description: "client authentication failed".into(),
+            basic: creds.basic,
+        })
+    }
 }
 
 /// Auth's state and this worker's store, from the app data.

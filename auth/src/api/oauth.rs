@@ -4,16 +4,16 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::protocol::{Envelope, PluginId, Reply};
+use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::{bearer_token, now_secs, AccessClaims};
 use serde::Serialize;
 
-use super::caller::Caller;
-use super::form::{ClientCredentials, Form};
+use super::caller::{authenticate_client, Caller};
+use super::form::Form;
 use super::token::no_store;
 use crate::error::{AuthError, OAuthCode};
 use crate::keys::KeyRing;
-use crate::model::{keys, ClientRecord};
+use crate::model::keys;
 use crate::state::AuthState;
 use crate::store::Store;
 use crate::tokens::{self, REFRESH_PREFIX};
@@ -75,7 +75,9 @@ pub async fn introspect(
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     match form.client_credentials(&req)? {
-        Some(creds) => check_client(&state, &store, creds).await?,
+        Some(creds) => {
+            authenticate_client(&state, &store, creds).await?;
+        }
         None if bearer_token(req.headers()).is_ok() => {
             super::caller::authenticate(&req).await?;
         }
@@ -126,7 +128,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     if let Some(creds) = form.client_credentials(&req)? {
-        check_client(&state, &store, creds).await?;
+        authenticate_client(&state, &store, creds).await?;
     }
     let token = form.require("token")?;
     if token.starts_with(REFRESH_PREFIX) {
@@ -159,23 +161,6 @@ pub async fn rotate(
     tracing::info!(kid = %ring.current, by = %caller.0.sub, "Rotated the token signing key");
     let published = ring.keys.into_iter().map(|k| k.kid).collect();
     Ok(HttpResponse::Ok().json(Reply::ok(Rotated { kid: ring.current, published })))
-}
-
-/// Refuses wrong client credentials with `invalid_client`.
-async fn check_client(state: &AuthState, store: &Store, creds: ClientCredentials) -> Result<(), AuthError> {
-    let record = match PluginId::parse(&creds.id) {
-        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
-        Err(_) => None,
-    };
-    if state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
-        Ok(())
-    } else {
-        Err(AuthError::OAuth {
-            code: OAuthCode::InvalidClient,
-            description: "client authentication failed".into(),
-            basic: creds.basic,
-        })
-    }
 }
 
 /// The claims of a token the verifier has just accepted.

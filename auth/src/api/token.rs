@@ -3,14 +3,15 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
-use keel_sdk::protocol::{PluginId, Reply};
+use keel_sdk::protocol::Reply;
 use keel_sdk::service::snippet;
 use keel_sdk::tokens::PLATFORM_TENANT;
 
+use super::caller::authenticate_client;
 use super::form::Form;
 use crate::directory;
 use crate::error::{AuthError, OAuthCode};
-use crate::model::{check_label, check_username, keys, ClientRecord};
+use crate::model::{check_label, check_username};
 use crate::state::AuthState;
 use crate::store::Store;
 use crate::tokens::{self, TokenResponse};
@@ -87,21 +88,15 @@ async fn client_grant(
             basic: true,
         });
     };
-    let record = match PluginId::parse(&creds.id) {
-        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
-        Err(_) => None,
+    let client = match authenticate_client(state, store, creds).await {
+        Err(refused @ AuthError::OAuth { .. }) => {
+            tracing::info!("Refused a client credentials grant");
+            return Err(refused);
+        }
+        verdict => verdict?,
     };
-    let matched = state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await?;
-    if !matched {
-        tracing::info!("Refused a client credentials grant");
-        return Err(AuthError::OAuth {
-            code: OAuthCode::InvalidClient,
-            description: "client authentication failed".into(),
-            basic: creds.basic,
-        });
-    }
-    tracing::info!(client = %creds.id, "Issued a token (client credentials grant)");
-    tokens::issue_for_client(state, &creds.id)
+    tracing::info!(%client, "Issued a token (client credentials grant)");
+    tokens::issue_for_client(state, &client)
 }
 
 /// A refresh token, used up and replaced; the user must still exist, be enabled and not have
