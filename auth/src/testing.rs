@@ -4,7 +4,7 @@
 use actix_web::web;
 use sidecar::test_util::FakeSidecar;
 
-use crate::{bootstrap, keys, Config, Shared, Store};
+use crate::{bootstrap, keys, AuthState, Config, Store};
 
 /// The password of the harness's super-admin.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
@@ -12,7 +12,7 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 /// Auth booted on a fake sidecar, with cheap Argon2 settings.
 pub struct Harness {
     pub fake: FakeSidecar,
-    pub shared: web::Data<Shared>,
+    pub shared: web::Data<AuthState>,
     pub store: Store,
 }
 
@@ -35,7 +35,7 @@ impl Harness {
     /// Boots (again) on `fake`: what a restart does.
     pub async fn boot(fake: FakeSidecar, cfg: Config) -> Self {
         let store = Store::new(fake.dapr(), &cfg.store);
-        let shared = Shared::new(cfg).unwrap();
+        let shared = AuthState::new(cfg).unwrap();
         let ring = keys::load_or_create(&store, keel_sdk::tokens::now_secs()).await.unwrap();
         shared.install_ring(&ring).unwrap();
         shared.reload(&store).await.unwrap();
