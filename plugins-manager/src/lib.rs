@@ -57,11 +57,6 @@ pub use config::Config;
 pub use error::RegistryError;
 pub use registry::{Registry, RegistryState};
 
-/// The former name of [`RegistryState`], kept only until `tests/store_races.rs` (moving onto the
-/// workspace's one fake sidecar in other work) uses the new one.
-#[doc(hidden)]
-pub type Shared = RegistryState;
-
 /// A started registry: its address, its HTTP server and its background tasks.
 pub struct Running {
     /// Where it listens.

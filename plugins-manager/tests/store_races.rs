@@ -5,7 +5,7 @@
 use futures_util::future::join_all;
 use keel_sdk::dapr::SidecarConfig;
 use keel_sdk::protocol::{PluginStatus, RouteEntry};
-use plugins_manager::{Config, Registry, Shared};
+use plugins_manager::{Config, Registry, RegistryState};
 use sidecar::test_util::FakeSidecar;
 
 /// The registry's sidecar: the state API only (it serves until the test's system ends).
@@ -26,8 +26,8 @@ fn entry() -> RouteEntry {
 #[actix_rt::test]
 async fn racing_replicas_never_lose_a_change() {
     let sidecar = fake_sidecar().await;
-    let a = Registry::new(Shared::new(Config::default(), sidecar.clone()));
-    let b = Registry::new(Shared::new(Config::default(), sidecar));
+    let a = Registry::new(RegistryState::new(Config::default(), sidecar.clone()));
+    let b = Registry::new(RegistryState::new(Config::default(), sidecar));
     let commits = (0..60).map(|i| {
         let replica = if i % 2 == 0 { a.clone() } else { b.clone() };
         async move {
@@ -51,7 +51,7 @@ async fn racing_replicas_never_lose_a_change() {
 #[actix_rt::test]
 async fn a_refused_change_writes_nothing_and_an_empty_one_does_not_bump_the_version() {
     let sidecar = fake_sidecar().await;
-    let reg = Registry::new(Shared::new(Config::default(), sidecar));
+    let reg = Registry::new(RegistryState::new(Config::default(), sidecar));
     reg.store
         .commit(|t| {
             t.plugins.insert("kept".into(), entry());

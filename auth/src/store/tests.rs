@@ -5,7 +5,7 @@ use std::cell::Cell;
 use keel_sdk::dapr::DaprError;
 
 use super::*;
-use crate::testing::FakeSidecar;
+use sidecar::test_util::FakeSidecar;
 
 fn lost_race() -> AuthError {
     AuthError::Store(DaprError::EtagMismatch { what: "save state".into(), message: "etag mismatch".into() })
@@ -57,7 +57,7 @@ async fn losing_every_race_is_contention_on_what_was_written() {
 
 #[actix_web::test]
 async fn concurrent_updates_of_one_key_all_land() {
-    let fake = FakeSidecar::start().await;
+    let fake = FakeSidecar::builder("auth").start().await;
     let store = Store::new(fake.dapr(), "statestore");
     let writers: Vec<_> = (0..8)
         .map(|_| {
