@@ -7,9 +7,11 @@ use std::path::Path;
 
 /// The `.tar.gz` of everything in `folder` (its contents at the archive's root).
 pub fn pack(folder: &Path) -> std::io::Result<Vec<u8>> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut b = tar::Builder::new(gz);
     b.follow_symlinks(true);
+    // Plain entries only: a sparse file (a binary with holes) would be a GNU sparse entry.
+    b.sparse(false);
     b.append_dir_all(".", folder)?;
     b.into_inner()?.finish()
 }

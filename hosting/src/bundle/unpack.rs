@@ -93,15 +93,8 @@ pub fn unpack(archive: &[u8], dest: &Path, limits: Limits) -> Result<(), Hosting
             EntryType::Directory => {
                 make_parents(dest, &rel.join("x"), &shown)?;
             }
-            EntryType::Regular | EntryType::Continuous => {
-                let size = entry.header().size().map_err(not_targz)?;
-                total = total.saturating_add(size);
-                if total > limits.max_unpacked_bytes {
-                    return Err(HostingError::BundleTooLarge(format!(
-                        "the archive unpacks to more than {} bytes (max_unpacked_bytes)",
-                        limits.max_unpacked_bytes
-                    )));
-                }
+            // GNU tar writes files with holes as sparse entries; the reader fills the holes in.
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
                 make_parents(dest, &rel, &shown)?;
                 if fs::symlink_metadata(&target).is_ok() {
                     return Err(unsafe_entry(&shown, "appears twice in the archive"));
@@ -112,10 +105,15 @@ pub fn unpack(archive: &[u8], dest: &Path, limits: Limits) -> Result<(), Hosting
                     .create_new(true)
                     .open(&target)
                     .map_err(|e| HostingError::internal(format!("create {}: {e}", target.display())))?;
-                // At most the declared size: the header is the limit already counted.
-                let copied = std::io::copy(&mut (&mut entry).take(size), &mut file).map_err(not_targz)?;
-                if copied != size {
-                    return Err(HostingError::BadBundle(format!("archive entry {shown:?} is truncated")));
+                // Counted as it is written: one byte over what is left is over the limit.
+                let left = limits.max_unpacked_bytes - total;
+                let copied = std::io::copy(&mut (&mut entry).take(left + 1), &mut file).map_err(not_targz)?;
+                total += copied;
+                if copied > left {
+                    return Err(HostingError::BundleTooLarge(format!(
+                        "the archive unpacks to more than {} bytes (max_unpacked_bytes)",
+                        limits.max_unpacked_bytes
+                    )));
                 }
                 use std::os::unix::fs::PermissionsExt;
                 fs::set_permissions(&target, fs::Permissions::from_mode(mode))
