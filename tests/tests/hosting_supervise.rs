@@ -28,8 +28,11 @@ async fn a_killed_service_is_503_while_it_restarts_then_served_with_the_restart_
     assert!(headers.get("retry-after").is_some(), "no Retry-After: {v}");
     assert_eq!(headers.get("x-keel-error").unwrap(), "1");
 
-    let again = wait_status(&p, "victim", "RUNNING").await;
-    assert_ne!(again["pid"], first["pid"]);
+    let again = eventually("running again under a new pid", PATIENCE, || async {
+        let v = service(&p, "victim").await;
+        (v["status"] == "RUNNING" && v["pid"] != first["pid"]).then_some(v)
+    })
+    .await;
     let (status, v) = call("GET", &url, None).await;
     assert_eq!((status, v["pid"].as_i64()), (200, again["pid"].as_i64()), "{v}");
     assert_eq!(again["restarts"], 1, "{again}");
