@@ -47,8 +47,8 @@ pub fn platform_scope(req: &HttpRequest) -> Result<(), HostingError> {
         )));
     }
     let tenant = header(req, X_KEEL_TENANT.as_str());
-    let super_admin =
-        header(req, X_KEEL_ROLES.as_str()).is_some_and(|r| r.split(',').any(|r| r.trim() == roles::SUPER_ADMIN));
+    let super_admin = header(req, X_KEEL_ROLES.as_str())
+        .is_some_and(|r| r.split(',').any(|r| r.trim() == roles::SUPER_ADMIN));
     if tenant == Some(PLATFORM_TENANT) && super_admin {
         Ok(())
     } else {
@@ -74,7 +74,11 @@ mod tests {
     #[test]
     fn the_platform_super_admin_through_keel_and_local_development_pass() {
         assert!(with(&[]).is_ok(), "straight to the app port");
-        let admin = [("dapr-caller-app-id", "keel"), ("x-keel-tenant", "platform"), ("x-keel-roles", "super-admin, admin")];
+        let admin = [
+            ("dapr-caller-app-id", "keel"),
+            ("x-keel-tenant", "platform"),
+            ("x-keel-roles", "super-admin, admin"),
+        ];
         assert!(with(&admin).is_ok());
     }
 

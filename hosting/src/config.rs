@@ -195,7 +195,10 @@ impl Config {
         // Archives travel through the sidecar's state API in chunks (base64: 4/3 larger); daprd
         // refuses bodies over 4 MiB by default.
         if self.archive_chunk_bytes > 2 * 1024 * 1024 {
-            return Err(invalid("archive_chunk_bytes", "at most 2 MiB, so a chunk fits daprd's 4 MiB body limit"));
+            return Err(invalid(
+                "archive_chunk_bytes",
+                "at most 2 MiB, so a chunk fits daprd's 4 MiB body limit",
+            ));
         }
         let pid = std::path::Path::new(&self.pid_file);
         if self.pid_file.is_empty() || pid.components().count() != 1 || self.pid_file.starts_with('.') {
@@ -230,7 +233,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> config::Environment {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         config::Environment::with_prefix("KEEL").source(Some(map))
     }
 

@@ -35,7 +35,9 @@ pub enum HostingError {
     #[error("root_route {root:?} is already served by {by:?}")]
     RootRouteTaken { root: String, by: String },
     /// Same app_id, same version.
-    #[error("{app_id:?} is installed at version {version} already; give the bundle a new version to upgrade")]
+    #[error(
+        "{app_id:?} is installed at version {version} already; give the bundle a new version to upgrade"
+    )]
     AlreadyInstalled { app_id: String, version: String },
     /// An upgrade of the same service is under way.
     #[error("{app_id:?} is being upgraded to {version} right now; wait for it to finish")]
@@ -55,7 +57,9 @@ pub enum HostingError {
     #[error("hosted service {app_id:?} (root_route {root:?}) is {status}; retry shortly")]
     Starting { root: String, app_id: String, status: ServiceStatus, retry_after: Duration },
     /// Crashed too often.
-    #[error("hosted service {app_id:?} (root_route {root:?}) is FAILED after repeated crashes; see its logs")]
+    #[error(
+        "hosted service {app_id:?} (root_route {root:?}) is FAILED after repeated crashes; see its logs"
+    )]
     Failed { root: String, app_id: String, retry_after: Duration },
     /// Routed, but the connection was refused.
     #[error("hosted service {app_id:?} (root_route {root:?}) did not accept the connection; it is being restarted")]

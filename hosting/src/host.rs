@@ -25,7 +25,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::bundle::{self, Limits, Staged, WORKSPACE};
 use crate::config::Config;
 use crate::error::HostingError;
-use crate::model::{unix_ms, Exit, Records, Release, ServiceRecord, ServiceStatus, ServiceView, Tracked, UpgradeView};
+use crate::model::{
+    unix_ms, Exit, Records, Release, ServiceRecord, ServiceStatus, ServiceView, Tracked, UpgradeView,
+};
 use crate::store::Store;
 use crate::supervise::{self, instance, procfs, spawn, Event, Happened, Mode, Policy};
 
@@ -98,7 +100,7 @@ pub enum Installed {
 type Reply<T> = oneshot::Sender<Result<T, HostingError>>;
 
 enum Cmd {
-    Install { staged: Staged, reply: Reply<(Installed, ServiceView)> },
+    Install { staged: Box<Staged>, reply: Reply<(Installed, ServiceView)> },
     Uninstall { app_id: String, reply: Reply<ServiceView> },
     Restart { app_id: String, reply: Reply<ServiceView> },
     Finish { app_id: String, reply: Reply<ServiceView> },
@@ -140,7 +142,9 @@ impl Shared {
         let rec = st.records.get(app_id)?;
         Some(match source {
             LogSource::Output => crate::logs::output_path(&self.cfg.data_dir, app_id),
-            LogSource::Nohup => release_dir(&self.cfg.data_dir, app_id, &rec.current).join(WORKSPACE).join("nohup.out"),
+            LogSource::Nohup => {
+                release_dir(&self.cfg.data_dir, app_id, &rec.current).join(WORKSPACE).join("nohup.out")
+            }
         })
     }
 
@@ -161,7 +165,7 @@ impl Shared {
 
     /// Installs (or upgrades to) a checked bundle.
     pub async fn install(&self, staged: Staged) -> Result<(Installed, ServiceView), HostingError> {
-        self.ask(|reply| Cmd::Install { staged, reply }).await
+        self.ask(|reply| Cmd::Install { staged: Box::new(staged), reply }).await
     }
 
     /// Stops and removes a service.
@@ -273,7 +277,8 @@ pub fn start(cfg: Config, dapr: DaprClient) -> (Arc<Shared>, actix_rt::task::Joi
     });
     let (events_tx, events) = mpsc::unbounded_channel();
     let store = Store::new(dapr, &cfg.store, cfg.archive_chunk_bytes);
-    let manager = Manager { shared: shared.clone(), store, sups: HashMap::new(), events_tx, retiring: HashMap::new() };
+    let manager =
+        Manager { shared: shared.clone(), store, sups: HashMap::new(), events_tx, retiring: HashMap::new() };
     let task = actix_rt::spawn(manager.run(cmd_rx, events));
     (shared, task)
 }
@@ -357,7 +362,11 @@ impl Manager {
         self.shared.publish(&st);
     }
 
-    async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Cmd>, mut events: mpsc::UnboundedReceiver<Event>) {
+    async fn run(
+        mut self,
+        mut cmds: mpsc::UnboundedReceiver<Cmd>,
+        mut events: mpsc::UnboundedReceiver<Event>,
+    ) {
         self.boot().await;
         let mut rotate = tokio::time::interval(Duration::from_secs(5));
         loop {
@@ -413,7 +422,11 @@ impl Manager {
                     tracing::error!(app_id = %rec.app_id, version = %release.version, error = %e, "Cannot restore the release's files; it is not started");
                     continue;
                 }
-                let mode = if i == 0 { Mode::Serve } else { Mode::Upgrade { attempts: self.cfg().upgrade_attempts } };
+                let mode = if i == 0 {
+                    Mode::Serve
+                } else {
+                    Mode::Upgrade { attempts: self.cfg().upgrade_attempts }
+                };
                 self.change_live(|live| {
                     let entry = live.entry(rec.app_id.clone()).or_insert_with(|| LiveService {
                         serving: Live::starting(&rec.current.version),
@@ -439,12 +452,15 @@ impl Manager {
         let mut tracked: Vec<Tracked> = records.values().flat_map(|r| r.processes.clone()).collect();
         let run = self.cfg().data_dir.join("run");
         for entry in std::fs::read_dir(&run).into_iter().flatten().flatten() {
-            if let Some(t) = std::fs::read(entry.path()).ok().and_then(|b| serde_json::from_slice::<Tracked>(&b).ok()) {
+            if let Some(t) =
+                std::fs::read(entry.path()).ok().and_then(|b| serde_json::from_slice::<Tracked>(&b).ok())
+            {
                 tracked.push(t);
             }
             let _ = std::fs::remove_file(entry.path());
         }
-        let mut alive: Vec<Tracked> = tracked.into_iter().filter(|t| procfs::is_same(t.pid, t.start_ticks)).collect();
+        let mut alive: Vec<Tracked> =
+            tracked.into_iter().filter(|t| procfs::is_same(t.pid, t.start_ticks)).collect();
         alive.sort_by_key(|t| t.pid);
         alive.dedup_by_key(|t| t.pid);
         if alive.is_empty() {
@@ -456,7 +472,9 @@ impl Manager {
             let _ = kill(Pid::from_raw(t.pid), Signal::SIGTERM);
         }
         let deadline = std::time::Instant::now() + Config::ms(self.cfg().stop_grace_ms);
-        while std::time::Instant::now() < deadline && alive.iter().any(|t| procfs::is_same(t.pid, t.start_ticks)) {
+        while std::time::Instant::now() < deadline
+            && alive.iter().any(|t| procfs::is_same(t.pid, t.start_ticks))
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
         for t in &alive {
@@ -493,7 +511,8 @@ impl Manager {
         for path in entries {
             let archive = if path.is_dir() {
                 bundle::pack::pack(&path)
-            } else if path.to_string_lossy().ends_with(".tar.gz") || path.to_string_lossy().ends_with(".tgz") {
+            } else if path.to_string_lossy().ends_with(".tar.gz") || path.to_string_lossy().ends_with(".tgz")
+            {
                 std::fs::read(&path)
             } else {
                 continue;
@@ -538,7 +557,7 @@ impl Manager {
     async fn command(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Install { staged, reply } => {
-                let res = self.install(staged).await;
+                let res = self.install(*staged).await;
                 let _ = reply.send(res);
             }
             Cmd::Uninstall { app_id, reply } => self.uninstall(app_id, reply),
@@ -560,15 +579,24 @@ impl Manager {
         for rec in records.values().filter(|r| r.app_id != m.app_id) {
             let roots = std::iter::once(&rec.current).chain(rec.pending.iter()).map(|r| &r.root_route);
             if roots.into_iter().any(|root| *root == m.root_route) {
-                return Err(HostingError::RootRouteTaken { root: m.root_route.clone(), by: rec.app_id.clone() });
+                return Err(HostingError::RootRouteTaken {
+                    root: m.root_route.clone(),
+                    by: rec.app_id.clone(),
+                });
             }
         }
         let Some(rec) = records.get(&m.app_id) else { return Ok(None) };
         if let Some(p) = &rec.pending {
-            return Err(HostingError::UpgradeInProgress { app_id: m.app_id.clone(), version: p.version.clone() });
+            return Err(HostingError::UpgradeInProgress {
+                app_id: m.app_id.clone(),
+                version: p.version.clone(),
+            });
         }
         if rec.current.version == m.version {
-            return Err(HostingError::AlreadyInstalled { app_id: m.app_id.clone(), version: m.version.clone() });
+            return Err(HostingError::AlreadyInstalled {
+                app_id: m.app_id.clone(),
+                version: m.version.clone(),
+            });
         }
         Ok(Some(rec.clone()))
     }
@@ -584,7 +612,10 @@ impl Manager {
         {
             let st = self.shared.lock();
             if st.live.get(&m.app_id).is_some_and(|l| l.stopping) {
-                return Err(HostingError::UpgradeInProgress { app_id: m.app_id.clone(), version: "(uninstall)".into() });
+                return Err(HostingError::UpgradeInProgress {
+                    app_id: m.app_id.clone(),
+                    version: "(uninstall)".into(),
+                });
             }
             Self::check(&st.records, staged)?;
         }
@@ -628,7 +659,9 @@ impl Manager {
                         Installed::New
                     }
                     Some(_) => {
-                        let rec = doc.get_mut(&m.app_id).ok_or_else(|| HostingError::internal("record vanished"))?;
+                        let rec = doc
+                            .get_mut(&m.app_id)
+                            .ok_or_else(|| HostingError::internal("record vanished"))?;
                         rec.pending = Some(release.clone());
                         rec.last_upgrade_error = None;
                         Installed::Upgrade
@@ -639,7 +672,8 @@ impl Manager {
             .await;
         if let Err(e) = committed {
             let _ = std::fs::remove_dir_all(&dir);
-            let shared_archive = self.shared.lock().records.get(&m.app_id).is_some_and(|r| r.current.archive == archive);
+            let shared_archive =
+                self.shared.lock().records.get(&m.app_id).is_some_and(|r| r.current.archive == archive);
             if !shared_archive {
                 self.store.delete_archive(&m.app_id, &archive).await;
             }
@@ -666,7 +700,8 @@ impl Manager {
                 tracing::info!(app_id = %m.app_id, version = %m.version, "Hosted service upgrade started");
             }
         }
-        let view = self.shared.get(&m.app_id).ok_or_else(|| HostingError::internal("installed record missing"))?;
+        let view =
+            self.shared.get(&m.app_id).ok_or_else(|| HostingError::internal("installed record missing"))?;
         Ok((how, view))
     }
 
@@ -813,7 +848,14 @@ impl Manager {
         }
     }
 
-    async fn status(&mut self, app_id: &str, version: &str, status: ServiceStatus, port: Option<u16>, pid: Option<i32>) {
+    async fn status(
+        &mut self,
+        app_id: &str,
+        version: &str,
+        status: ServiceStatus,
+        port: Option<u16>,
+        pid: Option<i32>,
+    ) {
         let mut switch = false;
         self.change_live(|live| {
             let Some(l) = live.get_mut(app_id) else { return };
@@ -828,7 +870,8 @@ impl Manager {
                 t.pid = pid;
             }
             // An upgrade's release serves: it becomes the route now.
-            if status == ServiceStatus::Running && l.upgrading.as_ref().is_some_and(|u| u.version == version) {
+            if status == ServiceStatus::Running && l.upgrading.as_ref().is_some_and(|u| u.version == version)
+            {
                 let new = l.upgrading.take().unwrap_or_else(|| Live::starting(version));
                 l.serving = new;
                 switch = true;
@@ -912,7 +955,9 @@ impl Manager {
                 .flat_map(|r| {
                     [
                         crate::logs::output_path(&self.cfg().data_dir, &r.app_id),
-                        release_dir(&self.cfg().data_dir, &r.app_id, &r.current).join(WORKSPACE).join("nohup.out"),
+                        release_dir(&self.cfg().data_dir, &r.app_id, &r.current)
+                            .join(WORKSPACE)
+                            .join("nohup.out"),
                     ]
                 })
                 .collect()
@@ -931,13 +976,10 @@ fn place(staged: &Staged, dir: &Path) -> Result<(), HostingError> {
         let _ = std::fs::remove_dir_all(dir);
     }
     if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| HostingError::internal(format!("mkdir {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| HostingError::internal(format!("mkdir {}: {e}", parent.display())))?;
     }
-    std::fs::rename(&staged.root, dir)
-        .map_err(|e| HostingError::internal(format!("move {} to {}: {e}", staged.root.display(), dir.display())))
-}
-
-/// Exits of a record, for tests and listings.
-pub fn last_exit(r: &ServiceRecord) -> Option<&Exit> {
-    r.history.last()
+    std::fs::rename(&staged.root, dir).map_err(|e| {
+        HostingError::internal(format!("move {} to {}: {e}", staged.root.display(), dir.display()))
+    })
 }

@@ -139,7 +139,8 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     .disable_signals()
     .shutdown_timeout(5)
     .bind(cfg.local_listen)?;
-    let local_addr = local.addrs().first().copied().ok_or_else(|| invalid("no local address bound".into()))?;
+    let local_addr =
+        local.addrs().first().copied().ok_or_else(|| invalid("no local address bound".into()))?;
 
     let mut servers = Vec::new();
     for server in [app.run(), local.run()] {

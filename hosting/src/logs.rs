@@ -103,7 +103,11 @@ pub fn size(path: &Path) -> u64 {
 
 /// What is appended to `path` from `offset` on, as it comes, until `done` turns true (or the
 /// reader goes away). A truncation (rotation) starts over at the file's start.
-pub fn follow(path: PathBuf, offset: u64, done: watch::Receiver<bool>) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+pub fn follow(
+    path: PathBuf,
+    offset: u64,
+    done: watch::Receiver<bool>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     futures_util::stream::unfold((path, offset, done), |(path, mut offset, done)| async move {
         loop {
             if *done.borrow() {

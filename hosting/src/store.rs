@@ -54,7 +54,11 @@ impl Store {
             let (mut records, etag) = self.load().await?;
             change(&mut records)?;
             let value = serde_json::to_value(&records).map_err(HostingError::internal)?;
-            match self.dapr.save_state(&self.name, &[SaveItem::new(RECORDS_KEY, value).first_write(etag)]).await {
+            match self
+                .dapr
+                .save_state(&self.name, &[SaveItem::new(RECORDS_KEY, value).first_write(etag)])
+                .await
+            {
                 Ok(()) => return Ok(records),
                 Err(e) if e.is_etag_mismatch() => match pauses.next() {
                     Some(pause) => tokio::time::sleep(pause).await,
@@ -66,14 +70,24 @@ impl Store {
     }
 
     /// Stores `archive` of `app_id`; returns where it is.
-    pub async fn put_archive(&self, app_id: &str, sha256: &str, archive: &[u8]) -> Result<ArchiveRef, HostingError> {
+    pub async fn put_archive(
+        &self,
+        app_id: &str,
+        sha256: &str,
+        archive: &[u8],
+    ) -> Result<ArchiveRef, HostingError> {
         let chunks = archive.chunks(self.chunk_bytes.max(1));
-        let mut at = ArchiveRef { sha256: sha256.to_owned(), bytes: archive.len() as u64, chunks: chunks.len() as u32 };
+        let mut at = ArchiveRef {
+            sha256: sha256.to_owned(),
+            bytes: archive.len() as u64,
+            chunks: chunks.len() as u32,
+        };
         if archive.is_empty() {
             at.chunks = 0;
         }
         for (i, chunk) in archive.chunks(self.chunk_bytes.max(1)).enumerate() {
-            let item = SaveItem::new(at.chunk_key(app_id, i as u32), serde_json::Value::String(B64.encode(chunk)));
+            let item =
+                SaveItem::new(at.chunk_key(app_id, i as u32), serde_json::Value::String(B64.encode(chunk)));
             if let Err(e) = self.dapr.save_state(&self.name, &[item]).await {
                 self.delete_archive(app_id, &at).await;
                 return Err(e.into());
@@ -90,11 +104,15 @@ impl Store {
             let Some((text, _)) = self.dapr.get_state_json::<String>(&self.name, &key).await? else {
                 return Err(HostingError::internal(format!("archive chunk {key} is missing from the store")));
             };
-            out.extend(B64.decode(text).map_err(|e| HostingError::internal(format!("archive chunk {key}: {e}")))?);
+            out.extend(
+                B64.decode(text).map_err(|e| HostingError::internal(format!("archive chunk {key}: {e}")))?,
+            );
         }
         let sha = crate::bundle::hex(&<sha2::Sha256 as sha2::Digest>::digest(&out));
         if out.len() as u64 != at.bytes || sha != at.sha256 {
-            return Err(HostingError::internal(format!("archive of {app_id} in the store does not match its digest")));
+            return Err(HostingError::internal(format!(
+                "archive of {app_id} in the store does not match its digest"
+            )));
         }
         Ok(out)
     }

@@ -25,24 +25,36 @@ async fn an_installed_bundle_is_served_on_both_doors_and_uninstall_leaves_nothin
     // Inside: the local port, prefix /<root>.
     let (status, v) = call("GET", &format!("{}/hello/hello?x=1&y=%2F", h.local), None).await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!((v["hello"].as_str(), v["path"].as_str(), v["query"].as_str()), (Some("ada"), Some("/hello"), Some("x=1&y=%2F")));
+    assert_eq!(
+        (v["hello"].as_str(), v["path"].as_str(), v["query"].as_str()),
+        (Some("ada"), Some("/hello"), Some("x=1&y=%2F"))
+    );
     assert_eq!(v["prefix"], "/hello");
     // keel's identity headers are not believed on the local port.
-    let (_, _, body) = raw("GET", &format!("{}/hello/hello", h.local), None, &[("x-keel-user", "mallory")]).await;
+    let (_, _, body) =
+        raw("GET", &format!("{}/hello/hello", h.local), None, &[("x-keel-user", "mallory")]).await;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["user"], "");
 
     // The app door, through hosting's sidecar: prefix /plugin_service/<root>.
     let (status, v) = call("GET", &app_door(&p, "hello/hello?from=keel"), None).await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!((v["prefix"].as_str(), v["query"].as_str()), (Some("/plugin_service/hello"), Some("from=keel")));
+    assert_eq!(
+        (v["prefix"].as_str(), v["query"].as_str()),
+        (Some("/plugin_service/hello"), Some("from=keel"))
+    );
     let (status, _, body) = raw("GET", &app_door(&p, "hello/"), None, &[]).await;
     assert_eq!((status, body.as_slice()), (200, b"Hello World!".as_slice()));
 
     // Bodies stream both ways, unchanged.
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-    let (status, headers, body) =
-        raw("POST", &app_door(&p, "hello/echo"), Some(big.clone()), &[("content-type", "application/x-test")]).await;
+    let (status, headers, body) = raw(
+        "POST",
+        &app_door(&p, "hello/echo"),
+        Some(big.clone()),
+        &[("content-type", "application/x-test")],
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(headers.get("content-type").unwrap(), "application/x-test");
     assert!(body == big, "echoed body differs ({} bytes back)", body.len());
@@ -74,7 +86,8 @@ async fn an_installed_bundle_is_served_on_both_doors_and_uninstall_leaves_nothin
 async fn the_seeds_own_start_script_runs_a_bundle_of_the_example_binary() {
     let mut p = Platform::new();
     let h = start(&mut p, &[]).await;
-    let (status, v) = install(&p, bundle_with_script("seeded", "1.0.0", "file_storage", "name", &seed_script())).await;
+    let (status, v) =
+        install(&p, bundle_with_script("seeded", "1.0.0", "file_storage", "name", &seed_script())).await;
     assert_eq!(status, 201, "{v}");
     let view = wait_status(&p, "seeded", "RUNNING").await;
     let pid = view["pid"].as_i64().unwrap();

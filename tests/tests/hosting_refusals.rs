@@ -7,7 +7,10 @@ use hosting_support::*;
 use keel_e2e::{AppSpec, Platform};
 
 fn with_start(yaml: &str, extra: Vec<Item>) -> Vec<u8> {
-    let mut items = vec![Item::file("plugin.yaml", yaml.as_bytes(), 0o644), Item::file("workspace/start.sh", b"#!/bin/sh\n", 0o755)];
+    let mut items = vec![
+        Item::file("plugin.yaml", yaml.as_bytes(), 0o644),
+        Item::file("workspace/start.sh", b"#!/bin/sh\n", 0o755),
+    ];
     items.extend(extra);
     archive(&items)
 }
@@ -19,18 +22,90 @@ async fn every_malformed_bundle_is_refused_with_nothing_left() {
     let yaml = manifest("bad", "1.0.0", "bad", "", false);
     let noise: Vec<u8> = (0..400_000).map(|_| rand::random::<u8>()).collect();
     let cases: Vec<(&str, Vec<u8>, u16, &str, &str)> = vec![
-        ("..", with_start(&yaml, vec![Item::file("../escape", b"x", 0o644)]), 400, "ERR_UNSAFE_BUNDLE", "\"../escape\""),
-        ("absolute", with_start(&yaml, vec![Item::file("/tmp/escape", b"x", 0o644)]), 400, "ERR_UNSAFE_BUNDLE", "\"/tmp/escape\""),
-        ("link out", with_start(&yaml, vec![Item::link("workspace/etc", "../../../../etc")]), 400, "ERR_UNSAFE_BUNDLE", "workspace/etc"),
-        ("absolute link", with_start(&yaml, vec![Item::link("workspace/pw", "/etc/passwd")]), 400, "ERR_UNSAFE_BUNDLE", "workspace/pw"),
-        ("no start file", archive(&[Item::file("plugin.yaml", yaml.as_bytes(), 0o644), Item::file("workspace/x", b"", 0o644)]), 400, "ERR_BAD_BUNDLE", "workspace/start.sh"),
-        ("not executable", archive(&[Item::file("plugin.yaml", yaml.as_bytes(), 0o644), Item::file("workspace/start.sh", b"", 0o644)]), 400, "ERR_BAD_BUNDLE", "not executable"),
-        ("bad root", with_start(&manifest("bad", "1.0.0", "Bad/Root", "", false), vec![]), 400, "ERR_BAD_BUNDLE", "root_route"),
-        ("yaml error", with_start("service:\n  app_id: [bad\n", vec![]), 400, "ERR_BAD_BUNDLE", "plugin.yaml"),
-        ("missing version", with_start(&yaml.replace("  version: 1.0.0\n  name", "  name"), vec![]), 400, "ERR_BAD_BUNDLE", "service.version"),
-        ("no web_service", with_start(&yaml.replace("web_service", "page"), vec![]), 400, "ERR_BAD_BUNDLE", "web_service"),
+        (
+            "..",
+            with_start(&yaml, vec![Item::file("../escape", b"x", 0o644)]),
+            400,
+            "ERR_UNSAFE_BUNDLE",
+            "\"../escape\"",
+        ),
+        (
+            "absolute",
+            with_start(&yaml, vec![Item::file("/tmp/escape", b"x", 0o644)]),
+            400,
+            "ERR_UNSAFE_BUNDLE",
+            "\"/tmp/escape\"",
+        ),
+        (
+            "link out",
+            with_start(&yaml, vec![Item::link("workspace/etc", "../../../../etc")]),
+            400,
+            "ERR_UNSAFE_BUNDLE",
+            "workspace/etc",
+        ),
+        (
+            "absolute link",
+            with_start(&yaml, vec![Item::link("workspace/pw", "/etc/passwd")]),
+            400,
+            "ERR_UNSAFE_BUNDLE",
+            "workspace/pw",
+        ),
+        (
+            "no start file",
+            archive(&[
+                Item::file("plugin.yaml", yaml.as_bytes(), 0o644),
+                Item::file("workspace/x", b"", 0o644),
+            ]),
+            400,
+            "ERR_BAD_BUNDLE",
+            "workspace/start.sh",
+        ),
+        (
+            "not executable",
+            archive(&[
+                Item::file("plugin.yaml", yaml.as_bytes(), 0o644),
+                Item::file("workspace/start.sh", b"", 0o644),
+            ]),
+            400,
+            "ERR_BAD_BUNDLE",
+            "not executable",
+        ),
+        (
+            "bad root",
+            with_start(&manifest("bad", "1.0.0", "Bad/Root", "", false), vec![]),
+            400,
+            "ERR_BAD_BUNDLE",
+            "root_route",
+        ),
+        (
+            "yaml error",
+            with_start("service:\n  app_id: [bad\n", vec![]),
+            400,
+            "ERR_BAD_BUNDLE",
+            "plugin.yaml",
+        ),
+        (
+            "missing version",
+            with_start(&yaml.replace("  version: 1.0.0\n  name", "  name"), vec![]),
+            400,
+            "ERR_BAD_BUNDLE",
+            "service.version",
+        ),
+        (
+            "no web_service",
+            with_start(&yaml.replace("web_service", "page"), vec![]),
+            400,
+            "ERR_BAD_BUNDLE",
+            "web_service",
+        ),
         ("not an archive", b"plain text".to_vec(), 400, "ERR_BAD_BUNDLE", ".tar.gz"),
-        ("too large", with_start(&yaml, vec![Item::file("workspace/noise", &noise, 0o644)]), 413, "ERR_BUNDLE_TOO_LARGE", "max_archive_bytes"),
+        (
+            "too large",
+            with_start(&yaml, vec![Item::file("workspace/noise", &noise, 0o644)]),
+            413,
+            "ERR_BUNDLE_TOO_LARGE",
+            "max_archive_bytes",
+        ),
     ];
     for (what, bundle, status, code, words) in cases {
         let (got, v) = install(&p, bundle).await;
@@ -74,6 +149,7 @@ async fn assert_nothing_left(p: &Platform, h: &Hosting) {
     }
     assert!(processes_in(&h.data_dir).is_empty());
     // Nothing in the store either.
-    let (status, v) = call("GET", &format!("{}/v1.0/state/statestore/hosting%2Fservices", p.dapr_url(HOSTING)), None).await;
+    let (status, v) =
+        call("GET", &format!("{}/v1.0/state/statestore/hosting%2Fservices", p.dapr_url(HOSTING)), None).await;
     assert!(status == 204 || v.as_object().is_some_and(|m| m.is_empty()), "store holds {v}");
 }

@@ -11,12 +11,17 @@ use keel_e2e::{eventually, Platform};
 async fn a_killed_service_is_503_while_it_restarts_then_served_with_the_restart_counted() {
     let mut p = Platform::new();
     // A backoff long enough to see the restart from outside.
-    let h = start(&mut p, &[("KEEL_HOSTING__RESTART_BACKOFF_MIN_MS", "1500"), ("KEEL_HOSTING__RESTART_BACKOFF_MAX_MS", "3000")]).await;
+    let h = start(
+        &mut p,
+        &[("KEEL_HOSTING__RESTART_BACKOFF_MIN_MS", "1500"), ("KEEL_HOSTING__RESTART_BACKOFF_MAX_MS", "3000")],
+    )
+    .await;
     assert_eq!(install(&p, hello_bundle("victim", "1.0.0", "victim", "")).await.0, 201);
     let first = wait_status(&p, "victim", "RUNNING").await;
     let pid = first["pid"].as_i64().unwrap();
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
     let url = format!("{}/victim/hello", h.local);
     let (headers, body) = eventually("503 while restarting", PATIENCE, || async {
         let (status, headers, body) = raw("GET", &url, None, &[]).await;
@@ -24,7 +29,10 @@ async fn a_killed_service_is_503_while_it_restarts_then_served_with_the_restart_
     })
     .await;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert!(["ERR_SERVICE_STARTING", "ERR_SERVICE_UNREACHABLE"].contains(&v["code"].as_str().unwrap()), "{v}");
+    assert!(
+        ["ERR_SERVICE_STARTING", "ERR_SERVICE_UNREACHABLE"].contains(&v["code"].as_str().unwrap()),
+        "{v}"
+    );
     assert!(headers.get("retry-after").is_some(), "no Retry-After: {v}");
     assert_eq!(headers.get("x-keel-error").unwrap(), "1");
 
@@ -43,7 +51,8 @@ async fn a_killed_service_is_503_while_it_restarts_then_served_with_the_restart_
 #[actix_rt::test]
 async fn a_crash_loop_ends_failed_with_its_exit_codes() {
     let mut p = Platform::new();
-    let h = start(&mut p, &[("KEEL_HOSTING__CRASH_BURST", "3"), ("KEEL_HOSTING__CRASH_WINDOW_MS", "60000")]).await;
+    let h = start(&mut p, &[("KEEL_HOSTING__CRASH_BURST", "3"), ("KEEL_HOSTING__CRASH_WINDOW_MS", "60000")])
+        .await;
     // A service that writes its PID and exits with 3 before ever listening.
     let script = b"#!/bin/sh\ncase \"$1\" in\n  start) sh -c 'echo $$ > pid.txt; sleep 0.2; exit 3' & ;;\n  stop) ;;\nesac\n";
     assert_eq!(install(&p, bundle_with_script("crashy", "1.0.0", "crashy", "", script)).await.0, 201);

@@ -68,8 +68,10 @@ async fn install(
     shared: web::Data<Arc<Shared>>,
 ) -> Result<HttpResponse, HostingError> {
     let limit = shared.cfg.max_archive_bytes;
-    let too_large = || HostingError::BundleTooLarge(format!("the archive is over {limit} bytes (max_archive_bytes)"));
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let too_large =
+        || HostingError::BundleTooLarge(format!("the archive is over {limit} bytes (max_archive_bytes)"));
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
@@ -158,7 +160,9 @@ async fn logs(
     let source = match q.source.as_deref() {
         None | Some("output") => LogSource::Output,
         Some("nohup") => LogSource::Nohup,
-        Some(other) => return Err(HostingError::BadRequest(format!("source {other:?}: use output or nohup"))),
+        Some(other) => {
+            return Err(HostingError::BadRequest(format!("source {other:?}: use output or nohup")))
+        }
     };
     let file = shared.log_path(&app_id, source).ok_or_else(|| HostingError::NotFound(app_id.clone()))?;
     let offset = crate::logs::size(&file);

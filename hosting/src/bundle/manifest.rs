@@ -62,20 +62,30 @@ struct RawConfig {
 pub fn parse(text: &str) -> Result<Manifest, String> {
     let raw: Raw = serde_yaml_ng::from_str(text).map_err(|e| format!("plugin.yaml: {e}"))?;
     let service = raw.service.ok_or("plugin.yaml: field service is missing")?;
-    let app_id = scalar(service.app_id, "service.app_id")?.ok_or("plugin.yaml: field service.app_id is missing")?;
+    let app_id =
+        scalar(service.app_id, "service.app_id")?.ok_or("plugin.yaml: field service.app_id is missing")?;
     check_app_id(&app_id)?;
-    let version = scalar(service.version, "service.version")?.ok_or("plugin.yaml: field service.version is missing")?;
-    keel_sdk::protocol::parse_version("service.version", &version)
-        .map_err(|e| format!("plugin.yaml: field service.version {version:?} is not a version: {}", e.reason))?;
+    let version =
+        scalar(service.version, "service.version")?.ok_or("plugin.yaml: field service.version is missing")?;
+    keel_sdk::protocol::parse_version("service.version", &version).map_err(|e| {
+        format!("plugin.yaml: field service.version {version:?} is not a version: {}", e.reason)
+    })?;
     let name = scalar(service.name, "service.name")?.unwrap_or_else(|| app_id.clone());
 
     let abilities = raw.abilities.unwrap_or_default();
-    let web: Vec<(usize, &RawAbility)> =
-        abilities.iter().enumerate().filter(|(_, a)| a.ability_type.as_deref() == Some(WEB_SERVICE)).collect();
+    let web: Vec<(usize, &RawAbility)> = abilities
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.ability_type.as_deref() == Some(WEB_SERVICE))
+        .collect();
     let (index, ability) = match web.as_slice() {
         [] => return Err("plugin.yaml: field abilities has no ability with abilityType web_service".into()),
         [one] => *one,
-        _ => return Err("plugin.yaml: field abilities has more than one web_service ability; one is supported".into()),
+        _ => {
+            return Err(
+                "plugin.yaml: field abilities has more than one web_service ability; one is supported".into(),
+            )
+        }
     };
     let field = |key: &str| format!("abilities[{index}].config.{key}");
     let config = ability.config.as_deref().unwrap_or_default();
@@ -85,9 +95,11 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
             None => Ok(None),
         }
     };
-    let root_route = get("root_route")?.ok_or_else(|| format!("plugin.yaml: field {} is missing", field("root_route")))?;
+    let root_route =
+        get("root_route")?.ok_or_else(|| format!("plugin.yaml: field {} is missing", field("root_route")))?;
     check_root_route(&root_route).map_err(|e| format!("plugin.yaml: field {}: {e}", field("root_route")))?;
-    let start_file = get("start_file")?.ok_or_else(|| format!("plugin.yaml: field {} is missing", field("start_file")))?;
+    let start_file =
+        get("start_file")?.ok_or_else(|| format!("plugin.yaml: field {} is missing", field("start_file")))?;
     check_start_file(&start_file).map_err(|e| format!("plugin.yaml: field {}: {e}", field("start_file")))?;
     let is_open = match get("is_open")?.as_deref() {
         None | Some("") | Some("false") => false,
@@ -145,7 +157,9 @@ pub fn check_root_route(root: &str) -> Result<(), String> {
 fn check_start_file(file: &str) -> Result<(), String> {
     let path = std::path::Path::new(file);
     let ok = !file.is_empty()
-        && path.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
     if ok {
         Ok(())
     } else {

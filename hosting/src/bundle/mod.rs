@@ -58,7 +58,8 @@ pub fn stage(archive: Vec<u8>, staging_root: &Path, limits: Limits) -> Result<St
     fs::create_dir_all(staging_root)
         .map_err(|e| HostingError::internal(format!("mkdir {}: {e}", staging_root.display())))?;
     let staging = staging_root.join(uuid::Uuid::new_v4().simple().to_string());
-    fs::create_dir(&staging).map_err(|e| HostingError::internal(format!("mkdir {}: {e}", staging.display())))?;
+    fs::create_dir(&staging)
+        .map_err(|e| HostingError::internal(format!("mkdir {}: {e}", staging.display())))?;
     match check(&archive, &staging, limits) {
         Ok((manifest, manifest_text, root)) => {
             let sha256 = hex(&Sha256::digest(&archive));
@@ -71,7 +72,11 @@ pub fn stage(archive: Vec<u8>, staging_root: &Path, limits: Limits) -> Result<St
     }
 }
 
-fn check(archive: &[u8], staging: &Path, limits: Limits) -> Result<(Manifest, String, PathBuf), HostingError> {
+fn check(
+    archive: &[u8],
+    staging: &Path,
+    limits: Limits,
+) -> Result<(Manifest, String, PathBuf), HostingError> {
     unpack::unpack(archive, staging, limits)?;
     let root = bundle_root(staging)?;
     let text = fs::read_to_string(root.join(MANIFEST))
@@ -79,7 +84,9 @@ fn check(archive: &[u8], staging: &Path, limits: Limits) -> Result<(Manifest, St
     let manifest = manifest::parse(&text).map_err(HostingError::BadBundle)?;
     let workspace = root.join(WORKSPACE);
     if !fs::symlink_metadata(&workspace).is_ok_and(|m| m.is_dir()) {
-        return Err(HostingError::BadBundle(format!("the bundle has no {WORKSPACE}/ folder beside {MANIFEST}")));
+        return Err(HostingError::BadBundle(format!(
+            "the bundle has no {WORKSPACE}/ folder beside {MANIFEST}"
+        )));
     }
     let start = workspace.join(&manifest.start_file);
     let shown = format!("{WORKSPACE}/{}", manifest.start_file);
@@ -166,7 +173,11 @@ mod tests {
             ),
             (
                 archive(&[
-                    Item::file("plugin.yaml", yaml.replace("value: hello", "value: Hello!").as_bytes(), 0o644),
+                    Item::file(
+                        "plugin.yaml",
+                        yaml.replace("value: hello", "value: Hello!").as_bytes(),
+                        0o644,
+                    ),
                     Item::file("workspace/start.sh", b"", 0o755),
                 ]),
                 "root_route",

@@ -28,8 +28,11 @@ mod tests {
         std::fs::write(outside.path(), b"binary").unwrap();
         std::fs::create_dir(src.path().join("workspace")).unwrap();
         std::fs::write(src.path().join("workspace/start.sh"), b"#!/bin/sh\n").unwrap();
-        std::fs::set_permissions(src.path().join("workspace/start.sh"), std::fs::Permissions::from_mode(0o755))
-            .unwrap();
+        std::fs::set_permissions(
+            src.path().join("workspace/start.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
         std::os::unix::fs::symlink(outside.path(), src.path().join("workspace/bin")).unwrap();
         let bytes = pack(src.path()).unwrap();
         let dest = tempfile::tempdir().unwrap();

@@ -27,7 +27,13 @@ impl Item {
     }
     /// A symbolic link to `to`, written as given.
     pub fn link(path: &str, to: &str) -> Self {
-        Self { path: path.into(), kind: EntryType::Symlink, data: Vec::new(), mode: 0o777, link: Some(to.into()) }
+        Self {
+            path: path.into(),
+            kind: EntryType::Symlink,
+            data: Vec::new(),
+            mode: 0o777,
+            link: Some(to.into()),
+        }
     }
     /// A hard link to `to`.
     pub fn hard_link(path: &str, to: &str) -> Self {

@@ -52,7 +52,8 @@ fn make_parents(root: &Path, rel: &Path, shown: &str) -> Result<(), HostingError
         match fs::symlink_metadata(&at) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(unsafe_entry(shown, "is inside something that is not a folder")),
-            Err(_) => fs::create_dir(&at).map_err(|e| HostingError::internal(format!("mkdir {}: {e}", at.display())))?,
+            Err(_) => fs::create_dir(&at)
+                .map_err(|e| HostingError::internal(format!("mkdir {}: {e}", at.display())))?,
         }
     }
     Ok(())
@@ -65,7 +66,8 @@ pub fn unpack(archive: &[u8], dest: &Path, limits: Limits) -> Result<(), Hosting
     tar.set_preserve_permissions(false);
     tar.set_unpack_xattrs(false);
     tar.set_overwrite(false);
-    let not_targz = |e: std::io::Error| HostingError::BadBundle(format!("the body is not a .tar.gz archive: {e}"));
+    let not_targz =
+        |e: std::io::Error| HostingError::BadBundle(format!("the body is not a .tar.gz archive: {e}"));
     let mut links: Vec<(PathBuf, PathBuf, String)> = Vec::new();
     let (mut count, mut total) = (0u64, 0u64);
     for entry in tar.entries().map_err(not_targz)? {
@@ -80,8 +82,10 @@ pub fn unpack(archive: &[u8], dest: &Path, limits: Limits) -> Result<(), Hosting
             )));
         }
         let kind = entry.header().entry_type();
-        if matches!(kind, EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink)
-        {
+        if matches!(
+            kind,
+            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink
+        ) {
             continue;
         }
         let rel = relative(&raw, &shown)?;
@@ -126,16 +130,28 @@ pub fn unpack(archive: &[u8], dest: &Path, limits: Limits) -> Result<(), Hosting
                     .ok_or_else(|| unsafe_entry(&shown, "is a link without a target"))?
                     .into_owned();
                 if to.is_absolute() {
-                    return Err(unsafe_entry(&shown, format!("is a link to the absolute path {}", to.display())));
+                    return Err(unsafe_entry(
+                        &shown,
+                        format!("is a link to the absolute path {}", to.display()),
+                    ));
                 }
                 links.push((rel, to, shown));
             }
-            EntryType::Link => return Err(unsafe_entry(&shown, "is a hard link; hard links are not accepted")),
-            other => return Err(unsafe_entry(&shown, format!("is a {other:?} entry; only files, folders and links are accepted"))),
+            EntryType::Link => {
+                return Err(unsafe_entry(&shown, "is a hard link; hard links are not accepted"))
+            }
+            other => {
+                return Err(unsafe_entry(
+                    &shown,
+                    format!("is a {other:?} entry; only files, folders and links are accepted"),
+                ))
+            }
         }
     }
     // Links last: nothing above was written through one. Each must resolve inside the bundle.
-    let root = dest.canonicalize().map_err(|e| HostingError::internal(format!("canonicalize {}: {e}", dest.display())))?;
+    let root = dest
+        .canonicalize()
+        .map_err(|e| HostingError::internal(format!("canonicalize {}: {e}", dest.display())))?;
     for (rel, to, shown) in &links {
         make_parents(dest, rel, shown)?;
         let at = dest.join(rel);
@@ -149,7 +165,10 @@ pub fn unpack(archive: &[u8], dest: &Path, limits: Limits) -> Result<(), Hosting
             Ok(real) if real.starts_with(&root) => {}
             // Out of the folder, or to nothing (which a later file could not make safe either).
             _ => {
-                return Err(unsafe_entry(shown, format!("is a link to {}, which is not inside the bundle", to.display())))
+                return Err(unsafe_entry(
+                    shown,
+                    format!("is a link to {}, which is not inside the bundle", to.display()),
+                ))
             }
         }
     }
@@ -192,7 +211,10 @@ mod tests {
             (vec![Item::raw_path("/etc/evil", b"x")], "absolute"),
             (vec![Item::link("workspace/out", "../../etc")], "not inside the bundle"),
             (vec![Item::link("workspace/abs", "/etc/passwd")], "absolute"),
-            (vec![Item::link("workspace/dot", "."), Item::link("workspace/esc", "dot/../../..")], "not inside"),
+            (
+                vec![Item::link("workspace/dot", "."), Item::link("workspace/esc", "dot/../../..")],
+                "not inside",
+            ),
             (vec![Item::hard_link("workspace/h", "/etc/passwd")], "hard link"),
             (vec![Item::fifo("workspace/p")], "only files"),
             (vec![Item::link("workspace/l", "sub"), Item::file("workspace/l/x", b"x", 0o644)], "twice"),
@@ -210,7 +232,8 @@ mod tests {
         let big = vec![0u8; (LIMITS.max_unpacked_bytes + 1) as usize];
         let (_d, res) = try_unpack(&[Item::file("workspace/big", &big, 0o644)]);
         assert!(matches!(res, Err(HostingError::BundleTooLarge(m)) if m.contains("max_unpacked_bytes")));
-        let many: Vec<Item> = (0..=LIMITS.max_entries).map(|i| Item::file(&format!("f{i}"), b"", 0o644)).collect();
+        let many: Vec<Item> =
+            (0..=LIMITS.max_entries).map(|i| Item::file(&format!("f{i}"), b"", 0o644)).collect();
         let (_d, res) = try_unpack(&many);
         assert!(matches!(res, Err(HostingError::BundleTooLarge(m)) if m.contains("max_entries")));
     }

@@ -109,9 +109,11 @@ fn ready_port(shared: &Shared, root: &str, route: &crate::host::Route) -> Result
     let (root, app_id) = (root.to_owned(), route.app_id.clone());
     match (route.status, route.port) {
         (ServiceStatus::Running, Some(port)) => Ok(port),
-        (ServiceStatus::Failed, _) => {
-            Err(HostingError::Failed { root, app_id, retry_after: Duration::from_secs(shared.cfg.retry_after_failed_s) })
-        }
+        (ServiceStatus::Failed, _) => Err(HostingError::Failed {
+            root,
+            app_id,
+            retry_after: Duration::from_secs(shared.cfg.retry_after_failed_s),
+        }),
         (status, _) => Err(HostingError::Starting {
             root,
             app_id,
@@ -128,7 +130,8 @@ async fn send(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<awc::ClientResponse, SendRequestError> {
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let chunked = req.headers().contains_key(header::TRANSFER_ENCODING) || req.version() == Version::HTTP_2;
     match declared {
         Some(len) => up.send_body(SizedStream::new(len, payload)).await,
@@ -140,9 +143,11 @@ async fn send(
 fn send_error(err: SendRequestError, shared: &Shared, app_id: &str, root: &str) -> HostingError {
     let (app_id, root) = (app_id.to_owned(), root.to_owned());
     match err {
-        SendRequestError::Timeout => {
-            HostingError::Timeout { root, app_id, after: Duration::from_millis(shared.cfg.upstream_timeout_ms) }
-        }
+        SendRequestError::Timeout => HostingError::Timeout {
+            root,
+            app_id,
+            after: Duration::from_millis(shared.cfg.upstream_timeout_ms),
+        },
         other => HostingError::Unreachable {
             root,
             app_id,

@@ -9,9 +9,9 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use tokio::sync::watch;
 
+use super::procfs;
 use super::reap::{self, Ended};
 use super::spawn::{self, Script};
-use super::procfs;
 
 /// Everything needed to run one release of a service.
 #[derive(Debug, Clone)]
@@ -107,7 +107,10 @@ pub async fn start(spec: &Spec, port: u16, timing: Timing) -> Result<Started, St
             } else if let Some(Some(Ended::Code(c))) = *script_exit.borrow() {
                 if c != 0 && read_pid(spec).is_none() {
                     break StartFailure {
-                        reason: format!("{} start exited with status {c} before writing {}", spec.script.start_file, spec.pid_file),
+                        reason: format!(
+                            "{} start exited with status {c} before writing {}",
+                            spec.script.start_file, spec.pid_file
+                        ),
                         ended: Some(Ended::Code(c)),
                     };
                 }
@@ -168,7 +171,10 @@ pub async fn stop(spec: &Spec, started: &Started, timing: Timing) -> Option<Ende
         match spawn::run(&spec.script, "stop", started.port, &spec.args) {
             Ok(script) => {
                 let mut done = exit_watch(script);
-                if tokio::time::timeout(timing.stop_script_timeout, done.wait_for(Option::is_some)).await.is_err() {
+                if tokio::time::timeout(timing.stop_script_timeout, done.wait_for(Option::is_some))
+                    .await
+                    .is_err()
+                {
                     tracing::warn!(app_id = %spec.app_id, "The stop script did not finish in time; killing it");
                     kill_all(script, None, Signal::SIGKILL);
                 }

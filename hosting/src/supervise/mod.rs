@@ -131,7 +131,11 @@ enum Ending {
 
 impl Supervisor {
     fn emit(&self, what: Happened) {
-        let _ = self.events.send(Event { app_id: self.spec.app_id.clone(), version: self.spec.version.clone(), what });
+        let _ = self.events.send(Event {
+            app_id: self.spec.app_id.clone(),
+            version: self.spec.version.clone(),
+            what,
+        });
     }
 
     fn status(&self, status: ServiceStatus, port: Option<u16>, pid: Option<i32>) {
@@ -207,7 +211,9 @@ impl Supervisor {
     async fn run_once(&self, stop: &mut watch::Receiver<bool>, served: &mut bool) -> Ending {
         let Some(lease) = ports::lease(self.policy.ports.clone()) else {
             let range = &self.policy.ports;
-            return Ending::Crashed(self.exit(format!("no free port in {}-{}", range.start(), range.end()), None));
+            return Ending::Crashed(
+                self.exit(format!("no free port in {}-{}", range.start(), range.end()), None),
+            );
         };
         let port = lease.port();
         let timing = self.policy.timing;
@@ -286,9 +292,15 @@ impl Supervisor {
         if let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|t| t.trim().parse::<i32>().ok()) {
             if pid > 1 && procfs::alive(pid) {
                 if let Some(pgid) = procfs::pgid(pid) {
-                    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), nix::sys::signal::Signal::SIGKILL);
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pgid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
                 }
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
         }
     }

@@ -69,7 +69,8 @@ pub async fn wait_active(p: &Platform) {
 /// Calls `url`; returns the status and the body as JSON (or as a JSON string when it is not).
 pub async fn call(method: &str, url: &str, body: Option<Vec<u8>>) -> (u16, Value) {
     let (status, _, bytes) = raw(method, url, body, &[]).await;
-    let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, v)
 }
 
@@ -128,21 +129,26 @@ pub async fn wait_status(p: &Platform, app_id: &str, status: &str) -> Value {
 
 /// The service's output, as the API gives it.
 pub async fn logs(p: &Platform, app_id: &str, query: &str) -> String {
-    let (_, _, body) = raw("GET", &format!("{}/v1/services/{app_id}/logs?{query}", p.app_url(HOSTING)), None, &[]).await;
+    let (_, _, body) =
+        raw("GET", &format!("{}/v1/services/{app_id}/logs?{query}", p.app_url(HOSTING)), None, &[]).await;
     String::from_utf8_lossy(&body).into_owned()
 }
 
 /// `GET <hosting's sidecar>/v1.0/invoke/hosting/method/plugin_service/<path>`: the app door,
 /// through a real sidecar hop (what keel's forward will be).
 pub fn app_door(p: &Platform, path: &str) -> String {
-    format!("{}/v1.0/invoke/{HOSTING}/method/plugin_service/{}", p.dapr_url(HOSTING), path.trim_start_matches('/'))
+    format!(
+        "{}/v1.0/invoke/{HOSTING}/method/plugin_service/{}",
+        p.dapr_url(HOSTING),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Whether `pid` runs (a zombie does not).
 pub fn alive(pid: i64) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rfind(')').map(|i| s[i + 2..].chars().next() != Some('Z')))
+        .and_then(|s| s.rfind(')').map(|i| !s[i + 2..].starts_with('Z')))
         .unwrap_or(false)
 }
 
@@ -182,7 +188,13 @@ impl Item {
     }
     /// A symbolic link, written as given.
     pub fn link(path: &str, to: &str) -> Self {
-        Self { path: path.into(), kind: tar::EntryType::Symlink, data: Vec::new(), mode: 0o777, link: Some(to.into()) }
+        Self {
+            path: path.into(),
+            kind: tar::EntryType::Symlink,
+            data: Vec::new(),
+            mode: 0o777,
+            link: Some(to.into()),
+        }
     }
 }
 
@@ -215,7 +227,8 @@ pub fn manifest(app_id: &str, version: &str, root: &str, args: &str, is_open: bo
 
 /// The example's start script (ours).
 pub fn our_start_script() -> Vec<u8> {
-    std::fs::read(workspace_root().join("examples/hosted-hello/bundles/hosted-hello/workspace/start.sh")).unwrap()
+    std::fs::read(workspace_root().join("examples/hosted-hello/bundles/hosted-hello/workspace/start.sh"))
+        .unwrap()
 }
 
 /// The example binary.
@@ -242,13 +255,12 @@ pub fn bundle_with_script(app_id: &str, version: &str, root: &str, args: &str, s
 pub fn seed_script() -> Vec<u8> {
     let name = "shared/seeds/000_13ad20e406f62f62.txt";
     let root = workspace_root();
-    let seed = root
-        .ancestors()
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("the seed {name} is not beside the repository (looked above {})", root.display()));
+    let seed = root.ancestors().map(|d| d.join(name)).find(|p| p.exists()).unwrap_or_else(|| {
+        panic!("the seed {name} is not beside the repository (looked above {})", root.display())
+    });
     let text = std::fs::read_to_string(seed).unwrap();
-    let start = text.find("```shell\n#!/bin/bash").expect("the seed has its shell script block") + "```shell\n".len();
+    let start =
+        text.find("```shell\n#!/bin/bash").expect("the seed has its shell script block") + "```shell\n".len();
     let end = start + text[start..].find("\n```").expect("the block ends");
     let mut script = text[start..end].to_owned();
     script.push('\n');
