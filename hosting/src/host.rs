@@ -26,7 +26,7 @@ use crate::bundle::{self, Limits, Staged, WORKSPACE};
 use crate::config::Config;
 use crate::error::HostingError;
 use crate::model::{
-    unix_ms, Exit, Records, Release, ServiceRecord, ServiceStatus, ServiceView, Tracked, UpgradeView,
+    unix_ms, Records, Release, ServiceRecord, ServiceStatus, ServiceView, Tracked, UpgradeView,
 };
 use crate::store::Store;
 use crate::supervise::{self, instance, procfs, spawn, Event, Happened, Mode, Policy};
