@@ -92,10 +92,12 @@ impl keel_sdk::service::Running for Running {
 
 /// Starts hosting on the current actix system: becomes the subreaper of what it will run, binds
 /// both ports (answering 503 until boot is over), then boots the host.
-pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
+pub async fn start(mut cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
     cfg.validate().map_err(|e| invalid(e.to_string()))?;
     std::fs::create_dir_all(&cfg.data_dir)?;
+    // Absolute from here on: scripts run in their workspace, where a relative path means another place.
+    cfg.data_dir = std::fs::canonicalize(&cfg.data_dir)?;
     supervise::reap::start();
     let sidecar = sidecar.with_timeout(Config::ms(cfg.store_timeout_ms));
     let (shared, manager) = host::start(cfg.clone(), DaprClient::new(sidecar));
