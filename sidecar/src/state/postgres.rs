@@ -217,13 +217,14 @@ impl Settings {
 }
 
 /// Removes pgx's `pool_*` settings from a key/value connection string (libpq, and so
-/// tokio-postgres, refuses unknown keys); returns `pool_max_conns` when given.
+/// tokio-postgres, refuses unknown keys) and spells pgx's `database` as libpq's `dbname`;
+/// returns `pool_max_conns` when given.
 fn strip_pgx_pool_keys(conn: &str) -> (String, Option<usize>) {
     if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
         return (conn.to_owned(), None);
     }
     let mut max = None;
-    let kept: Vec<&str> = conn
+    let kept: Vec<String> = conn
         .split_whitespace()
         .filter(|part| {
             let key = part.split_once('=').map(|(k, _)| k).unwrap_or(part);
@@ -231,6 +232,10 @@ fn strip_pgx_pool_keys(conn: &str) -> (String, Option<usize>) {
                 max = part.split_once('=').and_then(|(_, v)| v.parse().ok());
             }
             !PGX_POOL_KEYS.contains(&key)
+        })
+        .map(|part| match part.strip_prefix("database=") {
+            Some(db) => format!("dbname={db}"),
+            None => part.to_owned(),
         })
         .collect();
     (kept.join(" "), max)
