@@ -60,7 +60,7 @@ fn postgres_bin() -> PathBuf {
         .filter_map(|e| e.ok())
         .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|v| std::cmp::Reverse(v.0));
     let dirs: Vec<PathBuf> = versions.into_iter().map(|(_, d)| d).collect();
     let postgres = find("postgres", &dirs).unwrap_or_else(|| {
         panic!("PostgreSQL not found (no `postgres` on the PATH or in /usr/lib/postgresql/*/bin): run scripts/test-deps, or apt-get install postgresql")

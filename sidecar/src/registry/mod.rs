@@ -76,8 +76,11 @@ pub struct Host {
 pub struct Registry {
     path: PathBuf,
     conn: Arc<Mutex<Connection>>,
-    cache: Arc<Mutex<HashMap<String, (Vec<Host>, Instant)>>>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
+
+/// The live hosts of one app-id and when they were read.
+type Cached = (Vec<Host>, Instant);
 
 /// This sidecar's row, removed on [`Registry::deregister`].
 #[derive(Debug, Clone)]
