@@ -1,6 +1,6 @@
 //! The state API handlers (daprd's `pkg/api/http/http.go` state endpoints): store lookup before
-//! the body is read, Go-style body decoding, key prefixing, then the store call on the blocking
-//! pool, with daprd's error codes and statuses.
+//! the body is read, Go-style body decoding, key prefixing, then the store call, with daprd's
+//! error codes and statuses.
 
 use super::errors::{codes, ApiError};
 use super::ApiContext;
@@ -10,7 +10,7 @@ use crate::state::request::{self, SetRequest};
 use crate::state::{self, keys, DeleteOp, SetOp, Store, StoreError, TxOp};
 use actix_web::http::header::{CONTENT_TYPE, ETAG, IF_MATCH};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 
 /// Finds the store, with daprd's two errors: none configured (500) or not this one (400).
@@ -30,13 +30,6 @@ fn query_metadata(raw_query: &str) -> BTreeMap<String, String> {
         }
     }
     out
-}
-
-/// Runs a store call on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    web::block(f).await.unwrap_or_else(|e| Err(StoreError::Other(e.to_string())))
 }
 
 /// The status daprd gives a save/delete failure (`stateErrorResponse` + `etagError`).
@@ -62,8 +55,7 @@ async fn body_bytes(body: RequestBody, prefix: &str) -> Result<bytes::Bytes, Api
 pub async fn get(ctx: &ApiContext, store_name: &str, key: &str) -> Result<HttpResponse, ApiError> {
     let store = lookup(ctx, store_name, &ctx.app_id)?;
     let stored = store.prefix.stored_key(key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
-    let backend = store.backend.clone();
-    let item = blocking(move || backend.get(&stored)).await.map_err(|e| {
+    let item = store.backend.get(&stored).await.map_err(|e| {
         ApiError::legacy(
             StatusCode::INTERNAL_SERVER_ERROR,
             codes::STATE_GET,
@@ -74,7 +66,10 @@ pub async fn get(ctx: &ApiContext, store_name: &str, key: &str) -> Result<HttpRe
         return Ok(HttpResponse::NoContent().finish());
     };
     let mut resp = HttpResponse::Ok();
-    resp.insert_header((CONTENT_TYPE, "application/json")).insert_header((ETAG, item.etag.as_str()));
+    resp.insert_header((CONTENT_TYPE, "application/json"));
+    if !item.etag.is_empty() {
+        resp.insert_header((ETAG, item.etag.as_str()));
+    }
     if let Some(expires) = item.expires_at {
         resp.insert_header(("metadata.ttlExpireTime", ttl_expire_time(expires)));
     }
@@ -100,33 +95,51 @@ pub async fn save(
         let key = store.prefix.stored_key(&item.key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
         drafts.push((key, item));
     }
-    let backend = store.backend.clone();
-    let errors = blocking(move || {
-        let mut errors = Vec::new();
-        for (key, item) in drafts {
-            if let Err(e) = set_op(key, item, &query_meta).and_then(|op| backend.set(&op)) {
-                errors.push(e);
-            }
+    // One item is one `Set`; several are the store's `BulkSet`: every `Set` at once, not atomic.
+    let one = drafts.len() == 1;
+    let sets = drafts.into_iter().map(|(key, item)| {
+        let backend = store.backend.clone();
+        let query_meta = &query_meta;
+        async move {
+            let op = set_op(key, item, query_meta)?;
+            backend.set(&op).await
         }
-        Ok(errors)
-    })
-    .await
-    .unwrap_or_else(|e| vec![e]);
+    });
+    let errors: Vec<StoreError> =
+        futures_util::future::join_all(sets).await.into_iter().filter_map(Result::err).collect();
     if errors.is_empty() {
         return Ok(HttpResponse::NoContent().finish());
     }
-    // One failure keeps its kind; several become one joined error, a mismatch only if all are.
-    let status = if errors.len() == 1 || errors.iter().all(StoreError::is_etag_mismatch) {
-        etag_status(&errors[0])
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let joined = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    let (status, message) = save_error(one, &errors);
     Err(ApiError::legacy(
         status,
         codes::STATE_SAVE,
-        format!("failed saving state in state store {store_name}: {joined}"),
+        format!("failed saving state in state store {store_name}: {message}"),
     ))
+}
+
+/// How daprd reports failed saves (`PerformBulkStoreOperation`, then `stateErrorResponse`): one
+/// item keeps its error; of several, ETag errors only become one ETag error wrapping them all
+/// (joined by newlines; invalid if any is invalid), and a mix is reported as its first ETag
+/// error, other errors as the joined text with a 500.
+fn save_error(one: bool, errors: &[StoreError]) -> (StatusCode, String) {
+    if one {
+        return (etag_status(&errors[0]), errors[0].to_string());
+    }
+    let joined = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    let is_etag = |e: &StoreError| matches!(e, StoreError::EtagMismatch(_) | StoreError::EtagInvalid(_));
+    if errors.iter().all(is_etag) {
+        let wrapped = if errors.iter().any(|e| matches!(e, StoreError::EtagInvalid(_))) {
+            StoreError::EtagInvalid(Some(joined))
+        } else {
+            StoreError::EtagMismatch(Some(joined))
+        };
+        return (etag_status(&wrapped), wrapped.to_string());
+    }
+    match errors.iter().find(|e| is_etag(e)) {
+        Some(first) => (etag_status(first), first.to_string()),
+        None => (StatusCode::INTERNAL_SERVER_ERROR, joined),
+    }
 }
 
 /// Builds one write from a decoded item (options checked, TTL parsed, value re-marshalled).
@@ -135,8 +148,14 @@ fn set_op(key: String, item: SetRequest, query_meta: &BTreeMap<String, String>) 
     state::check_consistency(item.consistency.as_deref())?;
     let mut metadata = item.metadata;
     metadata.extend(query_meta.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let ttl = state::ttl_from_metadata(&metadata)?;
-    Ok(SetOp { key, value: gojson::marshal(&item.value), etag: item.etag, concurrency, ttl })
+    Ok(SetOp {
+        key,
+        value: gojson::marshal(&item.value),
+        etag: item.etag,
+        concurrency,
+        consistency_strong: item.consistency.as_deref() == Some("strong"),
+        ttl: state::ttl_from_metadata(&metadata),
+    })
 }
 
 /// `DELETE /v1.0/state/{store}/{key}`.
@@ -151,12 +170,11 @@ pub async fn delete(
     let etag = req.headers().get(IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let concurrency = url::query_get(req.query_string(), "concurrency");
     let consistency = url::query_get(req.query_string(), "consistency");
-    let backend = store.backend.clone();
-    let result = blocking(move || {
+    let result = async {
         let concurrency = state::parse_concurrency(concurrency.as_deref())?;
         state::check_consistency(consistency.as_deref())?;
-        backend.delete(&DeleteOp { key: stored, etag, concurrency })
-    })
+        store.backend.delete(&DeleteOp { key: stored, etag, concurrency }).await
+    }
     .await;
     match result {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
@@ -182,21 +200,21 @@ pub async fn bulk_get(
     for key in &bulk.keys {
         stored.push(store.prefix.stored_key(key).map_err(|e| ApiError::illegal_key(&store.name, e))?);
     }
-    let backend = store.backend.clone();
-    let results = blocking(move || Ok(stored.into_iter().map(|k| (backend.get(&k), k)).collect::<Vec<_>>()))
-        .await
-        .map_err(|e| {
-            ApiError::legacy(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                codes::STATE_BULK_GET,
-                format!("failed getting state in bulk: {e}"),
-            )
-        })?;
+    if stored.is_empty() {
+        return Ok(HttpResponse::Ok().content_type("application/json").body("[]\n"));
+    }
+    let results = store.backend.bulk_get(&stored).await.map_err(|e| {
+        ApiError::legacy(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::STATE_BULK_GET,
+            format!("failed getting state in bulk: {e}"),
+        )
+    })?;
     // Built by hand so `data` stays the stored JSON verbatim; every string goes through Go's
     // (HTML-safe) string encoder.
     let mut out: Vec<u8> = Vec::with_capacity(64 * results.len() + 3);
     out.push(b'[');
-    for (i, (result, stored_key)) in results.iter().enumerate() {
+    for (i, state::BulkItem { key: stored_key, result }) in results.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -206,8 +224,10 @@ pub async fn bulk_get(
             Ok(Some(item)) => {
                 out.extend_from_slice(b",\"data\":");
                 out.extend_from_slice(&item.data);
-                out.extend_from_slice(b",\"etag\":");
-                out.extend(gojson::string(&item.etag));
+                if !item.etag.is_empty() {
+                    out.extend_from_slice(b",\"etag\":");
+                    out.extend(gojson::string(&item.etag));
+                }
                 if let Some(expires) = item.expires_at {
                     out.extend_from_slice(b",\"metadata\":{\"ttlExpireTime\":");
                     out.extend(gojson::string(&ttl_expire_time(expires)));
@@ -217,7 +237,7 @@ pub async fn bulk_get(
             Ok(None) => {}
             Err(e) => {
                 out.extend_from_slice(b",\"error\":");
-                out.extend(gojson::string(&e.to_string()));
+                out.extend(gojson::string(e));
             }
         }
         out.push(b'}');
@@ -258,8 +278,7 @@ pub async fn transaction(
             store.prefix.stored_key(&op.request.key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
         drafts.push((is_upsert, key, op.request));
     }
-    let backend = store.backend.clone();
-    let result = blocking(move || {
+    let result = async {
         let mut ops = Vec::with_capacity(drafts.len());
         for (is_upsert, key, request) in drafts {
             if is_upsert {
@@ -269,8 +288,8 @@ pub async fn transaction(
                 ops.push(TxOp::Delete(DeleteOp { key, etag: request.etag, concurrency }));
             }
         }
-        backend.transact(&ops)
-    })
+        store.backend.transact(&ops).await
+    }
     .await;
     match result {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),

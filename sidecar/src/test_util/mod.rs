@@ -43,7 +43,7 @@ use crate::config::SidecarConfig;
 use crate::golang::json as gojson;
 use crate::messaging::{method, target, InvokeError};
 use crate::state::memory::MemoryStore;
-use crate::state::{Concurrency, DeleteOp, Item, KeyPrefix, SetOp, Store, Stores};
+use crate::state::{BlockingStore, Concurrency, DeleteOp, Item, KeyPrefix, Local, SetOp, Store, Stores};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use bytes::Bytes;
@@ -159,6 +159,7 @@ impl Builder {
             version: "v1".into(),
             metadata: vec![("keyPrefix".into(), self.key_prefix.clone())],
             file: PathBuf::from("<fake sidecar>"),
+            ignore_errors: false,
         };
         let prefix = KeyPrefix::from_component(&component, &self.app_id, None)
             .unwrap_or_else(|e| panic!("fake sidecar: {e}"));
@@ -168,7 +169,7 @@ impl Builder {
             type_name: component.type_name,
             version: component.version,
             prefix,
-            backend: memory.clone(),
+            backend: Arc::new(Local::inline(memory.clone())),
         };
         let mut cfg = SidecarConfig::new(&self.app_id, PathBuf::new());
         cfg.dapr_api_token = self.token.clone();
@@ -311,8 +312,8 @@ impl FakeSidecar {
 
     /// The stored item at `key` (as the app addresses it: the store's prefix is added).
     pub fn item(&self, key: &str) -> Option<Item> {
-        let (store, stored) = self.stored(key);
-        store.backend.get(&stored).expect("the in-memory store does not fail")
+        let (_, stored) = self.stored(key);
+        self.memory.get(&stored).expect("the in-memory store does not fail")
     }
 
     /// The stored JSON at `key` (as the app addresses it).
@@ -324,22 +325,23 @@ impl FakeSidecar {
     /// Stores `value` at `key` as a last-write save through the API would (Go's `json.Marshal`
     /// of it, a fresh ETag).
     pub fn set_value(&self, key: &str, value: &Value) {
-        let (store, stored) = self.stored(key);
+        let (_, stored) = self.stored(key);
         let op = SetOp {
             key: stored,
             value: gojson::marshal(value),
             etag: None,
             concurrency: Concurrency::LastWrite,
+            consistency_strong: false,
             ttl: None,
         };
-        store.backend.set(&op).expect("a last-write save does not fail");
+        self.memory.set(&op).expect("a last-write save does not fail");
     }
 
     /// Deletes `key`, whatever its ETag.
     pub fn remove(&self, key: &str) {
-        let (store, stored) = self.stored(key);
+        let (_, stored) = self.stored(key);
         let op = DeleteOp { key: stored, etag: None, concurrency: Concurrency::LastWrite };
-        store.backend.delete(&op).expect("an unconditional delete does not fail");
+        self.memory.delete(&op).expect("an unconditional delete does not fail");
     }
 
     /// Every stored item as `key = value` lines, sorted by key (to search for what must not be
