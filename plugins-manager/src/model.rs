@@ -270,4 +270,89 @@ mod tests {
         let json = serde_json::to_string(&view).unwrap();
         assert!(!json.contains("argon2") && !json.contains("secret"), "{json}");
     }
+
+    /// The exact bytes of a record and a listing as the API answers them: the CLI and other
+    /// clients read these, so a change of name, order or omission is a change of the API.
+    #[test]
+    fn answers_keep_their_bytes() {
+        use crate::registry::Listing;
+        use keel_sdk::protocol::Reply;
+
+        let mut table = RouteTable::default();
+        let mut greeter = RouteEntry {
+            status: PluginStatus::Active,
+            version: "1.0.0".into(),
+            addons: BTreeMap::new(),
+            public_endpoints: vec!["hello".into()],
+            timeout_ms: Some(2500),
+        };
+        greeter.addons.insert("decorate".into(), None);
+        let emoji = RouteEntry {
+            status: PluginStatus::Unreachable,
+            version: "0.3.0".into(),
+            addons: BTreeMap::new(),
+            public_endpoints: vec![],
+            timeout_ms: None,
+        };
+        greeter.addons.insert(
+            "wrap".into(),
+            Some(AddonTarget { plugin: "emoji".into(), endpoint: "hooks/wrap".into() }),
+        );
+        table.plugins.insert("greeter".into(), greeter.clone());
+        table.plugins.insert("emoji".into(), emoji.clone());
+        let record = PluginRecord {
+            id: "greeter".into(),
+            identify: Identify {
+                plugin_id: "greeter".into(),
+                version: "1.0.0".into(),
+                keel_version: "1.0".into(),
+                addons: vec![AddonPoint { endpoint: "decorate".into(), desc: "changes it".into() }],
+                ..Identify::default()
+            },
+            registered_at_ms: 1_795_129_648_000,
+            core: false,
+        };
+        let index = ImplementationIndex::of(&table);
+        let greeter = PluginView::build("greeter", &greeter, Some(&record), None, &index);
+        assert_eq!(
+            serde_json::to_string(&Reply::ok(greeter.clone())).unwrap(),
+            concat!(
+                r#"{"ret":0,"msg":"ok","id":"greeter","version":"1.0.0","keel_version":"1.0","status":"ACTIVE","#,
+                r#""core":false,"registered_at_ms":1795129648000,"registered_at":"2026-11-19T23:07:28.000Z","#,
+                r#""last_checked_ms":1795129648000,"last_checked_at":"2026-11-19T23:07:28.000Z","#,
+                r#""last_error":null,"consecutive_failures":0,"#,
+                r#""addons":[{"point":"decorate","desc":"changes it","implemented_by":null},"#,
+                r#"{"point":"wrap","desc":"","implemented_by":{"plugin":"emoji","endpoint":"hooks/wrap"}}],"#,
+                r#""implements":[],"public_endpoints":["hello"],"timeout_ms":2500}"#
+            )
+        );
+        let health =
+            Health { last_checked_ms: 1_000, last_error: Some("connection refused".into()), failures: 4 };
+        let emoji = PluginView::build("emoji", &emoji, None, Some(&health), &index);
+        let emoji_json = concat!(
+            r#"{"id":"emoji","version":"0.3.0","status":"UNREACHABLE","core":false,"#,
+            r#""registered_at_ms":0,"registered_at":"1970-01-01T00:00:00.000Z","#,
+            r#""last_checked_ms":1000,"last_checked_at":"1970-01-01T00:00:01.000Z","#,
+            r#""last_error":"connection refused","consecutive_failures":4,"addons":[],"#,
+            r#""implements":[{"plugin":"greeter","point":"wrap","endpoint":"hooks/wrap"}],"public_endpoints":[]}"#
+        );
+        let page = Listing {
+            total: 2,
+            offset: 0,
+            limit: 1,
+            plugins: vec![emoji.clone()],
+            next_after: Some("emoji".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&Reply::ok(page)).unwrap(),
+            format!(
+                r#"{{"ret":0,"msg":"ok","total":2,"offset":0,"limit":1,"plugins":[{emoji_json}],"next_after":"emoji"}}"#
+            )
+        );
+        let last = Listing { total: 2, offset: 1, limit: 1, plugins: vec![emoji], next_after: None };
+        assert_eq!(
+            serde_json::to_string(&Reply::ok(last)).unwrap(),
+            format!(r#"{{"ret":0,"msg":"ok","total":2,"offset":1,"limit":1,"plugins":[{emoji_json}]}}"#)
+        );
+    }
 }
