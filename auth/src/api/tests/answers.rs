@@ -3,14 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use keel_sdk::management::auth::{
+    CreatedTenant, Me, RoleList, TenantList, TenantView, TokenResponse, UserList,
+};
 use keel_sdk::protocol::Reply;
 
-use crate::api::me::WhoAmI;
-use crate::api::roles::RoleList;
-use crate::api::tenants::{CreatedTenant, TenantList};
-use crate::api::users::UserList;
-use crate::model::{RoleRecord, RoleView, TenantRecord, TenantView, UserRecord, UserView};
-use crate::tokens::TokenResponse;
+use crate::model::{role_view, user_view, RoleRecord, TenantRecord, UserRecord};
 
 fn json<T: serde::Serialize>(body: T) -> String {
     serde_json::to_string(&Reply::ok(body)).unwrap()
@@ -52,7 +50,7 @@ fn tenant_answers_keep_their_bytes() {
 
 #[test]
 fn user_answers_keep_their_bytes_and_never_the_hash() {
-    let view = UserView::of("acme", &user());
+    let view = user_view("acme", &user());
     let one = r#"{"username":"ann","tenant":"acme","roles":["user","ops"],"disabled":false,"created_at":10,"updated_at":11}"#;
     assert_eq!(json(view.clone()), format!(r#"{{"ret":0,"msg":"ok",{}"#, &one[1..]));
     assert_eq!(json(UserList { users: vec![view] }), format!(r#"{{"ret":0,"msg":"ok","users":[{one}]}}"#));
@@ -65,7 +63,7 @@ fn role_answers_keep_their_bytes() {
         plugins: BTreeSet::from(["echo".to_owned(), "greeter".to_owned()]),
         created_at: 5,
     };
-    let view = RoleView::of("acme", "ops", &role);
+    let view = role_view("acme", "ops", &role);
     let one =
         r#"{"name":"ops","tenant":"acme","desc":"operators","plugins":["echo","greeter"],"built_in":false}"#;
     assert_eq!(json(view.clone()), format!(r#"{{"ret":0,"msg":"ok",{}"#, &one[1..]));
@@ -100,15 +98,24 @@ fn token_answers_keep_their_bytes() {
 
 #[test]
 fn me_answers_keep_their_bytes() {
-    let roles = vec!["admin".to_owned()];
-    let me = WhoAmI { sub: "ann", tenant: "acme", roles: &roles, client_id: None, exp: 99 };
+    let me = Me {
+        sub: "ann".into(),
+        tenant: "acme".into(),
+        roles: vec!["admin".into()],
+        client_id: None,
+        exp: 99,
+    };
     assert_eq!(
         json(me),
         r#"{"ret":0,"msg":"ok","sub":"ann","tenant":"acme","roles":["admin"],"client_id":null,"exp":99}"#
     );
-    let client_roles = vec!["client".to_owned()];
-    let client =
-        WhoAmI { sub: "echo", tenant: "platform", roles: &client_roles, client_id: Some("echo"), exp: 1 };
+    let client = Me {
+        sub: "echo".into(),
+        tenant: "platform".into(),
+        roles: vec!["client".into()],
+        client_id: Some("echo".into()),
+        exp: 1,
+    };
     assert_eq!(
         json(client),
         r#"{"ret":0,"msg":"ok","sub":"echo","tenant":"platform","roles":["client"],"client_id":"echo","exp":1}"#
