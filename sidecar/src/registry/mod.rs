@@ -21,8 +21,9 @@ pub const STALE_AFTER: Duration = Duration::from_secs(6);
 const GARBAGE_AFTER: Duration = Duration::from_secs(60);
 /// How long a lookup result is reused.
 pub const CACHE_TTL: Duration = Duration::from_secs(1);
-/// How long sqlite waits on another process's lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long sqlite waits on another process's lock before failing: dozens of sidecars starting
+/// at once on a loaded machine each take the write lock once (50 in the concurrency tests).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The env var that overrides the default registry path.
 pub const ENV_REGISTRY: &str = "SIDECAR_REGISTRY";
@@ -98,6 +99,13 @@ fn pid_alive(pid: i64) -> bool {
 
 // === impl Registry ===
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl Registry {
     /// Opens (creating if needed) the registry file. Blocks: call before serving or off the
     /// runtime.
@@ -112,7 +120,20 @@ impl Registry {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
+        // Switching to WAL takes an exclusive lock, and sqlite answers SQLITE_BUSY for it without
+        // consulting the busy handler, so many sidecars opening the file at once retry here.
+        let mut waited = Duration::ZERO;
+        loop {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && waited < BUSY_TIMEOUT => {
+                    let pause = Duration::from_millis(20);
+                    std::thread::sleep(pause);
+                    waited += pause;
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS hosts (
                 registration_id TEXT NOT NULL PRIMARY KEY,
