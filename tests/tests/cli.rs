@@ -64,7 +64,10 @@ async fn platform_and_cli(registry_env: &[(&str, &str)]) -> (Platform, Cli) {
     p.start(registry).await;
     let keel = AppSpec::keel();
     let public = keel.env_value("KEEL_PUBLIC_LISTEN").unwrap().to_owned();
+    let admin = keel.env_value("KEEL_ADMIN_LISTEN").unwrap().to_owned();
     p.start(keel).await;
+    // Routes loaded: before that keel answers every public request 503, whatever it is.
+    wait_healthy(&format!("http://{admin}/readyz"), START_LIMIT, String::new).await;
     let cli = Cli { url: format!("http://{public}"), home: tempfile::tempdir().unwrap() };
     eventually("auth and keel ready for a login", Duration::from_secs(30), || async {
         let out = cli.run(&["login", "-u", "admin", "--password-stdin"], Some(&format!("{PASSWORD}\n")));
