@@ -1,9 +1,11 @@
 //! What auth stores and shows: tenants with their roles and grants, users, clients, refresh
 //! tokens, and the names that are valid for each. Stored records never leave auth as they are:
-//! the API answers with the `*View` types, which have no hash in them.
+//! the API answers with the shared wire records of [`keel_sdk::management::auth`] (the `*View`
+//! types, which have no hash in them), built here from the stored ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use keel_sdk::management::auth::{RoleView, TenantView, UserView};
 use keel_sdk::service::snippet;
 use keel_sdk::tokens::{roles, PLATFORM_TENANT};
 use serde::{Deserialize, Serialize};
@@ -172,65 +174,32 @@ pub struct RefreshRecord {
     pub iat: u64,
 }
 
-/// A tenant as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TenantView {
-    pub id: String,
-    pub name: String,
-    pub created_at: u64,
-}
-
 impl From<&TenantRecord> for TenantView {
     fn from(t: &TenantRecord) -> Self {
         Self { id: t.id.clone(), name: t.name.clone(), created_at: t.created_at }
     }
 }
 
-/// A user as the API shows it: no hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserView {
-    pub username: String,
-    pub tenant: String,
-    pub roles: Vec<String>,
-    pub disabled: bool,
-    pub created_at: u64,
-    pub updated_at: u64,
-}
-
-impl UserView {
-    /// The view of `user` of `tenant`.
-    pub fn of(tenant: &str, user: &UserRecord) -> Self {
-        Self {
-            username: user.username.clone(),
-            tenant: tenant.to_owned(),
-            roles: user.roles.clone(),
-            disabled: user.disabled,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-        }
+/// The API's view of `user` of `tenant`: no hash.
+pub fn user_view(tenant: &str, user: &UserRecord) -> UserView {
+    UserView {
+        username: user.username.clone(),
+        tenant: tenant.to_owned(),
+        roles: user.roles.clone(),
+        disabled: user.disabled,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
     }
 }
 
-/// A role as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoleView {
-    pub name: String,
-    pub tenant: String,
-    pub desc: String,
-    pub plugins: Vec<String>,
-    pub built_in: bool,
-}
-
-impl RoleView {
-    /// The view of role `name` of `tenant`.
-    pub fn of(tenant: &str, name: &str, role: &RoleRecord) -> Self {
-        Self {
-            name: name.to_owned(),
-            tenant: tenant.to_owned(),
-            desc: role.desc.clone(),
-            plugins: role.plugins.iter().cloned().collect(),
-            built_in: is_built_in_role(name),
-        }
+/// The API's view of role `name` of `tenant`.
+pub fn role_view(tenant: &str, name: &str, role: &RoleRecord) -> RoleView {
+    RoleView {
+        name: name.to_owned(),
+        tenant: tenant.to_owned(),
+        desc: role.desc.clone(),
+        plugins: role.plugins.iter().cloned().collect(),
+        built_in: is_built_in_role(name),
     }
 }
 

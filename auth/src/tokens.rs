@@ -4,9 +4,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use keel_sdk::management::auth::TokenResponse;
 use keel_sdk::tokens::{now_secs, roles, AccessClaims, RevokedDoc, PLATFORM_TENANT};
 use rand::RngCore;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AuthError, OAuthCode};
@@ -17,18 +17,6 @@ use crate::store::{is_race, Store};
 
 /// Refresh tokens start with this, so revocation can tell them from JWTs without a hint.
 pub const REFRESH_PREFIX: &str = "krt_";
-
-/// A successful token answer (RFC 6749 §5.1); sent in the platform envelope (`Reply`).
-#[derive(Debug, Serialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_expires_in: Option<u64>,
-}
 
 /// The claims of a new access token for `sub` of `tenant`.
 pub fn claims(
@@ -78,7 +66,7 @@ pub async fn issue_for_user(
     store.put_if(&keys::refresh(&refresh_hash(&refresh)), &record, None, Some(ttl)).await?;
     Ok(TokenResponse {
         access_token: access,
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
         expires_in: state.cfg.access_token_ttl_seconds,
         refresh_token: Some(refresh),
         refresh_expires_in: Some(refresh_exp.saturating_sub(now)),
@@ -91,7 +79,7 @@ pub fn issue_for_client(state: &AuthState, client_id: &str) -> Result<TokenRespo
         claims(state, client_id, PLATFORM_TENANT, vec![roles::CLIENT.to_owned()], Some(client_id.to_owned()));
     Ok(TokenResponse {
         access_token: state.signer()?.sign(&claims)?,
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
         expires_in: state.cfg.access_token_ttl_seconds,
         refresh_token: None,
         refresh_expires_in: None,

@@ -1,125 +1,155 @@
-//! Requests to keel's public port, with the stored bearer token, and the platform's error
-//! envelopes turned into [`CliError`]s that quote the platform's message.
+//! Requests to the core services through keel's public port (`/apis/<service>/<path>`), with the
+//! stored bearer token. Answers are read as the shared records of [`keel_sdk::management`] inside
+//! the protocol envelope; anything else becomes a [`CliError`] ([`crate::refusal::decode`]).
 
 use std::time::Duration;
 
-use awc::http::{Method, StatusCode};
-use serde_json::Value;
+use awc::http::Method;
+use keel_sdk::protocol::headers::X_KEEL_ERROR;
+use keel_sdk::protocol::{Envelope, Reply};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-use crate::error::CliError;
+use crate::args::KeelUrl;
+use crate::error::{CliError, Refusal};
+use crate::refusal::{self, Answer};
+
+/// Largest answer read (a listing page of 500 records is far less).
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+
+/// What may stay unescaped in a path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// An answer with nothing but the envelope (deletions).
+#[derive(Debug, Deserialize)]
+pub struct Done {}
+
+/// One request: method, service, path, and optionally a query and a body.
+pub struct Request<'a> {
+    method: Method,
+    service: &'a str,
+    path: String,
+    query: Option<String>,
+    body: Body<'a>,
+}
+
+enum Body<'a> {
+    None,
+    Json(Vec<u8>),
+    Form(&'a [(&'a str, &'a str)]),
+}
 
 /// A client for one keel URL.
 pub struct Api {
     http: awc::Client,
-    base: String,
+    base: KeelUrl,
     token: Option<String>,
 }
 
-impl Api {
-    /// A client for `base` (keel's public URL) with an optional bearer token.
-    pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Self {
-        let http = awc::Client::builder().timeout(timeout).disable_redirects().finish();
-        Self { http, base: base.trim_end_matches('/').to_owned(), token }
+// === impl Request ===
+
+impl<'a> Request<'a> {
+    /// `method` on `service`'s `segments` (each escaped: an id cannot reach another endpoint).
+    pub fn new(method: Method, service: &'a str, segments: &[&str]) -> Self {
+        let path = segments
+            .iter()
+            .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        Self { method, service, path, query: None, body: Body::None }
     }
 
-    /// The URL of `path` on plugin `plugin` through the public port (`/apis/<plugin>/<path>`).
-    pub fn url(&self, plugin: &str, path: &str) -> String {
-        format!("{}/apis/{plugin}/{}", self.base, path.trim_start_matches('/'))
+    /// `GET` of `segments` on `service`.
+    pub fn get(service: &'a str, segments: &[&str]) -> Self {
+        Self::new(Method::GET, service, segments)
     }
 
-    fn request(&self, method: Method, url: &str) -> awc::ClientRequest {
-        let req = self.http.request(method, url);
-        match &self.token {
-            Some(t) => req.insert_header(("authorization", format!("Bearer {t}"))),
-            None => req,
-        }
+    /// With `query` (a `keel_sdk::management` query type) as the query string.
+    pub fn query(mut self, query: &impl Serialize) -> Self {
+        self.query = serde_urlencoded::to_string(query).ok().filter(|q| !q.is_empty());
+        self
     }
 
-    /// Sends a JSON request (or none) and returns the JSON answer; non-2xx answers are errors.
-    pub async fn call(
-        &self,
-        method: Method,
-        plugin: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, CliError> {
-        let url = self.url(plugin, path);
-        let what = format!("{method} {}", url);
-        let req = self.request(method, &url);
-        let sent = match body {
-            Some(b) => req.send_json(b).await,
-            None => req.send().await,
-        };
-        self.read(what, sent).await
+    /// With `body` as JSON.
+    pub fn json(mut self, body: &impl Serialize) -> Self {
+        self.body = Body::Json(serde_json::to_vec(body).expect("request bodies serialise"));
+        self
     }
 
-    /// Sends a form (OAuth token requests) and returns the JSON answer.
-    pub async fn form(&self, plugin: &str, path: &str, form: &[(&str, &str)]) -> Result<Value, CliError> {
-        let url = self.url(plugin, path);
-        let what = format!("POST {url}");
-        let sent = self.request(Method::POST, &url).send_form(&form).await;
-        self.read(what, sent).await
-    }
-
-    async fn read<S>(
-        &self,
-        what: String,
-        sent: Result<awc::ClientResponse<S>, awc::error::SendRequestError>,
-    ) -> Result<Value, CliError>
-    where
-        S: futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
-    {
-        let mut res =
-            sent.map_err(|e| CliError::Unreachable { url: self.base.clone(), reason: e.to_string() })?;
-        let status = res.status();
-        let body = res
-            .body()
-            .limit(64 * 1024 * 1024)
-            .await
-            .map_err(|e| CliError::Unreachable { url: self.base.clone(), reason: e.to_string() })?;
-        let json: Option<Value> = serde_json::from_slice(&body).ok();
-        if status.is_success() {
-            return Ok(json.unwrap_or(Value::Null));
-        }
-        Err(CliError::Api { what, status: status.as_u16(), msg: error_message(status, json.as_ref(), &body) })
+    /// With `form` as an `application/x-www-form-urlencoded` body.
+    pub fn form(mut self, form: &'a [(&'a str, &'a str)]) -> Self {
+        self.body = Body::Form(form);
+        self
     }
 }
 
-/// The most useful message in an error answer: the envelope's `msg`, an OAuth error's
-/// description, or the raw text.
-fn error_message(status: StatusCode, json: Option<&Value>, body: &[u8]) -> String {
-    let field = |k: &str| json.and_then(|j| j.get(k)).and_then(Value::as_str).map(str::to_owned);
-    field("msg")
-        .or_else(|| field("error_description"))
-        .or_else(|| field("error"))
-        .or_else(|| field("message"))
-        .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_owned();
-            if text.is_empty() {
-                status.canonical_reason().unwrap_or("error").to_owned()
-            } else {
-                text
-            }
-        })
+// === impl Api ===
+
+impl Api {
+    /// A client for keel at `base` with an optional bearer token.
+    pub fn new(base: &KeelUrl, token: Option<String>, timeout: Duration) -> Self {
+        let http = awc::Client::builder().timeout(timeout).disable_redirects().finish();
+        Self { http, base: base.clone(), token }
+    }
+
+    /// Sends `req` and reads the answer's record `T` (inside the envelope). Non-2xx answers, and
+    /// 2xx answers whose envelope says `ret != 0`, are errors.
+    pub async fn send<T: DeserializeOwned>(&self, req: Request<'_>) -> Result<T, CliError> {
+        let mut url = format!("{}/apis/{}/{}", self.base, req.service, req.path);
+        if let Some(q) = &req.query {
+            url = format!("{url}?{q}");
+        }
+        let what = format!("{} {}", req.method, url);
+        let mut http = self.http.request(req.method.clone(), &url);
+        if let Some(t) = &self.token {
+            http = http.insert_header(("authorization", format!("Bearer {t}")));
+        }
+        let sent = match req.body {
+            Body::None => http.send().await,
+            Body::Json(bytes) => http.content_type("application/json").send_body(bytes).await,
+            Body::Form(form) => http.send_form(&form).await,
+        };
+        let unreachable = |e: &dyn std::fmt::Display| CliError::Unreachable {
+            url: self.base.to_string(),
+            reason: e.to_string(),
+        };
+        let mut res = sent.map_err(|e| unreachable(&e))?;
+        let status = res.status();
+        let keel_error = res.headers().contains_key(X_KEEL_ERROR);
+        let body = res.body().limit(MAX_ANSWER).await.map_err(|e| unreachable(&e))?;
+        if !status.is_success() {
+            return Err(refusal::decode(Answer {
+                url: self.base.as_str(),
+                target: req.service,
+                status: status.as_u16(),
+                keel_error,
+                body: &body,
+            }));
+        }
+        read(&what, req.service, status.as_u16(), &body)
+    }
+}
+
+/// Reads a successful answer: the envelope first (`ret != 0` is a failure whatever the status),
+/// then the record.
+fn read<T: DeserializeOwned>(what: &str, service: &str, status: u16, body: &[u8]) -> Result<T, CliError> {
+    let unreadable =
+        |e: serde_json::Error| CliError::Unreadable { what: what.to_owned(), reason: e.to_string() };
+    let envelope: Envelope = serde_json::from_slice(body).map_err(unreadable)?;
+    if !envelope.is_ok() {
+        return Err(Refusal {
+            status,
+            msg: refusal::translate(&envelope.msg),
+            code: None,
+            plugin: None,
+            target: service.to_owned(),
+            advice: None,
+        }
+        .into());
+    }
+    Ok(serde_json::from_slice::<Reply<T>>(body).map_err(unreadable)?.body)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn error_messages_prefer_the_envelope_then_oauth_then_text() {
-        let s = StatusCode::BAD_REQUEST;
-        assert_eq!(
-            error_message(s, Some(&json!({"ret": -1, "msg": "no such plugin"})), b""),
-            "no such plugin"
-        );
-        assert_eq!(
-            error_message(s, Some(&json!({"error": "invalid_grant", "error_description": "bad login"})), b""),
-            "bad login"
-        );
-        assert_eq!(error_message(s, None, b"plain failure\n"), "plain failure");
-        assert_eq!(error_message(s, None, b""), "Bad Request");
-    }
-}
+mod tests;

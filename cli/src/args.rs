@@ -1,19 +1,40 @@
-//! The command line, declared with clap.
+//! The command line, declared with clap: every argument has its help, and `--help` ends with the
+//! exit codes ([`EXIT_CODES`]). `--url` is checked here, so a malformed one is a usage error
+//! (exit 2) before anything is sent.
+
+use std::fmt;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Operate a Keel platform through keel's public port.
+/// The exit codes, as `--help` lists them (and README.md's "Operator CLI" section).
+pub const EXIT_CODES: &str = "\
+Exit codes (stable, for scripts):
+  0  success
+  1  any other failure (an answer keelctl cannot read, a local file)
+  2  usage error: bad arguments, a malformed --url, a --url that is not keel's public port, or
+     an id or JSON document the platform refused as malformed (400)
+  3  not logged in, login refused, or token refused: run `keelctl login -u <user>`
+  4  not allowed (403)
+  5  not found (404)
+  6  conflict (409): exists already, or in use (see `plugins unregister --force`)
+  7  platform unavailable: keel unreachable, 502/503/504, the platform still starting, or
+     `plugins register` still waiting for ACTIVE when --wait ran out";
+
+/// Operate a Keel platform through keel's public port: log in, register and unregister plugins,
+/// see their health, manage users, tenants and roles.
 #[derive(Debug, Parser)]
-#[command(name = "keelctl", version, about)]
+#[command(name = "keelctl", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// keel's public URL.
-    #[arg(long, env = "KEEL_URL", default_value = "http://127.0.0.1:8000", global = true)]
-    pub url: String,
-    /// Output format of listings and records.
+    /// keel's public URL: scheme, host and port, e.g. http://127.0.0.1:8000 (not a sidecar's
+    /// port, nor keel's app port).
+    #[arg(long, env = "KEEL_URL", default_value = "http://127.0.0.1:8000", global = true,
+          value_parser = KeelUrl::parse)]
+    pub url: KeelUrl,
+    /// How listings and records are printed: aligned text for people, JSON for scripts.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Table, global = true)]
     pub output: Output,
-    /// Time limit for each request, in seconds.
-    #[arg(long, default_value_t = 30, global = true)]
+    /// Time limit for each request to keel, in seconds.
+    #[arg(long, default_value_t = 30, global = true, value_name = "SECONDS")]
     pub timeout: u64,
     #[command(subcommand)]
     pub command: Command,
@@ -22,74 +43,111 @@ pub struct Cli {
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
-    /// Aligned columns for people.
+    /// Aligned columns and `field  value` lines, for people.
     Table,
-    /// JSON for scripts.
+    /// The records as JSON (keel_sdk::management's shapes), for scripts.
     Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Log in and store the token (owner-only file in the config directory).
+    /// Log in (OAuth2 password grant) and store the token in
+    /// ~/.config/keel/credentials.json, readable by you only.
     Login {
-        /// User name.
+        /// Your user name.
         #[arg(long, short = 'u')]
         username: String,
-        /// Tenant of the user (omit for the platform's super-admin).
+        /// Your tenant (omit for the platform's super-admin and other platform users).
         #[arg(long)]
         tenant: Option<String>,
-        /// Read the password from standard input instead of KEEL_PASSWORD.
+        /// Read the password from the first line of standard input instead of KEEL_PASSWORD.
         #[arg(long)]
         password_stdin: bool,
     },
     /// Forget the stored token.
     Logout,
-    /// Print the stored access token (for `curl -H "Authorization: Bearer $(keelctl token)"`).
+    /// Print the stored access token, e.g. for
+    /// `curl -H "Authorization: Bearer $(keelctl token)" ...`.
     Token,
-    /// Registered plugins.
+    /// Registered plugins: list, show, register, unregister.
     Plugins {
         #[command(subcommand)]
         action: PluginsAction,
     },
-    /// Every plugin's health at a glance.
+    /// Every plugin's health at a glance: status, when it was last checked, and the failure of
+    /// the latest check with its age (see `keelctl status --help`).
+    #[command(long_about = STATUS_HELP)]
     Status,
-    /// Users of your tenant.
+    /// Users of your tenant (tenant admins).
+    #[command(after_help = "The document of `users create`: \
+        {\"username\": \"ann\", \"password\": \"...\", \"roles\": [\"user\"]} (roles optional, default [\"user\"]).")]
     Users {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// Tenants (super-admin).
+    /// Tenants (the super-admin; a tenant admin sees their own).
+    #[command(after_help = "The document of `tenants create`: \
+        {\"id\": \"acme\", \"name\": \"Acme\", \"admin\": {\"username\": \"boss\", \"password\": \"...\"}} \
+        (name and admin optional).")]
     Tenants {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// Roles of your tenant.
+    /// Roles of your tenant and the plugins each may call (tenant admins).
+    #[command(after_help = "The document of `roles create`: \
+        {\"name\": \"ops\", \"desc\": \"operators\", \"plugins\": [\"echo\"]} (desc and plugins optional; \
+        \"*\" grants every plugin).")]
     Roles {
         #[command(subcommand)]
         action: AdminAction,
     },
 }
 
+/// `keelctl status --help`.
+const STATUS_HELP: &str = "\
+Every plugin's health at a glance: one line per registered plugin.
+
+  STATUS      what the registry recorded: ACTIVE (receives traffic), STARTING, STOPPING, FAILED,
+              STOPPED, or UNREACHABLE (checks failed several times in a row)
+  LAST CHECK  how long ago the registry last checked the plugin's /v1/status (a registration
+              is a check too)
+  LAST ERROR  the failure of the latest check, with its age and how many checks in a row have
+              failed, e.g. `4s ago (2 in a row): ...`; `-` when the latest check succeeded. An
+              error recorded before the plugin's current registration is not shown: registering
+              checked the plugin since.
+
+Ages are measured against this machine's clock. `--output json` prints the registry's records
+as they are (last_checked_at, last_error, consecutive_failures, ...).";
+
 #[derive(Debug, Subcommand)]
 pub enum PluginsAction {
-    /// List registered plugins.
+    /// List registered plugins (every page).
     List,
-    /// Show one plugin's record.
-    Get { id: String },
-    /// Register a plugin that is already running behind its sidecar.
-    Register {
+    /// Show one plugin's record: status, checks, addon points and who implements them.
+    Get {
+        /// The plugin's id (its Dapr app-id).
         id: String,
-        /// Read the plugin's secret from standard input.
+    },
+    /// Register a plugin that is already running behind its Dapr sidecar, then wait until it
+    /// is ACTIVE.
+    Register {
+        /// The plugin's id: its Dapr app-id, which it must report as plugin_id in /v1/identify.
+        id: String,
+        /// Read the plugin's client secret (for auth's client-credentials grant) from the first
+        /// line of standard input. Without it the plugin gets no client credentials.
         #[arg(long)]
         secret_stdin: bool,
-        /// Wait until the plugin is ACTIVE (up to this many seconds).
-        #[arg(long, default_value_t = 30)]
+        /// Wait until the plugin is ACTIVE, up to this many seconds (0: do not wait).
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
         wait: u64,
     },
-    /// Unregister a plugin.
+    /// Unregister a plugin. Refused while other plugins implement its addon points, unless
+    /// --force.
     Unregister {
+        /// The plugin's id.
         id: String,
-        /// Also when other plugins implement its addon points.
+        /// Unregister it even while other plugins implement its addon points, removing their
+        /// implementations.
         #[arg(long)]
         force: bool,
     },
@@ -100,9 +158,71 @@ pub enum AdminAction {
     /// List them.
     List,
     /// Show one.
-    Get { id: String },
-    /// Create one from a JSON document (`-` reads standard input).
-    Create { json: String },
+    Get {
+        /// A user's name, a tenant's id or a role's name.
+        id: String,
+    },
+    /// Create one from a JSON document (see below for its fields).
+    Create {
+        /// The JSON document, or `-` to read it from the first line of standard input (use `-`
+        /// when it holds a password, so the password stays out of the shell's history).
+        json: String,
+    },
     /// Delete one.
-    Delete { id: String },
+    Delete {
+        /// A user's name, a tenant's id or a role's name.
+        id: String,
+    },
 }
+
+/// keel's public URL, checked: `http` or `https`, a host, no query, fragment or credentials, and
+/// not a path into keel's routes. Kept without a trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeelUrl(String);
+
+// === impl KeelUrl ===
+
+impl KeelUrl {
+    /// Checks `s`; the error says what to type instead.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let parsed = match url::Url::parse(s) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            // `localhost:8000` parses as the scheme `localhost`; `127.0.0.1:8000` does not parse.
+            Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase) if !s.contains("://") => {
+                return Err(format!("{s:?} has no scheme: did you mean http://{s} ?"))
+            }
+            Ok(u) => return Err(format!("{s:?}: keel's URL is http:// or https://, not {}://", u.scheme())),
+            Err(e) => return Err(format!("{s:?} is not a URL: {e}")),
+        };
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{s:?} has no host"));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(format!("{s:?}: give credentials with `keelctl login`, not in the URL"));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(format!("{s:?}: keel's URL takes no query or fragment"));
+        }
+        let path = parsed.path().trim_end_matches('/');
+        if path == "/apis" || path.contains("/apis/") || path.ends_with("/apis") {
+            let base = &parsed.as_str()[..parsed.as_str().len() - parsed.path().len()];
+            return Err(format!("{s:?}: give keel's base URL (e.g. {base}); keelctl adds /apis/... itself"));
+        }
+        Ok(Self(parsed.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// The URL, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeelUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

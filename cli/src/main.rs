@@ -1,9 +1,19 @@
 //! `keelctl`: the operator's command line for a Keel platform. It talks only to keel's public
-//! port, with the token `keelctl login` stored in the user's config directory.
+//! port, with the token `keelctl login` stored in the user's config directory, and reads the
+//! platform's answers as keel-sdk's shared records (`keel_sdk::management`).
 //!
-//! Exit codes (stable, for scripts): 0 success, 1 other failure, 2 usage error, 3 not logged in,
-//! login refused or token refused (401), 4 not allowed (403), 5 not found (404), 6 conflict (409), 7 platform
-//! unavailable (unreachable, 502/503/504, or a wait that timed out).
+//! It speaks its own language: the platform's refusals are shown with their message, with the
+//! API's parameters replaced by keelctl's flags and advice added by catalogue code
+//! ([`refusal`]); a `--url` that is malformed, or that points at a sidecar or keel's app port, is
+//! a usage error with a hint.
+//!
+//! Exit codes (stable, for scripts; `--help` lists them, [`args::EXIT_CODES`]): 0 success,
+//! 1 other failure, 2 usage error (bad arguments, malformed `--url`, a `--url` that is not keel's
+//! public port, an id or document refused as malformed), 3 not logged in, login refused or token refused (401), 4 not allowed (403),
+//! 5 not found (404), 6 conflict (409), 7 platform unavailable (unreachable, 502/503/504, still
+//! starting, or a wait that timed out).
+
+#![forbid(unsafe_code)]
 
 mod api;
 mod args;
@@ -11,6 +21,7 @@ mod commands;
 mod credentials;
 mod error;
 mod output;
+mod refusal;
 
 use clap::Parser;
 

@@ -1,65 +1,39 @@
-//! Printing results: aligned tables for people, JSON for scripts.
+//! Printing results: aligned tables and `field  value` lines for people, JSON for scripts, and the
+//! ages (`12s ago`) people read times as.
 
-use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
 
 use crate::args::Output;
 
-/// Prints a list of records with the given (header, field) columns, or the raw JSON.
-pub fn list(format: Output, items: &[Value], columns: &[(&str, &str)]) {
+/// Prints `records` as JSON, or as a table of `headers` and the `row` of each.
+pub fn list<T: Serialize>(format: Output, records: &[T], headers: &[&str], row: impl Fn(&T) -> Vec<String>) {
     match format {
-        Output::Json => println!("{}", serde_json::to_string_pretty(items).unwrap_or_default()),
-        Output::Table => print!("{}", table(items, columns)),
+        Output::Json => json(&records),
+        Output::Table => print!("{}", table(headers, records.iter().map(row).collect())),
     }
 }
 
-/// Prints one record: JSON, or `field: value` lines.
-pub fn record(format: Output, item: &Value) {
+/// Prints `record` as JSON, or as the `field  value` lines `fields` makes of it.
+pub fn record<T: Serialize>(format: Output, record: &T, fields: impl Fn(&T) -> Vec<(&'static str, String)>) {
     match format {
-        Output::Json => println!("{}", serde_json::to_string_pretty(item).unwrap_or_default()),
-        Output::Table => {
-            if let Value::Object(map) = item {
-                // The envelope says the call worked; it is not part of the record.
-                let fields: Vec<_> =
-                    map.iter().filter(|(k, _)| !matches!(k.as_str(), "ret" | "msg")).collect();
-                let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-                for (k, v) in fields {
-                    println!("{k:width$}  {}", cell(v));
-                }
-            } else {
-                println!("{}", cell(item));
-            }
-        }
+        Output::Json => json(record),
+        Output::Table => print!("{}", lines(&fields(record))),
     }
 }
 
-/// A value as one table cell: strings bare, lists joined, objects as compact JSON.
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) if a.iter().all(|x| !x.is_object()) => {
-            a.iter().map(cell).collect::<Vec<_>>().join(",")
-        }
-        other => other.to_string(),
-    }
+/// Pretty JSON on standard output.
+pub fn json<T: Serialize + ?Sized>(value: &T) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
-/// Renders `items` as left-aligned columns with a header row. A dotted field (`a.b`) reads a
-/// nested value.
-pub fn table(items: &[Value], columns: &[(&str, &str)]) -> String {
-    let rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|item| {
-            columns
-                .iter()
-                .map(|(_, field)| cell(field.split('.').fold(item, |v, k| v.get(k).unwrap_or(&Value::Null))))
-                .collect()
-        })
-        .collect();
-    let widths: Vec<usize> = columns
+/// `rows` as left-aligned columns under `headers`; trailing spaces trimmed.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let widths: Vec<usize> = headers
         .iter()
         .enumerate()
-        .map(|(i, (h, _))| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(h.len()))
+        .map(|(i, h)| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0).max(h.len()))
         .collect();
     let mut out = String::new();
     let mut line = |cells: Vec<&str>| {
@@ -67,23 +41,59 @@ pub fn table(items: &[Value], columns: &[(&str, &str)]) -> String {
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
     };
-    line(columns.iter().map(|(h, _)| *h).collect());
+    line(headers.to_vec());
     for r in &rows {
         line(r.iter().map(String::as_str).collect());
     }
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+/// `field  value` lines, the values aligned.
+pub fn lines(fields: &[(&str, String)]) -> String {
+    let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    fields.iter().map(|(k, v)| format!("{k:width$}  {v}\n")).collect()
+}
 
-    #[test]
-    fn tables_align_columns_and_read_nested_fields() {
-        let items =
-            [json!({"id": "echo", "status": "ACTIVE", "v": {"n": 1}}), json!({"id": "greeter-emoji"})];
-        let t = table(&items, &[("ID", "id"), ("STATUS", "status"), ("N", "v.n")]);
-        assert_eq!(t, "ID             STATUS  N\necho           ACTIVE  1\ngreeter-emoji  -       -\n");
+/// A cell for an optional or empty value: `-` when there is none.
+pub fn or_dash(v: impl AsRef<str>) -> String {
+    let v = v.as_ref();
+    if v.is_empty() {
+        "-".to_owned()
+    } else {
+        v.to_owned()
     }
 }
+
+/// A list as one cell: comma-separated, `-` when empty.
+pub fn joined<S: AsRef<str>>(items: &[S]) -> String {
+    or_dash(items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(","))
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// How long before `now_ms` the time `then_ms` was, coarsely: `42s ago`, `5m ago`, `3h ago`,
+/// `2d ago`. A time in the future (another machine's clock running ahead) reads `0s ago`.
+pub fn age(then_ms: u64, now_ms: u64) -> String {
+    let secs = now_ms.saturating_sub(then_ms) / 1000;
+    match secs {
+        0..=119 => format!("{secs}s ago"),
+        120..=7_199 => format!("{}m ago", secs / 60),
+        7_200..=172_799 => format!("{}h ago", secs / 3_600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
+/// A time in seconds since the epoch (auth's records) as RFC 3339 with its age, `-` for none.
+pub fn time_secs(secs: u64, now_ms: u64) -> String {
+    if secs == 0 {
+        return "-".to_owned();
+    }
+    let at = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs));
+    format!("{at} ({})", age(secs.saturating_mul(1000), now_ms))
+}
+
+#[cfg(test)]
+mod tests;

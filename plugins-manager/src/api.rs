@@ -1,17 +1,18 @@
 //! The management API (routes in [`configure`]), served on the app port next to the protocol
 //! endpoints the plugin kit serves, and reached through keel like any plugin
 //! (`/v1.0/invoke/keel/method/plugins/v1/plugins`). Answers carry the `{"ret": 0, "msg": "ok"}`
-//! envelope ([`Reply`]); refusals are [`RegistryError`]s, answered with the platform's error body
-//! and the status of their catalogue code.
+//! envelope ([`Reply`]) around the shared wire records of [`keel_sdk::management::registry`];
+//! refusals are [`RegistryError`]s, answered with the platform's error body and the status of
+//! their catalogue code.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use keel_sdk::management::registry::{ListQuery, UnregisterQuery};
 use keel_sdk::protocol::Reply;
-use serde::Deserialize;
 
 use crate::authorize::MayChangeRegistry;
 use crate::error::RegistryError;
 use crate::register::RegisterRequest;
-use crate::registry::{ListQuery, Registry};
+use crate::registry::Registry;
 
 /// Registers the API's routes. Expects a `web::Data<Registry>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -46,12 +47,6 @@ async fn get(reg: web::Data<Registry>, id: web::Path<String>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(Reply::ok(reg.get(&id).await?)))
 }
 
-#[derive(Deserialize)]
-struct DeleteQuery {
-    #[serde(default)]
-    force: bool,
-}
-
 /// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Admins
 /// and core services only.
 async fn unregister(
@@ -60,7 +55,7 @@ async fn unregister(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, RegistryError> {
-    let q = web::Query::<DeleteQuery>::from_query(req.query_string())
+    let q = web::Query::<UnregisterQuery>::from_query(req.query_string())
         .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?force=true)")))?;
     Ok(HttpResponse::Ok().json(Reply::ok(reg.unregister(&id, q.force).await?)))
 }

@@ -1,4 +1,6 @@
-//! What the registry stores besides the route table, and what its API answers.
+//! What the registry stores besides the route table, and how its API's answers are built from
+//! it. The answers' types themselves are the shared wire records of
+//! [`keel_sdk::management::registry`]; [`plugin_view`] joins what is stored into one.
 //!
 //! Stored (all in the configured state store):
 //! - [`PluginRecord`] under `keel-plugin-<id>`: the identify document, the secret's hash, when and
@@ -11,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keel_sdk::protocol::{AddonTarget, Identify, PluginStatus, RouteEntry, RouteTable};
+use keel_sdk::management::registry::{Implementation, OfferedPoint, PluginView};
+use keel_sdk::protocol::{Identify, RouteEntry, RouteTable};
 use serde::{Deserialize, Serialize};
 
 /// Key prefix of plugin records.
@@ -89,66 +92,6 @@ pub struct HealthDoc {
     pub plugins: BTreeMap<String, Health>,
 }
 
-/// One addon point a plugin offers, with its implementer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfferedPoint {
-    /// The point's name.
-    pub point: String,
-    /// What it is for.
-    #[serde(default)]
-    pub desc: String,
-    /// Who implements it, if anyone.
-    pub implemented_by: Option<AddonTarget>,
-}
-
-/// One point of another plugin that a plugin implements.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Implementation {
-    /// The extended plugin.
-    pub plugin: String,
-    /// Its point.
-    pub point: String,
-    /// The implementing endpoint.
-    pub endpoint: String,
-}
-
-/// A plugin as the API shows it. Has no secret field at all, so none can leak.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PluginView {
-    /// The plugin's id.
-    pub id: String,
-    /// Its version.
-    pub version: String,
-    /// The platform version it needs, when it said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keel_version: Option<String>,
-    /// Its current status; only `ACTIVE` plugins receive traffic.
-    pub status: PluginStatus,
-    /// True for the platform's own services.
-    pub core: bool,
-    /// When it was registered (ms since the epoch).
-    pub registered_at_ms: u64,
-    /// The same, RFC 3339 in UTC.
-    pub registered_at: String,
-    /// When its status was last checked (ms since the epoch).
-    pub last_checked_ms: u64,
-    /// The same, RFC 3339 in UTC.
-    pub last_checked_at: String,
-    /// Why the last check failed, if it did.
-    pub last_error: Option<String>,
-    /// Checks in a row without a valid answer.
-    pub consecutive_failures: u32,
-    /// The points it offers and who implements them.
-    pub addons: Vec<OfferedPoint>,
-    /// The points of other plugins it implements.
-    pub implements: Vec<Implementation>,
-    /// Endpoints reachable from keel's public port without a token.
-    pub public_endpoints: Vec<String>,
-    /// How long keel waits for its answers (ms), when it asked for other than keel's default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
-}
-
 /// Who implements what, indexed by implementer: built once per request from the route table.
 #[derive(Debug, Default)]
 pub struct ImplementationIndex(BTreeMap<String, Vec<Implementation>>);
@@ -177,56 +120,54 @@ impl ImplementationIndex {
     }
 }
 
-impl PluginView {
-    /// Builds the view of `id` from its route entry, its record (when readable) and its health.
-    pub fn build(
-        id: &str,
-        entry: &RouteEntry,
-        record: Option<&PluginRecord>,
-        health: Option<&Health>,
-        index: &ImplementationIndex,
-    ) -> Self {
-        let desc = |point: &str| {
-            record
-                .and_then(|r| r.identify.addons.iter().find(|a| a.endpoint == point))
-                .map(|a| a.desc.clone())
-                .unwrap_or_default()
-        };
-        let registered_at_ms = record.map(|r| r.registered_at_ms).unwrap_or(0);
-        // Registration itself checks the status, so until the first poll that is the last check.
-        let last_checked_ms = health.map(|h| h.last_checked_ms).unwrap_or(registered_at_ms);
-        Self {
-            id: id.to_owned(),
-            version: entry.version.clone(),
-            keel_version: record.map(|r| r.identify.keel_version.clone()).filter(|v| !v.is_empty()),
-            status: entry.status,
-            core: record.is_some_and(|r| r.core),
-            registered_at_ms,
-            registered_at: rfc3339(registered_at_ms),
-            last_checked_ms,
-            last_checked_at: rfc3339(last_checked_ms),
-            last_error: health.and_then(|h| h.last_error.clone()),
-            consecutive_failures: health.map(|h| h.failures).unwrap_or(0),
-            addons: entry
-                .addons
-                .iter()
-                .map(|(point, target)| OfferedPoint {
-                    point: point.clone(),
-                    desc: desc(point),
-                    implemented_by: target.clone(),
-                })
-                .collect(),
-            implements: index.of_plugin(id),
-            public_endpoints: entry.public_endpoints.clone(),
-            timeout_ms: entry.timeout_ms,
-        }
+/// The API's view of plugin `id`, from its route entry, its record (when readable) and its health.
+pub fn plugin_view(
+    id: &str,
+    entry: &RouteEntry,
+    record: Option<&PluginRecord>,
+    health: Option<&Health>,
+    index: &ImplementationIndex,
+) -> PluginView {
+    let desc = |point: &str| {
+        record
+            .and_then(|r| r.identify.addons.iter().find(|a| a.endpoint == point))
+            .map(|a| a.desc.clone())
+            .unwrap_or_default()
+    };
+    let registered_at_ms = record.map(|r| r.registered_at_ms).unwrap_or(0);
+    // Registration itself checks the status, so until the first poll that is the last check.
+    let last_checked_ms = health.map(|h| h.last_checked_ms).unwrap_or(registered_at_ms);
+    PluginView {
+        id: id.to_owned(),
+        version: entry.version.clone(),
+        keel_version: record.map(|r| r.identify.keel_version.clone()).filter(|v| !v.is_empty()),
+        status: entry.status,
+        core: record.is_some_and(|r| r.core),
+        registered_at_ms,
+        registered_at: rfc3339(registered_at_ms),
+        last_checked_ms,
+        last_checked_at: rfc3339(last_checked_ms),
+        last_error: health.and_then(|h| h.last_error.clone()),
+        consecutive_failures: health.map(|h| h.failures).unwrap_or(0),
+        addons: entry
+            .addons
+            .iter()
+            .map(|(point, target)| OfferedPoint {
+                point: point.clone(),
+                desc: desc(point),
+                implemented_by: target.clone(),
+            })
+            .collect(),
+        implements: index.of_plugin(id),
+        public_endpoints: entry.public_endpoints.clone(),
+        timeout_ms: entry.timeout_ms,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keel_sdk::protocol::AddonPoint;
+    use keel_sdk::protocol::{AddonPoint, AddonTarget, PluginStatus};
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
@@ -262,12 +203,97 @@ mod tests {
             core: false,
         };
         let index = ImplementationIndex::of(&table);
-        let view = PluginView::build("greeter", &greeter, Some(&record), None, &index);
+        let view = plugin_view("greeter", &greeter, Some(&record), None, &index);
         assert_eq!(view.addons[0].desc, "changes it");
         assert_eq!(view.addons[0].implemented_by.as_ref().unwrap().plugin, "emoji");
         assert_eq!(view.last_checked_ms, 7);
         assert_eq!(index.of_plugin("emoji")[0].plugin, "greeter");
         let json = serde_json::to_string(&view).unwrap();
         assert!(!json.contains("argon2") && !json.contains("secret"), "{json}");
+    }
+
+    /// The exact bytes of a record and a listing as the API answers them: the CLI and other
+    /// clients read these, so a change of name, order or omission is a change of the API.
+    #[test]
+    fn answers_keep_their_bytes() {
+        use keel_sdk::management::registry::Listing;
+        use keel_sdk::protocol::Reply;
+
+        let mut table = RouteTable::default();
+        let mut greeter = RouteEntry {
+            status: PluginStatus::Active,
+            version: "1.0.0".into(),
+            addons: BTreeMap::new(),
+            public_endpoints: vec!["hello".into()],
+            timeout_ms: Some(2500),
+        };
+        greeter.addons.insert("decorate".into(), None);
+        let emoji = RouteEntry {
+            status: PluginStatus::Unreachable,
+            version: "0.3.0".into(),
+            addons: BTreeMap::new(),
+            public_endpoints: vec![],
+            timeout_ms: None,
+        };
+        greeter.addons.insert(
+            "wrap".into(),
+            Some(AddonTarget { plugin: "emoji".into(), endpoint: "hooks/wrap".into() }),
+        );
+        table.plugins.insert("greeter".into(), greeter.clone());
+        table.plugins.insert("emoji".into(), emoji.clone());
+        let record = PluginRecord {
+            id: "greeter".into(),
+            identify: Identify {
+                plugin_id: "greeter".into(),
+                version: "1.0.0".into(),
+                keel_version: "1.0".into(),
+                addons: vec![AddonPoint { endpoint: "decorate".into(), desc: "changes it".into() }],
+                ..Identify::default()
+            },
+            registered_at_ms: 1_795_129_648_000,
+            core: false,
+        };
+        let index = ImplementationIndex::of(&table);
+        let greeter = plugin_view("greeter", &greeter, Some(&record), None, &index);
+        assert_eq!(
+            serde_json::to_string(&Reply::ok(greeter.clone())).unwrap(),
+            concat!(
+                r#"{"ret":0,"msg":"ok","id":"greeter","version":"1.0.0","keel_version":"1.0","status":"ACTIVE","#,
+                r#""core":false,"registered_at_ms":1795129648000,"registered_at":"2026-11-19T23:07:28.000Z","#,
+                r#""last_checked_ms":1795129648000,"last_checked_at":"2026-11-19T23:07:28.000Z","#,
+                r#""last_error":null,"consecutive_failures":0,"#,
+                r#""addons":[{"point":"decorate","desc":"changes it","implemented_by":null},"#,
+                r#"{"point":"wrap","desc":"","implemented_by":{"plugin":"emoji","endpoint":"hooks/wrap"}}],"#,
+                r#""implements":[],"public_endpoints":["hello"],"timeout_ms":2500}"#
+            )
+        );
+        let health =
+            Health { last_checked_ms: 1_000, last_error: Some("connection refused".into()), failures: 4 };
+        let emoji = plugin_view("emoji", &emoji, None, Some(&health), &index);
+        let emoji_json = concat!(
+            r#"{"id":"emoji","version":"0.3.0","status":"UNREACHABLE","core":false,"#,
+            r#""registered_at_ms":0,"registered_at":"1970-01-01T00:00:00.000Z","#,
+            r#""last_checked_ms":1000,"last_checked_at":"1970-01-01T00:00:01.000Z","#,
+            r#""last_error":"connection refused","consecutive_failures":4,"addons":[],"#,
+            r#""implements":[{"plugin":"greeter","point":"wrap","endpoint":"hooks/wrap"}],"public_endpoints":[]}"#
+        );
+        let page = Listing {
+            total: 2,
+            offset: 0,
+            limit: 1,
+            plugins: vec![emoji.clone()],
+            next_after: Some("emoji".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&Reply::ok(page)).unwrap(),
+            format!(
+                r#"{{"ret":0,"msg":"ok","total":2,"offset":0,"limit":1,"plugins":[{emoji_json}],"next_after":"emoji"}}"#
+            )
+        );
+        let last = Listing { total: 2, offset: 1, limit: 1, plugins: vec![emoji], next_after: None };
+        assert_eq!(
+            serde_json::to_string(&Reply::ok(last)).unwrap(),
+            format!(r#"{{"ret":0,"msg":"ok","total":2,"offset":1,"limit":1,"plugins":[{emoji_json}]}}"#)
+        );
     }
 }

@@ -18,18 +18,20 @@
 //! `Registry::run_steps` reads as that list: one function per step, in order.
 
 use keel_sdk::dapr::{SaveItem, TransactionOp};
+use keel_sdk::management::registry::PluginView;
 use keel_sdk::protocol::{
     parse_version, AddonsIdentifyRequest, IdError, ImplementedEndpoint, PluginId, PluginRef, PluginStatus,
     RouteTable, ValidIdentify, KEEL_VERSION,
 };
 
 use crate::error::RegistryError;
-use crate::model::{record_key, unix_ms, ImplementationIndex, PluginRecord, PluginView};
+use crate::model::{plugin_view, record_key, unix_ms, ImplementationIndex, PluginRecord};
 use crate::registry::Registry;
 use crate::secret::Secret;
 use crate::table;
 
-/// `POST /v1/plugins` body.
+/// `POST /v1/plugins` body as received: the wire shape is
+/// [`keel_sdk::management::registry::Registration`], read by hand here (see [`Self::parse`]).
 #[derive(Debug, Clone)]
 pub struct RegisterRequest {
     /// The plugin's Dapr app-id.
@@ -281,7 +283,7 @@ impl Registry {
 fn view_of(id: &PluginId, table: &RouteTable, record: &PluginRecord) -> Result<PluginView, RegistryError> {
     let entry =
         table.plugins.get(id.as_str()).ok_or_else(|| RegistryError::Internal("entry vanished".into()))?;
-    Ok(PluginView::build(id.as_str(), entry, Some(record), None, &ImplementationIndex::of(table)))
+    Ok(plugin_view(id.as_str(), entry, Some(record), None, &ImplementationIndex::of(table)))
 }
 
 #[cfg(test)]
@@ -303,5 +305,16 @@ mod tests {
         assert!(RegisterRequest::parse(b"[1]").unwrap_err().to_string().contains("JSON object"));
         assert!(RegisterRequest::parse(b"{").unwrap_err().to_string().contains("not JSON"));
         assert!(RegisterRequest::parse(br#"{"id": "x"}"#).unwrap().secret.is_none());
+    }
+
+    #[test]
+    fn the_body_parsed_is_the_one_the_shared_type_writes() {
+        use keel_sdk::management::registry::Registration;
+        for secret in [None, Some("s3cr3t-value".to_owned())] {
+            let body = Registration { id: "echo".into(), secret: secret.clone() };
+            let parsed = RegisterRequest::parse(&serde_json::to_vec(&body).unwrap()).unwrap();
+            assert_eq!(parsed.id, "echo");
+            assert_eq!(parsed.secret.map(|s| s.expose().to_owned()), secret);
+        }
     }
 }

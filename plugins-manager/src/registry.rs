@@ -6,13 +6,13 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use keel_sdk::dapr::{DaprClient, DeleteItem, SidecarConfig, TransactionOp};
+use keel_sdk::management::registry::{ListQuery, Listing, PluginView};
 use keel_sdk::protocol::{PluginId, PluginStatus, RouteTable};
-use serde::{Deserialize, Serialize};
 
 use crate::calls::Calls;
 use crate::config::Config;
 use crate::error::RegistryError;
-use crate::model::{record_key, HealthDoc, ImplementationIndex, PluginView};
+use crate::model::{plugin_view, record_key, HealthDoc, ImplementationIndex};
 use crate::store::Store;
 use crate::table;
 
@@ -77,36 +77,6 @@ pub struct Registry {
     pub calls: Calls,
 }
 
-/// `GET /v1/plugins` query: `limit` with either `offset` or the cursor `after` (the last id of
-/// the previous page), optionally only plugins in one `status`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    /// Page size (default `page_size`, at most `max_page_size`).
-    pub limit: Option<usize>,
-    /// Plugins to skip (ids in ascending order).
-    pub offset: Option<usize>,
-    /// Start after this id (takes precedence over `offset`).
-    pub after: Option<String>,
-    /// Only plugins in this status.
-    pub status: Option<String>,
-}
-
-/// One page of plugins.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Listing {
-    /// Plugins matching the query, all pages together.
-    pub total: usize,
-    /// Position of this page's first plugin among them.
-    pub offset: usize,
-    /// The page size used.
-    pub limit: usize,
-    /// This page, by ascending id.
-    pub plugins: Vec<PluginView>,
-    /// Pass as `after` to get the next page; absent on the last page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_after: Option<String>,
-}
-
 impl Registry {
     /// A handle for the current thread.
     pub fn new(state: Arc<RegistryState>) -> Self {
@@ -129,7 +99,7 @@ impl Registry {
         let record = self.store.record(id).await?;
         let health = self.store.health().await?;
         let index = ImplementationIndex::of(&table);
-        Ok(PluginView::build(id, entry, record.as_ref(), health.plugins.get(id), &index))
+        Ok(plugin_view(id, entry, record.as_ref(), health.plugins.get(id), &index))
     }
 
     /// One page of plugins, by ascending id.
@@ -168,7 +138,7 @@ impl Registry {
             .iter()
             .filter_map(|id| {
                 let entry = table.plugins.get(id)?;
-                Some(PluginView::build(id, entry, records.get(id), health.plugins.get(id), &index))
+                Some(plugin_view(id, entry, records.get(id), health.plugins.get(id), &index))
             })
             .collect();
         Ok(Listing { total, offset, limit, plugins, next_after })

@@ -1,7 +1,8 @@
 //! Keel's shared library: the plugin protocol and the platform's error catalogue ([`protocol`]),
 //! the Dapr sidecar client ([`dapr`]), the plugin kit ([`plugin`]), token verification
-//! ([`tokens`]), configuration ([`config`]), telemetry ([`telemetry`]) and the start-up and door
-//! every service shares ([`service`]). Every Keel service and every Rust plugin uses it; see
+//! ([`tokens`]), configuration ([`config`]), telemetry ([`telemetry`]), the start-up and door
+//! every service shares ([`service`]), and the records of the management APIs that services and
+//! clients share ([`management`]). Every Keel service and every Rust plugin uses it; see
 //! [`plugin`] for a complete plugin.
 
 #![forbid(unsafe_code)]
@@ -9,6 +10,7 @@
 pub mod access;
 pub mod config;
 pub mod dapr;
+pub mod management;
 pub mod plugin;
 pub mod protocol;
 pub mod service;

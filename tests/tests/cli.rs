@@ -1,5 +1,7 @@
 //! `keelctl` against a running platform (keel's public port, auth, the registry): what a script
-//! relies on — exit codes, JSON output, the owner-only token file — and readable errors.
+//! relies on — exit codes, JSON output, the owner-only token file — and errors in the CLI's own
+//! words: its flags instead of the API's parameters, hints for a `--url` that is not keel's
+//! public port, and a status whose errors say when they happened.
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
@@ -18,8 +20,13 @@ struct Cli {
 
 impl Cli {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_at(&self.url, args, stdin)
+    }
+
+    /// Runs with `--url url` instead of the platform's public URL.
+    fn run_at(&self, url: &str, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new(bin_path("keelctl"));
-        cmd.args(["--url", &self.url]).args(args).env("HOME", self.home.path()).env_remove("XDG_CONFIG_HOME");
+        cmd.args(["--url", url]).args(args).env("HOME", self.home.path()).env_remove("XDG_CONFIG_HOME");
         cmd.env_remove("KEEL_PASSWORD");
         match stdin {
             Some(input) => {
@@ -44,6 +51,40 @@ fn code(out: &Output) -> i32 {
 
 fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// auth, the registry (with `registry_env`) and keel, and a CLI logged in as the super-admin.
+async fn platform_and_cli(registry_env: &[(&str, &str)]) -> (Platform, Cli) {
+    let mut p = Platform::new();
+    p.start(AppSpec::bin("auth", "auth").env("KEEL_ADMIN_PASSWORD", PASSWORD)).await;
+    let mut registry = AppSpec::bin("plugins", "plugins-manager");
+    for (k, v) in registry_env {
+        registry = registry.env(k, *v);
+    }
+    p.start(registry).await;
+    let keel = AppSpec::keel();
+    let public = keel.env_value("KEEL_PUBLIC_LISTEN").unwrap().to_owned();
+    let admin = keel.env_value("KEEL_ADMIN_LISTEN").unwrap().to_owned();
+    p.start(keel).await;
+    // Routes loaded: before that keel answers every public request 503, whatever it is.
+    wait_healthy(&format!("http://{admin}/readyz"), START_LIMIT, String::new).await;
+    let cli = Cli { url: format!("http://{public}"), home: tempfile::tempdir().unwrap() };
+    eventually("auth and keel ready for a login", Duration::from_secs(30), || async {
+        let out = cli.run(&["login", "-u", "admin", "--password-stdin"], Some(&format!("{PASSWORD}\n")));
+        (code(&out) == 0).then_some(())
+    })
+    .await;
+    (p, cli)
+}
+
+/// The `keelctl status` line of plugin `id`, squashed to single spaces.
+fn status_line(cli: &Cli, id: &str) -> Option<String> {
+    let out = cli.run(&["status"], None);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(id))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[actix_rt::test]
@@ -96,10 +137,14 @@ async fn keelctl_gives_scripts_stable_exit_codes_json_and_a_private_token_file()
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ID"), "{}", text(&out));
 
-    // Not found: 5. Conflict (a core service cannot be unregistered): 4 or 6 per the registry's
-    // refusal (403 for core services). Unreachable plugin on registration: 7.
+    // Not found: 5, with the registry's words, its code, and where to look. Conflict (a core
+    // service cannot be unregistered): 4 or 6 per the registry's refusal (403 for core
+    // services). Unreachable plugin on registration: 7.
     let out = cli.run(&["plugins", "get", "nope"], None);
     assert_eq!(code(&out), 5, "{}", text(&out));
+    for part in ["plugin \"nope\" is not registered", "ERR_UNKNOWN_PLUGIN", "hint: `keelctl plugins list`"] {
+        assert!(text(&out).contains(part), "{part:?} in {}", text(&out));
+    }
     let out = cli.run(&["plugins", "unregister", "auth"], None);
     assert_eq!(code(&out), 4, "{}", text(&out));
     let out = cli.run(&["plugins", "register", "ghost", "--wait", "1"], None);
@@ -114,7 +159,104 @@ async fn keelctl_gives_scripts_stable_exit_codes_json_and_a_private_token_file()
     assert_eq!(code(&out), 7, "{}", text(&out));
     assert!(text(&out).contains("127.0.0.1:9"), "{}", text(&out));
 
-    // Usage errors: 2.
+    // Usage errors: 2, a malformed URL included (it is not "cannot reach": nothing was sent).
     let out = cli.run(&["plugins", "frobnicate"], None);
     assert_eq!(code(&out), 2, "{}", text(&out));
+    let out = cli.run_at("localhost:8000", &["plugins", "list"], None);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("did you mean http://localhost:8000"), "{}", text(&out));
+
+    // --help describes the commands and lists the exit codes.
+    let out = cli.run(&["--help"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(
+        text(&out).contains("Exit codes") && text(&out).contains("7  platform unavailable"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[actix_rt::test]
+async fn keelctl_names_its_own_flags_and_commands_not_the_apis() {
+    let (mut p, cli) = platform_and_cli(&[]).await;
+    p.start(AppSpec::bin("greeter", "fake-plugin").env("FAKE_ADDONS", "decorate")).await;
+    p.start(AppSpec::bin("emoji", "fake-plugin").env("FAKE_IMPLEMENTS", "greeter@1:decorate=hooks/decorate"))
+        .await;
+    for id in ["greeter", "emoji"] {
+        let out = cli.run(&["plugins", "register", id], None);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    }
+
+    // In use: 6, and the way out is the CLI's flag, not the API's query parameter.
+    let out = cli.run(&["plugins", "unregister", "greeter"], None);
+    assert_eq!(code(&out), 6, "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("\"emoji\" implements \"decorate\"") && said.contains("--force"), "{said}");
+    assert!(said.contains("ERR_IN_USE") && !said.contains("?force"), "{said}");
+
+    // Registered already: 6, and the way out is a keelctl command, not DELETE /v1/plugins/....
+    let out = cli.run(&["plugins", "register", "emoji", "--wait", "0"], None);
+    assert_eq!(code(&out), 6, "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("keelctl plugins unregister emoji") && !said.contains("DELETE /v1"), "{said}");
+
+    // A malformed id or document is the command line's fault: 2, with the platform's words.
+    let out = cli.run(&["plugins", "register", "Not_An_Id", "--wait", "0"], None);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    let out = cli.run(&["tenants", "create", r#"{"id": "acme", "nmae": "typo"}"#], None);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("unknown field `nmae`"), "{}", text(&out));
+
+    // --force does what the message says.
+    let out = cli.run(&["plugins", "unregister", "greeter", "--force"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = cli.run(&["-o", "json", "plugins", "get", "emoji"], None);
+    let emoji: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    assert_eq!(emoji["implements"], serde_json::json!([]), "{emoji}");
+    assert!(emoji.get("ret").is_none(), "records are printed without the envelope: {emoji}");
+
+    // --url at a sidecar (the Dapr API, whose 404 is a Dapr error body) or at keel's app port:
+    // a usage error that says where to point instead, not a raw 404 or "token refused".
+    for (url, says) in [(p.dapr_url("keel"), "Dapr sidecar"), (p.app_url("keel"), "keel's app port")] {
+        let out = cli.run_at(&url, &["plugins", "list"], None);
+        assert_eq!(code(&out), 2, "{url}: {}", text(&out));
+        let said = text(&out);
+        assert!(said.contains(says) && said.contains("public port") && said.contains(&url), "{url}: {said}");
+    }
+}
+
+#[actix_rt::test]
+async fn keelctl_status_dates_the_latest_checks_error_and_clears_it_after_a_good_check() {
+    // Polls every 300 ms; never UNREACHABLE, so the plugin stays ACTIVE beside its error.
+    let (mut p, cli) =
+        platform_and_cli(&[("KEEL_POLL_INTERVAL_MS", "300"), ("KEEL_UNREACHABLE_AFTER", "1000")]).await;
+    p.start(AppSpec::bin("flaky", "fake-plugin")).await;
+    let out = cli.run(&["plugins", "register", "flaky"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(status_line(&cli, "flaky").unwrap().split(' ').nth(1), Some("ACTIVE"));
+
+    let mode = |m: &'static str| {
+        let url = format!("{}/fake/status-mode", p.app_url("flaky"));
+        async move {
+            let res = keel_e2e::client().post(url).send_body(m).await.unwrap();
+            assert!(res.status().is_success());
+        }
+    };
+    mode("error").await;
+    // ACTIVE beside an error that says how old it is and how many checks in a row failed.
+    let line = eventually("flaky's failed checks in keelctl status", Duration::from_secs(30), || async {
+        status_line(&cli, "flaky").filter(|l| l.contains(" in a row): "))
+    })
+    .await;
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[1], "ACTIVE", "{line}");
+    assert!(words[2..].join(" ").contains("ago"), "LAST CHECK and LAST ERROR say when: {line}");
+    assert!(line.contains("HTTP 500"), "the check's own error: {line}");
+
+    // One good check and the error is gone.
+    mode("ok").await;
+    eventually("flaky's error cleared in keelctl status", Duration::from_secs(30), || async {
+        status_line(&cli, "flaky").filter(|l| l.ends_with(" -"))
+    })
+    .await;
 }

@@ -1,9 +1,9 @@
 //! `/v1/me`: who the token says you are, and changing your own password (any user).
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::management::auth::{Me, PasswordChange};
 use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::now_secs;
-use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use crate::directory::{self, tenant_not_found, user_not_found};
@@ -13,34 +13,14 @@ use crate::passwords::check_new_password;
 use crate::state::AuthState;
 use crate::store::Store;
 
-/// Body of `PUT /v1/me/password`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    current_password: String,
-    new_password: String,
-}
-
-/// Answer of `GET /v1/me`: what the token says.
-#[derive(Debug, Serialize)]
-pub struct WhoAmI<'a> {
-    pub sub: &'a str,
-    pub tenant: &'a str,
-    pub roles: &'a [String],
-    /// `null` for users.
-    pub client_id: Option<&'a str>,
-    /// When the token expires.
-    pub exp: u64,
-}
-
 /// `GET /v1/me`: the verified identity (user or client).
 pub async fn whoami(caller: Caller) -> HttpResponse {
     let id = &caller.0;
-    HttpResponse::Ok().json(Reply::ok(WhoAmI {
-        sub: &id.sub,
-        tenant: &id.tenant,
-        roles: &id.roles,
-        client_id: id.client_id.as_deref(),
+    HttpResponse::Ok().json(Reply::ok(Me {
+        sub: id.sub.clone(),
+        tenant: id.tenant.clone(),
+        roles: id.roles.clone(),
+        client_id: id.client_id.clone(),
         exp: id.exp,
     }))
 }

@@ -25,7 +25,6 @@ pub mod token;
 pub mod users;
 
 use actix_web::web;
-use serde::Deserialize;
 
 use crate::error::AuthError;
 
@@ -36,12 +35,6 @@ pub const PUBLIC_ENDPOINTS: [&str; 4] =
 
 /// Largest request body (forms and JSON documents are small).
 const MAX_BODY: usize = 64 * 1024;
-
-/// `?tenant=`: the tenant a management request acts on (default: the caller's).
-#[derive(Debug, Deserialize)]
-pub struct TenantQuery {
-    pub tenant: Option<String>,
-}
 
 /// Registers every route and the extractor settings.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,48 +1,18 @@
 //! `/v1/roles[?tenant=]`: a tenant's roles and the plugins each may call (its grants), managed
 //! by the tenant's admins. Keel reads the grants from the same stored document.
 
-use std::collections::BTreeSet;
-
 use actix_web::{web, HttpResponse};
+use keel_sdk::management::auth::{NewRole, RoleChange, RoleList, TenantQuery};
 use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::now_secs;
-use serde::{Deserialize, Serialize};
 
 use super::caller::{target_tenant, Caller};
-use super::TenantQuery;
 use crate::directory::{self, role_not_found, tenant_not_found};
 use crate::error::AuthError;
 use crate::model::{
-    check_grant_target, check_label, is_built_in_role, keys::TENANTS_KEY, Directory, RoleRecord, RoleView,
+    check_grant_target, check_label, is_built_in_role, keys::TENANTS_KEY, role_view, Directory, RoleRecord,
 };
 use crate::store::Store;
-
-/// Body of `POST /v1/roles`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewRole {
-    name: String,
-    #[serde(default)]
-    desc: String,
-    /// Plugins granted from the start.
-    #[serde(default)]
-    plugins: BTreeSet<String>,
-}
-
-/// Body of `PATCH /v1/roles/{name}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoleChange {
-    desc: Option<String>,
-    /// Replaces the grants.
-    plugins: Option<BTreeSet<String>>,
-}
-
-/// Answer of `GET /v1/roles`.
-#[derive(Debug, Serialize)]
-pub struct RoleList {
-    pub roles: Vec<RoleView>,
-}
 
 /// `GET /v1/roles`.
 pub async fn list(
@@ -52,7 +22,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AuthError> {
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let record = directory::tenant(&store, &tenant).await?;
-    let roles = record.roles.iter().map(|(n, r)| RoleView::of(&tenant, n, r)).collect();
+    let roles = record.roles.iter().map(|(n, r)| role_view(&tenant, n, r)).collect();
     Ok(HttpResponse::Ok().json(Reply::ok(RoleList { roles })))
 }
 
@@ -77,7 +47,7 @@ pub async fn create(
             return Err(AuthError::Conflict(format!("role {name:?} already exists in tenant {tenant:?}")));
         }
         roles.insert(name.clone(), role.clone());
-        Ok(RoleView::of(&tenant, &name, &role))
+        Ok(role_view(&tenant, &name, &role))
     })
     .await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Created a role");
@@ -94,7 +64,7 @@ pub async fn get(
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let record = directory::tenant(&store, &tenant).await?;
     let role = record.roles.get(name.as_str()).ok_or_else(|| role_not_found(&tenant, &name))?;
-    Ok(HttpResponse::Ok().json(Reply::ok(RoleView::of(&tenant, &name, role))))
+    Ok(HttpResponse::Ok().json(Reply::ok(role_view(&tenant, &name, role))))
 }
 
 /// `PATCH /v1/roles/{name}`: `{"desc"?, "plugins"?}` (`plugins` replaces the grants).
@@ -119,7 +89,7 @@ pub async fn update(
         if let Some(plugins) = &change.plugins {
             role.plugins = plugins.clone();
         }
-        Ok(RoleView::of(&tenant, &name, role))
+        Ok(role_view(&tenant, &name, role))
     })
     .await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Changed a role");
@@ -184,7 +154,7 @@ async fn set_grant(
         } else if !role.plugins.remove(&plugin) {
             return Err(AuthError::NotFound(format!("role {name:?} has no grant for plugin {plugin:?}")));
         }
-        Ok(RoleView::of(&tenant, &name, role))
+        Ok(role_view(&tenant, &name, role))
     })
     .await?;
     tracing::info!(role = %name, tenant = %tenant, plugin = %plugin, granted, by = %me.sub, "Changed a grant");

@@ -2,61 +2,19 @@
 //! only their own.
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::management::auth::{CreatedTenant, NewTenant, TenantChange, TenantList, TenantView};
 use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::{now_secs, roles, PLATFORM_TENANT};
-use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use crate::directory::{self, tenant_not_found};
 use crate::error::{AuthError, Denied};
 use crate::model::{
-    check_label, check_username, keys::TENANTS_KEY, Directory, TenantRecord, TenantView, UserRecord, UsersDoc,
+    check_label, check_username, keys::TENANTS_KEY, Directory, TenantRecord, UserRecord, UsersDoc,
 };
 use crate::passwords::check_new_password;
 use crate::state::AuthState;
 use crate::store::Store;
-
-/// Body of `POST /v1/tenants`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenant {
-    id: String,
-    #[serde(default)]
-    name: String,
-    /// The tenant's first admin, created with it.
-    #[serde(default)]
-    admin: Option<NewAdmin>,
-}
-
-/// The first admin of a new tenant.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewAdmin {
-    username: String,
-    password: String,
-}
-
-/// Body of `PATCH /v1/tenants/{id}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TenantChange {
-    name: Option<String>,
-}
-
-/// Answer of `GET /v1/tenants`.
-#[derive(Debug, Serialize)]
-pub struct TenantList {
-    pub tenants: Vec<TenantView>,
-}
-
-/// Answer of `POST /v1/tenants`: the tenant, and its first admin's name when one was created.
-#[derive(Debug, Serialize)]
-pub struct CreatedTenant {
-    #[serde(flatten)]
-    pub tenant: TenantView,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin: Option<String>,
-}
 
 /// `GET /v1/tenants`: every tenant for the super-admin, their own for a tenant admin.
 pub async fn list(caller: Caller, store: web::Data<Store>) -> Result<HttpResponse, AuthError> {

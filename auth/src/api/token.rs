@@ -14,7 +14,8 @@ use crate::error::{AuthError, OAuthCode};
 use crate::model::{check_label, check_username};
 use crate::state::AuthState;
 use crate::store::Store;
-use crate::tokens::{self, TokenResponse};
+use crate::tokens;
+use keel_sdk::management::auth::TokenResponse;
 
 /// `POST /v1/oauth/token`: form body with `grant_type` and the grant's parameters.
 pub async fn token(

@@ -2,45 +2,18 @@
 //! tenant with `?tenant=`). Answers never contain a password or a hash.
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::management::auth::{NewUser, TenantQuery, UserChange, UserList};
 use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::service::snippet;
 use keel_sdk::tokens::{now_secs, roles, Identity, PLATFORM_TENANT};
-use serde::{Deserialize, Serialize};
 
 use super::caller::{target_tenant, Caller};
-use super::TenantQuery;
 use crate::directory::{self, user_not_found};
 use crate::error::AuthError;
-use crate::model::{check_username, TenantRecord, UserRecord, UserView};
+use crate::model::{check_username, user_view, TenantRecord, UserRecord};
 use crate::passwords::check_new_password;
 use crate::state::AuthState;
 use crate::store::Store;
-
-/// Body of `POST /v1/users`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewUser {
-    username: String,
-    password: String,
-    /// Default: `["user"]`.
-    roles: Option<Vec<String>>,
-}
-
-/// Body of `PATCH /v1/users/{name}`: any of the fields.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserChange {
-    roles: Option<Vec<String>>,
-    /// An admin's password reset.
-    password: Option<String>,
-    disabled: Option<bool>,
-}
-
-/// Answer of `GET /v1/users`.
-#[derive(Debug, Serialize)]
-pub struct UserList {
-    pub users: Vec<UserView>,
-}
 
 /// `GET /v1/users`: the tenant's users.
 pub async fn list(
@@ -50,7 +23,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AuthError> {
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
-    let users = users.users.values().map(|u| UserView::of(&tenant, u)).collect();
+    let users = users.users.values().map(|u| user_view(&tenant, u)).collect();
     Ok(HttpResponse::Ok().json(Reply::ok(UserList { users })))
 }
 
@@ -86,7 +59,7 @@ pub async fn create(
             )));
         }
         doc.users.insert(username.clone(), user.clone());
-        Ok(UserView::of(&tenant, &user))
+        Ok(user_view(&tenant, &user))
     })
     .await?;
     tracing::info!(user = %username, tenant = %tenant, by = %me.sub, "Created a user");
@@ -103,7 +76,7 @@ pub async fn get(
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
     let user = users.users.get(name.as_str()).ok_or_else(|| user_not_found(&tenant, &name))?;
-    Ok(HttpResponse::Ok().json(Reply::ok(UserView::of(&tenant, user))))
+    Ok(HttpResponse::Ok().json(Reply::ok(user_view(&tenant, user))))
 }
 
 /// `PATCH /v1/users/{name}`: `{"roles"?, "password"?, "disabled"?}`. A new password or disabling
@@ -152,7 +125,7 @@ pub async fn update(
             user.disabled = disabled;
         }
         user.updated_at = now;
-        Ok(UserView::of(&tenant, user))
+        Ok(user_view(&tenant, user))
     })
     .await?;
     tracing::info!(user = %name, tenant = %tenant, by = %me.sub, password_reset = hash.is_some(), "Changed a user");

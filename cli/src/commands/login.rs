@@ -3,12 +3,18 @@
 
 use std::time::Duration;
 
-use crate::api::Api;
+use awc::http::Method;
+use keel_sdk::management::auth::TokenResponse;
+use keel_sdk::protocol::errors::Code;
+use keel_sdk::protocol::AUTH_APP_ID;
+
+use crate::api::{Api, Request};
+use crate::args::KeelUrl;
 use crate::credentials::{self, Credentials};
 use crate::error::CliError;
 
 pub async fn login(
-    url: &str,
+    url: &KeelUrl,
     timeout: Duration,
     username: &str,
     tenant: Option<&str>,
@@ -28,18 +34,25 @@ pub async fn login(
     if let Some(t) = tenant {
         form.push(("tenant", t));
     }
+    let req = Request::new(Method::POST, AUTH_APP_ID, &["v1", "oauth", "token"]).form(&form);
     // RFC 6749 answers a bad password with 400 invalid_grant: for a script it is "not logged in".
-    let answer = api.form("auth", "v1/oauth/token", &form).await.map_err(|e| match e {
-        CliError::Api { status: 400 | 401, msg, .. } => CliError::LoginRefused(msg),
+    let answer: TokenResponse = api.send(req).await.map_err(|e| match e {
+        CliError::Refused(r)
+            if r.is(Code::OAuthInvalidGrant)
+                || r.is(Code::OAuthInvalidRequest)
+                || r.is(Code::OAuthInvalidClient)
+                || (r.code.is_none() && matches!(r.status, 400 | 401)) =>
+        {
+            CliError::LoginRefused(r.msg)
+        }
         other => other,
     })?;
-    let access_token = answer
-        .get("access_token")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| CliError::Usage("the token endpoint answered without an access_token".into()))?
-        .to_owned();
-    let refresh_token = answer.get("refresh_token").and_then(|v| v.as_str()).map(str::to_owned);
-    let path = credentials::save(&Credentials { url: url.to_owned(), access_token, refresh_token })?;
+    let creds = Credentials {
+        url: url.to_string(),
+        access_token: answer.access_token,
+        refresh_token: answer.refresh_token,
+    };
+    let path = credentials::save(&creds)?;
     eprintln!("logged in as {username}; token stored in {}", path.display());
     Ok(())
 }

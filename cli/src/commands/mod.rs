@@ -7,7 +7,7 @@ mod plugins;
 use std::time::Duration;
 
 use crate::api::Api;
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, KeelUrl};
 use crate::credentials;
 use crate::error::CliError;
 
@@ -26,19 +26,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
         Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,
         Command::Users { action } => {
-            admin::run(&authed(&cli.url, timeout)?, cli.output, "users", action).await
+            admin::run(&authed(&cli.url, timeout)?, cli.output, admin::Kind::Users, action).await
         }
         Command::Tenants { action } => {
-            admin::run(&authed(&cli.url, timeout)?, cli.output, "tenants", action).await
+            admin::run(&authed(&cli.url, timeout)?, cli.output, admin::Kind::Tenants, action).await
         }
         Command::Roles { action } => {
-            admin::run(&authed(&cli.url, timeout)?, cli.output, "roles", action).await
+            admin::run(&authed(&cli.url, timeout)?, cli.output, admin::Kind::Roles, action).await
         }
     }
 }
 
 /// A client carrying the stored token; `--url`/`KEEL_URL` wins over the URL stored at login.
-fn authed(url: &str, timeout: Duration) -> Result<Api, CliError> {
+fn authed(url: &KeelUrl, timeout: Duration) -> Result<Api, CliError> {
     let creds = credentials::load()?;
     Ok(Api::new(url, Some(creds.access_token), timeout))
 }

@@ -1,5 +1,6 @@
 //! Handler tests: auth's real routes on `actix_web::test`, its store on a fake sidecar.
 
+mod answers;
 mod management;
 mod oauth;
 
