@@ -21,7 +21,7 @@ use super::state::RouterState;
 use keel_sdk::dapr::headers::TRACEPARENT;
 use keel_sdk::protocol::errors::{log_at, Refused};
 
-/// Middleware, outermost on the app and public ports (the [`crate::serve`] builder puts it
+/// Middleware, outermost on the app and public ports (`start`'s one server builder puts it
 /// there): counts the request in flight while it runs, then logs and measures it.
 pub async fn record(
     req: ServiceRequest,

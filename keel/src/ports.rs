@@ -14,7 +14,7 @@ use keel_sdk::plugin::Plugin;
 const MAX_PUSH_BYTES: usize = 32 * 1024 * 1024;
 
 /// The app port: keel's protocol endpoints and `/v1` API, then the internal flow for every other
-/// path. [`crate::serve`] wraps it with keel's app token check and the logging phase.
+/// path. `start`'s server builder wraps it with keel's app token check and the logging phase.
 pub fn app_port(keel: &Plugin) -> impl FnOnce(&mut web::ServiceConfig) + Clone + 'static {
     let protocol = keel.configure();
     move |cfg| {
