@@ -8,11 +8,11 @@ use crate::directory;
 use crate::error::AuthError;
 use crate::model::{TenantRecord, UserRecord, UsersDoc};
 use crate::passwords::generate_secret;
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Creates what is missing of the platform tenant and its super-admin.
-pub async fn run(shared: &Shared, store: &Store) -> Result<(), AuthError> {
+pub async fn run(state: &AuthState, store: &Store) -> Result<(), AuthError> {
     let now = now_secs();
     match directory::create_tenant(
         store,
@@ -29,14 +29,14 @@ pub async fn run(shared: &Shared, store: &Store) -> Result<(), AuthError> {
     if !directory::users(store, PLATFORM_TENANT).await?.value.users.is_empty() {
         return Ok(());
     }
-    let username = shared.cfg.admin_username.clone();
-    let (password, generated) = match &shared.cfg.admin_password {
+    let username = state.cfg.admin_username.clone();
+    let (password, generated) = match &state.cfg.admin_password {
         Some(p) => (p.clone(), false),
         None => (generate_secret(24), true),
     };
     let user = UserRecord {
         username: username.clone(),
-        password_hash: shared.hasher.hash(password.clone()).await?,
+        password_hash: state.hasher.hash(password.clone()).await?,
         roles: vec![roles::SUPER_ADMIN.to_owned(), roles::ADMIN.to_owned()],
         disabled: false,
         created_at: now,

@@ -5,10 +5,7 @@
 use crate::error::AuthError;
 use crate::model::keys::{self, TENANTS_KEY};
 use crate::model::{Directory, TenantRecord, UserRecord, UsersDoc};
-use crate::store::{backoff, delete_if, is_race, upsert_if, Store, Versioned};
-
-/// Attempts of one transaction before giving up with [`AuthError::Contention`].
-const TX_ATTEMPTS: u32 = 16;
+use crate::store::{delete_if, retry_races, upsert_if, Store, Versioned};
 
 /// The answer for a tenant that does not exist or that the caller may not see.
 pub fn tenant_not_found(id: &str) -> AuthError {
@@ -48,26 +45,24 @@ pub async fn find_user(store: &Store, tenant: &str, name: &str) -> Result<Option
 /// Creates tenant `record` with its users: the directory entry and the users document appear
 /// together or not at all. [`AuthError::Conflict`] when the id is taken.
 pub async fn create_tenant(store: &Store, record: TenantRecord, users: UsersDoc) -> Result<(), AuthError> {
-    let id = record.id.clone();
-    for attempt in 0..TX_ATTEMPTS {
+    let (record, users) = (&record, &users);
+    retry_races("the tenant directory", || async move {
+        let id = &record.id;
         let Versioned { value: mut dir, etag } = directory(store).await?;
-        if dir.tenants.contains_key(&id) {
+        if dir.tenants.contains_key(id) {
             return Err(AuthError::Conflict(format!("tenant {id:?} already exists")));
         }
         dir.tenants.insert(id.clone(), record.clone());
-        let ops = [upsert_if(TENANTS_KEY, &dir, etag)?, upsert_if(&keys::users(&id), &users, None)?];
-        match store.transact(&ops).await {
-            Ok(()) => return Ok(()),
-            Err(e) if is_race(&e) => backoff(attempt).await,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(AuthError::Contention("the tenant directory".into()))
+        store
+            .transact(&[upsert_if(TENANTS_KEY, &dir, etag)?, upsert_if(&keys::users(id), users, None)?])
+            .await
+    })
+    .await
 }
 
 /// Deletes tenant `id` with all its users and roles, in one transaction.
 pub async fn delete_tenant(store: &Store, id: &str) -> Result<(), AuthError> {
-    for attempt in 0..TX_ATTEMPTS {
+    retry_races("the tenant directory", || async move {
         let Versioned { value: mut dir, etag } = directory(store).await?;
         if dir.tenants.remove(id).is_none() {
             return Err(tenant_not_found(id));
@@ -77,20 +72,16 @@ pub async fn delete_tenant(store: &Store, id: &str) -> Result<(), AuthError> {
         if users_etag.is_some() {
             ops.push(delete_if(&keys::users(id), users_etag));
         }
-        match store.transact(&ops).await {
-            Ok(()) => return Ok(()),
-            Err(e) if is_race(&e) => backoff(attempt).await,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(AuthError::Contention("the tenant directory".into()))
+        store.transact(&ops).await
+    })
+    .await
 }
 
 /// Deletes role `role` of tenant `tenant` and takes it away from every user holding it, in one
 /// transaction (a user never keeps a role that no longer exists, and a role created later under
 /// the same name starts without holders).
 pub async fn delete_role(store: &Store, tenant: &str, role: &str) -> Result<(), AuthError> {
-    for attempt in 0..TX_ATTEMPTS {
+    retry_races("the tenant directory", || async move {
         let Versioned { value: mut dir, etag } = directory(store).await?;
         let record = dir.tenants.get_mut(tenant).ok_or_else(|| tenant_not_found(tenant))?;
         if record.roles.remove(role).is_none() {
@@ -103,35 +94,30 @@ pub async fn delete_role(store: &Store, tenant: &str, role: &str) -> Result<(), 
         // The users document is written even when nobody held the role: its ETag makes a
         // concurrent assignment of the role fail this transaction instead of surviving it.
         let ops = [upsert_if(TENANTS_KEY, &dir, etag)?, upsert_if(&keys::users(tenant), &users, users_etag)?];
-        match store.transact(&ops).await {
-            Ok(()) => return Ok(()),
-            Err(e) if is_race(&e) => backoff(attempt).await,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(AuthError::Contention("the tenant directory".into()))
+        store.transact(&ops).await
+    })
+    .await
 }
 
 /// Changes the users of `tenant` with `change`, which also sees the tenant's record (to check
 /// role names). The users document is written conditionally on both documents' ETags, in one
-/// transaction, so a role deleted meanwhile cannot end up assigned.
+/// transaction, so a role deleted meanwhile cannot end up assigned. `change` runs once per
+/// attempt.
 pub async fn change_users<R>(
     store: &Store,
     tenant: &str,
-    mut change: impl FnMut(&mut UsersDoc, &TenantRecord) -> Result<R, AuthError>,
+    change: impl Fn(&mut UsersDoc, &TenantRecord) -> Result<R, AuthError>,
 ) -> Result<R, AuthError> {
-    for attempt in 0..TX_ATTEMPTS {
+    let change = &change;
+    retry_races(format!("the users of tenant {tenant:?}"), || async move {
         let Versioned { value: dir, etag } = directory(store).await?;
         let record = dir.tenants.get(tenant).ok_or_else(|| tenant_not_found(tenant))?;
         let Versioned { value: mut users, etag: users_etag } = self::users(store, tenant).await?;
         let out = change(&mut users, record)?;
         // Rewriting the directory unchanged is how its ETag takes part in the transaction.
         let ops = [upsert_if(&keys::users(tenant), &users, users_etag)?, upsert_if(TENANTS_KEY, &dir, etag)?];
-        match store.transact(&ops).await {
-            Ok(()) => return Ok(out),
-            Err(e) if is_race(&e) => backoff(attempt).await,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(AuthError::Contention(format!("the users of tenant {tenant:?}")))
+        store.transact(&ops).await?;
+        Ok(out)
+    })
+    .await
 }

@@ -1,30 +1,23 @@
-//! Every way an auth request can fail, and the one place that turns each into an HTTP status and
-//! a body. Management errors answer the platform envelope `{"ret": <code>, "msg": "..."}`; OAuth
-//! endpoint errors answer RFC 6749 §5.2 JSON (`{"error": "invalid_grant", ...}`) with the
-//! envelope fields next to it. Messages never contain a password, secret, hash or token.
+//! Every way an auth request can fail, and the one place that decides what each becomes on the
+//! wire: [`AuthError`]'s `code()` picks its entry in the platform's catalogue
+//! (`keel_sdk::protocol::errors`), which fixes the HTTP status and whose fault it is, and
+//! `errors::respond` builds the answer: `x-keel-error: 1` and the body
+//! `{"ret": -<status>, "msg", "code"}`. OAuth refusals carry RFC 6749 §5.2's `error` and
+//! `error_description` in the same body, with `Cache-Control: no-store` (and a `Basic` challenge
+//! when the client authenticated with HTTP Basic); a missing or bad bearer token gets its
+//! `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
+//!
+//! Messages are what the caller is told and never contain a password, secret, hash or token.
+//! The platform's own failures (store, sidecar, bugs) say only that something failed; their
+//! cause goes to the log as the refusal's detail (`keel_sdk::telemetry::log_failures`).
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use keel_sdk::dapr::DaprError;
+use keel_sdk::protocol::errors::{self, Code, PlatformError};
+use keel_sdk::protocol::REGISTRY_APP_ID;
 use keel_sdk::tokens::VerifyError;
-use serde::Serialize;
-
-/// RFC 6749 §5.2 (and RFC 7009 §2.2.1) error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OAuthCode {
-    /// A parameter is missing, repeated or malformed.
-    InvalidRequest,
-    /// Client authentication failed.
-    InvalidClient,
-    /// The credentials or the refresh token are not valid.
-    InvalidGrant,
-    /// The grant type is not one auth offers.
-    UnsupportedGrantType,
-    /// Revocation of this token type is not supported.
-    UnsupportedTokenType,
-}
 
 /// A refused or failed auth request.
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +30,8 @@ pub enum AuthError {
     #[error("{0}")]
     Unauthenticated(#[source] VerifyError),
     /// Authenticated, not allowed.
-    #[error("{0}")]
-    Forbidden(String),
+    #[error(transparent)]
+    Forbidden(#[from] Denied),
     /// Does not exist, or belongs to a tenant the caller cannot see (the same answer, so a
     /// tenant admin cannot probe other tenants).
     #[error("{0}")]
@@ -56,8 +49,8 @@ pub enum AuthError {
     },
 
     // === the platform ===
-    /// The sidecar or the state store failed.
-    #[error("the state store failed: {0}")]
+    /// The sidecar or the state store failed (the cause is logged, not sent).
+    #[error("{}", store_message(.0))]
     Store(#[from] DaprError),
     /// Every attempt lost a concurrent-write race.
     #[error("{0} kept changing under this request; retry")]
@@ -67,85 +60,163 @@ pub enum AuthError {
     Internal(String),
 }
 
+/// Why an authenticated caller may not do what they asked (403 `ERR_FORBIDDEN`). One variant per
+/// rule, so each refusal is named where the rule is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// A client-credentials token on the management API.
+    #[error("client tokens cannot use the management API")]
+    ClientToken,
+    /// Something only the platform's super-admin does.
+    #[error("only the platform's super-admin may do this")]
+    NotSuperAdmin,
+    /// Managing a tenant without its admin role.
+    #[error("managing tenant {0:?} needs its admin role")]
+    NotTenantAdmin(String),
+    /// Listing tenants without any admin role.
+    #[error("listing tenants needs an admin role")]
+    NotAnAdmin,
+    /// Managing client credentials, being neither the registry nor the super-admin.
+    #[error(
+        "client credentials are managed by the registry (app-id {REGISTRY_APP_ID:?}) or the super-admin"
+    )]
+    NotClientManager,
+    /// Changing one's own password without knowing the current one.
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+}
+
+/// RFC 6749 §5.2 (and RFC 7009 §2.2.1) error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthCode {
+    /// A parameter is missing, repeated or malformed.
+    InvalidRequest,
+    /// Client authentication failed.
+    InvalidClient,
+    /// The credentials or the refresh token are not valid.
+    InvalidGrant,
+    /// The grant type is not one auth offers.
+    UnsupportedGrantType,
+    /// Revocation of this token type is not supported.
+    UnsupportedTokenType,
+}
+
+// === impl AuthError ===
+
 impl AuthError {
     /// An OAuth refusal.
     pub fn oauth(code: OAuthCode, description: impl Into<String>) -> Self {
         Self::OAuth { code, description: description.into(), basic: false }
     }
 
-    /// The envelope's `ret`: one negative code per kind, stable for clients.
-    pub fn code(&self) -> i32 {
-        match self {
-            Self::Invalid(_) => -2001,
-            Self::Unauthenticated(_) => -2002,
-            Self::Forbidden(_) => -2003,
-            Self::NotFound(_) => -2004,
-            Self::Conflict(_) => -2005,
-            Self::OAuth { .. } => -2006,
-            Self::Store(_) => -2301,
-            Self::Contention(_) => -2302,
-            Self::Internal(_) => -2500,
+    /// The message with the cause the caller is not told, for start-up errors and log lines.
+    pub fn detailed(&self) -> String {
+        match self.detail() {
+            Some(detail) => format!("{self}: {detail}"),
+            None => self.to_string(),
         }
-    }
-
-    /// True for errors the server is to blame for (logged with their detail).
-    pub fn is_server_fault(&self) -> bool {
-        self.status_code().is_server_error()
     }
 }
 
-#[derive(Serialize)]
-struct OAuthBody<'a> {
-    error: OAuthCode,
-    error_description: &'a str,
-    ret: i32,
-    msg: &'a str,
+/// What the caller is told when the store fails: whether auth's own sidecar is down or the store
+/// behind it, never the addresses or the store's own words.
+fn store_message(e: &DaprError) -> &'static str {
+    match e {
+        DaprError::Connect { .. } => "auth cannot reach its Dapr sidecar; retry later",
+        _ => "auth's state store is unavailable; retry later",
+    }
 }
 
-impl ResponseError for AuthError {
-    fn status_code(&self) -> StatusCode {
+impl PlatformError for AuthError {
+    fn code(&self) -> Code {
         match self {
-            Self::Invalid(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::OAuth { code: OAuthCode::InvalidClient, .. } => StatusCode::UNAUTHORIZED,
-            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
-            Self::Store(_) | Self::Contention(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Invalid(_) => Code::BadRequest,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Forbidden(_) => Code::Forbidden,
+            Self::NotFound(_) => Code::NotFound,
+            Self::Conflict(_) => Code::Conflict,
+            Self::OAuth { code, .. } => code.code(),
+            Self::Store(DaprError::Connect { .. }) => Code::SidecarUnavailable,
+            Self::Store(_) => Code::StoreUnavailable,
+            Self::Contention(_) => Code::Contention,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status_code());
+    fn detail(&self) -> Option<String> {
         match self {
-            Self::OAuth { code, description, basic } => {
+            Self::Store(e) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
+    fn oauth_error(&self) -> Option<&'static str> {
+        match self {
+            Self::OAuth { code, .. } => Some(code.as_str()),
+            _ => None,
+        }
+    }
+
+    fn decorate(&self, res: &mut HttpResponseBuilder) {
+        match self {
+            Self::OAuth { basic, .. } => {
                 if *basic {
                     res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"keel\""));
                 }
                 res.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-                res.json(OAuthBody {
-                    error: *code,
-                    error_description: description,
-                    ret: self.code(),
-                    msg: description,
-                })
             }
             Self::Unauthenticated(e) => {
                 res.insert_header((header::WWW_AUTHENTICATE, e.www_authenticate()));
-                res.json(keel_sdk::protocol::Envelope::error(self.code(), self.to_string()))
             }
-            // Details of platform failures go to the log (see `keel_sdk::telemetry::log_failures`), not the client.
-            Self::Store(_) => res.json(keel_sdk::protocol::Envelope::error(
-                self.code(),
-                "auth's state store is unavailable; retry later",
-            )),
-            Self::Internal(_) => res.json(keel_sdk::protocol::Envelope::error(
-                self.code(),
-                "internal error in auth; see its log",
-            )),
-            other => res.json(keel_sdk::protocol::Envelope::error(self.code(), other.to_string())),
+            _ => {}
         }
     }
 }
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        self.code().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        errors::respond(self)
+    }
+}
+
+// === impl OAuthCode ===
+
+impl OAuthCode {
+    /// Every OAuth code.
+    pub const ALL: [OAuthCode; 5] = [
+        Self::InvalidRequest,
+        Self::InvalidClient,
+        Self::InvalidGrant,
+        Self::UnsupportedGrantType,
+        Self::UnsupportedTokenType,
+    ];
+
+    /// The `error` value of RFC 6749 §5.2.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+        }
+    }
+
+    /// Its catalogue entry: 401 for `invalid_client`, 400 for the others (RFC 6749 §5.2).
+    pub const fn code(self) -> Code {
+        match self {
+            Self::InvalidRequest => Code::OAuthInvalidRequest,
+            Self::InvalidClient => Code::OAuthInvalidClient,
+            Self::InvalidGrant => Code::OAuthInvalidGrant,
+            Self::UnsupportedGrantType => Code::OAuthUnsupportedGrantType,
+            Self::UnsupportedTokenType => Code::OAuthUnsupportedTokenType,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AuthError;
 use crate::model::keys::KEYRING;
-use crate::store::{is_race, Store};
+use crate::store::{retry_races, Store};
 
 /// The signing keys ([`KEYRING`]): the current one and those rotated out but still published.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,21 +153,16 @@ impl Signer {
 /// The stored ring, created (with one new key) when there is none. Concurrent first starts agree
 /// on one ring: the creation is a first-write, and the loser reads the winner's.
 pub async fn load_or_create(store: &Store, now: u64) -> Result<KeyRing, AuthError> {
-    for _ in 0..4 {
+    retry_races("the signing keys", || async move {
         if let Some(found) = store.get::<KeyRing>(KEYRING).await? {
             return Ok(found.value);
         }
         let ring = KeyRing::generate(now)?;
-        match store.put_if(KEYRING, &ring, None, None).await {
-            Ok(()) => {
-                tracing::info!(kid = %ring.current, "Generated the first token signing key");
-                return Ok(ring);
-            }
-            Err(e) if is_race(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(AuthError::Contention("the signing keys".into()))
+        store.put_if(KEYRING, &ring, None, None).await?;
+        tracing::info!(kid = %ring.current, "Generated the first token signing key");
+        Ok(ring)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //!   `user` of every tenant, custom roles) and per-plugin grants; a tenant admin never sees or
 //!   changes another tenant ([`api`]).
 //! - OAuth2: `POST /v1/oauth/token` (password, client_credentials, refresh_token grants),
-//!   introspection and revocation. Access tokens are Ed25519-signed JWTs ([`keys`], [`sessions`])
+//!   introspection and revocation. Access tokens are Ed25519-signed JWTs ([`keys`], [`tokens`])
 //!   that keel verifies itself from `GET /v1/oauth/jwks` with `keel_sdk::tokens`.
 //! - Client credentials for plugins, set by the registry at registration ([`api::clients`]).
 //! - On the first start: the signing key, the platform tenant and its super-admin
@@ -34,11 +34,11 @@ pub mod error;
 pub mod keys;
 pub mod model;
 pub mod passwords;
-pub mod sessions;
 pub mod state;
 pub mod store;
 #[cfg(test)]
 pub mod testing;
+pub mod tokens;
 
 use std::io;
 use std::net::SocketAddr;
@@ -54,7 +54,7 @@ use keel_sdk::protocol::AUTH_APP_ID;
 
 pub use config::Config;
 pub use error::AuthError;
-pub use state::Shared;
+pub use state::AuthState;
 pub use store::Store;
 
 /// A started auth service: its address, its HTTP server and its background task.
@@ -91,7 +91,7 @@ impl keel_sdk::service::Running for Running {
 /// the plugin protocol on `cfg.listen`.
 pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
-    let failed = |e: AuthError| io::Error::other(e.to_string());
+    let failed = |e: AuthError| io::Error::other(e.detailed());
     cfg.validate().map_err(|e| invalid(e.to_string()))?;
     let mut spec = PluginSpec::new(AUTH_APP_ID, env!("CARGO_PKG_VERSION"));
     for endpoint in api::PUBLIC_ENDPOINTS {
@@ -106,16 +106,16 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         .map_err(|e| io::Error::other(e.to_string()))?;
     let store = Store::new(dapr, &cfg.store);
     // The decoy hash takes one Argon2 computation: off the async thread.
-    let shared_cfg = cfg.clone();
-    let shared =
-        web::block(move || Shared::new(shared_cfg)).await.map_err(|e| io::Error::other(e.to_string()))?;
-    let shared = Arc::new(shared.map_err(failed)?);
+    let state_cfg = cfg.clone();
+    let state =
+        web::block(move || AuthState::new(state_cfg)).await.map_err(|e| io::Error::other(e.to_string()))?;
+    let state = Arc::new(state.map_err(failed)?);
     let ring = keys::load_or_create(&store, keel_sdk::tokens::now_secs()).await.map_err(failed)?;
-    shared.install_ring(&ring).map_err(failed)?;
-    shared.reload(&store).await.map_err(failed)?;
-    bootstrap::run(&shared, &store).await.map_err(failed)?;
+    state.install_ring(&ring).map_err(failed)?;
+    state.reload(&store).await.map_err(failed)?;
+    bootstrap::run(&state, &store).await.map_err(failed)?;
 
-    let data = web::Data::from(shared.clone());
+    let data = web::Data::from(state.clone());
     let store_name = cfg.store.clone();
     let mut server = HttpServer::new(move || {
         // Per worker: the sidecar client belongs to one thread.
@@ -141,6 +141,6 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let server = server.run();
     let handle = server.handle();
     let server_task = actix_rt::spawn(server);
-    let reloader = state::spawn_reloader(shared, store);
+    let reloader = state::spawn_reloader(state, store);
     Ok(Running { addr, server: handle, server_task, reloader })
 }

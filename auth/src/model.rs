@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use keel_sdk::service::snippet;
 use keel_sdk::tokens::{roles, PLATFORM_TENANT};
 use serde::{Deserialize, Serialize};
 
@@ -241,6 +242,7 @@ pub fn is_built_in_role(name: &str) -> bool {
 /// A tenant id, role name: a DNS label, like a plugin id.
 pub fn check_label(what: &str, s: &str) -> Result<(), AuthError> {
     keel_sdk::protocol::PluginId::parse(s).map(|_| ()).map_err(|_| {
+        let s = snippet(s.as_bytes());
         AuthError::Invalid(format!("{what} {s:?} must be lower-case letters, digits and '-' (at most 63)"))
     })
 }
@@ -254,7 +256,7 @@ pub fn check_username(s: &str) -> Result<(), AuthError> {
     } else {
         Err(AuthError::Invalid(format!(
             "user name {:?} must be 1 to 64 letters, digits or . _ @ + -",
-            s.chars().take(64).collect::<String>()
+            snippet(s.as_bytes())
         )))
     }
 }

@@ -1,6 +1,7 @@
-//! What every worker shares: the configuration, the password hasher, the current signer and the
-//! published keys, and auth's own token verifier (fed from the key ring and the revocation
-//! document rather than over the network).
+//! [`AuthState`], what every worker of auth shares: the configuration, the password hasher, the
+//! current signer and the published keys, and auth's own token verifier (fed from the key ring
+//! and the revocation document rather than over the network); and the task that keeps the keys
+//! and revocations current.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -15,8 +16,8 @@ use crate::passwords::Hasher;
 use crate::store::Store;
 use crate::Config;
 
-/// Shared by every worker; `Send + Sync`.
-pub struct Shared {
+/// The identity service's in-memory state, shared by every worker; `Send + Sync`.
+pub struct AuthState {
     /// The configuration.
     pub cfg: Config,
     /// Argon2id hashing on the blocking pool.
@@ -29,8 +30,8 @@ pub struct Shared {
     kid_reload: tokio::sync::Mutex<Option<Instant>>,
 }
 
-impl Shared {
-    /// Shared state for `cfg`; computes one decoy hash (call it at start).
+impl AuthState {
+    /// The state for `cfg`; computes one decoy hash (call it at start).
     pub fn new(cfg: Config) -> Result<Self, AuthError> {
         let params =
             cfg.argon2_params().map_err(|e| AuthError::Invalid(format!("argon2 parameters: {e}")))?;
@@ -94,27 +95,27 @@ impl Shared {
             return;
         }
         *last = Some(Instant::now());
-        if let Err(error) = self.reload(store).await {
-            tracing::warn!(%error, "Reloading signing keys failed");
+        if let Err(e) = self.reload(store).await {
+            tracing::warn!(error = %e.detailed(), "Reloading signing keys failed");
         }
     }
 }
 
 /// Re-reads keys and revocations every `reload_interval_ms` on the current thread, until the
 /// returned task is aborted. Logs the first failure and the recovery, not every round.
-pub fn spawn_reloader(shared: Arc<Shared>, store: Store) -> actix_rt::task::JoinHandle<()> {
+pub fn spawn_reloader(state: Arc<AuthState>, store: Store) -> actix_rt::task::JoinHandle<()> {
     actix_rt::spawn(async move {
         let mut failing = false;
         loop {
-            actix_rt::time::sleep(Duration::from_millis(shared.cfg.reload_interval_ms)).await;
-            match shared.reload(&store).await {
+            actix_rt::time::sleep(Duration::from_millis(state.cfg.reload_interval_ms)).await;
+            match state.reload(&store).await {
                 Ok(()) if failing => {
                     tracing::info!("Reloading keys and revocations works again");
                     failing = false;
                 }
                 Ok(()) => {}
-                Err(error) if !failing => {
-                    tracing::warn!(%error, "Reloading keys and revocations failed; keeping the last ones");
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e.detailed(), "Reloading keys and revocations failed; keeping the last ones");
                     failing = true;
                 }
                 Err(_) => {}

@@ -1,16 +1,18 @@
 //! Typed access to the Dapr state store: reads with ETags, compare-and-swap updates retried on a
-//! lost race, and multi-key transactions. Every write that must not race is conditional.
+//! lost race, and multi-key transactions. Every write that must not race is conditional, and
+//! every retry after a lost race goes through [`retry_races`].
 
-use std::time::Duration;
+use std::future::Future;
 
 use keel_sdk::dapr::{DaprClient, DeleteItem, SaveItem, TransactionOp};
+use keel_sdk::service::retry::{self, Retryable};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::AuthError;
 
-/// Attempts of one compare-and-swap before giving up with [`AuthError::Contention`].
-const CAS_ATTEMPTS: u32 = 16;
+/// Retries after a lost race before giving up with [`AuthError::Contention`] (16 attempts in all).
+const RACE_RETRIES: usize = 15;
 
 /// One thread's handle on the store (the sidecar client is per thread).
 #[derive(Clone)]
@@ -88,16 +90,16 @@ impl Store {
 
     /// Read-modify-write of `key` with compare-and-swap, retried when another writer won. `change`
     /// sees the current value (the default when absent) and may refuse with an error, in which
-    /// case nothing is written.
+    /// case nothing is written. It runs once per attempt, so it only edits the value it is given.
     pub async fn update<T, R>(
         &self,
         key: &str,
-        mut change: impl FnMut(&mut T) -> Result<R, AuthError>,
+        change: impl Fn(&mut T) -> Result<R, AuthError>,
     ) -> Result<R, AuthError>
     where
         T: DeserializeOwned + Serialize + Default,
     {
-        let out = self.cas(key, false, &mut change).await?;
+        let out = self.cas(key, false, &change).await?;
         out.ok_or_else(|| AuthError::Internal(format!("state {key:?} vanished during an update")))
     }
 
@@ -106,45 +108,68 @@ impl Store {
         &self,
         key: &str,
         missing: impl Fn() -> AuthError,
-        mut change: impl FnMut(&mut T) -> Result<R, AuthError>,
+        change: impl Fn(&mut T) -> Result<R, AuthError>,
     ) -> Result<R, AuthError>
     where
         T: DeserializeOwned + Serialize + Default,
     {
-        self.cas(key, true, &mut change).await?.ok_or_else(missing)
+        self.cas(key, true, &change).await?.ok_or_else(missing)
     }
 
-    /// The compare-and-swap loop; `Ok(None)` when `must_exist` and the key does not.
+    /// One compare-and-swap, retried on a lost race; `Ok(None)` when `must_exist` and the key
+    /// does not.
     async fn cas<T, R>(
         &self,
         key: &str,
         must_exist: bool,
-        change: &mut impl FnMut(&mut T) -> Result<R, AuthError>,
+        change: &impl Fn(&mut T) -> Result<R, AuthError>,
     ) -> Result<Option<R>, AuthError>
     where
         T: DeserializeOwned + Serialize + Default,
     {
-        for attempt in 0..CAS_ATTEMPTS {
+        retry_races(format!("state {key:?}"), || async move {
             let Versioned { mut value, etag } = self.get_or_default::<T>(key).await?;
             if must_exist && etag.is_none() {
                 return Ok(None);
             }
             let out = change(&mut value)?;
-            match self.put_if(key, &value, etag, None).await {
-                Ok(()) => return Ok(Some(out)),
-                Err(e) if is_race(&e) => backoff(attempt).await,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(AuthError::Contention(format!("state {key:?}")))
+            self.put_if(key, &value, etag, None).await?;
+            Ok(Some(out))
+        })
+        .await
     }
 }
 
-/// A short, growing, jittered pause after a lost race, so racing writers spread out.
-pub async fn backoff(attempt: u32) {
-    let base = 5u64 << attempt.min(6);
-    let jitter = rand::random::<u64>() % base.max(1);
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+/// Runs `attempt` (read, decide, conditional write) until it does not lose a concurrent-write
+/// race, pausing between tries the way every Keel service does after one
+/// ([`retry::after_race`]: short, growing and jittered, so racing writers spread out). Any other
+/// error ends it at once; still losing after the last retry is [`AuthError::Contention`] on `what`.
+pub async fn retry_races<T, Fut>(
+    what: impl Into<String>,
+    attempt: impl FnMut() -> Fut,
+) -> Result<T, AuthError>
+where
+    Fut: Future<Output = Result<T, AuthError>>,
+{
+    retry_races_on(retry::after_race(RACE_RETRIES), what, attempt).await
+}
+
+/// [`retry_races`] on `schedule`.
+async fn retry_races_on<T, Fut>(
+    schedule: retry::ExponentialBuilder,
+    what: impl Into<String>,
+    attempt: impl FnMut() -> Fut,
+) -> Result<T, AuthError>
+where
+    Fut: Future<Output = Result<T, AuthError>>,
+{
+    attempt.retry(schedule).when(is_race).await.map_err(|e| {
+        if is_race(&e) {
+            AuthError::Contention(what.into())
+        } else {
+            e
+        }
+    })
 }
 
 /// True when `e` is a lost race (worth re-reading and retrying).
@@ -173,3 +198,6 @@ pub fn delete_if(key: &str, etag: Option<String>) -> TransactionOp {
         None => TransactionOp::Delete(DeleteItem::new(key)),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -76,6 +76,7 @@ pub async fn measure_password_grant(
             rate: Some(GRANT_RATE),
             duration: Duration::from_secs(seconds.max(2)),
             connections: 8,
+            finish_in_flight: false,
         },
     )
 }

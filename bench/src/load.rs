@@ -2,6 +2,7 @@
 //! at a fixed rate (latency percentiles, with coordinated-omission correction) or at saturation
 //! (requests per second).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -23,7 +24,13 @@ pub struct Load {
     pub duration: Duration,
     /// Concurrent connections.
     pub connections: u32,
+    /// Let the requests still in flight when `duration` is up finish (within
+    /// [`IN_FLIGHT_LIMIT`] each) and count them, instead of cutting them off.
+    pub finish_in_flight: bool,
 }
+
+/// How long a request may take when requests in flight are let finish.
+pub const IN_FLIGHT_LIMIT: Duration = Duration::from_secs(10);
 
 /// What one run measured (latencies in milliseconds).
 #[derive(Debug, Clone, Default)]
@@ -41,6 +48,9 @@ struct OhaJson {
     summary: OhaSummary,
     #[serde(rename = "latencyPercentiles")]
     latency: OhaPercentiles,
+    /// Requests that got no response, by what went wrong.
+    #[serde(rename = "errorDistribution", default)]
+    errors: BTreeMap<String, u64>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +79,10 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
     if let Some(rate) = load.rate {
         cmd.args(["-q", &rate.to_string(), "--latency-correction"]);
     }
+    if load.finish_in_flight {
+        cmd.args(["--wait-ongoing-requests-after-deadline", "-t"]);
+        cmd.arg(format!("{}s", IN_FLIGHT_LIMIT.as_secs()));
+    }
     for h in &load.headers {
         cmd.args(["-H", h]);
     }
@@ -79,6 +93,17 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
     }
     let parsed: OhaJson = serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("oha output not understood ({e}): {}", String::from_utf8_lossy(&out.stdout)))?;
+    // A success rate below 100% is in the report; what the failures were is only here. Requests
+    // still in flight when the run's time is up are not failures.
+    let failures: Vec<String> = parsed
+        .errors
+        .iter()
+        .filter(|(what, _)| what.as_str() != "aborted due to deadline")
+        .map(|(what, n)| format!("{n} × {what}"))
+        .collect();
+    if !failures.is_empty() {
+        eprintln!("requests without a response at {}: {}", load.url, failures.join("; "));
+    }
     let ms = |v: Option<f64>| v.unwrap_or(f64::NAN) * 1e3;
     Ok(Measured {
         rps: parsed.summary.requests_per_sec,

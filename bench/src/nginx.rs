@@ -6,8 +6,25 @@
 //! way), and one in keel's seat, proxying to the plugin through keel's sidecar's invoke API, so
 //! its requests cross the same sidecars keel's do and only the router differs.
 
+use std::io;
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long nginx has to start listening on both ports.
+const START_LIMIT: Duration = Duration::from_secs(10);
+
+/// Why nginx is not measured. The report prints it as `not measured (<this>)`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NotStarted {
+    /// No `nginx` on the `PATH`.
+    #[error("nginx not found")]
+    NotInstalled,
+    /// It is installed but did not come up (its own words, or what failed).
+    #[error("nginx did not start: {0}")]
+    Failed(String),
+}
 
 /// A running nginx; stopped on drop.
 pub struct Nginx {
@@ -30,8 +47,8 @@ pub struct Upstreams {
 
 impl Nginx {
     /// Starts nginx on `port` (to the plugin) and `seat_port` (through the sidecar), with its
-    /// files in `dir`. Fails with a clear message when nginx is not installed.
-    pub fn start(dir: &Path, port: u16, seat_port: u16, up: &Upstreams) -> Result<Self, String> {
+    /// files in `dir`, and waits until both ports accept connections.
+    pub fn start(dir: &Path, port: u16, seat_port: u16, up: &Upstreams) -> Result<Self, NotStarted> {
         let conf = dir.join("nginx.conf");
         let text = format!(
             r#"worker_processes 1;
@@ -77,15 +94,46 @@ http {{
             sidecar_port = up.sidecar_port,
             app_id = up.app_id,
         );
-        std::fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
+        std::fs::write(&conf, text)
+            .map_err(|e| NotStarted::Failed(format!("write {}: {e}", conf.display())))?;
+        // What nginx says before it reads its configuration (`-e stderr`), kept for the report.
+        let stderr_path = dir.join("nginx-stderr.log");
+        let stderr = std::fs::File::create(&stderr_path)
+            .map_err(|e| NotStarted::Failed(format!("create {}: {e}", stderr_path.display())))?;
         let child = Command::new("nginx")
             .args(["-e", "stderr", "-c"])
             .arg(&conf)
             .args(["-g", "daemon off;"])
             .stdout(Stdio::null())
+            .stderr(stderr)
             .spawn()
-            .map_err(|e| format!("start nginx (install it with `apt-get install nginx`): {e}"))?;
-        Ok(Self { child, port, seat_port })
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => NotStarted::NotInstalled,
+                _ => NotStarted::Failed(format!("run nginx: {e}")),
+            })?;
+        let mut nginx = Self { child, port, seat_port };
+        nginx.wait_listening(&stderr_path)?;
+        Ok(nginx)
+    }
+
+    /// Polls both ports until they accept connections; fails with nginx's own message when it
+    /// exits (a bad configuration, a port taken) or after [`START_LIMIT`].
+    fn wait_listening(&mut self, stderr: &Path) -> Result<(), NotStarted> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let said = std::fs::read_to_string(stderr).unwrap_or_default();
+                return Err(NotStarted::Failed(format!("it exited ({status}): {}", said.trim())));
+            }
+            let up = |port: u16| TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if up(self.port) && up(self.seat_port) {
+                return Ok(());
+            }
+            if started.elapsed() > START_LIMIT {
+                return Err(NotStarted::Failed(format!("not listening within {START_LIMIT:?}")));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The master process id.

@@ -30,6 +30,11 @@ pub fn sample_tree(pid: u32) -> Sample {
     total
 }
 
+/// Reads `pid` alone, without its children (zero when it is gone).
+pub fn sample_own(pid: u32) -> Sample {
+    sample(pid).unwrap_or_default()
+}
+
 fn sample(pid: u32) -> Option<Sample> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.

@@ -20,6 +20,32 @@ pub struct Row {
     pub measured: Measured,
 }
 
+/// A path or comparison the run could not measure, and why; printed where its figures would be.
+#[derive(Debug, Clone)]
+pub struct NotMeasured {
+    /// The path's or the comparison's name.
+    pub name: String,
+    /// The table it belongs to: a path's `(body, plugins)` group, or `None` for a comparison of
+    /// the interleaved rounds.
+    pub group: Option<(String, usize)>,
+    /// Why, e.g. "nginx not found".
+    pub reason: String,
+}
+
+impl NotMeasured {
+    /// What the report prints in place of the figures.
+    pub fn text(&self) -> String {
+        not_measured(&self.reason)
+    }
+}
+
+/// `not measured (<reason>)`, the report's words for a figure it has not got (on one line, with
+/// no `|` to break the table it is in).
+pub fn not_measured(reason: &str) -> String {
+    let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "/");
+    format!("not measured ({reason})")
+}
+
 /// Resource use of a measured process during one run.
 #[derive(Debug, Clone)]
 pub struct Resources {
@@ -59,6 +85,7 @@ fn ms(v: f64) -> String {
 pub fn render(
     header: &str,
     rows: &[Row],
+    missing: &[NotMeasured],
     resources: &[Resources],
     rounds: &[Round],
     verdicts: &[Verdict],
@@ -85,8 +112,12 @@ pub fn render(
                 ms(m.p999)
             );
         }
+        for n in missing.iter().filter(|n| n.group.as_ref().is_some_and(|g| *g == (body.clone(), plugins))) {
+            let _ = writeln!(out, "| {} | {} | - | - | - | - | - | - |", n.name, n.text());
+        }
     }
-    if !rounds.is_empty() {
+    let missing_rounds: Vec<&NotMeasured> = missing.iter().filter(|n| n.group.is_none()).collect();
+    if !rounds.is_empty() || !missing_rounds.is_empty() {
         out.push_str("\n### Interleaved rounds (what the router's targets are judged on)\n\n");
         out.push_str("| comparison | round | load | reference | req/s | p50 ms | p99 ms | keel path | req/s | p50 ms | p99 ms |\n");
         out.push_str("|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|\n");
@@ -107,6 +138,9 @@ pub fn render(
                 ms(r.keel.p50),
                 ms(r.keel.p99)
             );
+        }
+        for n in missing_rounds {
+            let _ = writeln!(out, "| {} | - | {} | - | - | - | - | - | - | - | - |", n.name, n.text());
         }
     }
     if !resources.is_empty() {
@@ -137,5 +171,30 @@ mod tests {
         let old = "# Benchmarks\n\n| a |\n\n## Reading the figures\n\n- why.\n";
         assert_eq!(kept_notes(old), Some("## Reading the figures\n\n- why.\n"));
         assert_eq!(kept_notes("# Benchmarks\n"), None);
+    }
+
+    #[test]
+    fn what_was_not_measured_is_said_in_its_table() {
+        let row = Row {
+            path: "direct".into(),
+            body: "1 KiB".into(),
+            plugins: 1,
+            rate: None,
+            measured: Measured { rps: 10.0, success_rate: 1.0, p50: 1.0, p90: 1.0, p99: 1.0, p999: 1.0 },
+        };
+        let missing = [
+            NotMeasured {
+                name: "nginx".into(),
+                group: Some(("1 KiB".into(), 1)),
+                reason: "nginx not found".into(),
+            },
+            NotMeasured { name: "vs nginx".into(), group: None, reason: "nginx not found".into() },
+        ];
+        let doc = render("# B\n", &[row], &missing, &[], &[], &[]);
+        let path_table = doc.find("| direct | saturation |").unwrap();
+        let nginx = doc.find("| nginx | not measured (nginx not found) | - |").unwrap();
+        let rounds = doc.find("### Interleaved rounds").unwrap();
+        assert!(path_table < nginx && nginx < rounds, "{doc}");
+        assert!(doc.contains("| vs nginx | - | not measured (nginx not found) |"), "{doc}");
     }
 }

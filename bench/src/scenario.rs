@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use keel_e2e::{free_port, AppSpec, Platform};
 
 use crate::load::{self, Load, Measured};
-use crate::nginx::{Nginx, Upstreams};
+use crate::nginx::{Nginx, NotStarted, Upstreams};
 use crate::procstat::{self, sample_tree, Sample};
-use crate::report::{self, Resources, Row, Verdict};
+use crate::report::{self, NotMeasured, Resources, Row, Verdict};
 use crate::Args;
 use crate::{auth, paired, routes};
 
@@ -24,6 +24,9 @@ const LOAD_CPUS: &str = "1";
 /// nginx proxying to the plugin through keel's sidecar: the same hops as keel's external path,
 /// with nginx as the router.
 const NGINX_SEAT: &str = "nginx in keel's seat";
+
+/// nginx proxying straight to the plugin.
+const NGINX: &str = "nginx";
 
 /// keel's internal flow entered at keel's app port, with the caller stamped as its sidecar
 /// stamps it: keel → keel's sidecar → the plugin's sidecar → plugin. Against "two sidecars" (the
@@ -52,6 +55,8 @@ struct Plan {
     rounds: usize,
     /// The fixed rate keel's own hop is judged at.
     hop_rate: u32,
+    /// Count the requests in flight when a run's time is up (see [`Load::finish_in_flight`]).
+    finish_in_flight: bool,
 }
 
 /// One body size and the fixed rates it is measured at (each path also runs at saturation).
@@ -72,16 +77,14 @@ struct Watched {
     tree: bool,
 }
 
+/// `w`'s CPU time and resident memory now. A sidecar hosting its app is read alone (its own
+/// threads: `/proc/<pid>/stat` does not count children), not as its tree less its children's,
+/// which two readings apart could make negative.
 fn read(w: &Watched) -> Sample {
     if w.tree {
         sample_tree(w.pid)
     } else {
-        let own = sample_tree(w.pid);
-        let kids: Vec<Sample> = procstat::children(w.pid).into_iter().map(sample_tree).collect();
-        Sample {
-            cpu_seconds: own.cpu_seconds - kids.iter().map(|k| k.cpu_seconds).sum::<f64>(),
-            rss_bytes: own.rss_bytes - kids.iter().map(|k| k.rss_bytes).sum::<u64>(),
-        }
+        procstat::sample_own(w.pid)
     }
 }
 
@@ -89,15 +92,47 @@ fn read(w: &Watched) -> Sample {
 pub async fn run(args: Args) -> Result<PathBuf, String> {
     let root = keel_e2e::build::workspace_root();
     let oha = load::ensure_oha(&root)?;
-    let plan = if args.smoke {
-        Plan {
-            seconds: 1,
-            bodies: vec![BodyPlan { label: "1 KiB", size: 1024, rates: vec![200] }],
-            plugin_counts: vec![1],
-            rounds: 1,
-            hop_rate: 200,
+    let plan = Plan::new(&args);
+    // The platform, a token keel accepts, and nginx beside it, pinned to the measured core.
+    let rig = Rig::start(plan.plugin_counts[0]).await?;
+    rig.pin_measured();
+    let paths = rig.paths();
+    let meter = Meter {
+        oha,
+        watched: rig.watched()?,
+        seconds: plan.seconds,
+        finish_in_flight: plan.finish_in_flight,
+    };
+    // The judged comparisons first, then every path at every load, then auth's logins.
+    let rounds = judged_rounds(&rig, &paths, &meter, &plan)?;
+    let Figures { mut rows, resources } = measure_every_path(&rig, &paths, &meter, &plan).await?;
+    rows.push(password_grant(&rig, &meter).await?);
+    // The targets against what was measured, and the report, which says what was not measured.
+    let nginx_missing = rig.nginx.as_ref().err();
+    let verdicts = judge(&rows, &resources, &rounds, plan.hop_rate, nginx_missing);
+    let missing = not_measured(nginx_missing, &plan);
+    let header = header(&args, nginx_missing);
+    let doc = report::render(&header, &rows, &missing, &resources, &rounds, &verdicts);
+    write_report(&args, &root, rig.platform.dir(), doc)
+}
+
+// === impl Plan ===
+
+impl Plan {
+    /// What `args` asks for: a second of each path at a tiny rate with `--smoke`, else everything.
+    fn new(args: &Args) -> Self {
+        if args.smoke {
+            return Plan {
+                seconds: 1,
+                bodies: vec![BodyPlan { label: "1 KiB", size: 1024, rates: vec![200] }],
+                plugin_counts: vec![1],
+                rounds: 1,
+                hop_rate: 200,
+                // One second is short: a loaded machine may answer none of a saturation run's
+                // first 64 requests within it, and a smoke run must show each path answering.
+                finish_in_flight: true,
+            };
         }
-    } else {
         Plan {
             seconds: args.seconds,
             bodies: vec![
@@ -109,10 +144,150 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
             plugin_counts: vec![1, 1000],
             rounds: 5,
             hop_rate: 2000,
+            finish_in_flight: false,
         }
-    };
-    let Plan { seconds, bodies, plugin_counts, rounds, hop_rate } = plan;
+    }
+}
 
+/// The measured platform, the token its external path carries, and nginx beside it.
+struct Rig {
+    /// nginx, or why it is not measured. Declared first, so it stops before the platform.
+    nginx: Result<Nginx, NotStarted>,
+    platform: Platform,
+    /// keel's public address (`host:port`).
+    public: String,
+    /// `authorization: Bearer <token>`: keel's external path and both nginx paths send the same
+    /// request, token included (the plugin echoes it, so answers are the same size).
+    bearer: String,
+}
+
+// === impl Rig ===
+
+impl Rig {
+    /// Starts the platform with a route table of `plugins`, gets a token keel accepts, then nginx.
+    async fn start(plugins: usize) -> Result<Self, String> {
+        let platform = start_platform(plugins).await?;
+        let public = platform.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").unwrap_or_default().to_owned();
+        let token = auth::token(&platform.dapr_url("bench-client"), ADMIN_PASSWORD).await?;
+        auth::wait_accepted(&format!("http://{public}/apis/echo/bench"), &token).await?;
+        let bearer = format!("authorization: Bearer {token}");
+        let nginx = start_nginx(&platform);
+        Ok(Rig { nginx, platform, public, bearer })
+    }
+
+    /// Pins the measured processes (sidecars, keel, nginx) to the measured core.
+    fn pin_measured(&self) {
+        for id in ["echo", "bench-client", "keel"] {
+            procstat::pin_tree(self.platform.app(id).pid(), MEASURED_CPUS);
+        }
+        if let Ok(n) = &self.nginx {
+            procstat::pin_tree(n.pid(), MEASURED_CPUS);
+        }
+    }
+
+    /// Every way of reaching the plugin that is measured, nginx's when it runs.
+    fn paths(&self) -> Vec<Path> {
+        let p = &self.platform;
+        let mut paths = vec![
+            Path {
+                name: "direct",
+                url: format!("{}/bench", p.app_url("echo")),
+                headers: vec![],
+                keel: false,
+            },
+            Path {
+                name: "one sidecar hop",
+                url: format!("{}/v1.0/invoke/echo/method/bench", p.dapr_url("echo")),
+                headers: vec![],
+                keel: false,
+            },
+            Path {
+                name: "two sidecars",
+                url: format!("{}/v1.0/invoke/echo/method/bench", p.dapr_url("bench-client")),
+                headers: vec![],
+                keel: false,
+            },
+            Path {
+                name: "keel internal",
+                url: format!("{}/v1.0/invoke/keel/method/echo/bench", p.dapr_url("bench-client")),
+                headers: vec![],
+                keel: true,
+            },
+            Path {
+                name: KEEL_APP_PORT,
+                url: format!("{}/echo/bench", p.app_url("keel")),
+                headers: vec![format!("{}: bench-client", keel_sdk::dapr::headers::DAPR_CALLER_APP_ID)],
+                keel: true,
+            },
+            Path {
+                name: "keel external",
+                url: format!("http://{}/apis/echo/bench", self.public),
+                headers: vec![self.bearer.clone()],
+                keel: true,
+            },
+            Path {
+                name: "keel external, public endpoint",
+                url: format!("http://{}/apis/echo/{}", self.public, routes::OPEN_ENDPOINT),
+                headers: vec![],
+                keel: true,
+            },
+        ];
+        if let Ok(n) = &self.nginx {
+            paths.push(Path {
+                name: NGINX,
+                url: format!("http://127.0.0.1:{}/bench", n.port),
+                // The same request as keel's external path, token included (the plugin echoes it).
+                headers: vec![self.bearer.clone()],
+                keel: false,
+            });
+            paths.push(Path {
+                name: NGINX_SEAT,
+                url: format!("http://127.0.0.1:{}/bench", n.seat_port),
+                headers: vec![self.bearer.clone()],
+                keel: false,
+            });
+        }
+        paths
+    }
+
+    /// The processes whose CPU and memory are reported.
+    fn watched(&self) -> Result<Vec<Watched>, String> {
+        let keel_pid = self.platform.app("keel").pid();
+        let mut watched = vec![
+            Watched { name: "echo sidecar", pid: self.platform.app("echo").pid(), tree: false },
+            Watched { name: "client sidecar", pid: self.platform.app("bench-client").pid(), tree: false },
+            Watched { name: "keel sidecar", pid: keel_pid, tree: false },
+            Watched { name: "keel", pid: keel_child(keel_pid)?, tree: true },
+        ];
+        if let Ok(n) = &self.nginx {
+            watched.push(Watched { name: NGINX, pid: n.pid(), tree: true });
+        }
+        Ok(watched)
+    }
+
+    /// A file of `size` bytes to POST, in the platform's directory.
+    fn body_file(&self, size: usize) -> Result<PathBuf, String> {
+        let body = self.platform.dir().join(format!("body-{size}"));
+        std::fs::write(&body, vec![b'k'; size]).map(|_| body).map_err(|e| format!("write body: {e}"))
+    }
+
+    /// Re-seeds keel's route table with `plugins` plugins, pushed as the registry pushes it, and
+    /// waits until keel routes by it.
+    async fn load_route_table(&self, plugins: usize) -> Result<(), String> {
+        let client = self.platform.dapr("bench-client");
+        let registry = self.platform.dapr(keel_sdk::protocol::REGISTRY_APP_ID);
+        routes::seed(&client, Some(&registry), "bench-client", plugins, next_version()).await?;
+        routes::wait_loaded(
+            &format!("{}/v1.0/invoke/keel/method", self.platform.dapr_url("bench-client")),
+            plugins,
+        )
+        .await
+    }
+}
+
+/// Starts echo, the client's sidecar, auth, the registry's sidecar and keel, with `plugins` in
+/// the route table keel boots with.
+async fn start_platform(plugins: usize) -> Result<Platform, String> {
     let mut platform = Platform::new();
     let big = ["--max-body-size", "16Mi"];
     platform.start(AppSpec::bin("echo", "echo").sidecar_args(&big)).await;
@@ -126,114 +301,72 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     // A sidecar with the registry's app-id: route tables are pushed from it, as the registry
     // pushes them, so keel runs with its default periodic re-read.
     platform.start(AppSpec::sidecar_only(keel_sdk::protocol::REGISTRY_APP_ID)).await;
-    let client_dapr = platform.dapr("bench-client");
-    let registry_dapr = platform.dapr(keel_sdk::protocol::REGISTRY_APP_ID);
-    routes::seed(&client_dapr, None, "bench-client", plugin_counts[0], 1).await?;
+    routes::seed(&platform.dapr("bench-client"), None, "bench-client", plugins, 1).await?;
     platform.start(AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&big)).await;
-    let keel_pid = platform.app("keel").pid();
-    let public = platform.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").unwrap_or_default().to_owned();
-    let token = auth::token(&platform.dapr_url("bench-client"), ADMIN_PASSWORD).await?;
-    auth::wait_accepted(&format!("http://{public}/apis/echo/bench"), &token).await?;
-    // keel's external path and both nginx paths send the same request, token included (the
-    // plugin echoes it, so answers are the same size).
-    let bearer = format!("authorization: Bearer {token}");
-    let echo_pid = platform.app("echo").pid();
-    let client_pid = platform.app("bench-client").pid();
+    Ok(platform)
+}
+
+/// nginx proxying to the plugin, straight and in keel's seat, or why it could not start.
+fn start_nginx(platform: &Platform) -> Result<Nginx, NotStarted> {
     let upstreams = Upstreams {
         plugin_port: platform.app("echo").app_port,
         sidecar_port: platform.app("keel").dapr_port,
         app_id: "echo".into(),
     };
-    let nginx = Nginx::start(platform.dir(), free_port(), free_port(), &upstreams);
-    for pid in [echo_pid, client_pid, keel_pid] {
-        procstat::pin_tree(pid, MEASURED_CPUS);
-    }
-    if let Ok(n) = &nginx {
-        procstat::pin_tree(n.pid(), MEASURED_CPUS);
+    Nginx::start(platform.dir(), free_port(), free_port(), &upstreams)
+}
+
+/// The load generator and the processes sampled while it runs.
+struct Meter {
+    oha: PathBuf,
+    watched: Vec<Watched>,
+    /// Seconds per run.
+    seconds: u64,
+    /// See [`Load::finish_in_flight`].
+    finish_in_flight: bool,
+}
+
+// === impl Meter ===
+
+impl Meter {
+    /// Runs `path` with `body` at `rate` (saturation when `None`), sampling the watched processes.
+    fn run(
+        &self,
+        path: &Path,
+        body: &std::path::Path,
+        rate: Option<u32>,
+    ) -> Result<(Measured, Vec<Usage>), String> {
+        measure(&self.oha, &self.load(path, body, rate), &self.watched)
     }
 
-    let mut paths = vec![
-        Path {
-            name: "direct",
-            url: format!("{}/bench", platform.app_url("echo")),
-            headers: vec![],
-            keel: false,
-        },
-        Path {
-            name: "one sidecar hop",
-            url: format!("{}/v1.0/invoke/echo/method/bench", platform.dapr_url("echo")),
-            headers: vec![],
-            keel: false,
-        },
-        Path {
-            name: "two sidecars",
-            url: format!("{}/v1.0/invoke/echo/method/bench", platform.dapr_url("bench-client")),
-            headers: vec![],
-            keel: false,
-        },
-    ];
-    paths.push(Path {
-        name: "keel internal",
-        url: format!("{}/v1.0/invoke/keel/method/echo/bench", platform.dapr_url("bench-client")),
-        headers: vec![],
-        keel: true,
-    });
-    paths.push(Path {
-        name: KEEL_APP_PORT,
-        url: format!("{}/echo/bench", platform.app_url("keel")),
-        headers: vec![format!("{}: bench-client", keel_sdk::dapr::headers::DAPR_CALLER_APP_ID)],
-        keel: true,
-    });
-    paths.push(Path {
-        name: "keel external",
-        url: format!("http://{public}/apis/echo/bench"),
-        headers: vec![bearer.clone()],
-        keel: true,
-    });
-    paths.push(Path {
-        name: "keel external, public endpoint",
-        url: format!("http://{public}/apis/echo/{}", routes::OPEN_ENDPOINT),
-        headers: vec![],
-        keel: true,
-    });
-    if let Ok(n) = &nginx {
-        paths.push(Path {
-            name: "nginx",
-            url: format!("http://127.0.0.1:{}/bench", n.port),
-            // The same request as keel's external path, token included (the plugin echoes it).
-            headers: vec![bearer.clone()],
-            keel: false,
-        });
-        paths.push(Path {
-            name: NGINX_SEAT,
-            url: format!("http://127.0.0.1:{}/bench", n.seat_port),
-            headers: vec![bearer.clone()],
-            keel: false,
-        });
+    /// One run's load on `path`: 16 connections at a fixed rate, 64 at saturation.
+    fn load(&self, path: &Path, body: &std::path::Path, rate: Option<u32>) -> Load {
+        Load {
+            url: path.url.clone(),
+            headers: path.headers.clone(),
+            body: body.to_path_buf(),
+            rate,
+            duration: Duration::from_secs(self.seconds),
+            connections: if rate.is_some() { 16 } else { 64 },
+            finish_in_flight: self.finish_in_flight,
+        }
     }
-    let mut watched = vec![
-        Watched { name: "echo sidecar", pid: echo_pid, tree: false },
-        Watched { name: "client sidecar", pid: client_pid, tree: false },
-        Watched { name: "keel sidecar", pid: keel_pid, tree: false },
-        Watched { name: "keel", pid: keel_child(keel_pid)?, tree: true },
-    ];
-    if let Ok(n) = &nginx {
-        watched.push(Watched { name: "nginx", pid: n.pid(), tree: true });
-    }
+}
 
-    let body_file = |size: usize| {
-        let body = platform.dir().join(format!("body-{size}"));
-        std::fs::write(&body, vec![b'k'; size]).map(|_| body).map_err(|e| format!("write body: {e}"))
-    };
-
-    // The judged comparisons first, in interleaved rounds (see `paired`).
+/// The judged comparisons, measured first in interleaved rounds (see `paired`).
+fn judged_rounds(
+    rig: &Rig,
+    paths: &[Path],
+    meter: &Meter,
+    plan: &Plan,
+) -> Result<Vec<paired::Round>, String> {
     let mut comparisons = vec![paired::Comparison {
         name: OWN_HOP,
         reference: "two sidecars",
         keel: KEEL_APP_PORT,
-        rate: Some(hop_rate),
+        rate: Some(plan.hop_rate),
     }];
-    if nginx.is_ok() {
+    if rig.nginx.is_ok() {
         comparisons.push(paired::Comparison {
             name: THROUGHPUT,
             reference: NGINX_SEAT,
@@ -241,80 +374,127 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
             rate: None,
         });
     }
-    let first_body = body_file(bodies[0].size)?;
-    let rounds = paired::run(&comparisons, rounds, |name, rate| {
+    let body = rig.body_file(plan.bodies[0].size)?;
+    paired::run(&comparisons, plan.rounds, |name, rate| {
         let path = paths.iter().find(|p| p.name == name).ok_or_else(|| format!("no path {name}"))?;
-        Ok(measure(&oha, &load_for(path, &first_body, rate, seconds), &watched)?.0)
-    })?;
+        Ok(meter.run(path, &body, rate)?.0)
+    })
+}
 
-    let mut rows = Vec::new();
-    let mut resources = Vec::new();
-    let mut loaded = plugin_counts[0];
-    for BodyPlan { label, size, rates } in &bodies {
-        let body = body_file(*size)?;
-        for &plugins in &plugin_counts {
+/// Every path at every body size, route-table size (non-keel paths with the first only) and load.
+async fn measure_every_path(
+    rig: &Rig,
+    paths: &[Path],
+    meter: &Meter,
+    plan: &Plan,
+) -> Result<Figures, String> {
+    let mut figures = Figures::default();
+    let first_count = plan.plugin_counts[0];
+    let mut loaded = first_count;
+    for body in &plan.bodies {
+        let file = rig.body_file(body.size)?;
+        for &plugins in &plan.plugin_counts {
             if plugins != loaded {
-                routes::seed(&client_dapr, Some(&registry_dapr), "bench-client", plugins, next_version())
-                    .await?;
-                routes::wait_loaded(
-                    &format!("{}/v1.0/invoke/keel/method", platform.dapr_url("bench-client")),
-                    plugins,
-                )
-                .await?;
+                rig.load_route_table(plugins).await?;
                 loaded = plugins;
             }
-            for path in paths.iter().filter(|p| p.keel || plugins == plugin_counts[0]) {
-                let mut loads: Vec<Option<u32>> = rates.iter().copied().map(Some).collect();
-                loads.push(None);
-                for rate in loads {
-                    let load = load_for(path, &body, rate, seconds);
-                    let run_name = format!(
-                        "{} {label} {}",
-                        path.name,
-                        rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "saturation".into())
-                    );
-                    let (measured, used) = measure(&oha, &load, &watched)?;
-                    eprintln!(
-                        "{run_name}: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms",
-                        measured.rps, measured.p50, measured.p99
-                    );
-                    if rate.is_none() || rate == rates.first().copied() {
-                        for (name, cores, rss) in used {
-                            resources.push(Resources {
-                                run: run_name.clone(),
-                                process: name.into(),
-                                cpu_cores: cores,
-                                peak_rss_mb: rss as f64 / 1048576.0,
-                            });
-                        }
-                    }
-                    rows.push(Row {
-                        path: path.name.into(),
-                        body: label.to_string(),
-                        plugins,
-                        rate,
-                        measured,
-                    });
-                }
+            for path in paths.iter().filter(|p| p.keel || plugins == first_count) {
+                measure_path(meter, path, body, &file, plugins, &mut figures)?;
             }
         }
     }
+    Ok(figures)
+}
 
-    // auth's password grant, at a steady 20 logins/s (Argon2id with the default parameters).
-    let grant = auth::measure_password_grant(&oha, LOAD_CPUS, &platform, ADMIN_PASSWORD, seconds).await?;
+/// The rows and resource readings gathered so far.
+#[derive(Default)]
+struct Figures {
+    rows: Vec<Row>,
+    resources: Vec<Resources>,
+}
+
+/// One path with one body at each of the body's fixed rates, then at saturation; resources are
+/// kept for the first rate and saturation.
+fn measure_path(
+    meter: &Meter,
+    path: &Path,
+    body: &BodyPlan,
+    file: &std::path::Path,
+    plugins: usize,
+    figures: &mut Figures,
+) -> Result<(), String> {
+    let BodyPlan { label, rates, .. } = body;
+    let mut loads: Vec<Option<u32>> = rates.iter().copied().map(Some).collect();
+    loads.push(None);
+    for rate in loads {
+        let run_name = format!(
+            "{} {label} {}",
+            path.name,
+            rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "saturation".into())
+        );
+        let (measured, used) = meter.run(path, file, rate)?;
+        eprintln!(
+            "{run_name}: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms",
+            measured.rps, measured.p50, measured.p99
+        );
+        if rate.is_none() || rate == rates.first().copied() {
+            for (name, cores, rss) in used {
+                figures.resources.push(Resources {
+                    run: run_name.clone(),
+                    process: name.into(),
+                    cpu_cores: cores,
+                    peak_rss_mb: rss as f64 / 1048576.0,
+                });
+            }
+        }
+        figures.rows.push(Row { path: path.name.into(), body: label.to_string(), plugins, rate, measured });
+    }
+    Ok(())
+}
+
+/// What nginx's paths and comparison would have shown, when nginx is not running: its two paths
+/// in each body's table (the route-table size of the non-keel paths) and the judged throughput.
+fn not_measured(nginx: Option<&NotStarted>, plan: &Plan) -> Vec<NotMeasured> {
+    let Some(why) = nginx else { return Vec::new() };
+    let mut missing = Vec::new();
+    for body in &plan.bodies {
+        for name in [NGINX, NGINX_SEAT] {
+            missing.push(NotMeasured {
+                name: name.into(),
+                group: Some((body.label.to_owned(), plan.plugin_counts[0])),
+                reason: why.to_string(),
+            });
+        }
+    }
+    missing.push(NotMeasured { name: THROUGHPUT.into(), group: None, reason: why.to_string() });
+    missing
+}
+
+/// auth's password grant, at a steady 20 logins/s (Argon2id with the default parameters).
+async fn password_grant(rig: &Rig, meter: &Meter) -> Result<Row, String> {
+    let grant =
+        auth::measure_password_grant(&meter.oha, LOAD_CPUS, &rig.platform, ADMIN_PASSWORD, meter.seconds)
+            .await?;
     eprintln!("password grant: p50 {:.1} ms, p99 {:.1} ms", grant.p50, grant.p99);
-    rows.push(Row {
+    Ok(Row {
         path: "auth password grant".into(),
         body: "form".into(),
         plugins: 0,
         rate: Some(auth::GRANT_RATE),
         measured: grant,
-    });
+    })
+}
 
-    let verdicts = judge(&rows, &resources, &rounds, hop_rate);
-    let header = header(&args, nginx.as_ref().err());
-    let mut doc = report::render(&header, &rows, &resources, &rounds, &verdicts);
-    let out = if args.smoke { platform.dir().join("benchmarks.md") } else { root.join(&args.out) };
+/// Writes `doc` (with the previous report's hand-written notes) to `--out`, or for `--smoke` to
+/// the platform's directory `dir` and a copy in the system's temporary directory; returns where
+/// the reader finds it.
+fn write_report(
+    args: &Args,
+    root: &std::path::Path,
+    dir: &std::path::Path,
+    mut doc: String,
+) -> Result<PathBuf, String> {
+    let out = if args.smoke { dir.join("benchmarks.md") } else { root.join(&args.out) };
     let previous = std::fs::read_to_string(&out).unwrap_or_default();
     if let Some(notes) = report::kept_notes(&previous) {
         doc.push('\n');
@@ -325,8 +505,9 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     }
     std::fs::write(&out, doc).map_err(|e| format!("write {}: {e}", out.display()))?;
     if args.smoke {
-        // The smoke run's report lives in the platform's temporary directory: keep a copy.
-        let keep = std::env::temp_dir().join("keel-bench-smoke.md");
+        // The smoke run's report lives in the platform's temporary directory: keep a copy, named
+        // by this process so that smoke runs at the same time do not read each other's.
+        let keep = std::env::temp_dir().join(format!("keel-bench-smoke-{}.md", std::process::id()));
         std::fs::copy(&out, &keep).map_err(|e| format!("copy report: {e}"))?;
         return Ok(keep);
     }
@@ -343,18 +524,6 @@ fn next_version() -> u64 {
 /// keel's own process: the only child of its `sidecar run` process.
 fn keel_child(sidecar_pid: u32) -> Result<u32, String> {
     procstat::children(sidecar_pid).into_iter().next().ok_or_else(|| "keel's process not found".to_owned())
-}
-
-/// One run's load on `path`: 16 connections at a fixed rate, 64 at saturation.
-fn load_for(path: &Path, body: &std::path::Path, rate: Option<u32>, seconds: u64) -> Load {
-    Load {
-        url: path.url.clone(),
-        headers: path.headers.clone(),
-        body: body.to_path_buf(),
-        rate,
-        duration: Duration::from_secs(seconds),
-        connections: if rate.is_some() { 16 } else { 64 },
-    }
 }
 
 /// Runs one load while sampling the watched processes' CPU and memory.
@@ -404,7 +573,16 @@ fn find<'a>(
 }
 
 /// The targets from the issues, each compared with what was measured.
-fn judge(rows: &[Row], resources: &[Resources], rounds: &[paired::Round], hop_rate: u32) -> Vec<Verdict> {
+/// `nginx` is why nginx was not measured, if it was not: the verdicts against it say so.
+fn judge(
+    rows: &[Row],
+    resources: &[Resources],
+    rounds: &[paired::Round],
+    hop_rate: u32,
+    nginx: Option<&NotStarted>,
+) -> Vec<Verdict> {
+    let against_nginx =
+        || nginx.map(|why| report::not_measured(&why.to_string())).unwrap_or_else(|| "-".into());
     let mut v = Vec::new();
     let hop = find(rows, "one sidecar hop", "1 KiB", 1, Some(1000)).zip(find(
         rows,
@@ -479,15 +657,15 @@ fn judge(rows: &[Row], resources: &[Resources], rounds: &[paired::Round], hop_ra
     let ratio = paired::median_of(rounds, THROUGHPUT, |r| r.keel.rps / r.reference.rps);
     v.push(Verdict {
         target: format!("keel external throughput at saturation ≥ 80% of {NGINX_SEAT}'s (median of the interleaved rounds, 1 KiB)"),
-        measured: ratio.as_ref().map(|(m, each)| format!("{:.0}% (rounds: {})", 100.0 * m, list(each, |r| format!("{:.0}%", 100.0 * r)))).unwrap_or_else(|| "-".into()),
+        measured: ratio.as_ref().map(|(m, each)| format!("{:.0}% (rounds: {})", 100.0 * m, list(each, |r| format!("{:.0}%", 100.0 * r)))).unwrap_or_else(against_nginx),
         met: ratio.map(|(m, _)| m >= 0.8),
     });
     let sat = |path: &str| find(rows, path, "1 KiB", 1, None).map(|m| m.rps);
-    for (path, reference) in [("keel external", "nginx"), ("keel internal", NGINX_SEAT)] {
+    for (path, reference) in [("keel external", NGINX), ("keel internal", NGINX_SEAT)] {
         let both = sat(path).zip(sat(reference));
         v.push(Verdict {
             target: format!("context: {path} throughput at saturation against {reference}'s (1 KiB)"),
-            measured: both.map(|(k, n)| format!("{:.0}%", 100.0 * k / n)).unwrap_or_else(|| "-".into()),
+            measured: both.map(|(k, n)| format!("{:.0}%", 100.0 * k / n)).unwrap_or_else(against_nginx),
             met: None,
         });
     }
@@ -499,7 +677,7 @@ fn list(values: &[f64], f: impl Fn(f64) -> String) -> String {
     values.iter().map(|&v| f(v)).collect::<Vec<_>>().join(", ")
 }
 
-fn header(args: &Args, nginx_error: Option<&String>) -> String {
+fn header(args: &Args, nginx: Option<&NotStarted>) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -521,8 +699,17 @@ fn header(args: &Args, nginx_error: Option<&String>) -> String {
         if args.smoke { " --smoke".to_owned() } else { format!(" --seconds {}", args.seconds) },
         if args.smoke { 1 } else { args.seconds }
     );
-    if let Some(e) = nginx_error {
-        h.push_str(&format!("\nnginx was not measured: {e}\n"));
+    if args.smoke {
+        h.push_str(
+            "\nSmoke run: requests still in flight when a run's second is up are let finish and counted.\n",
+        );
+    }
+    match nginx {
+        Some(NotStarted::NotInstalled) => h.push_str(
+            "\nnginx was not measured (nginx not found): its rows say so. Install it (`apt-get install nginx`) to measure it.\n",
+        ),
+        Some(why) => h.push_str(&format!("\nnginx was {}.\n", report::not_measured(&why.to_string()))),
+        None => {}
     }
     h
 }

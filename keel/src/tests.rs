@@ -1,82 +1,49 @@
-//! In-process tests: the router started with [`super::start`] on loopback ports, in front of a
-//! fake sidecar that serves the state API and plays a few plugins. The real-process tests (real
-//! sidecars, real plugins) live in the workspace's `tests/tests/router_*.rs`.
+//! In-process tests: the router started with [`super::start`] on loopback ports, in front of the
+//! stand-in's fake sidecar (`sidecar::test_util`: its real state API, and a few plugins played
+//! here). The real-process tests (real sidecars, real plugins) live in the workspace's
+//! `tests/tests/router_*.rs`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::HttpResponse;
 use bytes::Bytes;
 use serde_json::{json, Value};
+use sidecar::test_util::{FakeSidecar, Invocation};
 
 use super::*;
 use keel_sdk::dapr::SidecarConfig;
+use keel_sdk::protocol::ROUTES_KEY;
 
 // === the fake sidecar ===
 
-#[derive(Default)]
-struct FakeState {
-    /// The stored route table, as JSON text.
-    routes: Mutex<Option<String>>,
-    /// What `DAPR_API_TOKEN` the fake requires, if any.
-    token: Option<String>,
-}
-
-struct Fake {
-    url: String,
-    state: web::Data<FakeState>,
-}
-
-async fn fake_sidecar(token: Option<&str>) -> Fake {
-    let state = web::Data::new(FakeState { token: token.map(str::to_owned), ..Default::default() });
-    let data = state.clone();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .route("/v1.0/healthz/outbound", web::get().to(|| async { HttpResponse::NoContent().finish() }))
-            .route("/v1.0/state/statestore/keel-routes", web::get().to(get_routes))
-            .route("/v1.0/invoke/{app}/method/{tail:.*}", web::to(invoke))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    actix_rt::spawn(server);
-    Fake { url, state }
-}
-
-async fn get_routes(state: web::Data<FakeState>) -> HttpResponse {
-    match state.routes.lock().unwrap().clone() {
-        Some(t) => HttpResponse::Ok().insert_header(("etag", "1")).body(t),
-        None => HttpResponse::NoContent().finish(),
+/// keel's sidecar: the stand-in's fake (`sidecar::test_util`), its state API real, with
+/// [`plugin`] behind the apps of [`table`]. `ghost` has nobody behind it, so the fake answers
+/// what daprd says about an app it cannot reach; `tardy` answers what daprd says when a
+/// resiliency timeout fires.
+async fn fake_sidecar(token: Option<&str>) -> FakeSidecar {
+    let mut fake = FakeSidecar::builder("keel");
+    if let Some(token) = token {
+        fake = fake.token(token);
     }
+    for app in ["echo", "emoji", "greeter"] {
+        fake = fake.app(app, plugin);
+    }
+    fake.app("tardy", |_| async {
+        HttpResponse::InternalServerError().content_type("application/json").body(
+            r#"{"errorCode":"ERR_DIRECT_INVOKE","message":"failed to invoke, id: tardy, err: context deadline exceeded"}"#,
+        )
+    })
+    .start()
+    .await
 }
 
 /// Plays the plugins: `echo` describes the request, `status/<n>` answers n, `slow/<ms>` waits,
-/// `body` streams the request body back; app `ghost` is what daprd says about an app it cannot
-/// reach, app `tardy` what it says when a resiliency timeout fires.
-async fn invoke(req: HttpRequest, body: web::Payload, state: web::Data<FakeState>) -> HttpResponse {
-    if let Some(token) = &state.token {
-        if req.headers().get("dapr-api-token").is_none_or(|t| t != token.as_str()) {
-            return HttpResponse::Unauthorized().body("invalid api token\n");
-        }
-    }
-    let app = req.match_info().get("app").unwrap_or_default().to_owned();
+/// `body` streams the request body back.
+async fn plugin(mut inv: Invocation) -> HttpResponse {
+    let req = inv.request.clone();
     let tail = req.uri().path().split_once("/method/").map(|(_, t)| t.to_owned()).unwrap_or_default();
-    if app == "ghost" {
-        return HttpResponse::InternalServerError().content_type("application/json").body(
-            r#"{"errorCode":"ERR_DIRECT_INVOKE","message":"failed to invoke, id: ghost, err: connection refused"}"#,
-        );
-    }
-    if app == "tardy" {
-        return HttpResponse::InternalServerError().content_type("application/json").body(
-            r#"{"errorCode":"ERR_DIRECT_INVOKE","message":"failed to invoke, id: tardy, err: context deadline exceeded"}"#,
-        );
-    }
     if let Some(ms) = tail.strip_prefix("slow/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
         return HttpResponse::Ok().body("slept");
@@ -96,9 +63,9 @@ async fn invoke(req: HttpRequest, body: web::Payload, state: web::Data<FakeState
             .body(format!(r#"{{"ret":-1,"msg":"plugin says {code}"}}"#));
     }
     if tail == "body" {
-        return HttpResponse::Ok().streaming(body);
+        return HttpResponse::Ok().streaming(inv.body);
     }
-    let bytes = body.to_bytes_limited(64 << 20).await.unwrap().unwrap();
+    let bytes = inv.body_bytes().await.unwrap();
     let mut headers = serde_json::Map::new();
     for name in req.headers().keys() {
         let values: Vec<Value> =
@@ -106,7 +73,7 @@ async fn invoke(req: HttpRequest, body: web::Payload, state: web::Data<FakeState
         headers.insert(name.to_string(), Value::Array(values));
     }
     HttpResponse::Ok().json(json!({
-        "app": app, "method": req.method().as_str(), "path": tail, "query": req.query_string(),
+        "app": inv.app_id, "method": req.method().as_str(), "path": tail, "query": req.query_string(),
         "headers": headers, "body_len": bytes.len(),
     }))
 }
@@ -125,9 +92,9 @@ fn table(version: u64, echo_status: &str) -> Value {
 }
 
 /// Starts keel in front of `fake` with its table stored, and waits until keel loaded it.
-async fn keel(fake: &Fake, tweak: impl FnOnce(&mut Config)) -> Running {
-    *fake.state.routes.lock().unwrap() = Some(table(1, "ACTIVE").to_string());
-    let mut cfg = Config::local(SidecarConfig { endpoint: fake.url.clone(), ..Default::default() });
+async fn keel(fake: &FakeSidecar, tweak: impl FnOnce(&mut Config)) -> Running {
+    fake.set_value(ROUTES_KEY, &table(1, "ACTIVE"));
+    let mut cfg = Config::local(SidecarConfig { endpoint: fake.url(), ..Default::default() });
     cfg.router.routes_retry_ms = 20;
     tweak(&mut cfg);
     let running = start(cfg).await.unwrap();
@@ -349,7 +316,7 @@ async fn a_plugin_that_is_not_active_is_503_until_a_push_says_otherwise() {
 #[actix_web::test]
 async fn boot_waits_for_the_table_and_the_timer_picks_up_missed_pushes() {
     let fake = fake_sidecar(None).await;
-    let mut cfg = Config::local(SidecarConfig { endpoint: fake.url.clone(), ..Default::default() });
+    let mut cfg = Config::local(SidecarConfig { endpoint: fake.url(), ..Default::default() });
     cfg.router.routes_retry_ms = 20;
     cfg.router.routes_refresh_ms = 50;
     let keel = start(cfg).await.unwrap();
@@ -363,7 +330,7 @@ async fn boot_waits_for_the_table_and_the_timer_picks_up_missed_pushes() {
         client().get(format!("http://{}/readyz", keel.admin_addr)).send().await.unwrap().status(),
         503
     );
-    *fake.state.routes.lock().unwrap() = Some(table(4, "ACTIVE").to_string());
+    fake.set_value(ROUTES_KEY, &table(4, "ACTIVE"));
     let started = Instant::now();
     while keel.routes_version() != Some(4) {
         assert!(started.elapsed() < Duration::from_secs(10));
@@ -374,7 +341,7 @@ async fn boot_waits_for_the_table_and_the_timer_picks_up_missed_pushes() {
         client().get(format!("http://{}/readyz", keel.admin_addr)).send().await.unwrap().status(),
         204
     );
-    *fake.state.routes.lock().unwrap() = Some(table(5, "STOPPING").to_string());
+    fake.set_value(ROUTES_KEY, &table(5, "STOPPING"));
     while keel.routes_version() != Some(5) {
         assert!(started.elapsed() < Duration::from_secs(10));
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -1,13 +1,14 @@
 //! The management API (routes in [`configure`]), served on the app port next to the protocol
 //! endpoints the plugin kit serves, and reached through keel like any plugin
-//! (`/v1.0/invoke/keel/method/plugins/v1/plugins`). Answers carry the `{"ret","msg"}` envelope;
-//! refusals are [`RegistryError`]s, whose single mapping decides the HTTP status.
+//! (`/v1.0/invoke/keel/method/plugins/v1/plugins`). Answers carry the `{"ret": 0, "msg": "ok"}`
+//! envelope ([`Reply`]); refusals are [`RegistryError`]s, answered with the platform's error body
+//! and the status of their catalogue code.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use keel_sdk::protocol::Reply;
 use serde::Deserialize;
 
-use crate::access::Manager;
+use crate::authorize::MayChangeRegistry;
 use crate::error::RegistryError;
 use crate::register::RegisterRequest;
 use crate::registry::{ListQuery, Registry};
@@ -22,9 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record. Admins and
-/// core services only (see [`crate::access`]).
+/// core services only (see [`crate::authorize`]).
 async fn register(
-    _: Manager,
+    _: MayChangeRegistry,
     reg: web::Data<Registry>,
     body: web::Bytes,
 ) -> Result<HttpResponse, RegistryError> {
@@ -54,7 +55,7 @@ struct DeleteQuery {
 /// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Admins
 /// and core services only.
 async fn unregister(
-    _: Manager,
+    _: MayChangeRegistry,
     reg: web::Data<Registry>,
     id: web::Path<String>,
     req: HttpRequest,

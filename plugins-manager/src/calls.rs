@@ -9,6 +9,8 @@ use keel_sdk::protocol::{
     paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable, StatusResponse,
     ValidIdentify, AUTH_APP_ID, KEEL_APP_ID,
 };
+use keel_sdk::service::snippet;
+use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::RegistryError;
@@ -16,6 +18,12 @@ use crate::secret::Secret;
 
 /// keel's method that takes the registry's route table pushes.
 pub const KEEL_ROUTES_METHOD: &str = "v1/routes";
+
+/// The body of `PUT /v1/clients/<id>` on auth.
+#[derive(Serialize)]
+struct ClientSecret<'a> {
+    secret: &'a str,
+}
 
 /// Sidecar clients sharing one connection pool, one per time limit.
 #[derive(Clone)]
@@ -91,20 +99,16 @@ impl Calls {
         }
     }
 
-    /// `PUT /v1/routes` on keel. Failures are only logged: keel re-reads the table from the store
-    /// on its own timer, so a lost push delays routing changes, it does not lose them.
     /// `PUT /v1/clients/<id>` on auth: the plugin's client credentials, so the plugin (or an
     /// integrator holding its secret) can obtain tokens for its own id. The body is never logged.
     pub async fn put_client(&self, id: &str, secret: &Secret) -> Result<(), RegistryError> {
-        let body = serde_json::json!({ "secret": secret.expose() });
+        let body = ClientSecret { secret: secret.expose() };
         let failed = |reason: String| RegistryError::ClientCredentials { id: id.to_owned(), reason };
         match self.auth.invoke(Method::PUT, AUTH_APP_ID, &format!("v1/clients/{id}"), Some(&body)).await {
             Ok(answer) if answer.status.is_success() => Ok(()),
-            Ok(answer) => Err(failed(format!(
-                "auth answered HTTP {}: {}",
-                answer.status.as_u16(),
-                String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
-            ))),
+            Ok(answer) => {
+                Err(failed(format!("auth answered HTTP {}: {}", answer.status.as_u16(), quote(&answer.body))))
+            }
             Err(error) => Err(failed(error.to_string())),
         }
     }
@@ -120,6 +124,8 @@ impl Calls {
         }
     }
 
+    /// `PUT /v1/routes` on keel. Failures are only logged: keel re-reads the table from the store
+    /// on its own timer, so a lost push delays routing changes, it does not lose them.
     pub async fn push_routes(&self, table: &RouteTable) {
         let outcome = self.push.invoke(Method::PUT, KEEL_APP_ID, KEEL_ROUTES_METHOD, Some(table)).await;
         match outcome {
@@ -129,7 +135,7 @@ impl Calls {
             Ok(answer) => tracing::warn!(
                 version = table.version,
                 status = answer.status.as_u16(),
-                answer = %String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)]),
+                answer = %quote(&answer.body),
                 "Keel refused the route table push; it will re-read the store"
             ),
             Err(error) => {
@@ -176,7 +182,7 @@ async fn call(
     if !ok_status {
         let msg = match &envelope {
             Some(e) if !e.msg.is_empty() => e.msg.clone(),
-            _ => snippet(&answer.body),
+            _ => quote(&answer.body),
         };
         return Err(RegistryError::PluginHttp {
             id: id.to_owned(),
@@ -199,15 +205,24 @@ fn decode_reason(e: &DaprError) -> String {
     }
 }
 
-/// At most 200 characters of a body, for messages.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_owned();
+/// A bounded quote of a body for messages (`keel_sdk::service::snippet`), saying so when there
+/// is nothing to quote.
+fn quote(body: &[u8]) -> String {
+    match snippet(body.trim_ascii()) {
+        text if text.is_empty() => "(empty body)".to_owned(),
+        text => text,
     }
-    match text.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_trimmed_bounded_and_never_empty() {
+        assert_eq!(quote(b"  database is down\n"), "database is down");
+        assert_eq!(quote(b" \n"), "(empty body)");
+        let long = quote("é".repeat(1000).as_bytes());
+        assert!(long.ends_with('…') && long.len() < 600, "{long}");
     }
 }

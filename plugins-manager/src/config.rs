@@ -47,8 +47,9 @@ pub struct Config {
     pub auth_timeout_ms: u64,
     /// Register the core services (`keel`, `auth`, `plugins`) at boot, retrying until they answer.
     pub register_core: bool,
-    /// Longest pause between two attempts to register a core service (the backoff starts at
-    /// 200 ms and doubles up to this).
+    /// Longest pause between two attempts to register a core service: the pause starts at
+    /// 200 ms and doubles up to this, then each pause gets up to as much again of random jitter
+    /// (`keel_sdk::service::retry::until_up`).
     pub core_retry_max_ms: u64,
     /// Registrations worked on at once; more wait their turn. Each holds a copy of the route table
     /// while it runs, so this bounds the registry's memory under a burst (and a burst goes no

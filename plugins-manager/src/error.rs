@@ -1,13 +1,18 @@
-//! Every way a registry request can fail, and the one place that turns each into an HTTP status
-//! and a `{"ret": <code>, "msg": "..."}` envelope. Messages say what to fix; variants are grouped
-//! by who is at fault (the caller, the plugin being registered, a plugin it extends, the platform).
+//! Every way a registry request can fail, and the one place that names each case: `code()` maps
+//! every variant onto the platform's catalogue (`keel_sdk::protocol::errors`), which decides the
+//! HTTP status, whose fault it is and so the log level. Answers are the catalogue's one body,
+//! `{"ret": -<status>, "msg": "...", "code": "ERR_..."}` with `x-keel-error: 1`. Messages say what
+//! to fix; causes that are the platform's own business (its sidecar, its store, auth's answer, a
+//! bug) go to the log as the refusal's detail, never to the caller. Variants are grouped by who
+//! is at fault (the caller, the plugin being registered, a plugin it extends, the platform).
 
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use keel_sdk::dapr::DaprError;
-use keel_sdk::protocol::{Envelope, IdError, PlatformTooOld};
+use keel_sdk::protocol::errors::{self, Code, PlatformError};
+use keel_sdk::protocol::{IdError, PlatformTooOld};
 
 /// A refused or failed registry request.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +42,15 @@ pub enum RegistryError {
     /// Core services cannot be unregistered (the registry would register them again at boot).
     #[error("plugin {0:?} is a core service of the platform and cannot be unregistered")]
     CoreService(String),
-    /// The caller may not change the registry.
-    #[error("forbidden: {0}")]
-    Forbidden(String),
+    /// Through keel's public port, without the admin role.
+    #[error("forbidden: registering and unregistering plugins needs the admin role")]
+    NotAdmin,
+    /// An app other than keel and the core services, calling through its own sidecar.
+    #[error("forbidden: app {app:?} may not register or unregister plugins; go through keel as an admin")]
+    AppNotAllowed { app: String },
+    /// A plugin that is not a core service, calling through keel's internal flow.
+    #[error("forbidden: plugin {plugin:?} may not register or unregister plugins; only admins and core services may")]
+    PluginNotAllowed { plugin: String },
     /// Other plugins implement the plugin's points.
     #[error("plugin {id:?} cannot be unregistered while other plugins implement its addon points ({implementers}); unregister those first, or use ?force=true to remove their implementations too")]
     InUse { id: String, implementers: String },
@@ -94,14 +105,17 @@ pub enum RegistryError {
     AddonsRefused { main: String, msg: String },
 
     // === the platform ===
-    /// The registry's own sidecar cannot be reached.
-    #[error("the registry's Dapr sidecar is unavailable: {0}")]
+    /// The registry's own sidecar cannot be reached. What failed goes to the log only.
+    #[error(
+        "the registry's Dapr sidecar is unavailable; its address and the failure are in the registry's log"
+    )]
     Sidecar(#[source] DaprError),
-    /// auth did not store the plugin's client credentials, so nothing was registered.
-    #[error("auth did not store client credentials for plugin {id:?} ({reason}); nothing was registered, try again once auth is up")]
+    /// auth did not store the plugin's client credentials, so nothing was registered. Why goes to
+    /// the log only.
+    #[error("auth did not store client credentials for plugin {id:?}; nothing was registered, try again once auth is up")]
     ClientCredentials { id: String, reason: String },
-    /// The state store failed.
-    #[error("the state store failed: {0}")]
+    /// The state store failed. What failed goes to the log only.
+    #[error("the registry's state store failed; try again later (the failure is in the registry's log)")]
     Store(#[source] DaprError),
     /// Too many concurrent changes in a row: every attempt lost the race.
     #[error("the route table kept changing under this request ({0} attempts); retry")]
@@ -111,41 +125,9 @@ pub enum RegistryError {
     Internal(String),
 }
 
-impl RegistryError {
-    /// The envelope's `ret`: one negative code per kind of refusal, stable for clients.
-    pub fn code(&self) -> i32 {
-        match self {
-            Self::BadRequest(_) => -1001,
-            Self::InvalidId(_) => -1002,
-            Self::ReservedId(_) => -1003,
-            Self::BadSecret(_) => -1004,
-            Self::NotFound(_) => -1005,
-            Self::AlreadyRegistered(_) => -1006,
-            Self::InProgress(_) => -1007,
-            Self::CoreService(_) => -1008,
-            Self::InUse { .. } => -1009,
-            Self::Forbidden(_) => -1010,
-            Self::Unreachable { .. } => -1101,
-            Self::Timeout { .. } => -1102,
-            Self::PluginHttp { .. } => -1103,
-            Self::PluginRefused { .. } => -1104,
-            Self::MalformedIdentify { .. } => -1105,
-            Self::MalformedStatus { .. } => -1106,
-            Self::IdMismatch { .. } => -1107,
-            Self::PlatformTooOld { .. } => -1108,
-            Self::MainNotRegistered { .. } => -1201,
-            Self::MainVersion { .. } => -1202,
-            Self::PointNotDeclared { .. } => -1203,
-            Self::PointTaken { .. } => -1204,
-            Self::AddonsRefused { .. } => -1205,
-            Self::Sidecar(_) => -1301,
-            Self::ClientCredentials { .. } => -1304,
-            Self::Store(_) => -1302,
-            Self::Contention(_) => -1303,
-            Self::Internal(_) => -1500,
-        }
-    }
+// === impl RegistryError ===
 
+impl RegistryError {
     /// Wraps a state-store failure, telling an unreachable sidecar apart from a failing store.
     pub fn store(e: DaprError) -> Self {
         if matches!(e, DaprError::Connect { .. }) {
@@ -171,119 +153,97 @@ impl RegistryError {
     }
 }
 
-impl ResponseError for RegistryError {
-    fn status_code(&self) -> StatusCode {
+impl PlatformError for RegistryError {
+    fn code(&self) -> Code {
         match self {
-            Self::BadRequest(_) | Self::InvalidId(_) | Self::BadSecret(_) => StatusCode::BAD_REQUEST,
-            Self::ReservedId(_) | Self::CoreService(_) | Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::AlreadyRegistered(_)
-            | Self::InProgress(_)
-            | Self::InUse { .. }
-            | Self::PointTaken { .. } => StatusCode::CONFLICT,
-            Self::Unreachable { .. }
-            | Self::PluginHttp { .. }
-            | Self::PluginRefused { .. }
-            | Self::MalformedStatus { .. } => StatusCode::BAD_GATEWAY,
-            Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::MalformedIdentify { .. }
-            | Self::IdMismatch { .. }
-            | Self::PlatformTooOld { .. }
-            | Self::PointNotDeclared { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::MainNotRegistered { .. } | Self::MainVersion { .. } => StatusCode::FAILED_DEPENDENCY,
-            Self::AddonsRefused { .. } => StatusCode::FORBIDDEN,
-            Self::Sidecar(_) | Self::Store(_) | Self::Contention(_) | Self::ClientCredentials { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::BadRequest(_) => Code::BadRequest,
+            Self::InvalidId(_) => Code::BadPluginId,
+            Self::ReservedId(_) => Code::ReservedId,
+            Self::BadSecret(_) => Code::BadSecret,
+            Self::NotFound(_) => Code::UnknownPlugin,
+            Self::AlreadyRegistered(_) => Code::AlreadyRegistered,
+            Self::InProgress(_) => Code::InProgress,
+            Self::CoreService(_) => Code::CoreService,
+            Self::NotAdmin => Code::Forbidden,
+            Self::AppNotAllowed { .. } | Self::PluginNotAllowed { .. } => Code::CallerNotAllowed,
+            Self::InUse { .. } => Code::InUse,
+            Self::Unreachable { .. } => Code::PluginUnreachable,
+            Self::Timeout { .. } => Code::PluginTimeout,
+            Self::PluginHttp { .. } => Code::PluginHttp,
+            Self::PluginRefused { .. } => Code::PluginRefused,
+            Self::MalformedIdentify { .. } => Code::MalformedIdentify,
+            Self::MalformedStatus { .. } => Code::MalformedStatus,
+            Self::IdMismatch { .. } => Code::IdMismatch,
+            Self::PlatformTooOld { .. } => Code::PlatformTooOld,
+            Self::MainNotRegistered { .. } => Code::MainNotRegistered,
+            Self::MainVersion { .. } => Code::MainVersion,
+            Self::PointNotDeclared { .. } => Code::PointNotDeclared,
+            Self::PointTaken { .. } => Code::PointTaken,
+            Self::AddonsRefused { .. } => Code::AddonsRefused,
+            Self::Sidecar(_) => Code::SidecarUnavailable,
+            Self::ClientCredentials { .. } => Code::DependencyUnavailable,
+            Self::Store(_) => Code::StoreUnavailable,
+            Self::Contention(_) => Code::Contention,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
+    /// The plugin the refusal is about: the one asked for, or the extended plugin that is
+    /// missing, out of range, lacking the point or refusing.
+    fn plugin(&self) -> Option<&str> {
+        match self {
+            Self::ReservedId(id)
+            | Self::NotFound(id)
+            | Self::AlreadyRegistered(id)
+            | Self::InProgress(id)
+            | Self::CoreService(id)
+            | Self::InUse { id, .. }
+            | Self::Unreachable { id, .. }
+            | Self::Timeout { id, .. }
+            | Self::PluginHttp { id, .. }
+            | Self::PluginRefused { id, .. }
+            | Self::MalformedIdentify { id, .. }
+            | Self::MalformedStatus { id, .. }
+            | Self::PlatformTooOld { id, .. }
+            | Self::ClientCredentials { id, .. } => Some(id),
+            Self::IdMismatch { requested, .. } => Some(requested),
+            Self::MainNotRegistered { main, .. }
+            | Self::MainVersion { main, .. }
+            | Self::PointNotDeclared { main, .. }
+            | Self::PointTaken { main, .. }
+            | Self::AddonsRefused { main, .. } => Some(main),
+            Self::PluginNotAllowed { plugin } => Some(plugin),
+            Self::BadRequest(_)
+            | Self::InvalidId(_)
+            | Self::BadSecret(_)
+            | Self::NotAdmin
+            | Self::AppNotAllowed { .. }
+            | Self::Sidecar(_)
+            | Self::Store(_)
+            | Self::Contention(_)
+            | Self::Internal(_) => None,
+        }
+    }
+
+    /// The causes the caller is not told: the sidecar's or the store's failure, auth's answer.
+    fn detail(&self) -> Option<String> {
+        match self {
+            Self::Sidecar(e) | Self::Store(e) => Some(e.to_string()),
+            Self::ClientCredentials { reason, .. } => Some(reason.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseError for RegistryError {
+    fn status_code(&self) -> StatusCode {
+        self.code().status()
+    }
+
     fn error_response(&self) -> HttpResponse {
-        // A 500 never carries internal detail; the request log records the error itself.
-        let msg = match self {
-            Self::Internal(_) => "internal error in the registry; see its log".to_owned(),
-            other => other.to_string(),
-        };
-        HttpResponse::build(self.status_code()).json(Envelope::error(self.code(), msg))
+        errors::respond(self)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    fn all() -> Vec<RegistryError> {
-        let d = || DaprError::Decode { what: "x".into(), reason: "y".into() };
-        vec![
-            RegistryError::BadRequest("x".into()),
-            RegistryError::InvalidId(IdError::Empty),
-            RegistryError::ReservedId("keel".into()),
-            RegistryError::BadSecret("x".into()),
-            RegistryError::NotFound("x".into()),
-            RegistryError::AlreadyRegistered("x".into()),
-            RegistryError::InProgress("x".into()),
-            RegistryError::CoreService("x".into()),
-            RegistryError::InUse { id: "x".into(), implementers: "y".into() },
-            RegistryError::Forbidden("x".into()),
-            RegistryError::Unreachable { id: "x".into(), endpoint: "v1/identify", reason: "r".into() },
-            RegistryError::Timeout {
-                id: "x".into(),
-                endpoint: "v1/identify",
-                after: Duration::from_secs(1),
-                setting: "s",
-            },
-            RegistryError::PluginHttp {
-                id: "x".into(),
-                endpoint: "v1/identify",
-                status: 500,
-                msg: "m".into(),
-            },
-            RegistryError::PluginRefused { id: "x".into(), endpoint: "v1/identify", ret: 1, msg: "m".into() },
-            RegistryError::MalformedIdentify { id: "x".into(), reason: "r".into() },
-            RegistryError::MalformedStatus { id: "x".into(), reason: "r".into() },
-            RegistryError::IdMismatch { requested: "a".into(), reported: "b".into() },
-            RegistryError::PlatformTooOld {
-                id: "x".into(),
-                source: PlatformTooOld {
-                    needed: semver::Version::new(9, 0, 0),
-                    platform: semver::Version::new(1, 0, 0),
-                },
-            },
-            RegistryError::MainNotRegistered { index: 0, main: "m".into() },
-            RegistryError::MainVersion { index: 0, main: "m".into(), actual: "1".into(), wanted: "2".into() },
-            RegistryError::PointNotDeclared {
-                index: 0,
-                main: "m".into(),
-                point: "p".into(),
-                offered: "".into(),
-            },
-            RegistryError::PointTaken { main: "m".into(), point: "p".into(), by: "b".into() },
-            RegistryError::AddonsRefused { main: "m".into(), msg: "no".into() },
-            RegistryError::Sidecar(d()),
-            RegistryError::Store(d()),
-            RegistryError::Contention(3),
-            RegistryError::Internal("secret detail".into()),
-        ]
-    }
-
-    #[test]
-    fn every_error_has_its_own_code_and_a_non_success_status() {
-        let errors = all();
-        let codes: HashSet<i32> = errors.iter().map(RegistryError::code).collect();
-        assert_eq!(codes.len(), errors.len());
-        for e in &errors {
-            assert!(e.code() < 0);
-            assert!(e.status_code().is_client_error() || e.status_code().is_server_error(), "{e}");
-        }
-    }
-
-    #[actix_web::test]
-    async fn internal_errors_hide_their_detail() {
-        let res = RegistryError::Internal("secret detail".into()).error_response();
-        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
-        assert!(!String::from_utf8_lossy(&body).contains("secret detail"));
-    }
-}
+mod tests;

@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use keel_sdk::dapr::SaveItem;
+use keel_sdk::protocol::errors::PlatformError;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -54,7 +55,7 @@ pub async fn run(
     tx: watch::Sender<Leadership>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let lease = Duration::from_millis(reg.shared.cfg.lease_ms);
+    let lease = Duration::from_millis(reg.state.cfg.lease_ms);
     let hold = lease * 4 / 5;
     let tick = lease / 5;
     let mut state = Leadership::default();
@@ -75,7 +76,7 @@ pub async fn run(
                 state.until = None;
             }
             // Keep what we had: the validity runs out by itself if the store stays unreachable.
-            Err(error) => tracing::warn!(%error, "Polling lease check failed"),
+            Err(error) => tracing::warn!(%error, detail = error.detail(), "Polling lease check failed"),
         }
         tx.send_replace(state);
         tokio::select! {

@@ -4,7 +4,10 @@
 //! - `POST /v1/plugins` registers a plugin through its `/v1/identify`, checks what it claims,
 //!   asks the plugins it extends, records its status, then writes its record and the new route
 //!   table in one conditional transaction and pushes the table to keel ([`register`]).
-//! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]).
+//! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]); who may
+//!   change the registry is decided in one place ([`authorize`]).
+//! - Every refusal is a [`RegistryError`], answered with the platform's error catalogue
+//!   (`keel_sdk::protocol::errors`) ([`error`]).
 //! - The replica holding the polling lease ([`lease`]) polls every plugin's `/v1/status` and
 //!   records changes ([`poll`]).
 //! - At boot it registers the core services, retrying until they answer ([`boot`]).
@@ -24,8 +27,8 @@
 
 #![forbid(unsafe_code)]
 
-pub mod access;
 pub mod api;
+pub mod authorize;
 pub mod boot;
 pub mod calls;
 pub mod config;
@@ -52,7 +55,7 @@ use tokio::sync::watch;
 
 pub use config::Config;
 pub use error::RegistryError;
-pub use registry::{Registry, Shared};
+pub use registry::{Registry, RegistryState};
 
 /// A started registry: its address, its HTTP server and its background tasks.
 pub struct Running {
@@ -98,12 +101,12 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let plugin = PluginSpec::new(REGISTRY_APP_ID, env!("CARGO_PKG_VERSION"))
         .build()
         .map_err(|e| invalid(e.to_string()))?;
-    let shared = Shared::new(cfg.clone(), sidecar);
+    let state = RegistryState::new(cfg.clone(), sidecar);
 
-    let factory_shared = shared.clone();
+    let factory_state = state.clone();
     let server = HttpServer::new(move || {
         // Per worker: awc clients belong to one thread.
-        let registry = web::Data::new(Registry::new(factory_shared.clone()));
+        let registry = web::Data::new(Registry::new(factory_state.clone()));
         // Middleware runs in reverse order of registration: the app token check first, then the
         // request log, then the error log closest to the handlers.
         App::new()
@@ -129,15 +132,15 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     let (lead_tx, lead_rx) = watch::channel(lease::Leadership::default());
     let mut background = vec![
         actix_rt::spawn(lease::run(
-            Registry::new(shared.clone()),
+            Registry::new(state.clone()),
             holder.clone(),
             lead_tx,
             shutdown_rx.clone(),
         )),
-        actix_rt::spawn(poll::run(Registry::new(shared.clone()), lead_rx, shutdown_rx.clone())),
+        actix_rt::spawn(poll::run(Registry::new(state.clone()), lead_rx, shutdown_rx.clone())),
     ];
     if cfg.register_core {
-        background.push(actix_rt::spawn(boot::register_core(Registry::new(shared), shutdown_rx)));
+        background.push(actix_rt::spawn(boot::register_core(Registry::new(state), shutdown_rx)));
     }
     Ok(Running { addr, holder, server: handle, server_task, shutdown, background })
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
+use keel_sdk::protocol::errors::PlatformError;
 use keel_sdk::protocol::PluginStatus;
 use tokio::sync::watch;
 
@@ -51,7 +52,7 @@ pub async fn run(
     mut leader: watch::Receiver<Leadership>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let interval = reg.shared.cfg.poll_interval();
+    let interval = reg.state.cfg.poll_interval();
     let mut epoch = None;
     let mut health: BTreeMap<String, Health> = BTreeMap::new();
     loop {
@@ -71,12 +72,14 @@ pub async fn run(
                     health = doc.plugins;
                     epoch = Some(lead.epoch);
                 }
-                Err(error) => tracing::warn!(%error, "Cannot load poll health; retrying next round"),
+                Err(error) => {
+                    tracing::warn!(%error, detail = error.detail(), "Cannot load poll health; retrying next round")
+                }
             }
         }
         if epoch == Some(lead.epoch) {
             if let Err(error) = round(&reg, &mut health, &leader).await {
-                tracing::warn!(%error, "Polling round failed");
+                tracing::warn!(%error, detail = error.detail(), "Polling round failed");
             }
         }
         tokio::select! {
@@ -92,7 +95,7 @@ async fn round(
     health: &mut BTreeMap<String, Health>,
     leader: &watch::Receiver<Leadership>,
 ) -> Result<(), RegistryError> {
-    let cfg = &reg.shared.cfg;
+    let cfg = &reg.state.cfg;
     let (table, _) = reg.store.table().await?;
     let results: Vec<(String, Result<PluginStatus, RegistryError>)> =
         stream::iter(table.plugins.keys().cloned())

@@ -12,11 +12,15 @@
 //! 5. the new table is pushed to keel.
 //!
 //! Nothing is written before step 4, so a refusal or a crash at any earlier point leaves the
-//! store exactly as it was; step 4 is atomic.
+//! store exactly as it was; step 4 is atomic. The one write outside the store, the plugin's client
+//! credentials in auth, is made just before step 4 and taken back if step 4 fails.
+//!
+//! `Registry::run_steps` reads as that list: one function per step, in order.
 
 use keel_sdk::dapr::{SaveItem, TransactionOp};
 use keel_sdk::protocol::{
-    parse_version, AddonsIdentifyRequest, IdError, ImplementedEndpoint, PluginId, PluginRef, KEEL_VERSION,
+    parse_version, AddonsIdentifyRequest, IdError, ImplementedEndpoint, PluginId, PluginRef, PluginStatus,
+    RouteTable, ValidIdentify, KEEL_VERSION,
 };
 
 use crate::error::RegistryError;
@@ -68,9 +72,9 @@ impl Registry {
             other => RegistryError::InvalidId(other),
         })?;
         if let Some(secret) = &req.secret {
-            secret.check(self.shared.cfg.secret_min_len)?;
+            secret.check(self.state.cfg.secret_min_len)?;
         }
-        let _in_flight = self.shared.begin(id.as_str())?;
+        let _in_flight = self.state.begin(id.as_str())?;
         self.run_steps(&id, req.secret, false).await
     }
 
@@ -79,7 +83,7 @@ impl Registry {
     /// cannot be unregistered and registered again). `Ok(None)` when nothing changed.
     pub async fn register_core(&self, id: &str) -> Result<Option<PluginView>, RegistryError> {
         let id = PluginId::parse(id).map_err(RegistryError::InvalidId)?;
-        let _in_flight = self.shared.begin(id.as_str())?;
+        let _in_flight = self.state.begin(id.as_str())?;
         match self.run_steps(&id, None, true).await {
             Ok(view) => Ok(Some(view)),
             Err(RegistryError::AlreadyRegistered(_)) => self.refresh_core(&id).await,
@@ -91,13 +95,7 @@ impl Registry {
     /// version, public endpoints and offered points (implementers of points it still offers are
     /// kept). Core services implement no points of other plugins, so `main_plugin` is not redone.
     async fn refresh_core(&self, id: &PluginId) -> Result<Option<PluginView>, RegistryError> {
-        let plugin = self.calls.identify(id.as_str()).await?;
-        if plugin.id != *id {
-            return Err(RegistryError::IdMismatch {
-                requested: id.to_string(),
-                reported: plugin.id.to_string(),
-            });
-        }
+        let plugin = self.identify_as(id).await?;
         let stored = self.store.record(id.as_str()).await?;
         if stored.as_ref().is_some_and(|r| r.identify == plugin.doc) {
             return Ok(None);
@@ -121,12 +119,13 @@ impl Registry {
             .await?;
         let Some(table) = table else { return Ok(None) };
         tracing::info!(plugin = %id, version = %plugin.version, table_version = table.version, "Core service record refreshed");
-        self.calls.push_routes(&table).await;
-        let entry =
-            table.plugins.get(id.as_str()).ok_or_else(|| RegistryError::Internal("entry vanished".into()))?;
-        Ok(Some(PluginView::build(id.as_str(), entry, Some(&record), None, &ImplementationIndex::of(&table))))
+        self.tell_keel(&table).await;
+        view_of(id, &table, &record).map(Some)
     }
 
+    /// The steps of platform.md §3 in order, each its own function below. All-or-nothing:
+    /// nothing is written before step 4 (the client credentials given to auth just before it are
+    /// taken back if it fails), and step 4 is one atomic write.
     async fn run_steps(
         &self,
         id: &PluginId,
@@ -134,19 +133,40 @@ impl Registry {
         core: bool,
     ) -> Result<PluginView, RegistryError> {
         let _turn = self
-            .shared
+            .state
             .registrations
             .acquire()
             .await
             .map_err(|_| RegistryError::Internal("registrations are closed".into()))?;
         // 1. Who it is, and whether it may join.
-        let plugin = self.calls.identify(id.as_str()).await?;
-        if plugin.id != *id {
-            return Err(RegistryError::IdMismatch {
-                requested: id.to_string(),
-                reported: plugin.id.to_string(),
-            });
-        }
+        let (plugin, current) = self.identify(id).await?;
+        // 2. The points it implements: every static check first, then each extended plugin's word.
+        self.check_implementations(&plugin, &current).await?;
+        // 3. Its status, recorded as reported.
+        let status = self.check_status(id).await?;
+        // Its client credentials in auth, the one thing done outside the registry's store.
+        let gave_credentials = self.give_credentials(id, secret.as_ref()).await?;
+        // 4. The record and the route table, in one conditional write.
+        let (table, record) = match self.persist(&plugin, status, core).await {
+            Ok(persisted) => persisted,
+            Err(e) => {
+                if gave_credentials {
+                    self.take_back_credentials(id).await;
+                }
+                return Err(e);
+            }
+        };
+        tracing::info!(plugin = %id, version = %plugin.version, %status, core, table_version = table.version, "Plugin registered");
+        // 5. Keel routes to it from now on.
+        self.tell_keel(&table).await;
+        view_of(id, &table, &record)
+    }
+
+    /// Step 1: `GET /v1/identify` answered (reachable, 200, `ret == 0`, well-formed) by a plugin
+    /// that reports the id asked for, is not registered yet and fits this platform's version.
+    /// Returns it with the route table it was checked against.
+    async fn identify(&self, id: &PluginId) -> Result<(ValidIdentify, RouteTable), RegistryError> {
+        let plugin = self.identify_as(id).await?;
         let (current, _) = self.store.table().await?;
         if current.plugins.contains_key(id.as_str()) {
             return Err(RegistryError::AlreadyRegistered(id.to_string()));
@@ -156,12 +176,33 @@ impl Registry {
         plugin
             .check_platform(&platform)
             .map_err(|source| RegistryError::PlatformTooOld { id: id.to_string(), source })?;
+        Ok((plugin, current))
+    }
 
-        // 2. The points it implements: every static check first, then each extended plugin's word.
-        let plan = table::check_extensions(&current, &plugin)?;
-        for ext in &plan {
+    /// `GET /v1/identify` on `id`, validated, from a plugin that reports `id` as its own.
+    async fn identify_as(&self, id: &PluginId) -> Result<ValidIdentify, RegistryError> {
+        let plugin = self.calls.identify(id.as_str()).await?;
+        if plugin.id != *id {
+            return Err(RegistryError::IdMismatch {
+                requested: id.to_string(),
+                reported: plugin.id.to_string(),
+            });
+        }
+        Ok(plugin)
+    }
+
+    /// Step 2: each `main_plugin` entry names a registered plugin, in its version range, that
+    /// declares the points and has no other implementer for them (every entry checked against
+    /// `current` before any call, so a refusal tells no extended plugin about an implementer that
+    /// will never exist); then each extended plugin's `/v1/addons/identify` accepts.
+    async fn check_implementations(
+        &self,
+        plugin: &ValidIdentify,
+        current: &RouteTable,
+    ) -> Result<(), RegistryError> {
+        for ext in table::check_extensions(current, plugin)? {
             let req = AddonsIdentifyRequest {
-                plugin: PluginRef { id: id.to_string(), version: plugin.version.to_string() },
+                plugin: PluginRef { id: plugin.id.to_string(), version: plugin.version.to_string() },
                 endpoint: ext
                     .points
                     .iter()
@@ -173,58 +214,74 @@ impl Registry {
             };
             self.calls.addons_identify(&ext.main, &req).await?;
         }
+        Ok(())
+    }
 
-        // 3. Its status, recorded as reported.
-        let status = self.calls.status_at_registration(id.as_str()).await?;
+    /// Step 3: `GET /v1/status` on the plugin; what it reports is the status recorded.
+    async fn check_status(&self, id: &PluginId) -> Result<PluginStatus, RegistryError> {
+        self.calls.status_at_registration(id.as_str()).await
+    }
 
-        // 3b. Its client credentials in auth, before anything is written: a registration that
-        // cannot give the plugin its credentials does not happen (undone below if the write fails).
-        if let Some(s) = &secret {
-            self.calls.put_client(id.as_str(), s).await?;
-        }
-        let had_secret = secret.is_some();
+    /// Between steps 3 and 4: the plugin's client credentials, given to auth before anything is
+    /// written, so a registration that cannot give the plugin its credentials does not happen.
+    /// True when some were given (a plugin registered without a secret has none).
+    async fn give_credentials(&self, id: &PluginId, secret: Option<&Secret>) -> Result<bool, RegistryError> {
+        let Some(secret) = secret else { return Ok(false) };
+        self.calls.put_client(id.as_str(), secret).await?;
+        Ok(true)
+    }
 
-        // 4. The record and the route table, in one conditional write. The secret is not part of
-        // it: auth holds it (hashed) from step 3b on, and hashing it a second time here only
-        // doubled the cost of every registration.
+    /// Undoes [`Self::give_credentials`] when step 4 failed.
+    async fn take_back_credentials(&self, id: &PluginId) {
+        self.calls.delete_client(id.as_str()).await;
+    }
+
+    /// Step 4: the record and the new route table in one transaction, conditional on the table's
+    /// ETag, so racing registrations never lose each other's work. The checks of steps 1 and 2
+    /// that depend on the table run again inside every attempt, against the table actually
+    /// written. The secret is not part of it: auth holds it (hashed).
+    async fn persist(
+        &self,
+        plugin: &ValidIdentify,
+        status: PluginStatus,
+        core: bool,
+    ) -> Result<(RouteTable, PluginRecord), RegistryError> {
+        let id = plugin.id.as_str();
         let record = PluginRecord {
-            id: id.to_string(),
+            id: id.to_owned(),
             identify: plugin.doc.clone(),
             registered_at_ms: unix_ms(),
             core,
         };
         let record_value =
             serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;
-        let committed = self
+        let table = self
             .store
             .commit(|t| {
-                if t.plugins.contains_key(id.as_str()) {
-                    return Err(RegistryError::AlreadyRegistered(id.to_string()));
+                if t.plugins.contains_key(id) {
+                    return Err(RegistryError::AlreadyRegistered(id.to_owned()));
                 }
-                let plan = table::check_extensions(t, &plugin)?;
-                table::add_plugin(t, &plugin, status, &plan);
-                Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id.as_str()), record_value.clone()))])
+                let plan = table::check_extensions(t, plugin)?;
+                table::add_plugin(t, plugin, status, &plan);
+                Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id), record_value.clone()))])
             })
-            .await
-            .and_then(|t| t.ok_or_else(|| RegistryError::Internal("registration changed nothing".into())));
-        let table = match committed {
-            Ok(table) => table,
-            Err(e) => {
-                if had_secret {
-                    self.calls.delete_client(id.as_str()).await;
-                }
-                return Err(e);
-            }
-        };
-        tracing::info!(plugin = %id, version = %plugin.version, %status, core, table_version = table.version, "Plugin registered");
-
-        // 5. Keel routes to it from now on.
-        self.calls.push_routes(&table).await;
-
-        let entry =
-            table.plugins.get(id.as_str()).ok_or_else(|| RegistryError::Internal("entry vanished".into()))?;
-        Ok(PluginView::build(id.as_str(), entry, Some(&record), None, &ImplementationIndex::of(&table)))
+            .await?
+            .ok_or_else(|| RegistryError::Internal("registration changed nothing".into()))?;
+        Ok((table, record))
     }
+
+    /// Step 5: the new route table pushed to keel, which routes by it from then on. A failed
+    /// push is only logged: keel re-reads the store on its own timer.
+    async fn tell_keel(&self, table: &RouteTable) {
+        self.calls.push_routes(table).await;
+    }
+}
+
+/// The view of `id` as registered in `table` with `record` (not polled yet).
+fn view_of(id: &PluginId, table: &RouteTable, record: &PluginRecord) -> Result<PluginView, RegistryError> {
+    let entry =
+        table.plugins.get(id.as_str()).ok_or_else(|| RegistryError::Internal("entry vanished".into()))?;
+    Ok(PluginView::build(id.as_str(), entry, Some(record), None, &ImplementationIndex::of(table)))
 }
 
 #[cfg(test)]

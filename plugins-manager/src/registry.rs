@@ -1,6 +1,6 @@
 //! The registry's operations other than registration itself (see `register.rs`): reading plugins
-//! and routes, and unregistering. [`Registry`] holds one thread's sidecar clients; [`Shared`] is
-//! what every thread of the process shares.
+//! and routes, and unregistering. [`Registry`] holds one thread's sidecar clients;
+//! [`RegistryState`] is what every thread of the process shares.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,7 @@ use crate::store::Store;
 use crate::table;
 
 /// State shared by every worker and background task of one registry process.
-pub struct Shared {
+pub struct RegistryState {
     /// The configuration.
     pub cfg: Config,
     /// Where the sidecar is.
@@ -30,7 +30,7 @@ pub struct Shared {
     pub registrations: tokio::sync::Semaphore,
 }
 
-impl Shared {
+impl RegistryState {
     /// Shared state for `cfg`, talking to the sidecar at `sidecar`.
     pub fn new(cfg: Config, sidecar: SidecarConfig) -> Arc<Self> {
         Arc::new(Self {
@@ -49,19 +49,19 @@ impl Shared {
         if !ids.insert(id.to_owned()) {
             return Err(RegistryError::InProgress(id.to_owned()));
         }
-        Ok(InFlight { shared: Arc::clone(self), id: id.to_owned() })
+        Ok(InFlight { state: Arc::clone(self), id: id.to_owned() })
     }
 }
 
 /// A registration in progress; dropping it ends it.
 pub struct InFlight {
-    shared: Arc<Shared>,
+    state: Arc<RegistryState>,
     id: String,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.shared.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        self.state.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
     }
 }
 
@@ -70,7 +70,7 @@ impl Drop for InFlight {
 #[derive(Clone)]
 pub struct Registry {
     /// Process-wide state.
-    pub shared: Arc<Shared>,
+    pub state: Arc<RegistryState>,
     /// The state store.
     pub store: Store,
     /// Calls to plugins and keel.
@@ -109,11 +109,11 @@ pub struct Listing {
 
 impl Registry {
     /// A handle for the current thread.
-    pub fn new(shared: Arc<Shared>) -> Self {
-        let dapr = DaprClient::new(shared.sidecar.clone().with_timeout(shared.cfg.store_timeout()));
-        let store = Store::new(dapr.clone(), &shared.cfg.store, Arc::clone(&shared.commit_lock));
-        let calls = Calls::new(&dapr, &shared.cfg);
-        Self { shared, store, calls }
+    pub fn new(state: Arc<RegistryState>) -> Self {
+        let dapr = DaprClient::new(state.sidecar.clone().with_timeout(state.cfg.store_timeout()));
+        let store = Store::new(dapr.clone(), &state.cfg.store, Arc::clone(&state.commit_lock));
+        let calls = Calls::new(&dapr, &state.cfg);
+        Self { state, store, calls }
     }
 
     /// The route table keel routes by.
@@ -134,7 +134,7 @@ impl Registry {
 
     /// One page of plugins, by ascending id.
     pub async fn list(&self, q: ListQuery) -> Result<Listing, RegistryError> {
-        let cfg = &self.shared.cfg;
+        let cfg = &self.state.cfg;
         let limit = q.limit.unwrap_or(cfg.page_size);
         if limit == 0 || limit > cfg.max_page_size {
             return Err(RegistryError::BadRequest(format!(

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use keel_sdk::dapr::{DaprClient, SaveItem, TransactionOp};
 use keel_sdk::protocol::{RouteTable, ROUTES_KEY};
+use keel_sdk::service::retry::{self, BackoffBuilder};
 
 use crate::error::RegistryError;
 use crate::model::{record_key, HealthDoc, PluginRecord, HEALTH_KEY};
@@ -100,45 +101,67 @@ impl Store {
 
     /// Applies `change` to the current route table and writes the result, with the operations
     /// `change` returns, in one transaction conditional on the table's ETag. On a lost race the
-    /// table is read again and `change` runs again, so it must decide from the table it is given
-    /// (its refusals are returned as they are). Returns the new table, or `None` when `change`
-    /// changed nothing. The table's version increases by one with every write.
+    /// table is read again and `change` runs again after a pause (`retry::after_race`), so it must
+    /// decide from the table it is given (its refusals are returned as they are). Returns the new
+    /// table, or `None` when `change` changed nothing. The table's version increases by one with
+    /// every write.
     pub async fn commit<F>(&self, mut change: F) -> Result<Option<RouteTable>, RegistryError>
     where
         F: FnMut(&mut RouteTable) -> Result<Vec<TransactionOp>, RegistryError>,
     {
         let _queued = self.lock.lock().await;
-        for attempt in 0..COMMIT_ATTEMPTS {
-            let (before, etag) = self.table().await?;
-            let mut table = before.clone();
-            let mut ops = change(&mut table)?;
-            if table == before && ops.is_empty() {
-                return Ok(None);
+        let mut pauses = commit_pauses();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.try_commit(&mut change).await? {
+                Attempt::Unchanged => return Ok(None),
+                Attempt::Written(table) => return Ok(Some(table)),
+                Attempt::Raced => {}
             }
-            table.version = before.version + 1;
-            let value = serde_json::to_value(&table).map_err(|e| RegistryError::Internal(e.to_string()))?;
-            ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag)));
-            match self.dapr.transact(&self.name, &ops).await {
-                Ok(()) => return Ok(Some(table)),
-                Err(e) if e.is_etag_mismatch() => {
-                    tracing::debug!(attempt, "Route table changed under a commit; retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                Err(e) => return Err(RegistryError::store(e)),
-            }
+            let Some(pause) = pauses.next() else { return Err(RegistryError::Contention(attempts)) };
+            tracing::debug!(attempts, ?pause, "Route table changed under a commit; retrying");
+            tokio::time::sleep(pause).await;
         }
-        Err(RegistryError::Contention(COMMIT_ATTEMPTS))
+    }
+
+    /// One attempt of [`Store::commit`]: read the table, apply `change`, write conditionally.
+    async fn try_commit<F>(&self, change: &mut F) -> Result<Attempt, RegistryError>
+    where
+        F: FnMut(&mut RouteTable) -> Result<Vec<TransactionOp>, RegistryError>,
+    {
+        let (before, etag) = self.table().await?;
+        let mut table = before.clone();
+        let mut ops = change(&mut table)?;
+        if table == before && ops.is_empty() {
+            return Ok(Attempt::Unchanged);
+        }
+        table.version = before.version + 1;
+        let value = serde_json::to_value(&table).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag)));
+        match self.dapr.transact(&self.name, &ops).await {
+            Ok(()) => Ok(Attempt::Written(table)),
+            Err(e) if e.is_etag_mismatch() => Ok(Attempt::Raced),
+            Err(e) => Err(RegistryError::store(e)),
+        }
     }
 }
 
-/// 5 ms doubling up to 320 ms, plus up to 50% jitter so racing replicas spread out.
-fn backoff(attempt: u32) -> Duration {
-    let base = 5u64 << attempt.min(6);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    Duration::from_millis(base + nanos % (base / 2 + 1))
+/// How one attempt of a commit ended.
+enum Attempt {
+    /// The change changed nothing; nothing was written.
+    Unchanged,
+    /// The new table was written.
+    Written(RouteTable),
+    /// The table changed since it was read (an ETag mismatch): try again.
+    Raced,
+}
+
+/// The pauses between the attempts of one commit: the platform's schedule after a lost race
+/// (5 ms doubling up to 320 ms, jittered so racing replicas spread out), one fewer than
+/// [`COMMIT_ATTEMPTS`].
+fn commit_pauses() -> impl Iterator<Item = Duration> {
+    retry::after_race(COMMIT_ATTEMPTS as usize - 1).build()
 }
 
 #[cfg(test)]
@@ -146,9 +169,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_stays_bounded() {
-        assert!(backoff(0) < Duration::from_millis(10));
-        assert!(backoff(3) >= Duration::from_millis(40));
-        assert!(backoff(50) <= Duration::from_millis(480));
+    fn a_commit_pauses_between_its_attempts_growing_and_bounded() {
+        let pauses: Vec<Duration> = commit_pauses().collect();
+        assert_eq!(pauses.len() + 1, COMMIT_ATTEMPTS as usize);
+        assert!(pauses[0] < Duration::from_millis(11), "{pauses:?}");
+        assert!(pauses[3] >= Duration::from_millis(40), "{pauses:?}");
+        assert!(pauses.iter().all(|p| *p <= Duration::from_millis(640)), "{pauses:?}");
     }
 }

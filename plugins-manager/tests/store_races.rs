@@ -1,29 +1,16 @@
 //! `Store::commit` under races, in process: two "replicas" (each with its own commit lock, so only
-//! the ETag stands between them) change the route table at once through a fake sidecar, and no
-//! change is lost.
+//! the ETag stands between them) change the route table at once through the stand-in's fake
+//! sidecar (`sidecar::test_util`), and no change is lost.
 
-#[allow(dead_code)]
-mod fake_sidecar;
-
-use std::time::Duration;
-
-use actix_web::{web, App, HttpServer};
 use futures_util::future::join_all;
 use keel_sdk::dapr::SidecarConfig;
 use keel_sdk::protocol::{PluginStatus, RouteEntry};
-use plugins_manager::{Config, Registry, Shared};
+use plugins_manager::{Config, Registry, RegistryState};
+use sidecar::test_util::FakeSidecar;
 
+/// The registry's sidecar: the state API only (it serves until the test's system ends).
 async fn fake_sidecar() -> SidecarConfig {
-    let fake = web::Data::new(fake_sidecar::Fake::default());
-    let server =
-        HttpServer::new(move || App::new().app_data(fake.clone()).configure(fake_sidecar::configure))
-            .workers(1)
-            .disable_signals()
-            .bind("127.0.0.1:0")
-            .unwrap();
-    let endpoint = format!("http://{}", server.addrs()[0]);
-    actix_rt::spawn(server.run());
-    SidecarConfig { endpoint, api_token: None, timeout: Duration::from_secs(5) }
+    FakeSidecar::builder("plugins").start().await.client_config()
 }
 
 fn entry() -> RouteEntry {
@@ -39,8 +26,8 @@ fn entry() -> RouteEntry {
 #[actix_rt::test]
 async fn racing_replicas_never_lose_a_change() {
     let sidecar = fake_sidecar().await;
-    let a = Registry::new(Shared::new(Config::default(), sidecar.clone()));
-    let b = Registry::new(Shared::new(Config::default(), sidecar));
+    let a = Registry::new(RegistryState::new(Config::default(), sidecar.clone()));
+    let b = Registry::new(RegistryState::new(Config::default(), sidecar));
     let commits = (0..60).map(|i| {
         let replica = if i % 2 == 0 { a.clone() } else { b.clone() };
         async move {
@@ -64,7 +51,7 @@ async fn racing_replicas_never_lose_a_change() {
 #[actix_rt::test]
 async fn a_refused_change_writes_nothing_and_an_empty_one_does_not_bump_the_version() {
     let sidecar = fake_sidecar().await;
-    let reg = Registry::new(Shared::new(Config::default(), sidecar));
+    let reg = Registry::new(RegistryState::new(Config::default(), sidecar));
     reg.store
         .commit(|t| {
             t.plugins.insert("kept".into(), entry());

@@ -31,3 +31,5 @@ pub mod runfile;
 pub mod sidecar;
 pub mod state;
 pub mod supervisor;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;

@@ -2,8 +2,8 @@
 //! internal server) for one app and runs them, like one `daprd` process.
 //!
 //! # How to use
-//! [`prepare`] does everything that can fail — load components, open stores and the registry,
-//! bind the ports — without starting anything (it blocks: call it off the runtime). [`start`]
+//! [`prepare`] does everything that can fail — load components, open stores (connecting to their
+//! servers) and the registry, bind the ports — without starting anything. [`start`]
 //! then serves, registers in the name registry and waits for the app in the background; the
 //! returned [`Running`] reports readiness and stops cleanly.
 
@@ -99,16 +99,23 @@ impl Prepared {
     }
 }
 
-/// Validates `cfg`, loads components, opens stores and the registry and binds the ports.
-/// Blocking.
-pub fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
+/// Validates `cfg`, loads components, opens stores and the registry and binds the ports. The
+/// file work runs on the blocking pool; stores connect to their servers within their time limits.
+pub async fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
     let app_id = cfg.app_id.clone();
     cfg.validate().map_err(|source| StartError::Config { app_id: app_id.clone(), source })?;
-    let comps = components::load(&cfg.resources_paths, &cfg.app_id)
+    let (paths, id) = (cfg.resources_paths.clone(), cfg.app_id.clone());
+    let comps = tokio::task::spawn_blocking(move || components::load(&paths, &id))
+        .await
+        .unwrap_or_else(|e| Err(ComponentError::Task(e.to_string())))
         .map_err(|source| StartError::Components { app_id: app_id.clone(), source })?;
     let stores = Stores::open(&comps, &cfg.app_id, cfg.namespace_env.as_deref())
+        .await
         .map_err(|source| StartError::Stores { app_id: app_id.clone(), source })?;
-    let registry = Registry::open(&cfg.registry_path)
+    let path = cfg.registry_path.clone();
+    let registry = tokio::task::spawn_blocking(move || Registry::open(&path))
+        .await
+        .unwrap_or_else(|_| Err(RegistryError::Cancelled))
         .map_err(|source| StartError::Registry { app_id: app_id.clone(), source })?;
 
     let bind = |addr: SocketAddr| {
@@ -161,7 +168,7 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
         cfg.app_api_token.as_deref(),
         app_health.clone(),
     ));
-    let messaging = Arc::new(DirectMessaging::new(
+    let messaging = web::Data::new(DirectMessaging::new(
         &cfg.app_id,
         &cfg.namespace,
         channel.clone(),
@@ -174,7 +181,6 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
         app_id: app_id.clone(),
         cfg: cfg.clone(),
         stores: Arc::new(stores),
-        messaging,
         readiness: readiness.clone(),
         extended: Mutex::new(Default::default()),
         stop: stop_tx,
@@ -196,7 +202,8 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     .listen(internal_listener)
     .map_err(bind_err)?
     .run();
-    let api_server = api::server(ctx, api_listeners, cfg.workers, cfg.graceful_shutdown).map_err(bind_err)?;
+    let api_server =
+        api::server(ctx, messaging, api_listeners, cfg.workers, cfg.graceful_shutdown).map_err(bind_err)?;
     let (api, internal) = (api_server.handle(), internal_server.handle());
     let mut tasks = vec![
         actix_rt::spawn(async move {

@@ -59,14 +59,14 @@ fn resources_come_from_the_app_then_dot_dapr_then_common() {
     ws.write("b/own/s.yaml", &store("ownstore"));
     ws.write("b/.dapr/resources/s.yaml", &store("ignored"));
     std::fs::create_dir_all(ws.path("c")).unwrap();
-    // Production components in the same folder are skipped, not fatal.
+    // Other kinds are skipped; a component the sidecar cannot run only with ignoreErrors.
     ws.write(
         "common/config.yaml",
         "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\nspec: {}\n",
     );
     ws.write(
-        "common/redis.yaml",
-        &common::state_component("redis", "state.redis", &[("redisHost", "localhost:6379")]),
+        "common/pubsub.yaml",
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\nspec:\n  type: pubsub.redis\n  version: v1\n  ignoreErrors: true\n",
     );
     let file = ws.write(
         "dapr.yaml",
@@ -83,7 +83,7 @@ fn resources_come_from_the_app_then_dot_dapr_then_common() {
     assert_eq!(components_of(run.ready("a").http_port), vec!["dotstore"]);
     assert_eq!(components_of(run.ready("b").http_port), vec!["ownstore"]);
     assert_eq!(components_of(run.ready("c").http_port), vec!["commonstore"]);
-    run.wait_stderr("Skipping component: type not supported by the local sidecar");
+    run.wait_stderr("Skipping component (ignoreErrors): field spec.type: \"pubsub.redis\" is not supported");
 }
 
 #[test]

@@ -21,6 +21,7 @@
 pub mod build;
 pub mod platform;
 pub mod ports;
+pub mod servers;
 pub mod wait;
 
 pub use build::bin_path;

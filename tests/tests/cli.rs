@@ -5,7 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use keel_e2e::{bin_path, eventually, AppSpec, Platform};
+use keel_e2e::platform::START_LIMIT;
+use keel_e2e::{bin_path, eventually, wait_healthy, AppSpec, Platform};
 use serde_json::Value;
 
 const PASSWORD: &str = "cli-test-password";
@@ -52,7 +53,10 @@ async fn keelctl_gives_scripts_stable_exit_codes_json_and_a_private_token_file()
     p.start(AppSpec::bin("plugins", "plugins-manager")).await;
     let keel = AppSpec::keel();
     let public = keel.env_value("KEEL_PUBLIC_LISTEN").unwrap().to_owned();
+    let admin = keel.env_value("KEEL_ADMIN_LISTEN").unwrap().to_owned();
     p.start(keel).await;
+    // Routes loaded: before that keel answers every public request 503, whatever it is.
+    wait_healthy(&format!("http://{admin}/readyz"), START_LIMIT, String::new).await;
     let cli = Cli { url: format!("http://{public}"), home: tempfile::tempdir().unwrap() };
 
     // Not logged in: 3, and the message says what to do.

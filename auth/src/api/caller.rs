@@ -1,6 +1,6 @@
 //! Who is calling: a verified access token ([`Caller`], an extractor, so a handler cannot run
-//! without one), the app-id the caller's sidecar stamped, and which tenant a management request
-//! may act on.
+//! without one), checked client credentials, the app-id the caller's sidecar stamped, and which
+//! tenant a management request may act on.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,11 +9,14 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
+use keel_sdk::protocol::PluginId;
 use keel_sdk::tokens::{bearer_token, Identity, VerifyError};
 
+use super::form::ClientCredentials;
 use crate::directory::tenant_not_found;
-use crate::error::AuthError;
-use crate::state::Shared;
+use crate::error::{AuthError, Denied, OAuthCode};
+use crate::model::{keys, ClientRecord};
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// The verified identity behind the request's bearer token.
@@ -23,7 +26,7 @@ impl Caller {
     /// The identity, refusing client-credentials tokens (clients manage nothing).
     pub fn person(&self) -> Result<&Identity, AuthError> {
         if self.0.client_id.is_some() {
-            return Err(AuthError::Forbidden("client tokens cannot use the management API".into()));
+            return Err(Denied::ClientToken.into());
         }
         Ok(&self.0)
     }
@@ -31,7 +34,7 @@ impl Caller {
     /// The identity, refusing everyone but the platform's super-admin.
     pub fn super_admin(&self) -> Result<&Identity, AuthError> {
         if !self.0.is_super_admin() {
-            return Err(AuthError::Forbidden("only the platform's super-admin may do this".into()));
+            return Err(Denied::NotSuperAdmin.into());
         }
         Ok(&self.0)
     }
@@ -50,23 +53,45 @@ impl FromRequest for Caller {
 /// Verifies the request's bearer token with auth's own keys; a `kid` this replica has not seen
 /// (another replica rotated) reloads the key ring once before giving up.
 pub async fn authenticate(req: &HttpRequest) -> Result<Arc<Identity>, AuthError> {
-    let (shared, store) = context(req)?;
+    let (state, store) = context(req)?;
     let token = bearer_token(req.headers()).map_err(AuthError::Unauthenticated)?;
-    match shared.verifier.verify(token) {
+    match state.verifier.verify(token) {
         Err(VerifyError::UnknownKey(_)) => {
-            shared.reload_for_unknown_kid(&store).await;
-            shared.verifier.verify(token)
+            state.reload_for_unknown_kid(&store).await;
+            state.verifier.verify(token)
         }
         verdict => verdict,
     }
     .map_err(AuthError::Unauthenticated)
 }
 
-/// The shared state and this worker's store, from the app data.
-pub fn context(req: &HttpRequest) -> Result<(web::Data<Shared>, web::Data<Store>), AuthError> {
-    let shared = req.app_data::<web::Data<Shared>>().cloned();
+/// Checks client credentials against the stored secret hashes: the client's id, or
+/// `invalid_client` (an unknown client costs the same hash as a wrong secret).
+pub async fn authenticate_client(
+    state: &AuthState,
+    store: &Store,
+    creds: ClientCredentials,
+) -> Result<String, AuthError> {
+    let record = match PluginId::parse(&creds.id) {
+        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
+        Err(_) => None,
+    };
+    if state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
+        Ok(creds.id)
+    } else {
+        Err(AuthError::OAuth {
+            code: OAuthCode::InvalidClient,
+            description: "client authentication failed".into(),
+            basic: creds.basic,
+        })
+    }
+}
+
+/// Auth's state and this worker's store, from the app data.
+pub fn context(req: &HttpRequest) -> Result<(web::Data<AuthState>, web::Data<Store>), AuthError> {
+    let state = req.app_data::<web::Data<AuthState>>().cloned();
     let store = req.app_data::<web::Data<Store>>().cloned();
-    shared.zip(store).ok_or_else(|| AuthError::Internal("app data missing".into()))
+    state.zip(store).ok_or_else(|| AuthError::Internal("app data missing".into()))
 }
 
 /// The app-id the caller's sidecar stamped (`dapr-caller-app-id`); Dapr overwrites whatever the
@@ -84,7 +109,7 @@ pub fn target_tenant(caller: &Identity, asked: Option<&str>) -> Result<String, A
         return Err(tenant_not_found(tenant));
     }
     if !caller.is_admin_of(tenant) {
-        return Err(AuthError::Forbidden(format!("managing tenant {tenant:?} needs its admin role")));
+        return Err(Denied::NotTenantAdmin(tenant.to_owned()).into());
     }
     Ok(tenant.to_owned())
 }

@@ -4,15 +4,14 @@
 //! them too (integrators). Secrets are stored as Argon2id hashes and never answered.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::protocol::{PluginId, REGISTRY_APP_ID};
+use keel_sdk::protocol::{PluginId, Reply, REGISTRY_APP_ID};
 use keel_sdk::tokens::now_secs;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::caller::{authenticate, caller_app};
-use crate::error::AuthError;
+use crate::error::{AuthError, Denied};
 use crate::model::{keys, ClientRecord};
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Longest secret accepted.
@@ -25,12 +24,34 @@ pub struct ClientSecret {
     secret: String,
 }
 
+/// What is shown of a client's credentials: never the secret or its hash.
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub created_at: u64,
+    /// The app-id `plugins` or the super-admin's name.
+    pub set_by: String,
+}
+
+impl From<&ClientRecord> for ClientView {
+    fn from(r: &ClientRecord) -> Self {
+        Self { client_id: r.id.clone(), created_at: r.created_at, set_by: r.set_by.clone() }
+    }
+}
+
+/// Answer of `DELETE /v1/clients/{plugin_id}`.
+#[derive(Debug, Serialize)]
+pub struct ClientDeleted {
+    /// Whether there were credentials to delete.
+    pub deleted: bool,
+}
+
 /// `PUT /v1/clients/{plugin_id}` `{"secret"}`: creates (201) or replaces (200) the credentials.
 pub async fn put(
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ClientSecret>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let by = manager(&req).await?;
@@ -42,14 +63,14 @@ pub async fn put(
     let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
     let record = ClientRecord {
         id: id.clone(),
-        secret_hash: shared.hasher.hash(secret).await?,
+        secret_hash: state.hasher.hash(secret).await?,
         created_at: now_secs(),
         set_by: by.clone(),
     };
     // Last write wins: a re-registration replaces the secret, whoever was first.
     store.put(&keys::client(&id), &record).await?;
     tracing::info!(client = %id, by = %by, "Set client credentials");
-    let body = json!({"ret": 0, "msg": "ok", "client_id": id, "created_at": record.created_at});
+    let body = Reply::ok(ClientView::from(&record));
     Ok(if existed { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
 }
 
@@ -66,8 +87,7 @@ pub async fn get(
         .await?
         .ok_or_else(|| AuthError::NotFound(format!("client {id:?} not found")))?
         .value;
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "client_id": record.id,
-        "created_at": record.created_at, "set_by": record.set_by})))
+    Ok(HttpResponse::Ok().json(Reply::ok(ClientView::from(&record))))
 }
 
 /// `DELETE /v1/clients/{plugin_id}`: removes the credentials (200 also when there were none, so
@@ -82,7 +102,7 @@ pub async fn delete(
     let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
     store.delete_if(&keys::client(&id), None).await?;
     tracing::info!(client = %id, by = %by, existed, "Removed client credentials");
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "deleted": existed})))
+    Ok(HttpResponse::Ok().json(Reply::ok(ClientDeleted { deleted: existed })))
 }
 
 /// Who may manage clients: the registry's app (by its sidecar's stamp), or the super-admin.
@@ -94,9 +114,7 @@ async fn manager(req: &HttpRequest) -> Result<String, AuthError> {
     if identity.is_super_admin() {
         Ok(identity.sub.clone())
     } else {
-        Err(AuthError::Forbidden(format!(
-            "client credentials are managed by the registry (app-id {REGISTRY_APP_ID:?}) or the super-admin"
-        )))
+        Err(Denied::NotClientManager.into())
     }
 }
 

@@ -7,6 +7,7 @@ use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use keel_sdk::service::snippet;
 
 use crate::error::{AuthError, OAuthCode};
 
@@ -38,7 +39,8 @@ impl Form {
         let mut params = HashMap::new();
         for (k, v) in url::form_urlencoded::parse(body) {
             if params.insert(k.clone().into_owned(), v.into_owned()).is_some() {
-                return Err(invalid_request(format!("parameter {:?} is given more than once", short(&k))));
+                let name = snippet(k.as_bytes());
+                return Err(invalid_request(format!("parameter {name:?} is given more than once")));
             }
         }
         Ok(Self(params))
@@ -89,11 +91,6 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, Auth
     let unescape =
         |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
     Ok(Some((unescape(id), unescape(secret))))
-}
-
-/// At most 64 characters of an untrusted string, for messages.
-pub fn short(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 #[cfg(test)]

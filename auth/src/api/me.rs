@@ -1,16 +1,16 @@
 //! `/v1/me`: who the token says you are, and changing your own password (any user).
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::now_secs;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use crate::directory::{self, tenant_not_found, user_not_found};
-use crate::error::AuthError;
+use crate::error::{AuthError, Denied};
 use crate::model::{keys, UsersDoc};
 use crate::passwords::check_new_password;
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Body of `PUT /v1/me/password`.
@@ -21,11 +21,28 @@ pub struct PasswordChange {
     new_password: String,
 }
 
+/// Answer of `GET /v1/me`: what the token says.
+#[derive(Debug, Serialize)]
+pub struct WhoAmI<'a> {
+    pub sub: &'a str,
+    pub tenant: &'a str,
+    pub roles: &'a [String],
+    /// `null` for users.
+    pub client_id: Option<&'a str>,
+    /// When the token expires.
+    pub exp: u64,
+}
+
 /// `GET /v1/me`: the verified identity (user or client).
 pub async fn whoami(caller: Caller) -> HttpResponse {
     let id = &caller.0;
-    HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "sub": id.sub, "tenant": id.tenant,
-        "roles": id.roles, "client_id": id.client_id, "exp": id.exp}))
+    HttpResponse::Ok().json(Reply::ok(WhoAmI {
+        sub: &id.sub,
+        tenant: &id.tenant,
+        roles: &id.roles,
+        client_id: id.client_id.as_deref(),
+        exp: id.exp,
+    }))
 }
 
 /// `PUT /v1/me/password`: `{"current_password", "new_password"}`. Ends the user's refresh tokens
@@ -33,19 +50,19 @@ pub async fn whoami(caller: Caller) -> HttpResponse {
 pub async fn change_password(
     caller: Caller,
     body: web::Json<PasswordChange>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
     let PasswordChange { current_password, new_password } = body.into_inner();
-    check_new_password(&new_password, shared.cfg.min_password_length)?;
+    check_new_password(&new_password, state.cfg.min_password_length)?;
     let user = directory::find_user(&store, &me.tenant, &me.sub)
         .await?
         .ok_or_else(|| user_not_found(&me.tenant, &me.sub))?;
-    if !shared.hasher.verify(current_password, Some(user.password_hash.clone())).await? {
-        return Err(AuthError::Forbidden("the current password is wrong".into()));
+    if !state.hasher.verify(current_password, Some(user.password_hash.clone())).await? {
+        return Err(Denied::WrongCurrentPassword.into());
     }
-    let new_hash = shared.hasher.hash(new_password).await?;
+    let new_hash = state.hasher.hash(new_password).await?;
     let checked_hash = user.password_hash;
     let now = now_secs();
     store
@@ -66,5 +83,5 @@ pub async fn change_password(
         )
         .await?;
     tracing::info!(user = %me.sub, tenant = %me.tenant, "Changed own password");
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }

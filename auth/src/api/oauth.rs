@@ -4,28 +4,65 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::protocol::PluginId;
+use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::{bearer_token, now_secs, AccessClaims};
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::caller::Caller;
-use super::form::{ClientCredentials, Form};
+use super::caller::{authenticate_client, Caller};
+use super::form::Form;
 use super::token::no_store;
 use crate::error::{AuthError, OAuthCode};
 use crate::keys::KeyRing;
-use crate::model::{keys, ClientRecord};
-use crate::sessions::{self, REFRESH_PREFIX};
-use crate::state::Shared;
+use crate::model::keys;
+use crate::state::AuthState;
 use crate::store::Store;
+use crate::tokens::{self, REFRESH_PREFIX};
+
+/// Answer of `POST /v1/oauth/introspect` (RFC 7662 §2.2): `{"active": false}` alone, or what
+/// auth knows of the active token.
+#[derive(Debug, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten)]
+    pub token: Option<ActiveToken>,
+}
+
+/// An active token, told apart by `token_type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "token_type", rename_all = "snake_case")]
+pub enum ActiveToken {
+    /// A user's refresh token.
+    RefreshToken { sub: String, username: String, tenant: String, exp: u64, iat: u64 },
+    /// An access token: a user's (`username` set, `client_id` null) or a client's (the reverse).
+    AccessToken {
+        sub: String,
+        username: Option<String>,
+        client_id: Option<String>,
+        tenant: String,
+        roles: Vec<String>,
+        exp: u64,
+        iat: u64,
+        nbf: u64,
+        iss: String,
+        aud: String,
+        jti: String,
+    },
+}
+
+/// Answer of `POST /v1/oauth/keys/rotate`.
+#[derive(Debug, Serialize)]
+pub struct Rotated {
+    /// The key new tokens are signed with.
+    pub kid: String,
+    /// Every key still published, the new one included.
+    pub published: Vec<String>,
+}
 
 /// `GET /v1/oauth/jwks`: the public keys tokens are signed with (current and recently rotated).
-pub async fn jwks(shared: web::Data<Shared>) -> Result<HttpResponse, AuthError> {
-    let mut body = serde_json::to_value(&*shared.jwks()).map_err(|e| AuthError::Internal(e.to_string()))?;
-    if let Value::Object(map) = &mut body {
-        map.insert("ret".into(), json!(0));
-        map.insert("msg".into(), json!("ok"));
-    }
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=60")).json(body))
+pub async fn jwks(state: web::Data<AuthState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .json(Reply::ok(&*state.jwks()))
 }
 
 /// `POST /v1/oauth/introspect` (form: `token`, optional `token_type_hint`). The caller proves
@@ -33,12 +70,14 @@ pub async fn jwks(shared: web::Data<Shared>) -> Result<HttpResponse, AuthError> 
 pub async fn introspect(
     req: HttpRequest,
     body: web::Bytes,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     match form.client_credentials(&req)? {
-        Some(creds) => check_client(&shared, &store, creds).await?,
+        Some(creds) => {
+            authenticate_client(&state, &store, creds).await?;
+        }
         None if bearer_token(req.headers()).is_ok() => {
             super::caller::authenticate(&req).await?;
         }
@@ -51,25 +90,31 @@ pub async fn introspect(
         }
     }
     let token = form.require("token")?;
-    let answer = if token.starts_with(REFRESH_PREFIX) {
-        match sessions::peek_refresh(&store, token).await? {
-            Some(r) => json!({"active": true, "token_type": "refresh_token", "sub": r.username,
-                "username": r.username, "tenant": r.tenant, "exp": r.exp, "iat": r.iat}),
-            None => json!({"active": false}),
-        }
+    let active = if token.starts_with(REFRESH_PREFIX) {
+        tokens::peek_refresh(&store, token).await?.map(|r| ActiveToken::RefreshToken {
+            sub: r.username.clone(),
+            username: r.username,
+            tenant: r.tenant,
+            exp: r.exp,
+            iat: r.iat,
+        })
     } else {
-        match shared.verifier.verify(token).ok().and_then(|_| claims_of(token)) {
-            Some(c) => json!({"active": true, "token_type": "access_token", "sub": c.sub,
-                "username": c.client_id.is_none().then_some(&c.sub), "client_id": c.client_id,
-                "tenant": c.tenant, "roles": c.roles, "exp": c.exp, "iat": c.iat, "nbf": c.nbf,
-                "iss": c.iss, "aud": c.aud, "jti": c.jti}),
-            None => json!({"active": false}),
-        }
+        state.verifier.verify(token).ok().and_then(|_| claims_of(token)).map(|c| ActiveToken::AccessToken {
+            username: c.client_id.is_none().then(|| c.sub.clone()),
+            sub: c.sub,
+            client_id: c.client_id,
+            tenant: c.tenant,
+            roles: c.roles,
+            exp: c.exp,
+            iat: c.iat,
+            nbf: c.nbf,
+            iss: c.iss,
+            aud: c.aud,
+            jti: c.jti,
+        })
     };
-    let mut answer = answer;
-    answer["ret"] = json!(0);
-    answer["msg"] = json!("ok");
-    Ok(no_store(HttpResponse::Ok()).json(answer))
+    let answer = Introspection { active: active.is_some(), token: active };
+    Ok(no_store(HttpResponse::Ok()).json(Reply::ok(answer)))
 }
 
 /// `POST /v1/oauth/revoke` (form: `token`, optional `token_type_hint`). Holding a token is enough
@@ -78,33 +123,33 @@ pub async fn introspect(
 pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     if let Some(creds) = form.client_credentials(&req)? {
-        check_client(&shared, &store, creds).await?;
+        authenticate_client(&state, &store, creds).await?;
     }
     let token = form.require("token")?;
     if token.starts_with(REFRESH_PREFIX) {
-        sessions::revoke_refresh(&store, token).await?;
+        tokens::revoke_refresh(&store, token).await?;
         tracing::info!("Revoked a refresh token");
-    } else if let Ok(identity) = shared.verifier.verify(token) {
-        sessions::revoke_access(&shared, &store, &identity.jti, identity.exp).await?;
+    } else if let Ok(identity) = state.verifier.verify(token) {
+        tokens::revoke_access(&state, &store, &identity.jti, identity.exp).await?;
         tracing::info!(jti = %identity.jti, sub = %identity.sub, "Revoked an access token");
     }
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }
 
 /// `POST /v1/oauth/keys/rotate` (super-admin): a new signing key signs from now on; the old one
 /// stays published until its tokens have expired.
 pub async fn rotate(
     caller: Caller,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     caller.super_admin()?;
-    let keep = shared.keep_retired_seconds();
+    let keep = state.keep_retired_seconds();
     let now = now_secs();
     let ring = store
         .update::<KeyRing, KeyRing>(keys::KEYRING, |ring| {
@@ -112,27 +157,10 @@ pub async fn rotate(
             Ok(ring.clone())
         })
         .await?;
-    shared.install_ring(&ring)?;
-    let published: Vec<&str> = ring.keys.iter().map(|k| k.kid.as_str()).collect();
+    state.install_ring(&ring)?;
     tracing::info!(kid = %ring.current, by = %caller.0.sub, "Rotated the token signing key");
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "kid": ring.current, "published": published})))
-}
-
-/// Refuses wrong client credentials with `invalid_client`.
-async fn check_client(shared: &Shared, store: &Store, creds: ClientCredentials) -> Result<(), AuthError> {
-    let record = match PluginId::parse(&creds.id) {
-        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
-        Err(_) => None,
-    };
-    if shared.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
-        Ok(())
-    } else {
-        Err(AuthError::OAuth {
-            code: OAuthCode::InvalidClient,
-            description: "client authentication failed".into(),
-            basic: creds.basic,
-        })
-    }
+    let published = ring.keys.into_iter().map(|k| k.kid).collect();
+    Ok(HttpResponse::Ok().json(Reply::ok(Rotated { kid: ring.current, published })))
 }
 
 /// The claims of a token the verifier has just accepted.

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::now_secs;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::caller::{target_tenant, Caller};
 use super::TenantQuery;
@@ -38,6 +38,12 @@ pub struct RoleChange {
     plugins: Option<BTreeSet<String>>,
 }
 
+/// Answer of `GET /v1/roles`.
+#[derive(Debug, Serialize)]
+pub struct RoleList {
+    pub roles: Vec<RoleView>,
+}
+
 /// `GET /v1/roles`.
 pub async fn list(
     caller: Caller,
@@ -46,8 +52,8 @@ pub async fn list(
 ) -> Result<HttpResponse, AuthError> {
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let record = directory::tenant(&store, &tenant).await?;
-    let views: Vec<RoleView> = record.roles.iter().map(|(n, r)| RoleView::of(&tenant, n, r)).collect();
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "roles": views})))
+    let roles = record.roles.iter().map(|(n, r)| RoleView::of(&tenant, n, r)).collect();
+    Ok(HttpResponse::Ok().json(Reply::ok(RoleList { roles })))
 }
 
 /// `POST /v1/roles`: `{"name", "desc"?, "plugins"?}`.
@@ -75,7 +81,7 @@ pub async fn create(
     })
     .await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Created a role");
-    Ok(HttpResponse::Created().json(reply(&view)))
+    Ok(HttpResponse::Created().json(Reply::ok(view)))
 }
 
 /// `GET /v1/roles/{name}` (also `GET /v1/roles/{name}/grants`).
@@ -88,7 +94,7 @@ pub async fn get(
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let record = directory::tenant(&store, &tenant).await?;
     let role = record.roles.get(name.as_str()).ok_or_else(|| role_not_found(&tenant, &name))?;
-    Ok(HttpResponse::Ok().json(reply(&RoleView::of(&tenant, &name, role))))
+    Ok(HttpResponse::Ok().json(Reply::ok(RoleView::of(&tenant, &name, role))))
 }
 
 /// `PATCH /v1/roles/{name}`: `{"desc"?, "plugins"?}` (`plugins` replaces the grants).
@@ -117,7 +123,7 @@ pub async fn update(
     })
     .await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Changed a role");
-    Ok(HttpResponse::Ok().json(reply(&view)))
+    Ok(HttpResponse::Ok().json(Reply::ok(view)))
 }
 
 /// `DELETE /v1/roles/{name}`: built-in roles stay; users holding the role lose it.
@@ -137,7 +143,7 @@ pub async fn delete(
     }
     directory::delete_role(&store, &tenant, &name).await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Deleted a role");
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }
 
 /// `PUT /v1/roles/{name}/grants/{plugin_id}`: the role may call the plugin (`*`: every plugin).
@@ -182,14 +188,14 @@ async fn set_grant(
     })
     .await?;
     tracing::info!(role = %name, tenant = %tenant, plugin = %plugin, granted, by = %me.sub, "Changed a grant");
-    Ok(HttpResponse::Ok().json(reply(&view)))
+    Ok(HttpResponse::Ok().json(Reply::ok(view)))
 }
 
 /// Compare-and-swap on the roles of `tenant` in the directory.
 async fn edit<R>(
     store: &Store,
     tenant: &str,
-    mut change: impl FnMut(&mut std::collections::BTreeMap<String, RoleRecord>) -> Result<R, AuthError>,
+    change: impl Fn(&mut std::collections::BTreeMap<String, RoleRecord>) -> Result<R, AuthError>,
 ) -> Result<R, AuthError> {
     store
         .update::<Directory, R>(TENANTS_KEY, |dir| {
@@ -197,11 +203,4 @@ async fn edit<R>(
             change(&mut record.roles)
         })
         .await
-}
-
-fn reply(view: &RoleView) -> serde_json::Value {
-    let mut v = serde_json::to_value(view).unwrap_or_default();
-    v["ret"] = json!(0);
-    v["msg"] = json!("ok");
-    v
 }

@@ -2,18 +2,18 @@
 //! only their own.
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::{now_secs, roles, PLATFORM_TENANT};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
 use crate::directory::{self, tenant_not_found};
-use crate::error::AuthError;
+use crate::error::{AuthError, Denied};
 use crate::model::{
     check_label, check_username, keys::TENANTS_KEY, Directory, TenantRecord, TenantView, UserRecord, UsersDoc,
 };
 use crate::passwords::check_new_password;
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Body of `POST /v1/tenants`.
@@ -43,6 +43,21 @@ pub struct TenantChange {
     name: Option<String>,
 }
 
+/// Answer of `GET /v1/tenants`.
+#[derive(Debug, Serialize)]
+pub struct TenantList {
+    pub tenants: Vec<TenantView>,
+}
+
+/// Answer of `POST /v1/tenants`: the tenant, and its first admin's name when one was created.
+#[derive(Debug, Serialize)]
+pub struct CreatedTenant {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+}
+
 /// `GET /v1/tenants`: every tenant for the super-admin, their own for a tenant admin.
 pub async fn list(caller: Caller, store: web::Data<Store>) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
@@ -52,16 +67,16 @@ pub async fn list(caller: Caller, store: web::Data<Store>) -> Result<HttpRespons
     } else if me.is_admin_of(&me.tenant) {
         dir.tenants.get(&me.tenant).map(TenantView::from).into_iter().collect()
     } else {
-        return Err(AuthError::Forbidden("listing tenants needs an admin role".into()));
+        return Err(Denied::NotAnAdmin.into());
     };
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "tenants": tenants})))
+    Ok(HttpResponse::Ok().json(Reply::ok(TenantList { tenants })))
 }
 
 /// `POST /v1/tenants` (super-admin): `{"id", "name"?, "admin"?: {"username", "password"}}`.
 pub async fn create(
     caller: Caller,
     body: web::Json<NewTenant>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.super_admin()?;
@@ -71,10 +86,10 @@ pub async fn create(
     let mut users = UsersDoc::default();
     if let Some(admin) = &admin {
         check_username(&admin.username)?;
-        check_new_password(&admin.password, shared.cfg.min_password_length)?;
+        check_new_password(&admin.password, state.cfg.min_password_length)?;
         let user = UserRecord {
             username: admin.username.clone(),
-            password_hash: shared.hasher.hash(admin.password.clone()).await?,
+            password_hash: state.hasher.hash(admin.password.clone()).await?,
             roles: vec![roles::ADMIN.to_owned()],
             disabled: false,
             created_at: now,
@@ -87,12 +102,8 @@ pub async fn create(
     let view = TenantView::from(&record);
     directory::create_tenant(&store, record, users).await?;
     tracing::info!(tenant = %id, by = %me.sub, "Created a tenant");
-    let mut answer =
-        json!({"ret": 0, "msg": "ok", "id": view.id, "name": view.name, "created_at": view.created_at});
-    if let Some(admin) = admin {
-        answer["admin"] = json!(admin.username);
-    }
-    Ok(HttpResponse::Created().json(answer))
+    let answer = CreatedTenant { tenant: view, admin: admin.map(|a| a.username) };
+    Ok(HttpResponse::Created().json(Reply::ok(answer)))
 }
 
 /// `GET /v1/tenants/{id}`: the super-admin, or the tenant's own admin.
@@ -103,7 +114,7 @@ pub async fn get(
 ) -> Result<HttpResponse, AuthError> {
     let tenant = super::caller::target_tenant(caller.person()?, Some(&id))?;
     let record = directory::tenant(&store, &tenant).await?;
-    Ok(HttpResponse::Ok().json(reply(&TenantView::from(&record))))
+    Ok(HttpResponse::Ok().json(Reply::ok(TenantView::from(&record))))
 }
 
 /// `PATCH /v1/tenants/{id}` `{"name"}`: the super-admin, or the tenant's own admin.
@@ -124,7 +135,7 @@ pub async fn update(
             Ok(TenantView::from(&*record))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(reply(&view)))
+    Ok(HttpResponse::Ok().json(Reply::ok(view)))
 }
 
 /// `DELETE /v1/tenants/{id}` (super-admin): the tenant, its users and its roles.
@@ -139,9 +150,5 @@ pub async fn delete(
     }
     directory::delete_tenant(&store, &id).await?;
     tracing::info!(tenant = %id, by = %me.sub, "Deleted a tenant");
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
-}
-
-fn reply(view: &TenantView) -> serde_json::Value {
-    json!({"ret": 0, "msg": "ok", "id": view.id, "name": view.name, "created_at": view.created_at})
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }

@@ -3,40 +3,42 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
-use keel_sdk::protocol::PluginId;
+use keel_sdk::protocol::Reply;
+use keel_sdk::service::snippet;
 use keel_sdk::tokens::PLATFORM_TENANT;
 
-use super::form::{short, Form};
+use super::caller::authenticate_client;
+use super::form::Form;
 use crate::directory;
 use crate::error::{AuthError, OAuthCode};
-use crate::model::{check_label, check_username, keys, ClientRecord};
-use crate::sessions::{self, TokenResponse};
-use crate::state::Shared;
+use crate::model::{check_label, check_username};
+use crate::state::AuthState;
 use crate::store::Store;
+use crate::tokens::{self, TokenResponse};
 
 /// `POST /v1/oauth/token`: form body with `grant_type` and the grant's parameters.
 pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     let answer = match form.require("grant_type")? {
-        "password" => password_grant(&shared, &store, &form).await?,
-        "client_credentials" => client_grant(&req, &shared, &store, &form).await?,
-        "refresh_token" => refresh_grant(&shared, &store, &form).await?,
+        "password" => password_grant(&state, &store, &form).await?,
+        "client_credentials" => client_grant(&req, &state, &store, &form).await?,
+        "refresh_token" => refresh_grant(&state, &store, &form).await?,
         other => {
             return Err(AuthError::oauth(
                 OAuthCode::UnsupportedGrantType,
                 format!(
                     "grant_type {:?} is not supported: use password, client_credentials or refresh_token",
-                    short(other)
+                    snippet(other.as_bytes())
                 ),
             ))
         }
     };
-    Ok(no_store(HttpResponse::Ok()).json(answer))
+    Ok(no_store(HttpResponse::Ok()).json(Reply::ok(answer)))
 }
 
 /// Token answers must not be cached (RFC 6749 §5.1).
@@ -46,7 +48,7 @@ pub fn no_store(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
 }
 
 /// `username`, `password` and the extension parameter `tenant` (default: the platform tenant).
-async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
+async fn password_grant(state: &AuthState, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
     let username = form.require("username")?;
     let password = form.require("password")?;
     let tenant = form.get("tenant").unwrap_or(PLATFORM_TENANT);
@@ -57,16 +59,16 @@ async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<T
     };
     // Checked against a decoy hash when there is no such user, so both failures cost the same.
     let matched =
-        shared.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
+        state.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(u) if matched && !u.disabled => u,
         // The user name is not logged: people type passwords into the wrong field.
         _ => {
-            tracing::info!(tenant = %short(tenant), "Refused a password grant");
+            tracing::info!(tenant = %snippet(tenant.as_bytes()), "Refused a password grant");
             return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
         }
     };
-    let answer = sessions::issue_for_user(shared, store, tenant, &user, None).await?;
+    let answer = tokens::issue_for_user(state, store, tenant, &user, None).await?;
     tracing::info!(user = %user.username, tenant, "Issued tokens (password grant)");
     Ok(answer)
 }
@@ -74,7 +76,7 @@ async fn password_grant(shared: &Shared, store: &Store, form: &Form) -> Result<T
 /// Client authentication (HTTP Basic or body) against the stored client secrets.
 async fn client_grant(
     req: &HttpRequest,
-    shared: &Shared,
+    state: &AuthState,
     store: &Store,
     form: &Form,
 ) -> Result<TokenResponse, AuthError> {
@@ -86,33 +88,26 @@ async fn client_grant(
             basic: true,
         });
     };
-    let record = match PluginId::parse(&creds.id) {
-        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
-        Err(_) => None,
+    let client = match authenticate_client(state, store, creds).await {
+        Err(refused @ AuthError::OAuth { .. }) => {
+            tracing::info!("Refused a client credentials grant");
+            return Err(refused);
+        }
+        verdict => verdict?,
     };
-    let matched = shared.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await?;
-    if !matched {
-        tracing::info!("Refused a client credentials grant");
-        return Err(AuthError::OAuth {
-            code: OAuthCode::InvalidClient,
-            description: "client authentication failed".into(),
-            basic: creds.basic,
-        });
-    }
-    tracing::info!(client = %creds.id, "Issued a token (client credentials grant)");
-    sessions::issue_for_client(shared, &creds.id)
+    tracing::info!(%client, "Issued a token (client credentials grant)");
+    tokens::issue_for_client(state, &client)
 }
 
 /// A refresh token, used up and replaced; the user must still exist, be enabled and not have
 /// changed password since the login.
-async fn refresh_grant(shared: &Shared, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
+async fn refresh_grant(state: &AuthState, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
     let token = form.require("refresh_token")?;
-    let record = sessions::redeem_refresh(store, token).await?;
+    let record = tokens::redeem_refresh(store, token).await?;
     let user = directory::find_user(store, &record.tenant, &record.username).await?;
     match user {
         Some(u) if !u.disabled && u.generation == record.generation => {
-            let answer =
-                sessions::issue_for_user(shared, store, &record.tenant, &u, Some(record.exp)).await?;
+            let answer = tokens::issue_for_user(state, store, &record.tenant, &u, Some(record.exp)).await?;
             tracing::info!(user = %u.username, tenant = %record.tenant, "Issued tokens (refresh grant)");
             Ok(answer)
         }

@@ -2,9 +2,10 @@
 //! tenant with `?tenant=`). Answers never contain a password or a hash.
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::protocol::{Envelope, Reply};
+use keel_sdk::service::snippet;
 use keel_sdk::tokens::{now_secs, roles, Identity, PLATFORM_TENANT};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::caller::{target_tenant, Caller};
 use super::TenantQuery;
@@ -12,7 +13,7 @@ use crate::directory::{self, user_not_found};
 use crate::error::AuthError;
 use crate::model::{check_username, TenantRecord, UserRecord, UserView};
 use crate::passwords::check_new_password;
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::Store;
 
 /// Body of `POST /v1/users`.
@@ -35,6 +36,12 @@ pub struct UserChange {
     disabled: Option<bool>,
 }
 
+/// Answer of `GET /v1/users`.
+#[derive(Debug, Serialize)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
 /// `GET /v1/users`: the tenant's users.
 pub async fn list(
     caller: Caller,
@@ -43,8 +50,8 @@ pub async fn list(
 ) -> Result<HttpResponse, AuthError> {
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
-    let views: Vec<UserView> = users.users.values().map(|u| UserView::of(&tenant, u)).collect();
-    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "users": views})))
+    let users = users.users.values().map(|u| UserView::of(&tenant, u)).collect();
+    Ok(HttpResponse::Ok().json(Reply::ok(UserList { users })))
 }
 
 /// `POST /v1/users`: `{"username", "password", "roles"?}`.
@@ -52,19 +59,19 @@ pub async fn create(
     caller: Caller,
     q: web::Query<TenantQuery>,
     body: web::Json<NewUser>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
     let tenant = target_tenant(me, q.tenant.as_deref())?;
     let NewUser { username, password, roles } = body.into_inner();
     check_username(&username)?;
-    check_new_password(&password, shared.cfg.min_password_length)?;
+    check_new_password(&password, state.cfg.min_password_length)?;
     let roles = roles.unwrap_or_else(|| vec![roles::USER.to_owned()]);
     let now = now_secs();
     let user = UserRecord {
         username: username.clone(),
-        password_hash: shared.hasher.hash(password).await?,
+        password_hash: state.hasher.hash(password).await?,
         roles,
         disabled: false,
         created_at: now,
@@ -83,7 +90,7 @@ pub async fn create(
     })
     .await?;
     tracing::info!(user = %username, tenant = %tenant, by = %me.sub, "Created a user");
-    Ok(HttpResponse::Created().json(reply(&view)))
+    Ok(HttpResponse::Created().json(Reply::ok(view)))
 }
 
 /// `GET /v1/users/{name}`.
@@ -96,7 +103,7 @@ pub async fn get(
     let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
     let user = users.users.get(name.as_str()).ok_or_else(|| user_not_found(&tenant, &name))?;
-    Ok(HttpResponse::Ok().json(reply(&UserView::of(&tenant, user))))
+    Ok(HttpResponse::Ok().json(Reply::ok(UserView::of(&tenant, user))))
 }
 
 /// `PATCH /v1/users/{name}`: `{"roles"?, "password"?, "disabled"?}`. A new password or disabling
@@ -106,7 +113,7 @@ pub async fn update(
     name: web::Path<String>,
     q: web::Query<TenantQuery>,
     body: web::Json<UserChange>,
-    shared: web::Data<Shared>,
+    state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
@@ -118,8 +125,8 @@ pub async fn update(
     }
     let hash = match &change.password {
         Some(p) => {
-            check_new_password(p, shared.cfg.min_password_length)?;
-            Some(shared.hasher.hash(p.clone()).await?)
+            check_new_password(p, state.cfg.min_password_length)?;
+            Some(state.hasher.hash(p.clone()).await?)
         }
         None => None,
     };
@@ -149,7 +156,7 @@ pub async fn update(
     })
     .await?;
     tracing::info!(user = %name, tenant = %tenant, by = %me.sub, password_reset = hash.is_some(), "Changed a user");
-    Ok(HttpResponse::Ok().json(reply(&view)))
+    Ok(HttpResponse::Ok().json(Reply::ok(view)))
 }
 
 /// `DELETE /v1/users/{name}`. Nobody deletes themselves (the last admin would lock the tenant).
@@ -169,7 +176,7 @@ pub async fn delete(
     })
     .await?;
     tracing::info!(user = %name, tenant = %tenant, by = %me.sub, "Deleted a user");
-    Ok(HttpResponse::Ok().json(keel_sdk::protocol::Envelope::ok()))
+    Ok(HttpResponse::Ok().json(Envelope::ok()))
 }
 
 /// Roles a user of `record` may be given by `me`: the tenant's roles, except `client` (only
@@ -184,17 +191,10 @@ fn check_roles(me: &Identity, record: &TenantRecord, wanted: &[String]) -> Resul
         if !allowed {
             return Err(AuthError::Invalid(format!(
                 "role {:?} cannot be given in tenant {:?} (create it first with POST /v1/roles)",
-                role.chars().take(64).collect::<String>(),
+                snippet(role.as_bytes()),
                 record.id
             )));
         }
     }
     Ok(())
-}
-
-fn reply(view: &UserView) -> serde_json::Value {
-    let mut v = serde_json::to_value(view).unwrap_or_default();
-    v["ret"] = json!(0);
-    v["msg"] = json!("ok");
-    v
 }

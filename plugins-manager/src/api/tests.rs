@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
 use actix_web::{http::StatusCode, web, App};
+use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
 use keel_sdk::dapr::SidecarConfig;
+use keel_sdk::protocol::errors::Refused;
+use keel_sdk::protocol::headers::{X_KEEL_ERROR, X_KEEL_ROLES};
 use serde_json::{json, Value};
 
 use super::configure;
-use crate::{Config, Registry, Shared};
+use crate::{Config, Registry, RegistryState};
 
 /// A registry whose sidecar is nowhere (port 1 refuses connections at once).
 fn registry() -> Registry {
@@ -19,7 +22,7 @@ fn registry() -> Registry {
         api_token: None,
         timeout: Duration::from_millis(500),
     };
-    Registry::new(Shared::new(Config::default(), sidecar))
+    Registry::new(RegistryState::new(Config::default(), sidecar))
 }
 
 macro_rules! app {
@@ -28,13 +31,20 @@ macro_rules! app {
     };
 }
 
-async fn refused(req: TestRequest, status: StatusCode, code: i64, part: &str) {
+/// Calls the app with `req`, which must be refused with `status` and `code`, the tagged envelope
+/// (`ret` is the negated status) and a message containing `part`. Returns what the log gets.
+async fn refused(req: TestRequest, status: StatusCode, code: &str, part: &str) -> Refused {
     let app = app!();
     let res = call_service(&app, req.to_request()).await;
     assert_eq!(res.status(), status);
+    assert_eq!(res.headers().get(X_KEEL_ERROR).unwrap(), "1");
+    let logged =
+        res.response().extensions().get::<Refused>().cloned().expect("the refusal is left for the log");
     let body: Value = read_body_json(res).await;
-    assert_eq!(body["ret"], code, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["ret"], -i64::from(status.as_u16()), "{body}");
     assert!(body["msg"].as_str().unwrap().contains(part), "{body}");
+    logged
 }
 
 fn post(body: Value) -> TestRequest {
@@ -44,42 +54,53 @@ fn post(body: Value) -> TestRequest {
 #[actix_web::test]
 async fn malformed_bodies_are_400() {
     let raw = TestRequest::post().uri("/v1/plugins").set_payload("{nope");
-    refused(raw, StatusCode::BAD_REQUEST, -1001, "body is not JSON").await;
-    refused(post(json!({"id": 5})), StatusCode::BAD_REQUEST, -1001, "id must be a string").await;
+    refused(raw, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "body is not JSON").await;
+    refused(post(json!({"id": 5})), StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "id must be a string").await;
 }
 
 #[actix_web::test]
 async fn ids_and_secrets_are_checked_before_anything_is_called() {
-    refused(post(json!({"id": "keel"})), StatusCode::FORBIDDEN, -1003, "reserved").await;
-    refused(post(json!({"id": "Nope!"})), StatusCode::BAD_REQUEST, -1002, "lower-case").await;
-    refused(post(json!({"id": "ok", "secret": "short"})), StatusCode::BAD_REQUEST, -1004, "8 to 1024").await;
+    refused(post(json!({"id": "keel"})), StatusCode::FORBIDDEN, "ERR_RESERVED_ID", "reserved").await;
+    refused(post(json!({"id": "Nope!"})), StatusCode::BAD_REQUEST, "ERR_BAD_PLUGIN_ID", "lower-case").await;
+    refused(
+        post(json!({"id": "ok", "secret": "short"})),
+        StatusCode::BAD_REQUEST,
+        "ERR_BAD_SECRET",
+        "8 to 1024",
+    )
+    .await;
 }
 
 #[actix_web::test]
 async fn bad_queries_and_ids_are_400() {
     let list = TestRequest::get().uri("/v1/plugins?limit=0");
-    refused(list, StatusCode::BAD_REQUEST, -1001, "limit must be between 1 and 1000").await;
+    refused(list, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "limit must be between 1 and 1000").await;
     let get = TestRequest::get().uri("/v1/plugins/UPPER");
-    refused(get, StatusCode::BAD_REQUEST, -1002, "lower-case").await;
+    refused(get, StatusCode::BAD_REQUEST, "ERR_BAD_PLUGIN_ID", "lower-case").await;
     let del = TestRequest::delete().uri("/v1/plugins/x?force=maybe");
-    refused(del, StatusCode::BAD_REQUEST, -1001, "force=true").await;
+    refused(del, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "force=true").await;
 }
 
 #[actix_web::test]
 async fn an_unreachable_sidecar_is_503_naming_it() {
+    // The sidecar's address is the registry's own business: the log names it, the answer does not.
     let req = TestRequest::get().uri("/v1/routes");
-    refused(req, StatusCode::SERVICE_UNAVAILABLE, -1301, "127.0.0.1:1").await;
+    let logged =
+        refused(req, StatusCode::SERVICE_UNAVAILABLE, "ERR_SIDECAR_UNAVAILABLE", "sidecar is unavailable")
+            .await;
+    assert!(logged.detail.unwrap_or_default().contains("127.0.0.1:1"));
+    assert!(!logged.msg.contains("127.0.0.1:1"), "{}", logged.msg);
     let req = post(json!({"id": "echo", "secret": "long-enough"}));
-    refused(req, StatusCode::SERVICE_UNAVAILABLE, -1301, "sidecar is unavailable").await;
+    refused(req, StatusCode::SERVICE_UNAVAILABLE, "ERR_SIDECAR_UNAVAILABLE", "sidecar is unavailable").await;
 }
 
 #[actix_web::test]
 async fn plugins_calling_directly_may_not_register() {
-    let req = post(json!({"id": "echo"})).insert_header(("dapr-caller-app-id", "echo"));
-    refused(req, StatusCode::FORBIDDEN, -1010, "go through keel as an admin").await;
+    let req = post(json!({"id": "echo"})).insert_header((DAPR_CALLER_APP_ID, "echo"));
+    refused(req, StatusCode::FORBIDDEN, "ERR_CALLER_NOT_ALLOWED", "go through keel as an admin").await;
     let req = TestRequest::delete()
         .uri("/v1/plugins/echo")
-        .insert_header(("dapr-caller-app-id", "keel"))
-        .insert_header(("x-keel-roles", "user"));
-    refused(req, StatusCode::FORBIDDEN, -1010, "admin role").await;
+        .insert_header((DAPR_CALLER_APP_ID, "keel"))
+        .insert_header((X_KEEL_ROLES, "user"));
+    refused(req, StatusCode::FORBIDDEN, "ERR_FORBIDDEN", "admin role").await;
 }

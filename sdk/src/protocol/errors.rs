@@ -148,6 +148,20 @@ catalogue! {
     OAuthUnsupportedGrantType => ("ERR_OAUTH_UNSUPPORTED_GRANT_TYPE", 400, Client),
     /// OAuth `unsupported_token_type` (RFC 7009 §2.2.1).
     OAuthUnsupportedTokenType => ("ERR_OAUTH_UNSUPPORTED_TOKEN_TYPE", 400, Client),
+    /// A hosted-service bundle that cannot be installed: its `plugin.yaml` (the field named), its
+    /// layout, or its start file.
+    BadBundle => ("ERR_BAD_BUNDLE", 400, Client),
+    /// A bundle archive entry that would land outside the bundle (`..`, an absolute path, a link
+    /// pointing out, a device file).
+    UnsafeBundle => ("ERR_UNSAFE_BUNDLE", 400, Client),
+    /// A bundle archive, or what it unpacks to, over the configured limits.
+    BundleTooLarge => ("ERR_BUNDLE_TOO_LARGE", 413, Client),
+    /// Another hosted service already serves this `root_route`.
+    RootRouteTaken => ("ERR_ROOT_ROUTE_TAKEN", 409, Client),
+    /// The hosted service is installed at this version already.
+    AlreadyInstalled => ("ERR_ALREADY_INSTALLED", 409, Client),
+    /// No hosted service serves this `root_route`.
+    UnknownRoot => ("ERR_UNKNOWN_ROOT", 404, Client),
 
     // === a plugin ===
     /// The plugin is registered but not `ACTIVE`.
@@ -178,6 +192,13 @@ catalogue! {
     AddonsRefused => ("ERR_ADDONS_REFUSED", 403, Plugin),
     /// The external pre-route check did not answer, so the request is refused (fail closed).
     PreRouteUnavailable => ("ERR_PRE_ROUTE_UNAVAILABLE", 503, Plugin),
+    /// The hosted service is starting or restarting (see `Retry-After`).
+    ServiceStarting => ("ERR_SERVICE_STARTING", 503, Plugin),
+    /// The hosted service crashed too often and is `FAILED` until reinstalled or restarted.
+    ServiceFailed => ("ERR_SERVICE_FAILED", 503, Plugin),
+    /// The hosted service is routed but did not accept the connection (it has just died, most
+    /// likely, and is being restarted).
+    ServiceUnreachable => ("ERR_SERVICE_UNREACHABLE", 503, Plugin),
 
     // === the service's own sidecar ===
     /// The service's own Dapr sidecar cannot be reached or failed.

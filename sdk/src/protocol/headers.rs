@@ -16,5 +16,10 @@ pub const X_KEEL_TENANT: HeaderName = HeaderName::from_static("x-keel-tenant");
 /// `x-keel-roles`: the verified roles, comma-separated.
 pub const X_KEEL_ROLES: HeaderName = HeaderName::from_static("x-keel-roles");
 
+/// `x-keel-scope`: the verified administration scope (`platform` or `tenant`).
+pub const X_KEEL_SCOPE: HeaderName = HeaderName::from_static("x-keel-scope");
+/// `x-keel-client`: set for client-credentials tokens, the verified client id.
+pub const X_KEEL_CLIENT: HeaderName = HeaderName::from_static("x-keel-client");
+
 /// Every client-sent header with this prefix is removed at keel's door: only keel sets them.
 pub const KEEL_PREFIX: &str = "x-keel-";

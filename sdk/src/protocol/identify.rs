@@ -155,13 +155,30 @@ pub fn is_relative_endpoint(endpoint: &str) -> bool {
 }
 
 impl Identify {
-    /// Validates the document: ids, versions, points, endpoints.
+    /// Validates the document, in this order, reporting the first defect: its id, its versions,
+    /// the points it offers, the points of other plugins it implements, its public endpoints,
+    /// its time limit.
     pub fn validate(self) -> Result<ValidIdentify, IdentifyError> {
+        let id = self.valid_id()?;
+        let (version, keel_version) = self.valid_versions()?;
+        self.check_points()?;
+        let main_plugin_reqs = self.valid_implementations(&id)?;
+        self.check_public_endpoints()?;
+        self.check_timeout()?;
+        Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs })
+    }
+
+    /// Ids: `plugin_id` is present and a valid plugin id.
+    fn valid_id(&self) -> Result<PluginId, IdentifyError> {
         if self.plugin_id.is_empty() {
             return Err(IdentifyError::Missing { field: "plugin_id".into() });
         }
-        let id = PluginId::parse(&self.plugin_id)
-            .map_err(|source| IdentifyError::Id { field: "plugin_id".into(), source })?;
+        PluginId::parse(&self.plugin_id)
+            .map_err(|source| IdentifyError::Id { field: "plugin_id".into(), source })
+    }
+
+    /// Versions: `version` is present and parses, and so does `keel_version` when given.
+    fn valid_versions(&self) -> Result<(Version, Option<Version>), IdentifyError> {
         if self.version.trim().is_empty() {
             return Err(IdentifyError::Missing { field: "version".into() });
         }
@@ -174,7 +191,11 @@ impl Identify {
                     .map_err(|source| IdentifyError::Version { field: "keel_version".into(), source })?,
             ),
         };
+        Ok((version, keel_version))
+    }
 
+    /// Points offered: each `addons[i].endpoint` is a point name, none listed twice.
+    fn check_points(&self) -> Result<(), IdentifyError> {
         let mut seen = HashSet::new();
         for (i, point) in self.addons.iter().enumerate() {
             let field = format!("addons[{i}].endpoint");
@@ -183,44 +204,22 @@ impl Identify {
                 return Err(IdentifyError::DuplicatePoint { field, name: point.endpoint.clone() });
             }
         }
+        Ok(())
+    }
 
-        let mut main_plugin_reqs = Vec::with_capacity(self.main_plugin.len());
+    /// Implementations: each `main_plugin` entry (see [`MainPlugin::valid_entry`]), no extended
+    /// plugin listed twice. Returns each entry's version range, in order.
+    fn valid_implementations(&self, own_id: &PluginId) -> Result<Vec<VersionReq>, IdentifyError> {
+        let mut reqs = Vec::with_capacity(self.main_plugin.len());
         let mut extended = HashSet::new();
         for (i, main) in self.main_plugin.iter().enumerate() {
-            let field = format!("main_plugin[{i}].id");
-            let main_id = PluginId::parse(&main.id)
-                .map_err(|source| IdentifyError::Id { field: field.clone(), source })?;
-            if main_id == id {
-                return Err(IdentifyError::SelfExtension { index: i });
-            }
-            if !extended.insert(main.id.as_str()) {
-                return Err(IdentifyError::DuplicatePoint { field, name: main.id.clone() });
-            }
-            let vfield = format!("main_plugin[{i}].version");
-            main_plugin_reqs.push(
-                parse_version_req("main_plugin version", &main.version)
-                    .map_err(|source| IdentifyError::Version { field: vfield, source })?,
-            );
-            if main.endpoints.is_empty() {
-                return Err(IdentifyError::Missing { field: format!("main_plugin[{i}].endpoints") });
-            }
-            let mut points = HashSet::new();
-            for (j, imp) in main.endpoints.iter().enumerate() {
-                let pfield = format!("main_plugin[{i}].endpoints[{j}].addons");
-                check_point_name(&pfield, &imp.addons)?;
-                if !points.insert(imp.addons.as_str()) {
-                    return Err(IdentifyError::DuplicatePoint { field: pfield, name: imp.addons.clone() });
-                }
-                let efield = format!("main_plugin[{i}].endpoints[{j}].endpoint");
-                if imp.endpoint.is_empty() {
-                    return Err(IdentifyError::Missing { field: efield });
-                }
-                if !is_relative_endpoint(&imp.endpoint) {
-                    return Err(IdentifyError::BadEndpoint { field: efield, endpoint: imp.endpoint.clone() });
-                }
-            }
+            reqs.push(main.valid_entry(i, own_id, &mut extended)?);
         }
+        Ok(reqs)
+    }
 
+    /// Public endpoints: each is a relative path.
+    fn check_public_endpoints(&self) -> Result<(), IdentifyError> {
         for (i, endpoint) in self.public_endpoints.iter().enumerate() {
             if !is_relative_endpoint(endpoint) {
                 return Err(IdentifyError::BadEndpoint {
@@ -229,16 +228,69 @@ impl Identify {
                 });
             }
         }
+        Ok(())
+    }
 
-        if let Some(ms) = self.timeout_ms.filter(|ms| *ms == 0 || *ms > MAX_TIMEOUT_MS) {
-            return Err(IdentifyError::OutOfRange {
-                field: "timeout_ms".into(),
-                value: ms,
-                max: MAX_TIMEOUT_MS,
-            });
+    /// Time limit: `timeout_ms`, when given, is 1 to [`MAX_TIMEOUT_MS`].
+    fn check_timeout(&self) -> Result<(), IdentifyError> {
+        match self.timeout_ms.filter(|ms| *ms == 0 || *ms > MAX_TIMEOUT_MS) {
+            Some(ms) => {
+                Err(IdentifyError::OutOfRange { field: "timeout_ms".into(), value: ms, max: MAX_TIMEOUT_MS })
+            }
+            None => Ok(()),
         }
+    }
+}
 
-        Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs })
+impl MainPlugin {
+    /// Entry `index` of `main_plugin`: a valid id other than the plugin's own and not already in
+    /// `extended`, a version range that parses (returned), and at least one implemented point.
+    fn valid_entry<'a>(
+        &'a self,
+        index: usize,
+        own_id: &PluginId,
+        extended: &mut HashSet<&'a str>,
+    ) -> Result<VersionReq, IdentifyError> {
+        let field = format!("main_plugin[{index}].id");
+        let main_id =
+            PluginId::parse(&self.id).map_err(|source| IdentifyError::Id { field: field.clone(), source })?;
+        if main_id == *own_id {
+            return Err(IdentifyError::SelfExtension { index });
+        }
+        if !extended.insert(self.id.as_str()) {
+            return Err(IdentifyError::DuplicatePoint { field, name: self.id.clone() });
+        }
+        let req = parse_version_req("main_plugin version", &self.version).map_err(|source| {
+            IdentifyError::Version { field: format!("main_plugin[{index}].version"), source }
+        })?;
+        if self.endpoints.is_empty() {
+            return Err(IdentifyError::Missing { field: format!("main_plugin[{index}].endpoints") });
+        }
+        let mut points = HashSet::new();
+        for (j, imp) in self.endpoints.iter().enumerate() {
+            imp.check(&format!("main_plugin[{index}].endpoints[{j}]"), &mut points)?;
+        }
+        Ok(req)
+    }
+}
+
+impl PointImpl {
+    /// One implemented point, at `field`: a point name not already in `points`, and an endpoint
+    /// that is a relative path.
+    fn check<'a>(&'a self, field: &str, points: &mut HashSet<&'a str>) -> Result<(), IdentifyError> {
+        let pfield = format!("{field}.addons");
+        check_point_name(&pfield, &self.addons)?;
+        if !points.insert(self.addons.as_str()) {
+            return Err(IdentifyError::DuplicatePoint { field: pfield, name: self.addons.clone() });
+        }
+        let efield = format!("{field}.endpoint");
+        if self.endpoint.is_empty() {
+            return Err(IdentifyError::Missing { field: efield });
+        }
+        if !is_relative_endpoint(&self.endpoint) {
+            return Err(IdentifyError::BadEndpoint { field: efield, endpoint: self.endpoint.clone() });
+        }
+        Ok(())
     }
 }
 
@@ -345,6 +397,49 @@ mod tests {
             let err = with(mutate).unwrap_err().to_string();
             assert!(err.contains(expected), "expected {expected:?} in {err:?}");
         }
+    }
+
+    #[test]
+    fn the_first_defect_in_step_order_is_the_one_reported() {
+        let first = |mutate: fn(&mut serde_json::Value)| with(mutate).unwrap_err().to_string();
+        // ids before versions before points before implementations before endpoints and limits.
+        let err = first(|v| {
+            v["plugin_id"] = json!("");
+            v["version"] = json!("one");
+        });
+        assert!(err.starts_with("plugin_id"), "{err}");
+        let err = first(|v| {
+            v["version"] = json!("one");
+            v["addons"] = json!([{"endpoint": ""}]);
+        });
+        assert!(err.starts_with("version"), "{err}");
+        let err = first(|v| {
+            v["addons"] = json!([{"endpoint": ""}]);
+            v["main_plugin"][0]["endpoints"] = json!([]);
+        });
+        assert!(err.starts_with("addons[0]"), "{err}");
+        let err = first(|v| {
+            v["main_plugin"][0]["endpoints"] = json!([]);
+            v["public_endpoints"] = json!(["/abs"]);
+            v["timeout_ms"] = json!(0);
+        });
+        assert!(err.starts_with("main_plugin[0].endpoints"), "{err}");
+        let err = first(|v| {
+            v["public_endpoints"] = json!(["/abs"]);
+            v["timeout_ms"] = json!(0);
+        });
+        assert!(err.starts_with("public_endpoints[0]"), "{err}");
+        // Within one main_plugin entry: its id, then its version range, then its points.
+        let err = first(|v| {
+            v["main_plugin"][0]["id"] = json!("acme-mailer");
+            v["main_plugin"][0]["version"] = json!("!!");
+        });
+        assert!(err.contains("cannot implement its own"), "{err}");
+        let err = first(|v| {
+            v["main_plugin"][0]["version"] = json!("!!");
+            v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("");
+        });
+        assert!(err.starts_with("main_plugin[0].version"), "{err}");
     }
 
     #[test]

@@ -10,13 +10,18 @@ pub const KEEL_APP_ID: &str = "keel";
 pub const REGISTRY_APP_ID: &str = "plugins";
 /// auth's app-id.
 pub const AUTH_APP_ID: &str = "auth";
+/// The app-id of `hosting`, the core service that runs plugins' own web services (bundles).
+/// Reserved, but not (yet) in [`CORE_APP_IDS`]: that list also decides who keel and the registry
+/// trust as a caller, and the registry registers its members at boot (see hosting's docs).
+pub const HOSTING_APP_ID: &str = "hosting";
 /// The platform's own services: callers keel and the registry always accept.
 pub const CORE_APP_IDS: [&str; 3] = [KEEL_APP_ID, REGISTRY_APP_ID, AUTH_APP_ID];
 
-/// Ids the platform keeps for itself: the three core services, the addon namespace, and `v1`,
+/// Ids the platform keeps for itself: the core services, the addon namespace, and `v1`,
 /// because keel's app port serves its own protocol and control API under `/v1/...` (a plugin
 /// called `v1` could never be routed to unambiguously).
-pub const RESERVED_IDS: [&str; 5] = [KEEL_APP_ID, REGISTRY_APP_ID, AUTH_APP_ID, "addons", "v1"];
+pub const RESERVED_IDS: [&str; 6] =
+    [KEEL_APP_ID, REGISTRY_APP_ID, AUTH_APP_ID, HOSTING_APP_ID, "addons", "v1"];
 
 /// Why a string is not a valid plugin id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -21,7 +21,9 @@ pub use identify::{
     is_relative_endpoint, AddonPoint, Identify, IdentifyError, MainPlugin, PlatformTooOld, PointImpl,
     ValidIdentify, MAX_TIMEOUT_MS,
 };
-pub use ids::{IdError, PluginId, AUTH_APP_ID, CORE_APP_IDS, KEEL_APP_ID, REGISTRY_APP_ID, RESERVED_IDS};
+pub use ids::{
+    IdError, PluginId, AUTH_APP_ID, CORE_APP_IDS, HOSTING_APP_ID, KEEL_APP_ID, REGISTRY_APP_ID, RESERVED_IDS,
+};
 pub use routes::{AddonTarget, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
 pub use status::{PluginStatus, StatusResponse};
 pub use version::{parse_version, parse_version_req, VersionError};

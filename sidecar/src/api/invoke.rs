@@ -7,7 +7,7 @@ use super::errors::ApiError;
 use super::ApiContext;
 use crate::channel::body::RequestBody;
 use crate::channel::{self, AppResponse};
-use crate::messaging::{headers, target, InvokeRequest};
+use crate::messaging::{headers, target, DirectMessaging, InvokeRequest};
 use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -20,6 +20,7 @@ pub async fn direct_message(
     decoded_path: &str,
     body: RequestBody,
     ctx: &ApiContext,
+    messaging: &DirectMessaging,
     client: &awc::Client,
 ) -> HttpResponse {
     // 1. Target: dapr-app-id header, Basic auth, or /v1.0/invoke/<id>/method/<m>; else 404.
@@ -37,7 +38,7 @@ pub async fn direct_message(
         body,
     };
     // 3. Local app or another sidecar.
-    let resp = match ctx.messaging.invoke(client, &target.app_id, call).await {
+    let resp = match messaging.invoke(client, &target.app_id, call).await {
         Ok(resp) => resp,
         Err(e) => {
             tracing::debug!(app_id = %ctx.app_id, target = %target.app_id, error = %e, "Invocation failed");

@@ -4,6 +4,9 @@
 //! 1. max body size — every body is read through a `--max-body-size` cap ("stream too large");
 //! 2. API token — `DAPR_API_TOKEN` checked, healthz exempt ([`token`]);
 //! 3. router — chi-style matching on the cleaned path ([`routes`]); unmatched → invocation.
+//!
+//! [`admit`] is those three steps; [`own_api`] answers the routes the sidecar serves itself, and
+//! [`invoke`] everything else. The `test-util` fake sidecar reuses the first two as they are.
 
 pub mod errors;
 pub mod health;
@@ -19,6 +22,7 @@ use crate::golang::url;
 use crate::messaging::DirectMessaging;
 use crate::state::Stores;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use errors::ApiError;
 use routes::Route;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -36,7 +40,8 @@ pub enum StopRequest {
     Forced,
 }
 
-/// Everything the API handlers share (built once, outside the server factory).
+/// Everything the sidecar's own API handlers share (built once, outside the server factory).
+/// Invocation also needs the messaging layer, which the server hands it separately.
 pub struct ApiContext {
     /// This sidecar's app-id.
     pub app_id: String,
@@ -44,8 +49,6 @@ pub struct ApiContext {
     pub cfg: Arc<SidecarConfig>,
     /// State stores.
     pub stores: Arc<Stores>,
-    /// Service invocation.
-    pub messaging: Arc<DirectMessaging>,
     /// Init status for `/v1.0/healthz`.
     pub readiness: Arc<health::Readiness>,
     /// `extended` metadata set with `PUT /v1.0/metadata/{key}`.
@@ -54,40 +57,59 @@ pub struct ApiContext {
     pub stop: tokio::sync::mpsc::UnboundedSender<StopRequest>,
 }
 
+/// A request that passed the pipeline's first steps.
+pub struct Admitted {
+    /// The API route it matched; `None` is the invocation fallback.
+    pub route: Option<Route>,
+    /// The path as Go decoded it (what invocation addresses on).
+    pub decoded_path: String,
+    /// The body, capped at `--max-body-size`.
+    pub body: RequestBody,
+}
+
+/// Steps 1–3 of the pipeline: the body cap, the API token, the router. An `Err` is the answer.
+pub fn admit(req: &HttpRequest, payload: web::Payload, cfg: &SidecarConfig) -> Result<Admitted, ApiError> {
+    let (routing_path, decoded_path) = url::server_paths(req.uri().path());
+    // 1. useMaxBodySize: the cap is part of the body stream, applied wherever it is read.
+    let body = RequestBody::from_request(req.headers(), payload, cfg.max_body_size);
+    // 2. APITokenAuthMiddleware.
+    token::check(req.method(), &decoded_path, req.headers(), cfg.dapr_api_token.as_deref())?;
+    // 3. The router; unmatched paths and verbs fall back to invocation.
+    let route = routes::resolve(req.method(), &routing_path)?;
+    Ok(Admitted { route, decoded_path, body })
+}
+
 /// The single entry point: every request of every verb and path comes here.
 pub async fn serve(
     req: HttpRequest,
     payload: web::Payload,
     ctx: web::Data<ApiContext>,
+    messaging: web::Data<DirectMessaging>,
     client: web::Data<awc::Client>,
 ) -> HttpResponse {
-    let (routing_path, decoded_path) = url::server_paths(req.uri().path());
-    // 1. useMaxBodySize: the cap is part of the body stream, applied wherever it is read.
-    let body = RequestBody::from_request(req.headers(), payload, ctx.cfg.max_body_size);
-    // 2. APITokenAuthMiddleware.
-    if let Err(e) =
-        token::check(req.method(), &decoded_path, req.headers(), ctx.cfg.dapr_api_token.as_deref())
-    {
-        return e.error_response();
+    match admit(&req, payload, &ctx.cfg) {
+        Err(e) => e.error_response(),
+        Ok(Admitted { route: Some(route), body, .. }) => own_api(&req, route, body, &ctx).await,
+        Ok(Admitted { route: None, decoded_path, body }) => {
+            invoke::direct_message(&req, &decoded_path, body, &ctx, &messaging, &client).await
+        }
     }
-    // 3. The router; unmatched paths and verbs fall back to invocation.
-    let route = match routes::resolve(req.method(), &routing_path) {
-        Ok(r) => r,
-        Err(e) => return e.error_response(),
-    };
+}
+
+/// Answers a route the sidecar serves itself (health, metadata, shutdown, state).
+pub async fn own_api(req: &HttpRequest, route: Route, body: RequestBody, ctx: &ApiContext) -> HttpResponse {
     let result = match route {
-        Route::Healthz => health::healthz(&req, &ctx),
+        Route::Healthz => health::healthz(req, ctx),
         Route::HealthzOutbound => health::outbound(),
-        Route::GetMetadata => metadata::get(&ctx),
-        Route::PutMetadata(key) => metadata::put(&ctx, key, body).await,
-        Route::Shutdown => shutdown(&req, &ctx),
-        Route::GetState(store, key) => state::get(&ctx, &store, &key).await,
-        Route::DeleteState(store, key) => state::delete(&ctx, &req, &store, &key).await,
-        Route::SaveState(store) => state::save(&ctx, &req, &store, body).await,
-        Route::BulkState(store) => state::bulk_get(&ctx, &store, body).await,
-        Route::Transaction(store) => state::transaction(&ctx, &req, &store, body).await,
-        Route::QueryState(store) => state::query(&ctx, &store).await,
-        Route::Invoke => return invoke::direct_message(&req, &decoded_path, body, &ctx, &client).await,
+        Route::GetMetadata => metadata::get(ctx),
+        Route::PutMetadata(key) => metadata::put(ctx, key, body).await,
+        Route::Shutdown => shutdown(req, ctx),
+        Route::GetState(store, key) => state::get(ctx, &store, &key).await,
+        Route::DeleteState(store, key) => state::delete(ctx, req, &store, &key).await,
+        Route::SaveState(store) => state::save(ctx, req, &store, body).await,
+        Route::BulkState(store) => state::bulk_get(ctx, &store, body).await,
+        Route::Transaction(store) => state::transaction(ctx, req, &store, body).await,
+        Route::QueryState(store) => state::query(ctx, &store).await,
     };
     result.unwrap_or_else(|e| {
         tracing::debug!(app_id = %ctx.app_id, path = %req.path(), error = %e, "API error");
@@ -96,7 +118,7 @@ pub async fn serve(
 }
 
 /// `POST /v1.0/shutdown`: 204 now, graceful stop afterwards.
-fn shutdown(req: &HttpRequest, ctx: &ApiContext) -> Result<HttpResponse, errors::ApiError> {
+fn shutdown(req: &HttpRequest, ctx: &ApiContext) -> Result<HttpResponse, ApiError> {
     let forced = req
         .headers()
         .get("dapr-force-shutdown")
@@ -109,6 +131,7 @@ fn shutdown(req: &HttpRequest, ctx: &ApiContext) -> Result<HttpResponse, errors:
 /// Builds the API server on already-bound listeners (not yet running).
 pub fn server(
     ctx: web::Data<ApiContext>,
+    messaging: web::Data<DirectMessaging>,
     listeners: Vec<std::net::TcpListener>,
     workers: usize,
     graceful: Duration,
@@ -116,6 +139,7 @@ pub fn server(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(ctx.clone())
+            .app_data(messaging.clone())
             // awc clients are per thread: one per worker, built inside the factory.
             .app_data(web::Data::new(crate::channel::http_client()))
             .default_service(web::to(serve))

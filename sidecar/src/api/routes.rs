@@ -33,12 +33,11 @@ pub enum Route {
     Transaction(String),
     /// `POST|PUT /v1.0-alpha1/state/{store}/query`.
     QueryState(String),
-    /// Everything else: service invocation (`/v1.0/invoke/...`, `dapr-app-id`, or 404).
-    Invoke,
 }
 
-/// Matches `method` and the routing path (see [`url::server_paths`]).
-pub fn resolve(method: &Method, routing_path: &str) -> Result<Route, ApiError> {
+/// Matches `method` and the routing path (see [`url::server_paths`]). `None` is everything
+/// else: service invocation (`/v1.0/invoke/...`, `dapr-app-id`, or 404).
+pub fn resolve(method: &Method, routing_path: &str) -> Result<Option<Route>, ApiError> {
     let cleaned = path::clean(routing_path);
     let segs: Vec<&str> = cleaned.split('/').filter(|s| !s.is_empty()).collect();
     let p = |name: &str, raw: &str| url::query_unescape(raw).map_err(|e| ApiError::bad_param(name, e));
@@ -60,37 +59,38 @@ pub fn resolve(method: &Method, routing_path: &str) -> Result<Route, ApiError> {
             Route::DeleteState(p("storeName", store)?, p("key", key)?)
         }
         ["v1.0-alpha1", "state", store, "query"] if post_or_put => Route::QueryState(p("storeName", store)?),
-        _ => Route::Invoke,
+        _ => return Ok(None),
     };
-    Ok(route)
+    Ok(Some(route))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn r(m: Method, p: &str) -> Route {
+    /// The route matched; `None` is the invocation fallback.
+    fn r(m: Method, p: &str) -> Option<Route> {
         resolve(&m, p).unwrap()
     }
 
     #[test]
     fn known_routes_match_by_method_and_pattern() {
-        assert_eq!(r(Method::GET, "/v1.0/healthz"), Route::Healthz);
-        assert_eq!(r(Method::GET, "/v1.0/healthz/"), Route::Healthz);
-        assert_eq!(r(Method::GET, "//v1.0//healthz"), Route::Healthz);
-        assert_eq!(r(Method::HEAD, "/v1.0/healthz"), Route::Invoke);
-        assert_eq!(r(Method::GET, "/v1.0/state/s"), Route::Invoke);
-        assert_eq!(r(Method::PUT, "/v1.0/state/s"), Route::SaveState("s".into()));
-        assert_eq!(r(Method::GET, "/v1.0/state/s/bulk"), Route::GetState("s".into(), "bulk".into()));
-        assert_eq!(r(Method::POST, "/v1.0/state/s/bulk"), Route::BulkState("s".into()));
-        assert_eq!(r(Method::PUT, "/v1.0/state/s/k"), Route::Invoke);
-        assert_eq!(r(Method::GET, "/v1.0/invoke/a/method/b"), Route::Invoke);
+        assert_eq!(r(Method::GET, "/v1.0/healthz"), Some(Route::Healthz));
+        assert_eq!(r(Method::GET, "/v1.0/healthz/"), Some(Route::Healthz));
+        assert_eq!(r(Method::GET, "//v1.0//healthz"), Some(Route::Healthz));
+        assert_eq!(r(Method::HEAD, "/v1.0/healthz"), None);
+        assert_eq!(r(Method::GET, "/v1.0/state/s"), None);
+        assert_eq!(r(Method::PUT, "/v1.0/state/s"), Some(Route::SaveState("s".into())));
+        assert_eq!(r(Method::GET, "/v1.0/state/s/bulk"), Some(Route::GetState("s".into(), "bulk".into())));
+        assert_eq!(r(Method::POST, "/v1.0/state/s/bulk"), Some(Route::BulkState("s".into())));
+        assert_eq!(r(Method::PUT, "/v1.0/state/s/k"), None);
+        assert_eq!(r(Method::GET, "/v1.0/invoke/a/method/b"), None);
     }
 
     #[test]
     fn parameters_are_query_unescaped() {
-        assert_eq!(r(Method::GET, "/v1.0/state/s/a%2Fb"), Route::GetState("s".into(), "a/b".into()));
-        assert_eq!(r(Method::GET, "/v1.0/state/s/a+b"), Route::GetState("s".into(), "a b".into()));
+        assert_eq!(r(Method::GET, "/v1.0/state/s/a%2Fb"), Some(Route::GetState("s".into(), "a/b".into())));
+        assert_eq!(r(Method::GET, "/v1.0/state/s/a+b"), Some(Route::GetState("s".into(), "a b".into())));
         assert!(matches!(resolve(&Method::GET, "/v1.0/state/s/a%zz"), Err(ApiError::Text { .. })));
     }
 }

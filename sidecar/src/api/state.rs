@@ -1,16 +1,16 @@
 //! The state API handlers (daprd's `pkg/api/http/http.go` state endpoints): store lookup before
-//! the body is read, Go-style body decoding, key prefixing, then the store call on the blocking
-//! pool, with daprd's error codes and statuses.
+//! the body is read, Go-style body decoding, key prefixing, then the store call, with daprd's
+//! error codes and statuses.
 
 use super::errors::{codes, ApiError};
 use super::ApiContext;
 use crate::channel::body::{read_all, RequestBody};
-use crate::golang::{json as gojson, time as gotime, url};
+use crate::golang::{json as gojson, url};
 use crate::state::request::{self, SetRequest};
 use crate::state::{self, keys, DeleteOp, SetOp, Store, StoreError, TxOp};
 use actix_web::http::header::{CONTENT_TYPE, ETAG, IF_MATCH};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 
 /// Finds the store, with daprd's two errors: none configured (500) or not this one (400).
@@ -32,13 +32,6 @@ fn query_metadata(raw_query: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// Runs a store call on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    web::block(f).await.unwrap_or_else(|e| Err(StoreError::Other(e.to_string())))
-}
-
 /// The status daprd gives a save/delete failure (`stateErrorResponse` + `etagError`).
 fn etag_status(err: &StoreError) -> StatusCode {
     match err {
@@ -46,6 +39,12 @@ fn etag_status(err: &StoreError) -> StatusCode {
         StoreError::EtagInvalid(_) => StatusCode::BAD_REQUEST,
         StoreError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// An expiry as daprd reports it (`metadata.ttlExpireTime`): Go's `time.RFC3339` of a UTC
+/// time at second precision, `2026-01-01T00:00:00Z`, which is humantime's seconds format.
+fn ttl_expire_time(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 async fn body_bytes(body: RequestBody, prefix: &str) -> Result<bytes::Bytes, ApiError> {
@@ -56,8 +55,7 @@ async fn body_bytes(body: RequestBody, prefix: &str) -> Result<bytes::Bytes, Api
 pub async fn get(ctx: &ApiContext, store_name: &str, key: &str) -> Result<HttpResponse, ApiError> {
     let store = lookup(ctx, store_name, &ctx.app_id)?;
     let stored = store.prefix.stored_key(key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
-    let backend = store.backend.clone();
-    let item = blocking(move || backend.get(&stored)).await.map_err(|e| {
+    let item = store.backend.get(&stored).await.map_err(|e| {
         ApiError::legacy(
             StatusCode::INTERNAL_SERVER_ERROR,
             codes::STATE_GET,
@@ -68,9 +66,12 @@ pub async fn get(ctx: &ApiContext, store_name: &str, key: &str) -> Result<HttpRe
         return Ok(HttpResponse::NoContent().finish());
     };
     let mut resp = HttpResponse::Ok();
-    resp.insert_header((CONTENT_TYPE, "application/json")).insert_header((ETAG, item.etag.as_str()));
+    resp.insert_header((CONTENT_TYPE, "application/json"));
+    if !item.etag.is_empty() {
+        resp.insert_header((ETAG, item.etag.as_str()));
+    }
     if let Some(expires) = item.expires_at {
-        resp.insert_header(("metadata.ttlExpireTime", gotime::rfc3339(expires)));
+        resp.insert_header(("metadata.ttlExpireTime", ttl_expire_time(expires)));
     }
     Ok(resp.body(item.data))
 }
@@ -94,33 +95,51 @@ pub async fn save(
         let key = store.prefix.stored_key(&item.key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
         drafts.push((key, item));
     }
-    let backend = store.backend.clone();
-    let errors = blocking(move || {
-        let mut errors = Vec::new();
-        for (key, item) in drafts {
-            if let Err(e) = set_op(key, item, &query_meta).and_then(|op| backend.set(&op)) {
-                errors.push(e);
-            }
+    // One item is one `Set`; several are the store's `BulkSet`: every `Set` at once, not atomic.
+    let one = drafts.len() == 1;
+    let sets = drafts.into_iter().map(|(key, item)| {
+        let backend = store.backend.clone();
+        let query_meta = &query_meta;
+        async move {
+            let op = set_op(key, item, query_meta)?;
+            backend.set(&op).await
         }
-        Ok(errors)
-    })
-    .await
-    .unwrap_or_else(|e| vec![e]);
+    });
+    let errors: Vec<StoreError> =
+        futures_util::future::join_all(sets).await.into_iter().filter_map(Result::err).collect();
     if errors.is_empty() {
         return Ok(HttpResponse::NoContent().finish());
     }
-    // One failure keeps its kind; several become one joined error, a mismatch only if all are.
-    let status = if errors.len() == 1 || errors.iter().all(StoreError::is_etag_mismatch) {
-        etag_status(&errors[0])
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let joined = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    let (status, message) = save_error(one, &errors);
     Err(ApiError::legacy(
         status,
         codes::STATE_SAVE,
-        format!("failed saving state in state store {store_name}: {joined}"),
+        format!("failed saving state in state store {store_name}: {message}"),
     ))
+}
+
+/// How daprd reports failed saves (`PerformBulkStoreOperation`, then `stateErrorResponse`): one
+/// item keeps its error; of several, ETag errors only become one ETag error wrapping them all
+/// (joined by newlines; invalid if any is invalid), and a mix is reported as its first ETag
+/// error, other errors as the joined text with a 500.
+fn save_error(one: bool, errors: &[StoreError]) -> (StatusCode, String) {
+    if one {
+        return (etag_status(&errors[0]), errors[0].to_string());
+    }
+    let joined = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    let is_etag = |e: &StoreError| matches!(e, StoreError::EtagMismatch(_) | StoreError::EtagInvalid(_));
+    if errors.iter().all(is_etag) {
+        let wrapped = if errors.iter().any(|e| matches!(e, StoreError::EtagInvalid(_))) {
+            StoreError::EtagInvalid(Some(joined))
+        } else {
+            StoreError::EtagMismatch(Some(joined))
+        };
+        return (etag_status(&wrapped), wrapped.to_string());
+    }
+    match errors.iter().find(|e| is_etag(e)) {
+        Some(first) => (etag_status(first), first.to_string()),
+        None => (StatusCode::INTERNAL_SERVER_ERROR, joined),
+    }
 }
 
 /// Builds one write from a decoded item (options checked, TTL parsed, value re-marshalled).
@@ -129,8 +148,14 @@ fn set_op(key: String, item: SetRequest, query_meta: &BTreeMap<String, String>) 
     state::check_consistency(item.consistency.as_deref())?;
     let mut metadata = item.metadata;
     metadata.extend(query_meta.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let ttl = state::ttl_from_metadata(&metadata)?;
-    Ok(SetOp { key, value: gojson::marshal(&item.value), etag: item.etag, concurrency, ttl })
+    Ok(SetOp {
+        key,
+        value: gojson::marshal(&item.value),
+        etag: item.etag,
+        concurrency,
+        consistency_strong: item.consistency.as_deref() == Some("strong"),
+        ttl: state::ttl_from_metadata(&metadata),
+    })
 }
 
 /// `DELETE /v1.0/state/{store}/{key}`.
@@ -145,12 +170,11 @@ pub async fn delete(
     let etag = req.headers().get(IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let concurrency = url::query_get(req.query_string(), "concurrency");
     let consistency = url::query_get(req.query_string(), "consistency");
-    let backend = store.backend.clone();
-    let result = blocking(move || {
+    let result = async {
         let concurrency = state::parse_concurrency(concurrency.as_deref())?;
         state::check_consistency(consistency.as_deref())?;
-        backend.delete(&DeleteOp { key: stored, etag, concurrency })
-    })
+        store.backend.delete(&DeleteOp { key: stored, etag, concurrency }).await
+    }
     .await;
     match result {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
@@ -176,21 +200,21 @@ pub async fn bulk_get(
     for key in &bulk.keys {
         stored.push(store.prefix.stored_key(key).map_err(|e| ApiError::illegal_key(&store.name, e))?);
     }
-    let backend = store.backend.clone();
-    let results = blocking(move || Ok(stored.into_iter().map(|k| (backend.get(&k), k)).collect::<Vec<_>>()))
-        .await
-        .map_err(|e| {
-            ApiError::legacy(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                codes::STATE_BULK_GET,
-                format!("failed getting state in bulk: {e}"),
-            )
-        })?;
+    if stored.is_empty() {
+        return Ok(HttpResponse::Ok().content_type("application/json").body("[]\n"));
+    }
+    let results = store.backend.bulk_get(&stored).await.map_err(|e| {
+        ApiError::legacy(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::STATE_BULK_GET,
+            format!("failed getting state in bulk: {e}"),
+        )
+    })?;
     // Built by hand so `data` stays the stored JSON verbatim; every string goes through Go's
     // (HTML-safe) string encoder.
     let mut out: Vec<u8> = Vec::with_capacity(64 * results.len() + 3);
     out.push(b'[');
-    for (i, (result, stored_key)) in results.iter().enumerate() {
+    for (i, state::BulkItem { key: stored_key, result }) in results.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -200,18 +224,20 @@ pub async fn bulk_get(
             Ok(Some(item)) => {
                 out.extend_from_slice(b",\"data\":");
                 out.extend_from_slice(&item.data);
-                out.extend_from_slice(b",\"etag\":");
-                out.extend(gojson::string(&item.etag));
+                if !item.etag.is_empty() {
+                    out.extend_from_slice(b",\"etag\":");
+                    out.extend(gojson::string(&item.etag));
+                }
                 if let Some(expires) = item.expires_at {
                     out.extend_from_slice(b",\"metadata\":{\"ttlExpireTime\":");
-                    out.extend(gojson::string(&gotime::rfc3339(expires)));
+                    out.extend(gojson::string(&ttl_expire_time(expires)));
                     out.push(b'}');
                 }
             }
             Ok(None) => {}
             Err(e) => {
                 out.extend_from_slice(b",\"error\":");
-                out.extend(gojson::string(&e.to_string()));
+                out.extend(gojson::string(e));
             }
         }
         out.push(b'}');
@@ -252,8 +278,7 @@ pub async fn transaction(
             store.prefix.stored_key(&op.request.key).map_err(|e| ApiError::illegal_key(&store.name, e))?;
         drafts.push((is_upsert, key, op.request));
     }
-    let backend = store.backend.clone();
-    let result = blocking(move || {
+    let result = async {
         let mut ops = Vec::with_capacity(drafts.len());
         for (is_upsert, key, request) in drafts {
             if is_upsert {
@@ -263,8 +288,8 @@ pub async fn transaction(
                 ops.push(TxOp::Delete(DeleteOp { key, etag: request.etag, concurrency }));
             }
         }
-        backend.transact(&ops)
-    })
+        store.backend.transact(&ops).await
+    }
     .await;
     match result {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
@@ -281,4 +306,19 @@ pub async fn query(ctx: &ApiContext, store_name: &str) -> Result<HttpResponse, A
     // daprd passes an empty app-id on this path, so the ErrorInfo metadata is null.
     let store = lookup(ctx, store_name, "")?;
     Err(ApiError::query_not_supported(&store.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ttl_expire_time;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn ttl_expire_time_is_gos_rfc3339_in_utc() {
+        assert_eq!(ttl_expire_time(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(ttl_expire_time(UNIX_EPOCH + Duration::from_secs(1_767_225_600)), "2026-01-01T00:00:00Z");
+        assert_eq!(ttl_expire_time(UNIX_EPOCH + Duration::from_secs(951_827_696)), "2000-02-29T12:34:56Z");
+        // Sub-second parts are dropped, not rounded.
+        assert_eq!(ttl_expire_time(UNIX_EPOCH + Duration::from_millis(59_999)), "1970-01-01T00:00:59Z");
+    }
 }

@@ -44,6 +44,14 @@ impl RequestBody {
     pub fn is_streaming(&self) -> bool {
         matches!(self, RequestBody::Chunked(_))
     }
+
+    /// The chunks, whatever the length is known to be (none for [`RequestBody::Empty`]).
+    pub fn into_stream(self) -> BodyStream {
+        match self {
+            RequestBody::Empty => futures_util::stream::empty().boxed_local(),
+            RequestBody::Sized(_, s) | RequestBody::Chunked(s) => s,
+        }
+    }
 }
 
 /// Caps a stream at `max` bytes: reading past the cap yields [`BodyError::TooLarge`], like
@@ -162,10 +170,7 @@ impl RequestBody {
 /// Reads a whole (capped) body into memory: only for the state and metadata APIs, whose bodies
 /// daprd decodes whole too and which `--max-body-size` bounds.
 pub async fn read_all(body: RequestBody) -> Result<Bytes, BodyError> {
-    let mut stream = match body {
-        RequestBody::Empty => return Ok(Bytes::new()),
-        RequestBody::Sized(_, s) | RequestBody::Chunked(s) => s,
-    };
+    let mut stream = body.into_stream();
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = stream.next().await {
         buf.extend_from_slice(&chunk?);

@@ -13,7 +13,7 @@ pub mod health;
 use crate::golang::url as gourl;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use actix_web::http::{Method, StatusCode};
-use body::{BodyError, RequestBody};
+use body::{BodyError, Reclaimable, RequestBody};
 use bytes::Bytes;
 use futures_util::stream::LocalBoxStream;
 use futures_util::StreamExt;
@@ -24,17 +24,24 @@ use std::time::Duration;
 /// How long establishing a TCP connection may take (Go's default dialer uses 30 s).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a pooled connection may stay idle before it is closed: below the shortest keep-alive
+/// app servers commonly use (gunicorn's 2 s; actix-web, Node.js and uvicorn use 5 s), so the
+/// sidecar drops an idle connection before the app does and never writes into one the app has
+/// already closed. (awc's default is 15 s.)
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// What Go's HTTP client sends when the caller sent no `User-Agent`.
 const GO_USER_AGENT: &str = "Go-http-client/1.1";
 
 /// The awc client every forwarding hop uses: no redirects, no overall timeout, no default
-/// headers, no connection limit. awc clients are per thread, so build one per worker.
+/// headers, no connection limit, idle connections closed after [`POOL_IDLE_TIMEOUT`]. awc clients
+/// are per thread, so build one per worker.
 pub fn http_client() -> awc::Client {
     awc::Client::builder()
         .disable_redirects()
         .disable_timeout()
         .no_default_headers()
-        .connector(awc::Connector::new().timeout(CONNECT_TIMEOUT).limit(0))
+        .connector(awc::Connector::new().timeout(CONNECT_TIMEOUT).limit(0).conn_keep_alive(POOL_IDLE_TIMEOUT))
         .finish()
 }
 
@@ -179,6 +186,12 @@ impl AppChannel {
 
 /// Sends one request with a streamed body and returns the response head with its body unread.
 /// Shared by the app channel and the sidecar-to-sidecar hop.
+///
+/// Like Go's HTTP transport (which daprd uses), a request that failed on a connection the peer
+/// had closed — the connection dropped before any byte of a response came back — is sent once
+/// more on another connection, when it can be replayed: no byte of its body was read, and it is
+/// idempotent (`GET`, `HEAD`, `OPTIONS`, `TRACE`) or carries an `Idempotency-Key` (net/http's
+/// `isReplayable`). That is the race of a pooled connection the app closed while idle.
 pub async fn send(
     client: &awc::Client,
     verb: Method,
@@ -186,13 +199,46 @@ pub async fn send(
     headers: HeaderMap,
     body: RequestBody,
 ) -> Result<AppResponse, ChannelError> {
-    let op = go_op(&verb);
-    let send_err = |detail: String, connect_failed: bool| ChannelError::Send {
-        op: op.clone(),
-        url: url.to_owned(),
-        detail,
-        connect_failed,
+    let replayable = is_replayable(&verb, &headers);
+    let (length, body) = match body {
+        RequestBody::Empty => (Some(0), None),
+        RequestBody::Sized(n, s) => (Some(n), Some(Reclaimable::new(s))),
+        RequestBody::Chunked(s) => (None, Some(Reclaimable::new(s))),
     };
+    let attempt = |headers: HeaderMap| {
+        let this_body = match (&body, length) {
+            (None, _) => RequestBody::Empty,
+            (Some(b), Some(n)) => RequestBody::Sized(n, b.stream()),
+            (Some(b), None) => RequestBody::Chunked(b.stream()),
+        };
+        send_once(client, verb.clone(), url, headers, this_body)
+    };
+    match attempt(headers.clone()).await {
+        Err((e, stale)) if stale && replayable && !body.as_ref().is_some_and(Reclaimable::touched) => {
+            tracing::debug!(url, error = %e, "Connection closed by the peer before a response, retrying once");
+            attempt(headers).await.map_err(|(e, _)| e)
+        }
+        other => other.map_err(|(e, _)| e),
+    }
+}
+
+/// net/http's `Request.isReplayable`, for a request whose body can be re-read.
+fn is_replayable(verb: &Method, headers: &HeaderMap) -> bool {
+    matches!(*verb, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+        || headers.contains_key("idempotency-key")
+        || headers.contains_key("x-idempotency-key")
+}
+
+/// One try of [`send`]; the flag is true when the connection was lost before any response byte
+/// (awc's `Disconnected`, or a reset / broken pipe while sending).
+async fn send_once(
+    client: &awc::Client,
+    verb: Method,
+    url: &str,
+    headers: HeaderMap,
+    body: RequestBody,
+) -> Result<AppResponse, (ChannelError, bool)> {
+    let op = go_op(&verb);
     let mut request = client.request(verb.clone(), url).no_decompress();
     // Replace, not merge: the client adds no default headers, and repeated caller headers must
     // arrive repeated (moving the map keeps them as they are, without a copy per request).
@@ -213,9 +259,24 @@ pub async fn send(
     };
     let resp = sent.map_err(|e| {
         let (detail, connect_failed) = describe_send_error(&e, url);
-        send_err(detail, connect_failed)
+        let stale = is_stale_connection(&e);
+        (ChannelError::Send { op: op.clone(), url: url.to_owned(), detail, connect_failed }, stale)
     })?;
     Ok(AppResponse::from_client(resp))
+}
+
+/// True when the peer closed the connection before answering (what a pooled connection the app
+/// closed while idle looks like).
+fn is_stale_connection(e: &awc::error::SendRequestError) -> bool {
+    use awc::error::{ConnectError, SendRequestError};
+    use std::io::ErrorKind;
+    match e {
+        SendRequestError::Connect(ConnectError::Disconnected) => true,
+        SendRequestError::Send(io) => {
+            matches!(io.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof)
+        }
+        _ => false,
+    }
 }
 
 /// Go's `url.Error.Op` for a verb: first letter upper-case, rest lower-case (`Post`, `Get`).
@@ -241,6 +302,8 @@ fn describe_send_error(e: &awc::error::SendRequestError, url: &str) -> (String, 
             (format!("dial tcp {addr}: {reason}"), true)
         }
         SendRequestError::Connect(ConnectError::Timeout) => (format!("dial tcp {addr}: i/o timeout"), true),
+        // The peer closed the connection before a response: Go's client reports `EOF`.
+        SendRequestError::Connect(ConnectError::Disconnected) => ("EOF".to_owned(), false),
         SendRequestError::Connect(other) => (format!("dial tcp {addr}: {other}"), true),
         SendRequestError::Body(err)
             if err.downcast_ref::<BodyError>().is_some_and(BodyError::is_too_large) =>

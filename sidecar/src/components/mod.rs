@@ -1,10 +1,11 @@
 //! Loads Dapr `Component` resources from the resources folders, the way daprd's disk loader
 //! does: every `*.yaml` / `*.yml` file, every YAML document in it, only `kind: Component`.
 //!
-//! Other kinds (Configuration, Resiliency, Subscription, HTTPEndpoint, ...) are skipped quietly
-//! and component types the stand-in does not implement are skipped with a warning, so the same
-//! folder can carry the production components. A malformed component is an error that names the
-//! file and the field: the run stops before anything is started.
+//! Other kinds (Configuration, Resiliency, Subscription, HTTPEndpoint, ...) are skipped quietly.
+//! As daprd, a component this sidecar cannot run — a type or version it does not implement, a
+//! malformed field — is an error that names the file and the field: the run stops before anything
+//! is started, unless the component says `spec.ignoreErrors: true` (then it is skipped with a
+//! warning, as daprd skips a component whose init fails).
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct Component {
     pub metadata: Vec<(String, String)>,
     /// The file it came from, for error messages.
     pub file: PathBuf,
+    /// `spec.ignoreErrors`: a store that fails to open is skipped instead of stopping the sidecar.
+    pub ignore_errors: bool,
 }
 
 /// The component types the stand-in implements.
@@ -36,6 +39,10 @@ pub enum ComponentKind {
     StateInMemory,
     /// `state.sqlite` / `state.sqlite3`.
     StateSqlite,
+    /// `state.redis` (v1).
+    StateRedis,
+    /// `state.postgresql` / `state.postgres`, v1 (daprd's default version).
+    StatePostgres,
 }
 
 /// A resources folder and whether its absence is an error. The CLI's implicit default
@@ -87,6 +94,9 @@ pub enum ComponentError {
         /// What is wrong.
         reason: String,
     },
+    /// The loading task failed (the runtime is shutting down).
+    #[error("loading components: {0}")]
+    Task(String),
     /// Two components share a name.
     #[error("component {name:?} is defined twice: in {first} and in {second}")]
     Duplicate {
@@ -160,6 +170,8 @@ struct RawSpec {
     version: Option<String>,
     #[serde(default)]
     metadata: Vec<RawMetadataItem>,
+    #[serde(default, rename = "ignoreErrors")]
+    ignore_errors: bool,
 }
 
 #[derive(Deserialize)]
@@ -243,27 +255,56 @@ fn validate(path: &Path, raw: RawComponent, app_id: &str) -> Result<Option<Compo
         tracing::debug!(component = %name, app_id, "Component is not scoped to this app");
         return Ok(None);
     }
-    let kind = match type_name.as_str() {
-        "state.in-memory" => ComponentKind::StateInMemory,
-        "state.sqlite" | "state.sqlite3" => ComponentKind::StateSqlite,
-        other => {
+    let version = spec.version.filter(|v| !v.is_empty()).unwrap_or_else(|| "v1".to_owned());
+    let kind = match kind_of(&type_name, &version) {
+        Ok(kind) => kind,
+        Err((field, reason)) if spec.ignore_errors => {
             tracing::warn!(
                 component = %name,
-                r#type = other,
                 file = %path.display(),
-                "Skipping component: type not supported by the local sidecar"
+                "Skipping component (ignoreErrors): field {field}: {reason}"
             );
             return Ok(None);
         }
+        Err((field, reason)) => return Err(invalid(field, &reason)),
     };
-    let version = spec.version.filter(|v| !v.is_empty()).unwrap_or_else(|| "v1".to_owned());
-    if version != "v1" {
-        return Err(invalid(
+    Ok(Some(Component {
+        name,
+        kind,
+        type_name,
+        version,
+        metadata,
+        file: path.to_owned(),
+        ignore_errors: spec.ignore_errors,
+    }))
+}
+
+/// The implementation for `spec.type` at `spec.version`, or the field at fault and why.
+fn kind_of(type_name: &str, version: &str) -> Result<ComponentKind, (&'static str, String)> {
+    let (kind, versions): (ComponentKind, &[&str]) = match type_name {
+        "state.in-memory" => (ComponentKind::StateInMemory, &["v1"]),
+        "state.sqlite" | "state.sqlite3" => (ComponentKind::StateSqlite, &["v1"]),
+        "state.redis" => (ComponentKind::StateRedis, &["v1"]),
+        // daprd also has v2 (a different table layout); v1 is its default.
+        "state.postgresql" | "state.postgres" => (ComponentKind::StatePostgres, &["v1"]),
+        other => {
+            return Err((
+                "spec.type",
+                format!(
+                    "{other:?} is not supported by the local sidecar (it runs state.in-memory, \
+                     state.sqlite, state.redis and state.postgresql); set spec.ignoreErrors: true \
+                     to skip it"
+                ),
+            ))
+        }
+    };
+    if !versions.contains(&version) {
+        return Err((
             "spec.version",
-            &format!("{version:?} is not supported for {type_name}; use v1"),
+            format!("{version:?} of {type_name} is not supported by the local sidecar; use v1"),
         ));
     }
-    Ok(Some(Component { name, kind, type_name, version, metadata, file: path.to_owned() }))
+    Ok(kind)
 }
 
 impl Component {

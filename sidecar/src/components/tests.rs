@@ -17,9 +17,43 @@ fn reads_a_state_component_with_metadata_and_scopes() {
 }
 
 #[test]
-fn other_kinds_unsupported_types_and_foreign_scopes_are_skipped() {
-    let text = "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: cfg}\nspec: {}\n---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: redis}\nspec: {type: state.redis, version: v1}\n---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: mem}\nspec: {type: state.in-memory, version: v1}\nscopes: [other]\n---\n";
+fn other_kinds_and_foreign_scopes_are_skipped() {
+    let text = "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata: {name: cfg}\nspec: {}\n---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: pubsub}\nspec: {type: pubsub.redis, version: v1}\nscopes: [other]\n---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: mem}\nspec: {type: state.in-memory, version: v1}\nscopes: [other]\n---\n";
     assert!(parse(text).unwrap().is_empty());
+}
+
+#[test]
+fn the_production_stores_are_components_the_sidecar_runs() {
+    let c = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: r}\nspec: {type: state.redis, version: v1}\n---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: p}\nspec: {type: state.postgresql}\n---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: q}\nspec: {type: state.postgres, version: v1}\n").unwrap();
+    let kinds: Vec<_> = c.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [ComponentKind::StateRedis, ComponentKind::StatePostgres, ComponentKind::StatePostgres]
+    );
+    assert_eq!(c[1].version, "v1", "daprd's default version of state.postgresql");
+}
+
+#[test]
+fn unsupported_types_and_versions_stop_the_sidecar_with_file_and_field() {
+    let err = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: pubsub.redis, version: v1}\n").unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("component file /r/c.yaml: field spec.type: \"pubsub.redis\" is not supported"),
+        "{text}"
+    );
+    let err = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: state.postgresql, version: v2}\n").unwrap_err();
+    assert!(
+        err.to_string().contains("field spec.version: \"v2\" of state.postgresql is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ignore_errors_skips_what_the_sidecar_cannot_run() {
+    let c = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: bindings.cron, version: v1, ignoreErrors: true}\n").unwrap();
+    assert!(c.is_empty());
+    let c = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: state.redis, ignoreErrors: true}\n").unwrap();
+    assert!(c[0].ignore_errors);
 }
 
 #[test]

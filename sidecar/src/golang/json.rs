@@ -4,7 +4,8 @@
 //! stores store `json.Marshal` of it, so what a client reads back is Go's rendering: object keys
 //! sorted, compact, every number a float64 (`1.0` → `1`, `1e21` → `1e+21`), and `<`, `>`, `&`,
 //! U+2028, U+2029 escaped as `\u003c` etc. This is serde_json with a custom [`Formatter`], not a
-//! hand-written encoder.
+//! hand-written encoder; it stays because those are the bytes a client reads back from the
+//! state API (and bulk get's strings), and serde_json alone keeps key order, `1.0` and `<`.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::ser::Formatter;
@@ -18,6 +19,34 @@ pub fn marshal(value: &Value) -> Vec<u8> {
     // Writing into a Vec cannot fail, and every number is finite (it came from JSON text).
     let _ = GoValue(value).serialize(&mut ser);
     out
+}
+
+/// What components-contrib's Redis store writes for `value`: json-iterator's `ConfigFastest`
+/// marshalling (`MarshalFloatWith6Digits`, no HTML escaping) of Go's decoded value. Go leaves map
+/// key order to its random map iteration there; keys come out sorted here, one of its orders.
+pub fn marshal_fastest(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, FastestFormatter);
+    let _ = GoValue(value).serialize(&mut ser);
+    out
+}
+
+/// json-iterator's `WriteFloat64Lossy`: six decimals at most, rounded half up, below 0x4ffffff;
+/// the full float above.
+pub fn float_lossy(f: f64) -> String {
+    if f < 0.0 {
+        return format!("-{}", float_lossy(-f));
+    }
+    if f > f64::from(0x4ff_ffff) {
+        return float(f);
+    }
+    let scaled = (f * 1e6 + 0.5) as u64;
+    let (int, frac) = (scaled / 1_000_000, scaled % 1_000_000);
+    if frac == 0 {
+        return int.to_string();
+    }
+    let frac = format!("{frac:06}");
+    format!("{int}.{}", frac.trim_end_matches('0'))
 }
 
 /// A JSON string literal for `s`, escaped as Go's encoder does (HTML-safe).
@@ -112,6 +141,15 @@ impl Formatter for GoFormatter {
     }
 }
 
+/// Compact output with json-iterator's lossy floats and no HTML escaping.
+struct FastestFormatter;
+
+impl Formatter for FastestFormatter {
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(float_lossy(value).as_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +186,17 @@ mod tests {
         assert_eq!(go(r#""tab\tnl\nq\"bs\\""#), r#""tab\tnl\nq\"bs\\""#);
         assert_eq!(go(r#""\u0001""#), r#""\u0001""#);
         assert_eq!(go(r#""é/""#), r#""é/""#);
+    }
+
+    #[test]
+    fn fastest_is_lossy_and_not_html_escaped() {
+        let fast = |t: &str| String::from_utf8(marshal_fastest(&serde_json::from_str(t).unwrap())).unwrap();
+        assert_eq!(fast(r#"{"b":1.0,"a":"<x&y>"}"#), r#"{"a":"<x&y>","b":1}"#);
+        assert_eq!(fast("3.14159265"), "3.141593");
+        assert_eq!(fast("0.0000001"), "0");
+        assert_eq!(fast("-0.5"), "-0.5");
+        assert_eq!(fast("0.05"), "0.05");
+        assert_eq!(fast("1e21"), "1e+21");
+        assert_eq!(fast("12345678901234567890"), "12345678901234567000");
     }
 }

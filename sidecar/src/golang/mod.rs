@@ -1,6 +1,11 @@
 //! The Go standard-library behaviours that daprd exposes on the wire, reproduced so the stand-in
 //! answers byte for byte like daprd: `path.Clean`, `net/url` escaping, `strconv.Quote`,
-//! `time.Duration.String`, RFC 3339 timestamps and `encoding/json.Marshal` of decoded JSON.
+//! `time.Duration.String` and `encoding/json.Marshal` of decoded JSON.
+//!
+//! Only what no well-kept crate reproduces stays here, built on crates where they fit
+//! (`percent-encoding` sets, `serde_json`'s formatter, `humantime`'s parser); each helper says
+//! which daprd output needs it. Where a crate prints Go's bytes already, it is used directly:
+//! RFC 3339 expiry times are `humantime::format_rfc3339_seconds` (see `api::state`).
 //!
 //! Each file is named for the Go package whose behaviour it copies, and says which function.
 
@@ -8,5 +13,4 @@ pub mod duration;
 pub mod json;
 pub mod path;
 pub mod quote;
-pub mod time;
 pub mod url;

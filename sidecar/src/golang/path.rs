@@ -1,4 +1,9 @@
 //! Go's `path.Clean`: daprd cleans request paths (chi's `CleanPath`) and invocation methods with it.
+//!
+//! Stays hand-written because daprd's answers depend on its exact result: which route a path
+//! matches, and the method an app receives after the v1.18 traversal fix (`messaging::method`).
+//! `std::path` and the path-cleaning crates work on OS paths (`Path::components` resolves no `..`
+//! at all, and `""` stays `""` where Go gives `"."`), not on Go's lexical rules for `/` strings.
 
 /// Returns the shortest path equivalent to `path` by purely lexical processing, exactly as Go's
 /// `path.Clean`: repeated slashes collapse, `.` elements go, `..` eats the element before it

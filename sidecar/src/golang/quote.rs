@@ -1,5 +1,9 @@
 //! Go's `strconv.Quote` (what `%q` prints): daprd quotes the offending method in its
-//! "forbidden character" error with it.
+//! "forbidden character" error with it, the bad `ttlInSeconds` in its `strconv.Atoi` error and
+//! the app URL in its `parse "…"` errors.
+//!
+//! Stays hand-written because those error texts are daprd's bytes, and Rust's `{:?}` escapes
+//! differently (`"\u{0}"` where Go writes `"\x00"`, `\u{7f}` where Go writes `\x7f`).
 
 use std::fmt::Write;
 

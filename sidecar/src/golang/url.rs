@@ -1,119 +1,87 @@
 //! Go's `net/url` escaping rules, as daprd applies them to request paths, route parameters and
 //! the URL it builds for the app.
 //!
+//! The byte sets are `percent-encoding` [`AsciiSet`]s and the decoding is its decoder. What stays
+//! here is what no crate reproduces and daprd's answers depend on: Go's *strict* unescape (a bad
+//! `%` fails, with Go's `invalid URL escape "%zz"` text, where `percent-encoding` and `url` keep
+//! it literally), and Go's `RawPath` rule deciding which path text goes on the wire and which
+//! one chi routes on.
+//!
 //! Go strings may hold any bytes; ours are UTF-8. Where a decoded path is not valid UTF-8, the
 //! offending bytes are kept percent-encoded (`%FF`), which re-encodes to the same bytes on the
 //! wire, so an app still receives exactly what daprd would send.
+
+use percent_encoding::{percent_decode_str, percent_encode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::borrow::Cow;
+
+/// Go's `shouldEscape(c, encodePath)`: every byte but letters, digits, `-_.~` and the
+/// sub-delimiters a path may hold (`$&+,/:;=@`). Bytes ≥ 0x80 are always escaped.
+const PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b':')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@');
+
+/// What Go's `validEncoded(s, encodePath)` lets through as it is: [`PATH`]'s bytes plus
+/// `!'()*[]` and `%`.
+const PATH_AS_SENT: &AsciiSet = &PATH
+    .remove(b'!')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'[')
+    .remove(b']')
+    .remove(b'%');
 
 /// Go's `url.EscapeError`: a `%` not followed by two hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid URL escape {}", super::quote::quote(.0))]
 pub struct EscapeError(pub String);
 
-/// Which of Go's unescape modes to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `url.PathUnescape`: `+` stays `+`.
-    Path,
-    /// `url.QueryUnescape`: `+` becomes a space.
-    QueryComponent,
-}
-
-/// Go's `unescape`: decodes `%XX` (and `+` in query mode), failing on a malformed escape exactly
-/// where Go does, with the same error text.
-pub fn unescape(s: &str, mode: Mode) -> Result<String, EscapeError> {
-    let mut bytes = raw_unescape_mode(s, mode)?;
-    bytes.shrink_to_fit();
-    Ok(bytes_to_string(bytes))
-}
-
-/// Go's `url.QueryUnescape`.
+/// Go's `url.QueryUnescape`: `+` becomes a space, `%XX` is decoded, and a malformed escape fails
+/// exactly where Go's does, with the same text.
 pub fn query_unescape(s: &str) -> Result<String, EscapeError> {
-    unescape(s, Mode::QueryComponent)
-}
-
-/// Go's `url.PathUnescape`.
-pub fn path_unescape(s: &str) -> Result<String, EscapeError> {
-    unescape(s, Mode::Path)
-}
-
-/// Go's `shouldEscape(c, encodePath)`.
-fn should_escape_in_path(c: u8) -> bool {
-    if c.is_ascii_alphanumeric() {
-        return false;
-    }
-    match c {
-        b'-' | b'_' | b'.' | b'~' => false,
-        b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'@' => false,
-        b'?' => true,
-        _ => true,
-    }
+    check_escapes(s)?;
+    Ok(bytes_to_string(percent_decode_str(&s.replace('+', " ")).collect()))
 }
 
 /// Go's `validEncoded(s, encodePath)`: whether `s` may be sent on the wire as it is.
 pub fn valid_encoded_path(s: &str) -> bool {
-    s.bytes().all(|c| {
-        matches!(
-            c,
-            b'!' | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'@'
-                | b'['
-                | b']'
-                | b'%'
-        ) || !should_escape_in_path(c)
-    })
-}
-
-/// Go's `escape(s, encodePath)`: percent-encodes (upper-case hex) every byte a path may not hold.
-pub fn escape_path(s: &str) -> String {
-    escape_path_bytes(s.as_bytes())
-}
-
-fn escape_path_bytes(b: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(b.len());
-    for &c in b {
-        if should_escape_in_path(c) {
-            out.push('%');
-            out.push(HEX[(c >> 4) as usize] as char);
-            out.push(HEX[(c & 15) as usize] as char);
-        } else {
-            out.push(c as char);
-        }
-    }
-    out
+    let mut runs = utf8_percent_encode(s, PATH_AS_SENT);
+    // Nothing to escape: the encoder hands the input back as one run.
+    runs.next().is_none_or(|run| run == s && runs.next().is_none())
 }
 
 /// The path Go's HTTP client puts on the request line for a URL whose path text is `path`
 /// (`url.Parse` then `URL.EscapedPath()`): the text itself when it is a valid encoding, otherwise
 /// its canonical re-escaping. Fails like `url.Parse` on a malformed `%` escape.
 pub fn wire_path(path: &str) -> Result<String, EscapeError> {
-    let decoded = raw_unescape(path)?;
+    let decoded = path_unescape_bytes(path)?;
     if valid_encoded_path(path) {
         return Ok(path.to_owned());
     }
-    Ok(escape_path_bytes(&decoded))
+    Ok(percent_encode(&decoded, PATH).to_string())
 }
 
 /// The path Go's server routes on for a request line path `raw`: chi takes `URL.RawPath` when Go
 /// kept one (the raw text differs from the canonical escaping of the decoded path), otherwise the
 /// decoded `URL.Path`. Returns `(routing path, decoded path)`.
 pub fn server_paths(raw: &str) -> (String, String) {
-    match raw_unescape(raw) {
+    match path_unescape_bytes(raw) {
         Ok(decoded) => {
-            let canonical = escape_path_bytes(&decoded);
+            let canonical = Cow::from(percent_encode(&decoded, PATH)) == raw;
             let decoded = bytes_to_string(decoded);
-            if canonical == raw {
+            if canonical {
                 (decoded.clone(), decoded)
             } else {
                 (raw.to_owned(), decoded)
@@ -125,39 +93,23 @@ pub fn server_paths(raw: &str) -> (String, String) {
     }
 }
 
-fn raw_unescape(s: &str) -> Result<Vec<u8>, EscapeError> {
-    raw_unescape_mode(s, Mode::Path)
+/// Go's `unescape(s, encodePath)` as bytes: `+` stays `+`.
+fn path_unescape_bytes(s: &str) -> Result<Vec<u8>, EscapeError> {
+    check_escapes(s)?;
+    Ok(percent_decode_str(s).collect())
 }
 
-fn raw_unescape_mode(s: &str, mode: Mode) -> Result<Vec<u8>, EscapeError> {
+/// Fails on the first `%` that does not start a `%XX` escape, quoting what Go quotes (the `%` and
+/// at most two bytes after it).
+fn check_escapes(s: &str) -> Result<(), EscapeError> {
     let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit() {
-                let end = (i + 3).min(b.len());
-                return Err(EscapeError(String::from_utf8_lossy(&b[i..end]).into_owned()));
-            }
-            out.push(hex(b[i + 1]) << 4 | hex(b[i + 2]));
-            i += 3;
-        } else if b[i] == b'+' && mode == Mode::QueryComponent {
-            out.push(b' ');
-            i += 1;
-        } else {
-            out.push(b[i]);
-            i += 1;
+    for (i, _) in s.match_indices('%') {
+        if !b.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+            let end = (i + 3).min(b.len());
+            return Err(EscapeError(String::from_utf8_lossy(&b[i..end]).into_owned()));
         }
     }
-    Ok(out)
-}
-
-fn hex(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => c - b'A' + 10,
-    }
+    Ok(())
 }
 
 /// Bytes → String, keeping any invalid UTF-8 byte as its `%XX` escape (see the module doc).
@@ -165,25 +117,10 @@ fn bytes_to_string(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
-            let bytes = e.into_bytes();
-            let mut out = String::with_capacity(bytes.len() + 8);
-            let mut rest: &[u8] = &bytes;
-            while !rest.is_empty() {
-                match std::str::from_utf8(rest) {
-                    Ok(s) => {
-                        out.push_str(s);
-                        break;
-                    }
-                    Err(err) => {
-                        let (good, bad) = rest.split_at(err.valid_up_to());
-                        out.push_str(std::str::from_utf8(good).unwrap_or_default());
-                        let n = err.error_len().unwrap_or(bad.len()).max(1);
-                        for &c in &bad[..n] {
-                            out.push_str(&format!("%{c:02X}"));
-                        }
-                        rest = &bad[n..];
-                    }
-                }
+            let mut out = String::with_capacity(e.as_bytes().len() + 8);
+            for chunk in e.as_bytes().utf8_chunks() {
+                out.push_str(chunk.valid());
+                out.extend(percent_encode(chunk.invalid(), PATH));
             }
             out
         }
@@ -197,7 +134,8 @@ mod tests {
     #[test]
     fn query_unescape_turns_plus_into_space_and_rejects_bad_escapes() {
         assert_eq!(query_unescape("a+b%2Fc").unwrap(), "a b/c");
-        assert_eq!(path_unescape("a+b").unwrap(), "a+b");
+        assert_eq!(server_paths("/a+b").1, "/a+b", "in a path `+` stays `+`");
+        assert_eq!(query_unescape("%2B").unwrap(), "+");
         assert_eq!(query_unescape("a%zzb").unwrap_err().to_string(), r#"invalid URL escape "%zz""#);
         assert_eq!(query_unescape("a%4").unwrap_err().to_string(), r#"invalid URL escape "%4""#);
         assert_eq!(query_unescape("%").unwrap_err().to_string(), r#"invalid URL escape "%""#);
@@ -222,13 +160,17 @@ mod tests {
 
     #[test]
     fn invalid_utf8_stays_percent_encoded() {
-        assert_eq!(path_unescape("a%FFb").unwrap(), "a%FFb");
+        assert_eq!(server_paths("/a%FFb").1, "/a%FFb");
+        assert_eq!(query_unescape("a%FFb%C3%A9").unwrap(), "a%FFbé");
         assert_eq!(wire_path("/a%FFb").unwrap(), "/a%FFb");
     }
 }
 
 /// Go's `url.ParseQuery` as `r.URL.Query()` uses it: `&`-separated pairs, keys and values
 /// query-unescaped, pairs with a bad escape (or a `;`) dropped. Order is kept.
+///
+/// Not `form_urlencoded::parse`: that one keeps a bad escape literally and splits nothing on `;`,
+/// so `metadata.ttlInSeconds=%zz` or `a=1;b=2` would reach the store where daprd drops them.
 pub fn parse_query(raw: &str) -> Vec<(String, String)> {
     raw.split('&')
         .filter(|pair| !pair.is_empty() && !pair.contains(';'))

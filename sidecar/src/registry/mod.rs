@@ -5,7 +5,12 @@
 //! of separate `run` invocations find each other and a crashed run is forgotten quickly.
 //!
 //! Every sqlite call runs on tokio's blocking pool (`spawn_blocking`), never on the async runtime.
-//! Positive lookups are cached for [`CACHE_TTL`]; a failed connection drops the cache entry.
+//!
+//! Several sidecars may register one app-id (replicas: two `sidecar run` of app `plugins`, say).
+//! Each lookup picks one of the live rows at random, as daprd's sqlite resolver does (`ORDER BY
+//! RANDOM() LIMIT 1` per call), so calls spread over the instances. The live rows of an app-id
+//! are cached for [`CACHE_TTL`] (the pick is still made per call); a failed connection drops
+//! the entry, and an instance that stops deletes its row, so it is no longer picked.
 
 use rusqlite::{params, Connection, OpenFlags};
 use std::collections::HashMap;
@@ -21,8 +26,9 @@ pub const STALE_AFTER: Duration = Duration::from_secs(6);
 const GARBAGE_AFTER: Duration = Duration::from_secs(60);
 /// How long a lookup result is reused.
 pub const CACHE_TTL: Duration = Duration::from_secs(1);
-/// How long sqlite waits on another process's lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long sqlite waits on another process's lock before failing: dozens of sidecars starting
+/// at once on a loaded machine each take the write lock once (50 in the concurrency tests).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The env var that overrides the default registry path.
 pub const ENV_REGISTRY: &str = "SIDECAR_REGISTRY";
@@ -71,8 +77,11 @@ pub struct Host {
 pub struct Registry {
     path: PathBuf,
     conn: Arc<Mutex<Connection>>,
-    cache: Arc<Mutex<HashMap<String, (Host, Instant)>>>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
+
+/// The live hosts of one app-id and when they were read.
+type Cached = (Vec<Host>, Instant);
 
 /// This sidecar's row, removed on [`Registry::deregister`].
 #[derive(Debug, Clone)]
@@ -98,6 +107,13 @@ fn pid_alive(pid: i64) -> bool {
 
 // === impl Registry ===
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl Registry {
     /// Opens (creating if needed) the registry file. Blocks: call before serving or off the
     /// runtime.
@@ -112,7 +128,20 @@ impl Registry {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
+        // Switching to WAL takes an exclusive lock, and sqlite answers SQLITE_BUSY for it without
+        // consulting the busy handler, so many sidecars opening the file at once retry here.
+        let mut waited = Duration::ZERO;
+        loop {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && waited < BUSY_TIMEOUT => {
+                    let pause = Duration::from_millis(20);
+                    std::thread::sleep(pause);
+                    waited += pause;
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS hosts (
                 registration_id TEXT NOT NULL PRIMARY KEY,
@@ -192,8 +221,8 @@ impl Registry {
     /// A live sidecar for `app_id`, chosen at random among live rows like daprd's resolver;
     /// `None` when there is none ("no host found with the given ID").
     pub async fn lookup(&self, app_id: &str) -> Result<Option<Host>, RegistryError> {
-        if let Some(host) = self.cached(app_id) {
-            return Ok(Some(host));
+        if let Some(hosts) = self.cached(app_id) {
+            return Ok(pick(&hosts));
         }
         let id = app_id.to_owned();
         let rows: Vec<(String, i64)> = self
@@ -209,18 +238,20 @@ impl Registry {
                 Ok(rows)
             })
             .await?;
-        let live: Vec<String> = rows.into_iter().filter(|(_, pid)| pid_alive(*pid)).map(|(a, _)| a).collect();
+        let live: Vec<Host> = rows
+            .into_iter()
+            .filter(|(_, pid)| pid_alive(*pid))
+            .map(|(address, _)| Host { address })
+            .collect();
         if live.is_empty() {
             return Ok(None);
         }
-        // Spread calls over several live sidecars of one app-id, like daprd's random pick.
-        let pick = (uuid::Uuid::new_v4().as_u128() % live.len() as u128) as usize;
-        let host = Host { address: live[pick].clone() };
+        let host = pick(&live);
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(app_id.to_owned(), (host.clone(), Instant::now()));
-        Ok(Some(host))
+            .insert(app_id.to_owned(), (live, Instant::now()));
+        Ok(host)
     }
 
     /// Forgets the cached address of `app_id` (after a failed connection).
@@ -228,10 +259,19 @@ impl Registry {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(app_id);
     }
 
-    fn cached(&self, app_id: &str) -> Option<Host> {
+    fn cached(&self, app_id: &str) -> Option<Vec<Host>> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.get(app_id).filter(|(_, at)| at.elapsed() < CACHE_TTL).map(|(h, _)| h.clone())
     }
+}
+
+/// One of `hosts` at random: calls spread over the live sidecars of one app-id.
+fn pick(hosts: &[Host]) -> Option<Host> {
+    if hosts.is_empty() {
+        return None;
+    }
+    let i = (uuid::Uuid::new_v4().as_u128() % hosts.len() as u128) as usize;
+    Some(hosts[i].clone())
 }
 
 fn upsert(c: &Connection, r: &Registration) -> rusqlite::Result<()> {
@@ -260,6 +300,26 @@ mod tests {
         a.deregister(&reg).await.unwrap();
         b.invalidate("app1");
         assert_eq!(b.lookup("app1").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn lookups_spread_over_every_live_instance_of_an_app_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reg.db");
+        let a = Registry::open(&path).unwrap();
+        let b = Registry::open(&path).unwrap();
+        let one = a.register("plugins", "default", "127.0.0.1:4001").await.unwrap();
+        let _two = a.register("plugins", "default", "127.0.0.1:4002").await.unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..64 {
+            seen.insert(b.lookup("plugins").await.unwrap().unwrap().address);
+        }
+        assert_eq!(seen.len(), 2, "both instances are picked, even from the cache: {seen:?}");
+        a.deregister(&one).await.unwrap();
+        b.invalidate("plugins");
+        for _ in 0..16 {
+            assert_eq!(b.lookup("plugins").await.unwrap().unwrap().address, "127.0.0.1:4002");
+        }
     }
 
     #[tokio::test]

@@ -198,6 +198,8 @@ pub fn parse(file: &Path, text: &str, inputs: &Inputs<'_>) -> Result<Vec<AppPlan
     Ok(plans)
 }
 
+/// Resolves `apps[i]` into a plan: one named step per CLI rule (each documented on [`Entry`]),
+/// in a fixed order, so an entry with several mistakes always reports the same one first.
 fn resolve_app(
     file: &Path,
     base: &Path,
@@ -206,119 +208,175 @@ fn resolve_app(
     common: &RawApp,
     inputs: &Inputs<'_>,
 ) -> Result<AppPlan, RunFileError> {
-    let field = |name: &str| format!("apps[{i}].{name}");
-    let invalid = |name: &str, reason: String| RunFileError::Invalid {
-        path: file.to_owned(),
-        field: field(name),
-        reason,
-    };
-
-    // appDirPath: required, relative to the run file, must be a folder.
-    let dir_text = app.app_dir_path.clone().filter(|d| !d.trim().is_empty()).ok_or_else(|| {
-        invalid("appDirPath", "required field 'appDirPath' not found in the provided app config file".into())
-    })?;
-    let app_dir = normalize(&base.join(&dir_text));
-    if !app_dir.is_dir() {
-        return Err(invalid(
-            "appDirPath",
-            format!("{dir_text:?} is not a folder (resolved to {})", app_dir.display()),
-        ));
+    let entry = Entry { file, i, app, common };
+    let app_dir = entry.app_dir(base)?;
+    let user_env = entry.user_env();
+    let mut cfg = SidecarConfig::new(entry.app_id(&app_dir), inputs.registry_path.to_owned());
+    cfg.apply_env(|name| env_lookup(&user_env, inputs.inherited_env, name));
+    cfg.resources_paths = entry.resources_paths(&app_dir, base, inputs.home);
+    entry.apply_ports(&mut cfg)?;
+    entry.check_protocol()?;
+    entry.apply_channel_and_sizes(&mut cfg)?;
+    cfg.app_health = entry.app_health()?;
+    entry.check_log_destination()?;
+    if app.config_file_path.is_some() || common.config_file_path.is_some() {
+        tracing::debug!(app_id = %cfg.app_id, "configFilePath is accepted but not used by the local sidecar");
     }
-    // appID: default basename(appDirPath).
-    let app_id = match app.app_id.clone().filter(|a| !a.is_empty()) {
-        Some(id) => id,
-        None => app_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-    };
+    cfg.validate().map_err(|e| entry.invalid(&e.field, e.reason))?;
+    let command = entry.command(&app_dir, &user_env)?;
+    Ok(AppPlan { sidecar: cfg, command, app_protocol: "http".into() })
+}
 
-    // env: inherited < common < app. The sidecar reads its tokens and NAMESPACE from the same
-    // merged view (deliberate: a run file can give one app, and its sidecar, a token).
-    let mut user_env: Vec<(String, String)> = Vec::new();
-    for env in [&common.env, &app.env].into_iter().flatten() {
-        for (k, v) in env {
-            user_env.retain(|(ek, _)| ek != k);
-            user_env.push((k.clone(), v.text()));
+/// One `apps[i]` entry being resolved, with the `common` section it falls back on.
+struct Entry<'a> {
+    file: &'a Path,
+    i: usize,
+    app: &'a RawApp,
+    common: &'a RawApp,
+}
+
+// === impl Entry ===
+
+impl Entry<'_> {
+    /// The error for key `name` of this entry (`apps[1].appPort`).
+    fn invalid(&self, name: &str, reason: String) -> RunFileError {
+        RunFileError::Invalid {
+            path: self.file.to_owned(),
+            field: format!("apps[{}].{name}", self.i),
+            reason,
         }
     }
-    let lookup = |name: &str| -> Option<String> {
+
+    /// `appDirPath`: required, relative to the run file, must be a folder.
+    fn app_dir(&self, base: &Path) -> Result<PathBuf, RunFileError> {
+        let dir_text = self.app.app_dir_path.clone().filter(|d| !d.trim().is_empty()).ok_or_else(|| {
+            self.invalid(
+                "appDirPath",
+                "required field 'appDirPath' not found in the provided app config file".into(),
+            )
+        })?;
+        let app_dir = normalize(&base.join(&dir_text));
+        if !app_dir.is_dir() {
+            return Err(self.invalid(
+                "appDirPath",
+                format!("{dir_text:?} is not a folder (resolved to {})", app_dir.display()),
+            ));
+        }
+        Ok(app_dir)
+    }
+
+    /// `appID`: as written, else the base name of `appDirPath`.
+    fn app_id(&self, app_dir: &Path) -> String {
+        match self.app.app_id.clone().filter(|a| !a.is_empty()) {
+            Some(id) => id,
+            None => app_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        }
+    }
+
+    /// `env`: common's, overridden key by key by the app's (the inherited environment goes under
+    /// both, in [`env_lookup`]).
+    fn user_env(&self) -> Vec<(String, String)> {
+        let mut user_env: Vec<(String, String)> = Vec::new();
+        for env in [&self.common.env, &self.app.env].into_iter().flatten() {
+            for (k, v) in env {
+                user_env.retain(|(ek, _)| ek != k);
+                user_env.push((k.clone(), v.text()));
+            }
+        }
         user_env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .or_else(|| inputs.inherited_env.iter().rev().find(|(k, _)| k == name))
-            .map(|(_, v)| v.clone())
-    };
+    }
 
-    let mut cfg = SidecarConfig::new(app_id, inputs.registry_path.to_owned());
-    cfg.apply_env(lookup);
+    /// Resources: the app's own > `<appDir>/.dapr/resources` > common's > `~/.dapr/components`.
+    fn resources_paths(&self, app_dir: &Path, base: &Path, home: Option<&Path>) -> Vec<ResourcesPath> {
+        resources(self.app, app_dir)
+            .or_else(|| {
+                let dot = app_dir.join(".dapr").join("resources");
+                dot.is_dir().then(|| vec![ResourcesPath { path: dot, required: true }])
+            })
+            .or_else(|| resources(self.common, base))
+            .unwrap_or_else(|| default_resources(home))
+    }
 
-    // Resources: app's own > <appDir>/.dapr/resources > common > ~/.dapr/components.
-    cfg.resources_paths = resources(app, &app_dir)
-        .or_else(|| {
-            let dot = app_dir.join(".dapr").join("resources");
-            dot.is_dir().then(|| vec![ResourcesPath { path: dot, required: true }])
-        })
-        .or_else(|| resources(common, base))
-        .unwrap_or_else(|| default_resources(inputs.home));
+    /// Ports: `appPort` (the app's own only), `daprHTTPPort` (0: a free one at bind time), and
+    /// `daprGRPCPort` / `metricsPort` (a free one reserved now); ≤ 0 means unset.
+    fn apply_ports(&self, cfg: &mut SidecarConfig) -> Result<(), RunFileError> {
+        let (app, common) = (self.app, self.common);
+        cfg.app_port = self.port("appPort", app.app_port)?;
+        cfg.dapr_http_port =
+            self.port("daprHTTPPort", app.dapr_http_port.or(common.dapr_http_port))?.unwrap_or(0);
+        cfg.dapr_grpc_port = self.reserve("daprGRPCPort", app.dapr_grpc_port.or(common.dapr_grpc_port))?;
+        cfg.metrics_port = self.reserve("metricsPort", app.metrics_port.or(common.metrics_port))?;
+        Ok(())
+    }
 
-    let pick = |a: &Option<i64>, c: &Option<i64>| a.or(*c);
-    let port = |name: &str, v: Option<i64>| -> Result<Option<u16>, RunFileError> {
+    /// A port key: `None` when unset or ≤ 0, an error above 65535.
+    fn port(&self, name: &str, v: Option<i64>) -> Result<Option<u16>, RunFileError> {
         match v {
             None => Ok(None),
             Some(p) if p <= 0 => Ok(None),
             Some(p) if p <= 65535 => Ok(Some(p as u16)),
-            Some(p) => Err(invalid(name, format!("{p} is not a port number (1-65535)"))),
+            Some(p) => Err(self.invalid(name, format!("{p} is not a port number (1-65535)"))),
         }
-    };
-    cfg.app_port = port("appPort", app.app_port)?;
-    cfg.dapr_http_port =
-        port("daprHTTPPort", pick(&app.dapr_http_port, &common.dapr_http_port))?.unwrap_or(0);
-    let reserve = |name: &str, p: Option<u16>| -> Result<u16, RunFileError> {
-        match p {
-            Some(p) => Ok(p),
-            None => {
-                config::free_port().map_err(|e| invalid(name, format!("cannot reserve a free port: {e}")))
-            }
-        }
-    };
-    cfg.dapr_grpc_port =
-        reserve("daprGRPCPort", port("daprGRPCPort", pick(&app.dapr_grpc_port, &common.dapr_grpc_port))?)?;
-    cfg.metrics_port =
-        reserve("metricsPort", port("metricsPort", pick(&app.metrics_port, &common.metrics_port))?)?;
+    }
 
-    let protocol =
-        app.app_protocol.clone().or_else(|| common.app_protocol.clone()).unwrap_or_else(|| "http".into());
-    match protocol.as_str() {
-        "http" | "" => {}
-        "https" | "h2c" | "grpc" | "grpcs" => {
-            return Err(invalid(
+    /// A port key that must end up with a port: the one written, or a free one.
+    fn reserve(&self, name: &str, v: Option<i64>) -> Result<u16, RunFileError> {
+        match self.port(name, v)? {
+            Some(p) => Ok(p),
+            None => config::free_port()
+                .map_err(|e| self.invalid(name, format!("cannot reserve a free port: {e}"))),
+        }
+    }
+
+    /// `appProtocol`: only `http` (the default) is served by the stand-in.
+    fn check_protocol(&self) -> Result<(), RunFileError> {
+        let protocol = self
+            .app
+            .app_protocol
+            .clone()
+            .or_else(|| self.common.app_protocol.clone())
+            .unwrap_or_else(|| "http".into());
+        match protocol.as_str() {
+            "http" | "" => Ok(()),
+            "https" | "h2c" | "grpc" | "grpcs" => Err(self.invalid(
                 "appProtocol",
                 format!("{protocol:?} is not supported by the local sidecar: only \"http\" is"),
-            ))
-        }
-        other => {
-            return Err(invalid(
-                "appProtocol",
-                format!("{other:?} is not one of http, https, h2c, grpc, grpcs"),
-            ))
+            )),
+            other => {
+                Err(self
+                    .invalid("appProtocol", format!("{other:?} is not one of http, https, h2c, grpc, grpcs")))
+            }
         }
     }
-    if let Some(addr) = app
-        .app_channel_address
-        .clone()
-        .or_else(|| common.app_channel_address.clone())
-        .filter(|a| !a.is_empty())
-    {
-        cfg.app_channel_address = addr;
+
+    /// `appChannelAddress`, `maxBodySize` and `readBufferSize`, app's over common's.
+    fn apply_channel_and_sizes(&self, cfg: &mut SidecarConfig) -> Result<(), RunFileError> {
+        let (app, common) = (self.app, self.common);
+        if let Some(addr) = app
+            .app_channel_address
+            .clone()
+            .or_else(|| common.app_channel_address.clone())
+            .filter(|a| !a.is_empty())
+        {
+            cfg.app_channel_address = addr;
+        }
+        if let Some(q) = app.max_body_size.as_ref().or(common.max_body_size.as_ref()) {
+            cfg.max_body_size =
+                quantity::parse_bytes(&q.text()).map_err(|e| self.invalid("maxBodySize", e.to_string()))?;
+        }
+        if let Some(q) = app.read_buffer_size.as_ref().or(common.read_buffer_size.as_ref()) {
+            cfg.read_buffer_size = quantity::parse_bytes(&q.text())
+                .map_err(|e| self.invalid("readBufferSize", e.to_string()))?;
+        }
+        Ok(())
     }
-    if let Some(q) = app.max_body_size.as_ref().or(common.max_body_size.as_ref()) {
-        cfg.max_body_size =
-            quantity::parse_bytes(&q.text()).map_err(|e| invalid("maxBodySize", e.to_string()))?;
-    }
-    if let Some(q) = app.read_buffer_size.as_ref().or(common.read_buffer_size.as_ref()) {
-        cfg.read_buffer_size =
-            quantity::parse_bytes(&q.text()).map_err(|e| invalid("readBufferSize", e.to_string()))?;
-    }
-    if app.enable_app_health_check.or(common.enable_app_health_check).unwrap_or(false) {
+
+    /// App health checks when `enableAppHealthCheck`; each setting app's over common's, > 0.
+    fn app_health(&self) -> Result<Option<AppHealthConfig>, RunFileError> {
+        let (app, common) = (self.app, self.common);
+        if !app.enable_app_health_check.or(common.enable_app_health_check).unwrap_or(false) {
+            return Ok(None);
+        }
         let mut h = AppHealthConfig::default();
         if let Some(p) = app.app_health_check_path.clone().or_else(|| common.app_health_check_path.clone()) {
             h.path = p;
@@ -327,42 +385,59 @@ fn resolve_app(
             u64::try_from(v)
                 .ok()
                 .filter(|v| *v > 0)
-                .ok_or_else(|| invalid(name, format!("{v} must be greater than 0")))
+                .ok_or_else(|| self.invalid(name, format!("{v} must be greater than 0")))
         };
-        if let Some(v) = pick(&app.app_health_probe_interval, &common.app_health_probe_interval) {
+        if let Some(v) = app.app_health_probe_interval.or(common.app_health_probe_interval) {
             h.interval = Duration::from_secs(positive("appHealthProbeInterval", v)?);
         }
-        if let Some(v) = pick(&app.app_health_probe_timeout, &common.app_health_probe_timeout) {
+        if let Some(v) = app.app_health_probe_timeout.or(common.app_health_probe_timeout) {
             h.timeout = Duration::from_millis(positive("appHealthProbeTimeout", v)?);
         }
-        if let Some(v) = pick(&app.app_health_threshold, &common.app_health_threshold) {
+        if let Some(v) = app.app_health_threshold.or(common.app_health_threshold) {
             h.threshold = u32::try_from(positive("appHealthThreshold", v)?).unwrap_or(u32::MAX);
         }
-        cfg.app_health = Some(h);
+        Ok(Some(h))
     }
-    if let Some(dest) = app.app_log_destination.as_deref() {
-        if !matches!(dest, "file" | "console" | "fileAndConsole") {
-            return Err(invalid(
+
+    /// `appLogDestination` (the app's own only): one of the CLI's three values.
+    fn check_log_destination(&self) -> Result<(), RunFileError> {
+        match self.app.app_log_destination.as_deref() {
+            Some(dest) if !matches!(dest, "file" | "console" | "fileAndConsole") => Err(self.invalid(
                 "appLogDestination",
                 format!("{dest:?} is not one of file, console, fileAndConsole"),
-            ));
+            )),
+            _ => Ok(()),
         }
     }
-    if app.config_file_path.is_some() || common.config_file_path.is_some() {
-        tracing::debug!(app_id = %cfg.app_id, "configFilePath is accepted but not used by the local sidecar");
-    }
-    cfg.validate().map_err(|e| invalid(&e.field, e.reason))?;
 
-    let command = match &app.command {
-        Some(argv) if !argv.is_empty() => {
-            if argv[0].trim().is_empty() {
-                return Err(invalid("command", "the first element (the program) is empty".into()));
+    /// `command` (the app's own only): run in `appDirPath` with the merged env; none when empty.
+    fn command(
+        &self,
+        app_dir: &Path,
+        user_env: &[(String, String)],
+    ) -> Result<Option<AppCommand>, RunFileError> {
+        match &self.app.command {
+            Some(argv) if !argv.is_empty() => {
+                if argv[0].trim().is_empty() {
+                    return Err(self.invalid("command", "the first element (the program) is empty".into()));
+                }
+                Ok(Some(AppCommand { argv: argv.clone(), dir: app_dir.to_owned(), env: user_env.to_vec() }))
             }
-            Some(AppCommand { argv: argv.clone(), dir: app_dir.clone(), env: user_env.clone() })
+            _ => Ok(None),
         }
-        _ => None,
-    };
-    Ok(AppPlan { sidecar: cfg, command, app_protocol: "http".into() })
+    }
+}
+
+/// Looks `name` up as the app and its sidecar see it: the run file's env (app > common), then the
+/// inherited environment. The sidecar reads its tokens and `NAMESPACE` from the same merged view
+/// (deliberate: a run file can give one app, and its sidecar, a token).
+fn env_lookup(user_env: &[(String, String)], inherited: &[(String, String)], name: &str) -> Option<String> {
+    user_env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .or_else(|| inherited.iter().rev().find(|(k, _)| k == name))
+        .map(|(_, v)| v.clone())
 }
 
 /// An entry's resources folders (`resourcesPaths` plus the deprecated `resourcesPath`),

@@ -81,6 +81,7 @@ mod tests {
             version: "v1".into(),
             metadata: prefix.map(|p| vec![("KeyPrefix".to_owned(), p.to_owned())]).unwrap_or_default(),
             file: "/x.yaml".into(),
+            ignore_errors: false,
         }
     }
 

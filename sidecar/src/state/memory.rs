@@ -2,10 +2,12 @@
 //! UUID ETag per write, lazy TTL expiry, and transactions that check every ETag before applying
 //! anything (so they are atomic).
 
-use super::{new_etag, Capabilities, Concurrency, DeleteOp, Item, SetOp, StateStore, StoreError, TxOp};
+use super::{
+    new_etag, ttl_atoi, BlockingStore, Capabilities, Concurrency, DeleteOp, Item, SetOp, StoreError, TxOp,
+};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// Writes between two sweeps of expired items, so keys nobody reads again do not pile up.
 const SWEEP_EVERY_WRITES: u32 = 1024;
@@ -69,8 +71,8 @@ impl Inner {
         }
     }
 
-    fn apply_set(&mut self, op: &SetOp, now: SystemTime) {
-        let item = Item { data: op.value.clone(), etag: new_etag(), expires_at: op.ttl.map(|ttl| now + ttl) };
+    fn apply_set(&mut self, op: &SetOp, ttl: Option<Duration>, now: SystemTime) {
+        let item = Item { data: op.value.clone(), etag: new_etag(), expires_at: ttl.map(|ttl| now + ttl) };
         self.items.insert(op.key.clone(), item);
         self.writes_since_sweep += 1;
         if self.writes_since_sweep >= SWEEP_EVERY_WRITES {
@@ -90,16 +92,32 @@ impl MemoryStore {
     }
 }
 
-impl StateStore for MemoryStore {
+#[cfg(any(test, feature = "test-util"))]
+impl MemoryStore {
+    /// Every live item with its stored key, in no particular order (what a test inspects).
+    pub fn items(&self) -> Vec<(String, Item)> {
+        let now = SystemTime::now();
+        let inner = self.lock();
+        inner
+            .items
+            .iter()
+            .filter(|(_, i)| i.expires_at.is_none_or(|t| t > now))
+            .map(|(k, i)| (k.clone(), i.clone()))
+            .collect()
+    }
+}
+
+impl BlockingStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<Item>, StoreError> {
         Ok(self.lock().live(key, SystemTime::now()).cloned())
     }
 
     fn set(&self, op: &SetOp) -> Result<(), StoreError> {
+        let ttl = ttl_atoi(op.ttl.as_deref())?;
         let now = SystemTime::now();
         let mut inner = self.lock();
         inner.check_set(op, now)?;
-        inner.apply_set(op, now);
+        inner.apply_set(op, ttl, now);
         Ok(())
     }
 
@@ -112,6 +130,13 @@ impl StateStore for MemoryStore {
     }
 
     fn transact(&self, ops: &[TxOp]) -> Result<(), StoreError> {
+        let ttls = ops
+            .iter()
+            .map(|op| match op {
+                TxOp::Set(s) => ttl_atoi(s.ttl.as_deref()),
+                TxOp::Delete(_) => Ok(None),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let now = SystemTime::now();
         let mut inner = self.lock();
         // Check everything first, then apply: nothing is written unless every check passes.
@@ -121,9 +146,9 @@ impl StateStore for MemoryStore {
                 TxOp::Delete(d) => inner.check_delete(d, now)?,
             }
         }
-        for op in ops {
+        for (op, ttl) in ops.iter().zip(ttls) {
             match op {
-                TxOp::Set(s) => inner.apply_set(s, now),
+                TxOp::Set(s) => inner.apply_set(s, ttl, now),
                 TxOp::Delete(d) => {
                     inner.items.remove(&d.key);
                 }

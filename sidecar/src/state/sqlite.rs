@@ -7,7 +7,8 @@
 //! write cannot interleave with another process's.
 
 use super::{
-    new_etag, Capabilities, Concurrency, DeleteOp, Item, OpenError, SetOp, StateStore, StoreError, TxOp,
+    new_etag, ttl_atoi, BlockingStore, Capabilities, Concurrency, DeleteOp, Item, OpenError, SetOp,
+    StoreError, TxOp,
 };
 use crate::components::Component;
 use crate::golang::duration;
@@ -141,7 +142,7 @@ impl SqliteStore {
     fn do_set(&self, tx: &rusqlite::Transaction<'_>, op: &SetOp) -> Result<(), StoreError> {
         let value = String::from_utf8_lossy(&op.value);
         let etag = new_etag();
-        let expires = op.ttl.map(|ttl| format!("+{} seconds", ttl.as_secs()));
+        let expires = ttl_atoi(op.ttl.as_deref())?.map(|ttl| format!("+{} seconds", ttl.as_secs()));
         let expires_sql = "CASE WHEN ?3 IS NULL THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%f', 'now', ?3) END";
         match op.etag.as_deref().filter(|e| !e.is_empty()) {
             Some(expect) => {
@@ -194,7 +195,7 @@ impl SqliteStore {
     }
 }
 
-impl StateStore for SqliteStore {
+impl BlockingStore for SqliteStore {
     fn get(&self, key: &str) -> Result<Option<Item>, StoreError> {
         let sql = format!(
             "SELECT value, etag, CAST(strftime('%s', expiration_time) AS INTEGER) FROM {}

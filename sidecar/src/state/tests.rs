@@ -7,6 +7,7 @@ fn set(key: &str, value: &str, etag: Option<&str>, concurrency: Concurrency) -> 
         value: value.as_bytes().to_vec(),
         etag: etag.map(Into::into),
         concurrency,
+        consistency_strong: false,
         ttl: None,
     }
 }
@@ -23,12 +24,13 @@ fn sqlite_store(dir: &std::path::Path) -> sqlite::SqliteStore {
         version: "v1".into(),
         metadata: vec![("connectionString".into(), dir.join("db.sqlite").display().to_string())],
         file: "/c.yaml".into(),
+        ignore_errors: false,
     };
     sqlite::SqliteStore::open(&c).unwrap()
 }
 
 /// The behaviours both stores share, run against each.
-fn common_semantics(store: &dyn StateStore, mismatch_detail: bool) {
+fn common_semantics(store: &dyn BlockingStore, mismatch_detail: bool) {
     store.set(&set("k", "1", None, Concurrency::LastWrite)).unwrap();
     let first = store.get("k").unwrap().unwrap();
     assert_eq!(first.data, b"1");
@@ -86,7 +88,7 @@ fn common_semantics(store: &dyn StateStore, mismatch_detail: bool) {
 
     // A TTL in the past is already expired; a long one reports its expiry.
     let mut op = set("ttl", "1", None, Concurrency::LastWrite);
-    op.ttl = Some(Duration::from_secs(3600));
+    op.ttl = Some("3600".into());
     store.set(&op).unwrap();
     let item = store.get("ttl").unwrap().unwrap();
     let expires = item.expires_at.unwrap();
@@ -122,12 +124,21 @@ fn sqlite_data_survives_reopening_and_is_shared_between_handles() {
 
 #[test]
 fn ttl_metadata_parses_like_contrib() {
+    assert_eq!(ttl_atoi(None).unwrap(), None);
+    assert_eq!(ttl_atoi(Some("5")).unwrap(), Some(Duration::from_secs(5)));
+    assert_eq!(ttl_atoi(Some("-1")).unwrap(), None);
+    assert!(ttl_atoi(Some("abc")).unwrap_err().to_string().contains(r#"parsing "abc": invalid syntax"#));
     let mut m = BTreeMap::new();
-    assert_eq!(ttl_from_metadata(&m).unwrap(), None);
+    assert_eq!(ttl_from_metadata(&m), None);
     m.insert("ttlInSeconds".to_owned(), "5".to_owned());
-    assert_eq!(ttl_from_metadata(&m).unwrap(), Some(Duration::from_secs(5)));
-    m.insert("ttlInSeconds".to_owned(), "-1".to_owned());
-    assert_eq!(ttl_from_metadata(&m).unwrap(), None);
-    m.insert("ttlInSeconds".to_owned(), "abc".to_owned());
-    assert!(ttl_from_metadata(&m).unwrap_err().to_string().contains(r#"parsing "abc": invalid syntax"#));
+    assert_eq!(ttl_from_metadata(&m).as_deref(), Some("5"));
+}
+
+#[test]
+fn go_parse_int_errors_tell_syntax_from_range() {
+    assert_eq!(parse_int_error("Atoi", "bad"), r#"strconv.Atoi: parsing "bad": invalid syntax"#);
+    assert_eq!(
+        parse_int_error("ParseUint", "99999999999"),
+        r#"strconv.ParseUint: parsing "99999999999": value out of range"#
+    );
 }

@@ -67,26 +67,20 @@ pub async fn run(plan: Vec<AppPlan>, env: Vec<(String, String)>) -> i32 {
     let stop_signal = signal();
     tokio::pin!(stop_signal);
 
-    // 1. Prepare every sidecar off the runtime; any failure means nothing was started.
-    let configs: Vec<_> = plan.iter().map(|p| p.sidecar.clone()).collect();
-    let prepared = match tokio::task::spawn_blocking(move || {
-        configs.into_iter().map(sidecar::prepare).collect::<Result<Vec<Prepared>, _>>()
-    })
-    .await
-    {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            tracing::error!("{e}");
-            return match e {
-                sidecar::StartError::Bind { .. } | sidecar::StartError::Registry { .. } => EXIT_FAILURE,
-                _ => EXIT_USAGE,
-            };
+    // 1. Prepare every sidecar (components, stores, ports); any failure means nothing was started.
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(plan.len());
+    for p in &plan {
+        match sidecar::prepare(p.sidecar.clone()).await {
+            Ok(ready) => prepared.push(ready),
+            Err(e) => {
+                tracing::error!("{e}");
+                return match e {
+                    sidecar::StartError::Bind { .. } | sidecar::StartError::Registry { .. } => EXIT_FAILURE,
+                    _ => EXIT_USAGE,
+                };
+            }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "Start-up task failed");
-            return EXIT_FAILURE;
-        }
-    };
+    }
 
     // 2. Start the sidecars; a failure stops those already running.
     let mut running: Vec<Running> = Vec::with_capacity(prepared.len());

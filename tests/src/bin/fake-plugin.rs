@@ -23,6 +23,9 @@
 //! - `POST /fake/status` with a body `ACTIVE`/`FAILED`/...: what `/v1/status` reports;
 //! - `POST /fake/status-mode` with `ok`, `hang` (never answers) or `error` (HTTP 500);
 //! - `GET /fake/addons-calls`: every `/v1/addons/identify` body received, as a JSON array;
+//! - `GET /fake/status-calls`: how many `/v1/status` calls it has had, by the app-id that made
+//!   each (`dapr-caller-app-id`, which the caller's sidecar stamps; `""` for a call without a
+//!   sidecar), as a JSON object: which registry replica polls;
 //! - `POST /fake/reply` with `{"status": 403, "body": {...}}`: answer every other request with
 //!   that instead of the echo; with `hang`: never answer them; with an empty body: echo again;
 //! - `GET /fake/requests`: every other request received (method, path, body as JSON when it is).
@@ -32,6 +35,7 @@
 //! Each request is logged to stdout as it arrives (`fake-plugin request method=GET path=/x`),
 //! so a test can wait for a call to be in flight.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,6 +48,8 @@ struct State {
     status: Mutex<String>,
     mode: Mutex<String>,
     addons_calls: Mutex<Vec<Value>>,
+    /// `/v1/status` calls by caller app-id.
+    status_calls: Mutex<BTreeMap<String, u64>>,
     /// `None`: echo; `Some(None)`: hang; `Some(Some((status, body)))`: this answer.
     reply: Mutex<Option<Option<(u16, Value)>>>,
     requests: Mutex<Vec<Value>>,
@@ -132,7 +138,9 @@ fn with_plugin_id(body: &str, id: &str) -> String {
     }
 }
 
-async fn status(state: web::Data<State>) -> HttpResponse {
+async fn status(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
+    let caller = req.headers().get("dapr-caller-app-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+    *state.status_calls.lock().unwrap_or_else(|e| e.into_inner()).entry(caller.to_owned()).or_default() += 1;
     let mode = state.mode.lock().unwrap_or_else(|e| e.into_inner()).clone();
     match mode.as_str() {
         "hang" => {
@@ -172,6 +180,10 @@ async fn set_mode(state: web::Data<State>, body: String) -> HttpResponse {
 
 async fn addons_calls(state: web::Data<State>) -> HttpResponse {
     HttpResponse::Ok().json(state.addons_calls.lock().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
+async fn status_calls(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok().json(state.status_calls.lock().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
 async fn set_reply(state: web::Data<State>, body: String) -> HttpResponse {
@@ -239,6 +251,7 @@ async fn main() -> std::io::Result<()> {
         status: Mutex::new(env("FAKE_STATUS").unwrap_or_else(|| "ACTIVE".into())),
         mode: Mutex::new("ok".into()),
         addons_calls: Mutex::new(Vec::new()),
+        status_calls: Mutex::new(BTreeMap::new()),
         reply: Mutex::new(None),
         requests: Mutex::new(Vec::new()),
     });
@@ -262,6 +275,7 @@ async fn main() -> std::io::Result<()> {
             .route("/fake/status", web::post().to(set_status))
             .route("/fake/status-mode", web::post().to(set_mode))
             .route("/fake/addons-calls", web::get().to(addons_calls))
+            .route("/fake/status-calls", web::get().to(status_calls))
             .route("/fake/reply", web::post().to(set_reply))
             .route("/fake/requests", web::get().to(requests))
             .default_service(web::to(echo))

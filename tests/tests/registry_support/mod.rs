@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use keel_e2e::{client, eventually, AppSpec, Platform, RunningApp};
@@ -11,12 +12,19 @@ use serde_json::{json, Value};
 /// The registry's app-id.
 pub const REGISTRY: &str = "plugins";
 
-/// The registry, with a short poll interval unless `env` says otherwise.
+/// The poll interval the tests' registries run with (`poll_interval_ms`), unless told otherwise.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The polling lease the tests' registries run with (`lease_ms`): a stopped polling replica is
+/// replaced within it (plugins-manager/README.md, "Status polling").
+pub const LEASE: Duration = Duration::from_millis(2000);
+
+/// The registry, with a short poll interval and lease unless `env` says otherwise.
 pub fn registry(id: &str, env: &[(&str, &str)]) -> AppSpec {
     let mut spec = AppSpec::bin(id, "plugins-manager")
-        .env("KEEL_POLL_INTERVAL_MS", "500")
+        .env("KEEL_POLL_INTERVAL_MS", POLL_INTERVAL.as_millis().to_string())
         .env("KEEL_POLL_TIMEOUT_MS", "300")
-        .env("KEEL_LEASE_MS", "2000")
+        .env("KEEL_LEASE_MS", LEASE.as_millis().to_string())
         .env("KEEL_CORE_RETRY_MAX_MS", "500");
     for (k, v) in env {
         spec = spec.env(k, *v);
@@ -162,6 +170,14 @@ pub async fn fake_control(platform: &Platform, id: &str, what: &str, value: &str
 pub async fn addons_calls(platform: &Platform, id: &str) -> Vec<Value> {
     let (_, body) = call("GET", &format!("{}/fake/addons-calls", platform.app_url(id)), None).await;
     body.as_array().cloned().unwrap_or_default()
+}
+
+/// The `/v1/status` calls fake plugin `id` has had, by the app-id of the caller (a registry
+/// replica's, as its sidecar stamps it).
+pub async fn status_calls(platform: &Platform, id: &str) -> BTreeMap<String, u64> {
+    let (status, body) = call("GET", &format!("{}/fake/status-calls", platform.app_url(id)), None).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).expect("status calls by caller")
 }
 
 /// auth, which keeps the client credentials of plugins registered with a secret.

@@ -77,6 +77,11 @@ async fn a_tenant_admin_never_sees_or_changes_another_tenant() {
     for (method, uri, body) in every_endpoint_of("globex") {
         let (status, _, res) = send(&app, req(method.clone(), &uri, &boss, body).to_request()).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {uri}: {res}");
+        assert_eq!(
+            (res["ret"].as_i64(), res["code"].as_str()),
+            (Some(-404), Some("ERR_NOT_FOUND")),
+            "{method} {uri}"
+        );
         assert_eq!(res["msg"], "tenant \"globex\" not found", "{method} {uri}");
     }
     // Same answer as for a tenant that does not exist: nothing to probe.
@@ -148,6 +153,11 @@ async fn plain_users_and_clients_cannot_manage_anything() {
     for (method, uri, body) in every_endpoint_of("acme") {
         let (status, _, res) = send(&app, req(method.clone(), &uri, &ann, body).to_request()).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {res}");
+        assert_eq!(
+            (res["ret"].as_i64(), res["code"].as_str()),
+            (Some(-403), Some("ERR_FORBIDDEN")),
+            "{method} {uri}"
+        );
     }
     let (status, _, _) = send(&app, req(Method::GET, "/v1/tenants", &ann, None).to_request()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

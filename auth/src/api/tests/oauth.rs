@@ -77,9 +77,22 @@ async fn malformed_token_requests_get_rfc_6749_errors() {
     let (_, _, body) = send(&app, form("/v1/oauth/token", &[("grant_type", "implicit")]).to_request()).await;
     assert_eq!(body["error"], "unsupported_grant_type");
     assert!(body["error_description"].as_str().unwrap().contains("implicit"));
+    let huge = "x".repeat(20_000);
+    let (_, _, body) = send(&app, form("/v1/oauth/token", &[("grant_type", &huge)]).to_request()).await;
+    let said = body["error_description"].as_str().unwrap();
+    assert!(
+        said.contains("x…") && said.len() < 700,
+        "the caller's text is quoted bounded: {} bytes",
+        said.len()
+    );
     let (_, _, body) = send(&app, form("/v1/oauth/token", &[("grant_type", "password")]).to_request()).await;
     assert_eq!(body["error"], "invalid_request");
-    assert!(body["ret"].as_i64().unwrap() < 0, "the platform envelope rides along: {body}");
+    assert_eq!(
+        (body["ret"].as_i64(), body["code"].as_str()),
+        (Some(-400), Some("ERR_OAUTH_INVALID_REQUEST")),
+        "the platform envelope rides along: {body}"
+    );
+    assert_eq!(body["msg"], body["error_description"]);
 }
 
 #[actix_web::test]
@@ -316,4 +329,66 @@ async fn grants_are_stored_where_keel_reads_them() {
     assert!(view.can_call(&identity, "mailer"));
     assert!(view.can_call(&identity, "echo"));
     assert!(!view.can_call(&identity, "greeter"));
+}
+
+/// The names of `v`'s fields, sorted.
+fn fields(v: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    names.sort_unstable();
+    names
+}
+
+#[actix_web::test]
+async fn answers_are_the_envelope_beside_exactly_their_own_fields() {
+    let h = Harness::new().await;
+    let app = test_app!(h);
+    let tokens = login!(app, "admin", ADMIN_PASSWORD, None);
+    assert_eq!(
+        fields(&tokens),
+        ["access_token", "expires_in", "msg", "refresh_expires_in", "refresh_token", "ret", "token_type"]
+    );
+    assert_eq!((tokens["ret"].as_i64(), tokens["msg"].as_str()), (Some(0), Some("ok")));
+    let access = tokens["access_token"].as_str().unwrap();
+
+    let (_, _, me) = send(&app, authed(TestRequest::get().uri("/v1/me"), access).to_request()).await;
+    assert_eq!(fields(&me), ["client_id", "exp", "msg", "ret", "roles", "sub", "tenant"]);
+    assert!(me["client_id"].is_null(), "a user's answer says it is no client: {me}");
+
+    let ask = |token: &str| authed(form("/v1/oauth/introspect", &[("token", token)]), access).to_request();
+    let (_, _, info) = send(&app, ask(access)).await;
+    assert_eq!(
+        fields(&info),
+        [
+            "active",
+            "aud",
+            "client_id",
+            "exp",
+            "iat",
+            "iss",
+            "jti",
+            "msg",
+            "nbf",
+            "ret",
+            "roles",
+            "sub",
+            "tenant",
+            "token_type",
+            "username"
+        ]
+    );
+    assert_eq!((info["username"].as_str(), info["client_id"].is_null()), (Some("admin"), true));
+    let (_, _, info) = send(&app, ask(tokens["refresh_token"].as_str().unwrap())).await;
+    assert_eq!(
+        fields(&info),
+        ["active", "exp", "iat", "msg", "ret", "sub", "tenant", "token_type", "username"]
+    );
+    let (_, _, info) = send(&app, ask("junk")).await;
+    assert_eq!(info, json!({"ret": 0, "msg": "ok", "active": false}));
+
+    let (_, _, jwks) = send(&app, TestRequest::get().uri("/v1/oauth/jwks").to_request()).await;
+    assert_eq!(fields(&jwks), ["keys", "msg", "ret"]);
+    let (_, _, rotated) =
+        send(&app, authed(TestRequest::post().uri("/v1/oauth/keys/rotate"), access).to_request()).await;
+    assert_eq!(fields(&rotated), ["kid", "msg", "published", "ret"]);
+    assert_eq!(rotated["published"].as_array().unwrap().len(), 2);
 }

@@ -12,13 +12,13 @@ use sha2::{Digest, Sha256};
 use crate::error::{AuthError, OAuthCode};
 use crate::model::keys::{self, REVOKED_KEY};
 use crate::model::{RefreshRecord, UserRecord};
-use crate::state::Shared;
+use crate::state::AuthState;
 use crate::store::{is_race, Store};
 
 /// Refresh tokens start with this, so revocation can tell them from JWTs without a hint.
 pub const REFRESH_PREFIX: &str = "krt_";
 
-/// A successful token answer (RFC 6749 §5.1), with the platform envelope beside it.
+/// A successful token answer (RFC 6749 §5.1); sent in the platform envelope (`Reply`).
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -28,13 +28,11 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_expires_in: Option<u64>,
-    pub ret: i32,
-    pub msg: &'static str,
 }
 
 /// The claims of a new access token for `sub` of `tenant`.
 pub fn claims(
-    shared: &Shared,
+    state: &AuthState,
     sub: &str,
     tenant: &str,
     roles: Vec<String>,
@@ -42,12 +40,12 @@ pub fn claims(
 ) -> AccessClaims {
     let now = now_secs();
     AccessClaims {
-        iss: shared.cfg.issuer.clone(),
-        aud: shared.cfg.audience.clone(),
+        iss: state.cfg.issuer.clone(),
+        aud: state.cfg.audience.clone(),
         sub: sub.to_owned(),
         tenant: tenant.to_owned(),
         roles,
-        exp: now + shared.cfg.access_token_ttl_seconds,
+        exp: now + state.cfg.access_token_ttl_seconds,
         iat: now,
         nbf: now,
         jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -58,15 +56,15 @@ pub fn claims(
 /// Tokens for `user` of `tenant`: an access token and a refresh token valid until `refresh_exp`
 /// (a new login: now + the refresh lifetime).
 pub async fn issue_for_user(
-    shared: &Shared,
+    state: &AuthState,
     store: &Store,
     tenant: &str,
     user: &UserRecord,
     refresh_exp: Option<u64>,
 ) -> Result<TokenResponse, AuthError> {
     let now = now_secs();
-    let refresh_exp = refresh_exp.unwrap_or(now + shared.cfg.refresh_token_ttl_seconds);
-    let access = shared.signer()?.sign(&claims(shared, &user.username, tenant, user.roles.clone(), None))?;
+    let refresh_exp = refresh_exp.unwrap_or(now + state.cfg.refresh_token_ttl_seconds);
+    let access = state.signer()?.sign(&claims(state, &user.username, tenant, user.roles.clone(), None))?;
     let refresh = new_refresh_token();
     let record = RefreshRecord {
         tenant: tenant.to_owned(),
@@ -81,31 +79,22 @@ pub async fn issue_for_user(
     Ok(TokenResponse {
         access_token: access,
         token_type: "Bearer",
-        expires_in: shared.cfg.access_token_ttl_seconds,
+        expires_in: state.cfg.access_token_ttl_seconds,
         refresh_token: Some(refresh),
         refresh_expires_in: Some(refresh_exp.saturating_sub(now)),
-        ret: 0,
-        msg: "ok",
     })
 }
 
 /// An access token for client `client_id` (no refresh token: the client has its secret).
-pub fn issue_for_client(shared: &Shared, client_id: &str) -> Result<TokenResponse, AuthError> {
-    let claims = claims(
-        shared,
-        client_id,
-        PLATFORM_TENANT,
-        vec![roles::CLIENT.to_owned()],
-        Some(client_id.to_owned()),
-    );
+pub fn issue_for_client(state: &AuthState, client_id: &str) -> Result<TokenResponse, AuthError> {
+    let claims =
+        claims(state, client_id, PLATFORM_TENANT, vec![roles::CLIENT.to_owned()], Some(client_id.to_owned()));
     Ok(TokenResponse {
-        access_token: shared.signer()?.sign(&claims)?,
+        access_token: state.signer()?.sign(&claims)?,
         token_type: "Bearer",
-        expires_in: shared.cfg.access_token_ttl_seconds,
+        expires_in: state.cfg.access_token_ttl_seconds,
         refresh_token: None,
         refresh_expires_in: None,
-        ret: 0,
-        msg: "ok",
     })
 }
 
@@ -140,8 +129,8 @@ pub async fn revoke_refresh(store: &Store, token: &str) -> Result<(), AuthError>
 
 /// Lists access token `jti` (expiring at `exp`) as revoked, for this replica at once and for
 /// keel and the other replicas through the store. Expired entries are dropped on the way.
-pub async fn revoke_access(shared: &Shared, store: &Store, jti: &str, exp: u64) -> Result<(), AuthError> {
-    shared.verifier.revoke_locally(jti);
+pub async fn revoke_access(state: &AuthState, store: &Store, jti: &str, exp: u64) -> Result<(), AuthError> {
+    state.verifier.revoke_locally(jti);
     let now = now_secs();
     store
         .update::<RevokedDoc, ()>(REVOKED_KEY, |doc| {

@@ -1,0 +1,79 @@
+//! Supervision: a service killed with SIGKILL is answered 503 (with `Retry-After`) while it is
+//! restarted, then served again, the restart and its signal recorded; a service that keeps
+//! crashing ends `FAILED`, with its exit codes, and is refused with 503 until restarted.
+
+mod hosting_support;
+
+use hosting_support::*;
+use keel_e2e::{eventually, Platform};
+
+#[actix_rt::test]
+async fn a_killed_service_is_503_while_it_restarts_then_served_with_the_restart_counted() {
+    let mut p = Platform::new();
+    // A backoff long enough to see the restart from outside.
+    let h = start(
+        &mut p,
+        &[("KEEL_HOSTING__RESTART_BACKOFF_MIN_MS", "1500"), ("KEEL_HOSTING__RESTART_BACKOFF_MAX_MS", "3000")],
+    )
+    .await;
+    assert_eq!(install(&p, hello_bundle("victim", "1.0.0", "victim", "")).await.0, 201);
+    let first = wait_status(&p, "victim", "RUNNING").await;
+    let pid = first["pid"].as_i64().unwrap();
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
+    let url = format!("{}/victim/hello", h.local);
+    let (headers, body) = eventually("503 while restarting", PATIENCE, || async {
+        let (status, headers, body) = raw("GET", &url, None, &[]).await;
+        (status == 503).then_some((headers, body))
+    })
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        ["ERR_SERVICE_STARTING", "ERR_SERVICE_UNREACHABLE"].contains(&v["code"].as_str().unwrap()),
+        "{v}"
+    );
+    assert!(headers.get("retry-after").is_some(), "no Retry-After: {v}");
+    assert_eq!(headers.get("x-keel-error").unwrap(), "1");
+
+    let again = eventually("running again under a new pid", PATIENCE, || async {
+        let v = service(&p, "victim").await;
+        (v["status"] == "RUNNING" && v["pid"] != first["pid"]).then_some(v)
+    })
+    .await;
+    let (status, v) = call("GET", &url, None).await;
+    assert_eq!((status, v["pid"].as_i64()), (200, again["pid"].as_i64()), "{v}");
+    assert_eq!(again["restarts"], 1, "{again}");
+    assert_eq!(again["last_exit"]["signal"], 9, "{again}");
+    assert!(service(&p, "victim").await["history"].as_array().unwrap().len() == 1);
+}
+
+#[actix_rt::test]
+async fn a_crash_loop_ends_failed_with_its_exit_codes() {
+    let mut p = Platform::new();
+    let h = start(&mut p, &[("KEEL_HOSTING__CRASH_BURST", "3"), ("KEEL_HOSTING__CRASH_WINDOW_MS", "60000")])
+        .await;
+    // A service that writes its PID and exits with 3 before ever listening.
+    let script = b"#!/bin/sh\ncase \"$1\" in\n  start) sh -c 'echo $$ > pid.txt; sleep 0.2; exit 3' & ;;\n  stop) ;;\nesac\n";
+    assert_eq!(install(&p, bundle_with_script("crashy", "1.0.0", "crashy", "", script)).await.0, 201);
+    let view = wait_status(&p, "crashy", "FAILED").await;
+    assert_eq!(view["restarts"], 2, "{view}");
+    assert_eq!(view["last_exit"]["code"], 3, "{view}");
+    let history = service(&p, "crashy").await["history"].as_array().cloned().unwrap();
+    assert_eq!(history.len(), 3);
+    assert!(history.iter().all(|e| e["code"] == 3), "{history:?}");
+
+    let (status, headers, body) = raw("GET", &format!("{}/crashy/", h.local), None, &[]).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((status, v["code"].as_str()), (503, Some("ERR_SERVICE_FAILED")), "{v}");
+    assert!(headers.get("retry-after").is_some());
+    assert!(processes_in(&h.data_dir).is_empty(), "a crashed service left {:?}", processes_in(&h.data_dir));
+
+    // A restart clears the crash count: it starts (and fails) again.
+    let (status, _) = call("POST", &format!("{}/v1/services/crashy/restart", p.app_url(HOSTING)), None).await;
+    assert_eq!(status, 200);
+    eventually("restarted after FAILED", PATIENCE, || async {
+        (service(&p, "crashy").await["restarts"].as_u64() > Some(2)).then_some(())
+    })
+    .await;
+}
