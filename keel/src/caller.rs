@@ -1,19 +1,15 @@
-//! Who is calling keel's app port: only keel's own sidecar may (the app API token proves it), and
-//! the caller is the app-id the caller's sidecar stamped in `dapr-caller-app-id`, which Dapr
-//! overwrites whatever the app sent.
+//! Who is calling keel's app port. Only keel's own sidecar may (the app API token proves it, see
+//! [`keel_sdk::service::AppToken`], wrapped around the app port), and the caller is the app-id the
+//! caller's sidecar stamped in `dapr-caller-app-id`, which Dapr overwrites whatever the app sent.
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::{ready, Ready};
 
-use super::app::Shared;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+
 use super::errors::RouteError;
-use keel_sdk::dapr::headers::{DAPR_API_TOKEN, DAPR_CALLER_APP_ID};
+use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
 use keel_sdk::protocol::PluginId;
-
-/// The path daprd's app health probes use; they never carry the app token.
-pub const HEALTHZ: &str = "/healthz";
 
 /// The calling app's id, borrowed from the request.
 pub fn caller(req: &HttpRequest) -> Result<&str, RouteError> {
@@ -25,21 +21,18 @@ pub fn caller(req: &HttpRequest) -> Result<&str, RouteError> {
     Ok(id)
 }
 
-/// Middleware for the app port: refuses requests without the configured app API token
-/// (`APP_API_TOKEN`), as a keel error, so that only keel's sidecar can reach keel.
-pub async fn require_app_token(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let expected = req.app_data::<web::Data<Shared>>().and_then(|s| s.app_token.clone());
-    if let Some(expected) = expected {
-        let given = req.headers().get(DAPR_API_TOKEN).map(|v| v.as_bytes()).unwrap_or_default();
-        if req.path() != HEALTHZ && !keel_sdk::service::secret_eq(given, expected.as_bytes()) {
-            // `from_error` keeps the typed error on the response for the access log.
-            return Ok(req.into_response(HttpResponse::from_error(RouteError::AppToken)));
-        }
+/// The calling app, as an extractor: a handler that takes it cannot run without one (keel's own
+/// `/v1` API). The forwarding path reads [`caller`] instead, to keep it borrowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCaller(pub String);
+
+impl FromRequest for AppCaller {
+    type Error = RouteError;
+    type Future = Ready<Result<Self, RouteError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(caller(req).map(|id| AppCaller(id.to_owned())))
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 #[cfg(test)]

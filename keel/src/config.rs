@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::public::TokenVerifier;
+use super::gate::TokenVerifier;
 use keel_sdk::config::ConfigError;
 use keel_sdk::dapr::SidecarConfig;
 

@@ -5,10 +5,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::app::Shared;
-use super::caller::caller;
+use super::caller::AppCaller;
 use super::errors::RouteError;
 use super::routes::Applied;
+use super::state::RouterState;
 use keel_sdk::protocol::{Envelope, Reply, RouteTable, CORE_APP_IDS, REGISTRY_APP_ID};
 
 /// The answer to a push.
@@ -23,20 +23,17 @@ struct PushAnswer {
 /// `PUT /v1/routes`: the registry pushes a new route table (JSON [`RouteTable`]); keel applies it
 /// at once if it is newer than the one in use, and answers 200 either way.
 pub async fn put_routes(
-    req: HttpRequest,
+    AppCaller(who): AppCaller,
     body: web::Bytes,
-    shared: web::Data<Shared>,
+    state: web::Data<RouterState>,
 ) -> Result<HttpResponse, RouteError> {
-    let who = caller(&req)?;
     if who != REGISTRY_APP_ID {
-        return Err(RouteError::Forbidden(format!(
-            "only the registry ({REGISTRY_APP_ID}) pushes routes; {who:?} may not"
-        )));
+        return Err(RouteError::NotTheRegistry { caller: who });
     }
     let table: RouteTable = serde_json::from_slice(&body)
         .map_err(|e| RouteError::BadDocument { what: "route table", reason: e.to_string() })?;
     let pushed = table.version;
-    let (applied, version) = match shared.install(table, "push") {
+    let (applied, version) = match state.install(table, "push") {
         Applied::Installed { .. } => (true, pushed),
         Applied::Stale { current } => (false, current),
     };
@@ -51,15 +48,14 @@ pub async fn put_routes(
 
 /// `GET /v1/routes`: the route table in use, for the core services (diagnostics, the registry
 /// checking what keel has).
-pub async fn get_routes(req: HttpRequest, shared: web::Data<Shared>) -> Result<HttpResponse, RouteError> {
-    let who = caller(&req)?;
-    if !CORE_APP_IDS.contains(&who) {
-        return Err(RouteError::Forbidden(format!(
-            "only core services read keel's route table; {who:?} may not"
-        )));
+pub async fn get_routes(
+    AppCaller(who): AppCaller,
+    state: web::Data<RouterState>,
+) -> Result<HttpResponse, RouteError> {
+    if !CORE_APP_IDS.contains(&who.as_str()) {
+        return Err(RouteError::NotACoreService { caller: who });
     }
-    let table =
-        shared.routes.current().ok_or(RouteError::NotReady { retry_after: shared.policy.retry_after })?;
+    let table = state.table()?;
     Ok(HttpResponse::Ok().json(Reply::ok(&*table)))
 }
 

@@ -1,21 +1,19 @@
-//! Keel's own refusals (`platform.md` §5): one enum, one place that maps each case to its HTTP
-//! status, one JSON shape on the wire. Every refusal carries `x-keel-error: 1` so a caller can
-//! tell it from the plugin's own answer; answers that come back from a plugin never pass here.
+//! Keel's own refusals (`platform.md` §5): one enum whose variants carry the context of each case,
+//! mapped onto the platform's catalogue ([`keel_sdk::protocol::errors`]) by one `code()` match.
+//! The catalogue decides the HTTP status, whose fault it is (and so the log level) and the wire
+//! shape: `{"ret": -<status>, "msg", "code", "plugin"?, "status"?}` with `x-keel-error: 1`, so a
+//! caller can tell keel's refusal from the plugin's own answer. Answers that come back from a
+//! plugin never pass here.
 
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 
-use keel_sdk::protocol::{IdError, PluginStatus};
+use keel_sdk::protocol::errors::{self, Code, PlatformError};
+use keel_sdk::protocol::{IdError, PluginStatus, CORE_APP_IDS, REGISTRY_APP_ID};
 
-/// `x-keel-error: 1` marks an answer keel built itself.
-pub const KEEL_ERROR: HeaderName = HeaderName::from_static("x-keel-error");
-
-/// Why keel refused or failed a request. Grouped by who is at fault: the caller (4xx), the
-/// plugin or the sidecar (502/503/504), keel itself (500).
+/// Why keel refused or failed a request. Grouped by whose fault it is, as the catalogue is.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
     // === the caller ===
@@ -29,18 +27,30 @@ pub enum RouteError {
     /// sidecar.
     #[error("no caller identity: keel accepts calls only through a Dapr sidecar (dapr-caller-app-id)")]
     NoCaller,
-    /// The app API token is missing or wrong.
-    #[error("missing or wrong dapr-api-token: only keel's sidecar may call keel's app port")]
-    AppToken,
     /// The public port has no way to verify tokens, or the token did not verify.
     #[error("{0}")]
     Unauthenticated(String),
     /// The caller is not a registered plugin (nor a core service).
     #[error("caller {caller:?} is not a registered plugin")]
     UnregisteredCaller { caller: String },
-    /// The caller may not use this route (e.g. keel's control API).
-    #[error("{0}")]
-    Forbidden(String),
+    /// An addon point asked for from outside: points are called by the plugin that declares them.
+    #[error(
+        "addon points are called by the plugin that declares them, through keel's app port, not from outside"
+    )]
+    AddonsFromOutside,
+    /// A path naming keel as its target: routing keel to itself would make keel the caller of
+    /// the next hop and hide who called.
+    #[error("keel does not route to itself: call keel's /v1/... API directly")]
+    KeelItself,
+    /// A route table pushed by someone other than the registry.
+    #[error("only the registry ({REGISTRY_APP_ID}) pushes routes; {caller:?} may not")]
+    NotTheRegistry { caller: String },
+    /// keel's route table read by someone other than a core service.
+    #[error("only core services ({}) read keel's route table; {caller:?} may not", CORE_APP_IDS.join(", "))]
+    NotACoreService { caller: String },
+    /// The verified user may not call this plugin at all.
+    #[error("{user:?} may not call plugin {plugin:?}")]
+    PluginNotAllowed { user: String, plugin: String },
     /// No plugin with this id is registered.
     #[error("plugin {plugin:?} is not registered")]
     UnknownPlugin { plugin: String },
@@ -69,75 +79,71 @@ pub enum RouteError {
     #[error("malformed {what}: {reason}")]
     BadDocument { what: &'static str, reason: String },
 
-    // === the plugin or the sidecar ===
+    // === a plugin ===
     /// The target is registered but not `ACTIVE`.
     #[error("plugin {plugin:?} is {status}, not ACTIVE")]
     NotActive { plugin: String, status: PluginStatus, retry_after: Duration },
-    /// Keel has no route table yet (starting up, store not readable).
-    #[error("keel is starting: the route table is not loaded yet")]
-    NotReady { retry_after: Duration },
-    /// The plugin (or keel's sidecar) could not be reached. `detail` is logged, not sent: it may
-    /// name internal addresses.
+    /// keel's sidecar answered that it could not invoke the plugin. `detail` (the sidecar's
+    /// words) is logged, not sent: it may name internal addresses.
     #[error("plugin {plugin:?} is unreachable")]
     Unreachable { plugin: String, detail: String },
+    /// No answer from the plugin within its time limit (keel's, or a resiliency timeout on the
+    /// sidecar).
+    #[error("plugin {plugin:?} did not answer within {after:?}")]
+    Timeout { plugin: String, after: Duration },
     /// The external pre-route check could not be asked, so the request is refused (fail closed).
     /// `detail` is logged, not sent.
     #[error("the external pre-route check ({plugin}) did not answer, so the request is refused")]
     CheckUnavailable { plugin: String, detail: String, retry_after: Duration },
-    /// No answer from the plugin within its time limit.
-    #[error("plugin {plugin:?} did not answer within {after:?}")]
-    Timeout { plugin: String, after: Duration },
+
+    // === keel's own sidecar ===
+    /// keel could not reach its own sidecar (nothing is known about the plugin). `detail` is
+    /// logged, not sent.
+    #[error("keel cannot reach its Dapr sidecar")]
+    SidecarUnavailable { detail: String },
 
     // === keel itself ===
+    /// keel has no route table yet (starting up, store not readable).
+    #[error("keel is starting: the route table is not loaded yet")]
+    NotReady { retry_after: Duration },
     /// A bug or an impossible state; the detail is logged, never sent.
-    #[error("internal error")]
+    #[error("internal error: {0}")]
     Internal(String),
-}
-
-/// The JSON body of a refusal: the protocol envelope plus what a program needs to react.
-#[derive(Serialize)]
-struct Body<'a> {
-    ret: i32,
-    msg: String,
-    code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    plugin: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<PluginStatus>,
 }
 
 // === impl RouteError ===
 
-impl RouteError {
-    /// A stable machine-readable name for the case (also the metrics label).
-    pub fn code(&self) -> &'static str {
+impl PlatformError for RouteError {
+    fn code(&self) -> Code {
         match self {
-            Self::BadPath { .. } => "ERR_BAD_PATH",
-            Self::BadId(_) => "ERR_BAD_PLUGIN_ID",
-            Self::NoCaller => "ERR_NO_CALLER",
-            Self::AppToken => "ERR_APP_TOKEN",
-            Self::Unauthenticated(_) => "ERR_UNAUTHENTICATED",
-            Self::UnregisteredCaller { .. } => "ERR_UNREGISTERED_CALLER",
-            Self::Forbidden(_) => "ERR_FORBIDDEN",
-            Self::Denied { .. } => "ERR_PRE_ROUTE_DENIED",
-            Self::UnknownPlugin { .. } => "ERR_UNKNOWN_PLUGIN",
-            Self::UnknownPoint { .. } => "ERR_UNKNOWN_POINT",
-            Self::NoImplementer { .. } => "ERR_NO_IMPLEMENTER",
-            Self::NoSuchApi { .. } => "ERR_NO_SUCH_API",
-            Self::MethodNotAllowed { .. } => "ERR_METHOD_NOT_ALLOWED",
-            Self::BodyTooLarge { .. } => "ERR_BODY_TOO_LARGE",
-            Self::BadBody { .. } => "ERR_BAD_BODY",
-            Self::BadDocument { .. } => "ERR_BAD_DOCUMENT",
-            Self::NotActive { .. } => "ERR_PLUGIN_NOT_ACTIVE",
-            Self::NotReady { .. } => "ERR_NOT_READY",
-            Self::CheckUnavailable { .. } => "ERR_PRE_ROUTE_UNAVAILABLE",
-            Self::Unreachable { .. } => "ERR_PLUGIN_UNREACHABLE",
-            Self::Timeout { .. } => "ERR_PLUGIN_TIMEOUT",
-            Self::Internal(_) => "ERR_INTERNAL",
+            Self::BadPath { .. } => Code::BadPath,
+            Self::BadId(_) => Code::BadPluginId,
+            Self::NoCaller => Code::NoCaller,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::UnregisteredCaller { .. } => Code::UnregisteredCaller,
+            Self::AddonsFromOutside => Code::AddonsInternalOnly,
+            Self::KeelItself => Code::KeelNotRoutable,
+            Self::NotTheRegistry { .. } | Self::NotACoreService { .. } => Code::CallerNotAllowed,
+            Self::PluginNotAllowed { .. } => Code::PluginNotAllowed,
+            Self::UnknownPlugin { .. } => Code::UnknownPlugin,
+            Self::UnknownPoint { .. } => Code::UnknownPoint,
+            Self::NoImplementer { .. } => Code::NoImplementer,
+            Self::NoSuchApi { .. } => Code::NoSuchApi,
+            Self::MethodNotAllowed { .. } => Code::MethodNotAllowed,
+            Self::BodyTooLarge { .. } => Code::BodyTooLarge,
+            Self::BadBody { .. } => Code::BadBody,
+            Self::Denied { .. } => Code::PreRouteDenied,
+            Self::BadDocument { .. } => Code::BadDocument,
+            Self::NotActive { .. } => Code::PluginNotActive,
+            Self::Unreachable { .. } => Code::PluginUnreachable,
+            Self::Timeout { .. } => Code::PluginTimeout,
+            Self::CheckUnavailable { .. } => Code::PreRouteUnavailable,
+            Self::SidecarUnavailable { .. } => Code::SidecarUnavailable,
+            Self::NotReady { .. } => Code::NotReady,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
-    /// The plugin the refusal is about, when there is one.
     fn plugin(&self) -> Option<&str> {
         match self {
             Self::UnknownPlugin { plugin }
@@ -150,12 +156,28 @@ impl RouteError {
         }
     }
 
-    /// What the log line gets beyond the message: causes that are not sent to the caller.
-    pub fn detail(&self) -> Option<&str> {
+    fn plugin_status(&self) -> Option<PluginStatus> {
+        match self {
+            Self::NotActive { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::NotActive { retry_after, .. }
+            | Self::NotReady { retry_after }
+            | Self::CheckUnavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
         match self {
             Self::Unreachable { detail, .. }
             | Self::CheckUnavailable { detail, .. }
-            | Self::Internal(detail) => Some(detail),
+            | Self::SidecarUnavailable { detail }
+            | Self::Internal(detail) => Some(detail.clone()),
             _ => None,
         }
     }
@@ -163,49 +185,11 @@ impl RouteError {
 
 impl ResponseError for RouteError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadPath { .. } | Self::BadId(_) | Self::BadBody { .. } | Self::BadDocument { .. } => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::NoCaller | Self::AppToken | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::UnregisteredCaller { .. } | Self::Forbidden(_) | Self::Denied { .. } => {
-                StatusCode::FORBIDDEN
-            }
-            Self::UnknownPlugin { .. }
-            | Self::UnknownPoint { .. }
-            | Self::NoImplementer { .. }
-            | Self::NoSuchApi { .. } => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotActive { .. } | Self::NotReady { .. } | Self::CheckUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::Unreachable { .. } => StatusCode::BAD_GATEWAY,
-            Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code().status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let mut res = HttpResponse::build(status);
-        res.insert_header((KEEL_ERROR, HeaderValue::from_static("1")));
-        if let Self::NotActive { retry_after, .. }
-        | Self::NotReady { retry_after }
-        | Self::CheckUnavailable { retry_after, .. } = self
-        {
-            res.insert_header((RETRY_AFTER, retry_after.as_secs().max(1)));
-        }
-        res.json(Body {
-            ret: -i32::from(status.as_u16()),
-            msg: self.to_string(),
-            code: self.code(),
-            plugin: self.plugin(),
-            status: match self {
-                Self::NotActive { status, .. } => Some(*status),
-                _ => None,
-            },
-        })
+        errors::respond(self)
     }
 }
 
@@ -213,64 +197,215 @@ impl ResponseError for RouteError {
 mod tests {
     use super::*;
     use actix_web::body::to_bytes;
+    use actix_web::http::header::RETRY_AFTER;
+    use keel_sdk::protocol::errors::{ErrorBody, Fault, Refused};
+    use keel_sdk::protocol::headers::X_KEEL_ERROR;
+    use keel_sdk::protocol::PluginId;
 
-    async fn wire(e: RouteError) -> (StatusCode, actix_web::http::header::HeaderMap, serde_json::Value) {
-        let res = e.error_response();
-        let (status, headers) = (res.status(), res.headers().clone());
-        let body = to_bytes(res.into_body()).await.unwrap();
-        (status, headers, serde_json::from_slice(&body).unwrap())
+    /// A secret-looking cause that must never reach a caller.
+    const INSIDE: &str = "dial tcp 10.0.0.7:3001";
+
+    /// One of every variant, with the code, status and fault the catalogue gives it. A new
+    /// variant does not compile until it is added here (the match below).
+    fn every_variant() -> Vec<(RouteError, &'static str, u16, Fault)> {
+        let after = Duration::from_secs(5);
+        let cases = vec![
+            (RouteError::BadPath { path: "/".into(), reason: "empty" }, "ERR_BAD_PATH", 400, Fault::Client),
+            (
+                RouteError::BadId(PluginId::parse("Bad_Id").unwrap_err()),
+                "ERR_BAD_PLUGIN_ID",
+                400,
+                Fault::Client,
+            ),
+            (RouteError::NoCaller, "ERR_NO_CALLER", 401, Fault::Client),
+            (RouteError::Unauthenticated("expired".into()), "ERR_UNAUTHENTICATED", 401, Fault::Client),
+            (
+                RouteError::UnregisteredCaller { caller: "x".into() },
+                "ERR_UNREGISTERED_CALLER",
+                403,
+                Fault::Client,
+            ),
+            (RouteError::AddonsFromOutside, "ERR_ADDONS_INTERNAL_ONLY", 403, Fault::Client),
+            (RouteError::KeelItself, "ERR_KEEL_NOT_ROUTABLE", 403, Fault::Client),
+            (
+                RouteError::NotTheRegistry { caller: "greeter".into() },
+                "ERR_CALLER_NOT_ALLOWED",
+                403,
+                Fault::Client,
+            ),
+            (
+                RouteError::NotACoreService { caller: "greeter".into() },
+                "ERR_CALLER_NOT_ALLOWED",
+                403,
+                Fault::Client,
+            ),
+            (
+                RouteError::PluginNotAllowed { user: "ann".into(), plugin: "secret".into() },
+                "ERR_PLUGIN_NOT_ALLOWED",
+                403,
+                Fault::Client,
+            ),
+            (RouteError::UnknownPlugin { plugin: "nope".into() }, "ERR_UNKNOWN_PLUGIN", 404, Fault::Client),
+            (
+                RouteError::UnknownPoint { caller: "x".into(), point: "p".into() },
+                "ERR_UNKNOWN_POINT",
+                404,
+                Fault::Client,
+            ),
+            (
+                RouteError::NoImplementer { caller: "x".into(), point: "p".into() },
+                "ERR_NO_IMPLEMENTER",
+                404,
+                Fault::Client,
+            ),
+            (RouteError::NoSuchApi { path: "/v1/x".into() }, "ERR_NO_SUCH_API", 404, Fault::Client),
+            (
+                RouteError::MethodNotAllowed { method: "POST".into(), path: "/v1/routes".into() },
+                "ERR_METHOD_NOT_ALLOWED",
+                405,
+                Fault::Client,
+            ),
+            (
+                RouteError::BodyTooLarge { plugin: "x".into(), limit: 1 },
+                "ERR_BODY_TOO_LARGE",
+                413,
+                Fault::Client,
+            ),
+            (
+                RouteError::BadBody { plugin: "x".into(), reason: "reset".into() },
+                "ERR_BAD_BODY",
+                400,
+                Fault::Client,
+            ),
+            (
+                RouteError::Denied { reason: "office hours".into() },
+                "ERR_PRE_ROUTE_DENIED",
+                403,
+                Fault::Client,
+            ),
+            (
+                RouteError::BadDocument { what: "route table", reason: "EOF".into() },
+                "ERR_BAD_DOCUMENT",
+                400,
+                Fault::Client,
+            ),
+            (
+                RouteError::NotActive {
+                    plugin: "echo".into(),
+                    status: PluginStatus::Failed,
+                    retry_after: after,
+                },
+                "ERR_PLUGIN_NOT_ACTIVE",
+                503,
+                Fault::Plugin,
+            ),
+            (
+                RouteError::Unreachable { plugin: "echo".into(), detail: INSIDE.into() },
+                "ERR_PLUGIN_UNREACHABLE",
+                502,
+                Fault::Plugin,
+            ),
+            (
+                RouteError::Timeout { plugin: "echo".into(), after: Duration::from_millis(500) },
+                "ERR_PLUGIN_TIMEOUT",
+                504,
+                Fault::Plugin,
+            ),
+            (
+                RouteError::CheckUnavailable {
+                    plugin: "gate".into(),
+                    detail: INSIDE.into(),
+                    retry_after: after,
+                },
+                "ERR_PRE_ROUTE_UNAVAILABLE",
+                503,
+                Fault::Plugin,
+            ),
+            (
+                RouteError::SidecarUnavailable { detail: INSIDE.into() },
+                "ERR_SIDECAR_UNAVAILABLE",
+                503,
+                Fault::Sidecar,
+            ),
+            (RouteError::NotReady { retry_after: Duration::ZERO }, "ERR_NOT_READY", 503, Fault::Platform),
+            (RouteError::Internal(format!("bug near {INSIDE}")), "ERR_INTERNAL", 500, Fault::Platform),
+        ];
+        for (e, ..) in &cases {
+            // Exhaustive on purpose: a new variant must be added to the cases above.
+            match e {
+                RouteError::BadPath { .. }
+                | RouteError::BadId(_)
+                | RouteError::NoCaller
+                | RouteError::Unauthenticated(_)
+                | RouteError::UnregisteredCaller { .. }
+                | RouteError::AddonsFromOutside
+                | RouteError::KeelItself
+                | RouteError::NotTheRegistry { .. }
+                | RouteError::NotACoreService { .. }
+                | RouteError::PluginNotAllowed { .. }
+                | RouteError::UnknownPlugin { .. }
+                | RouteError::UnknownPoint { .. }
+                | RouteError::NoImplementer { .. }
+                | RouteError::NoSuchApi { .. }
+                | RouteError::MethodNotAllowed { .. }
+                | RouteError::BodyTooLarge { .. }
+                | RouteError::BadBody { .. }
+                | RouteError::Denied { .. }
+                | RouteError::BadDocument { .. }
+                | RouteError::NotActive { .. }
+                | RouteError::Unreachable { .. }
+                | RouteError::Timeout { .. }
+                | RouteError::CheckUnavailable { .. }
+                | RouteError::SidecarUnavailable { .. }
+                | RouteError::NotReady { .. }
+                | RouteError::Internal(_) => {}
+            }
+        }
+        cases
     }
 
     #[actix_web::test]
-    async fn refusals_are_tagged_envelopes_with_negative_ret() {
-        let (status, headers, body) = wire(RouteError::UnknownPlugin { plugin: "nope".into() }).await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(headers.get(KEEL_ERROR).unwrap(), "1");
-        assert_eq!(body["ret"], -404);
-        assert_eq!(body["code"], "ERR_UNKNOWN_PLUGIN");
-        assert_eq!(body["plugin"], "nope");
-        assert!(body["msg"].as_str().unwrap().contains("\"nope\""));
+    async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
+        let cases = every_variant();
+        assert_eq!(cases.len(), 26, "one case per variant");
+        for (e, name, status, fault) in cases {
+            let code = e.code();
+            assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");
+            assert_eq!(e.status_code().as_u16(), status, "{e}");
+            let res = e.error_response();
+            assert_eq!(res.status().as_u16(), status, "{e}");
+            assert_eq!(res.headers().get(X_KEEL_ERROR).unwrap(), "1", "{e}");
+            assert_eq!(res.headers().contains_key(RETRY_AFTER), e.retry_after().is_some(), "{e}");
+            let refused = res.extensions().get::<Refused>().cloned().expect("Refused for the logging phase");
+            assert_eq!(refused.code, code);
+            let bytes = to_bytes(res.into_body()).await.unwrap();
+            let body: ErrorBody = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!((body.ret, body.code.as_str()), (-i32::from(status), name), "{e}");
+            assert_eq!(body.plugin.as_deref(), e.plugin(), "{e}");
+            assert!(!body.msg.is_empty());
+            // What only the log may see never reaches the caller, 5xx or not.
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains("10.0.0.7"), "{name} leaks its detail: {text}");
+            if let Some(detail) = e.detail() {
+                assert_eq!(refused.detail.as_deref(), Some(detail.as_str()), "{e}");
+            }
+        }
     }
 
     #[actix_web::test]
-    async fn not_active_is_503_with_status_and_retry_after() {
+    async fn not_active_carries_its_status_and_retry_after() {
         let e = RouteError::NotActive {
             plugin: "echo".into(),
             status: PluginStatus::Failed,
             retry_after: Duration::from_secs(5),
         };
-        let (status, headers, body) = wire(e).await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(headers.get(RETRY_AFTER).unwrap(), "5");
-        assert_eq!(body["status"], "FAILED");
-        let (_, headers, _) = wire(RouteError::NotReady { retry_after: Duration::ZERO }).await;
-        assert_eq!(headers.get(RETRY_AFTER).unwrap(), "1");
-    }
-
-    #[actix_web::test]
-    async fn gateway_failures_map_to_502_and_504_without_internal_detail() {
-        let e = RouteError::Unreachable { plugin: "echo".into(), detail: "dial tcp 10.0.0.7:3001".into() };
-        let (status, _, body) = wire(e).await;
-        assert_eq!(status, StatusCode::BAD_GATEWAY);
-        assert!(!body["msg"].as_str().unwrap().contains("10.0.0.7"));
-        let e = RouteError::Timeout { plugin: "echo".into(), after: Duration::from_millis(500) };
-        assert_eq!(wire(e).await.0, StatusCode::GATEWAY_TIMEOUT);
-        let (status, _, body) = wire(RouteError::Internal("boom at line 3".into())).await;
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(body["msg"], "internal error");
-    }
-
-    #[test]
-    fn every_status_of_the_platform_table_is_reachable() {
-        let cases: Vec<(RouteError, u16)> = vec![
-            (RouteError::BadPath { path: "/".into(), reason: "empty" }, 400),
-            (RouteError::AppToken, 401),
-            (RouteError::UnregisteredCaller { caller: "x".into() }, 403),
-            (RouteError::UnknownPoint { caller: "x".into(), point: "p".into() }, 404),
-            (RouteError::BodyTooLarge { plugin: "x".into(), limit: 1 }, 413),
-        ];
-        for (e, code) in cases {
-            assert_eq!(e.status_code().as_u16(), code, "{e}");
-        }
+        let res = e.error_response();
+        assert_eq!(res.headers().get(RETRY_AFTER).unwrap(), "5");
+        let body: ErrorBody = serde_json::from_slice(&to_bytes(res.into_body()).await.unwrap()).unwrap();
+        assert_eq!(body.status, Some(PluginStatus::Failed));
+        assert!(body.msg.contains("\"echo\""), "{}", body.msg);
+        // Whole seconds, at least one.
+        let res = RouteError::NotReady { retry_after: Duration::ZERO }.error_response();
+        assert_eq!(res.headers().get(RETRY_AFTER).unwrap(), "1");
     }
 }

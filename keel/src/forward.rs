@@ -1,36 +1,66 @@
 //! The request path, top to bottom: one named step per phase, the status each can refuse with on
-//! the right. Both ports share every step after the gate.
+//! the right. Each flow has its own front half that *resolves* a target from its path and checks
+//! its caller; from a resolved route on, both share one tail, [`proxy`]:
+//!
+//! ```text
+//!   internal (app port)                      external (public port)
+//!   ─────────────────────────────            ──────────────────────────────────────────
+//!   path → target or addon point             gate: a verifier is configured
+//!   caller: the stamped app-id               path → plugin endpoint (/apis/...)
+//!   check: caller registered,                check: token (unless a public endpoint),
+//!          point implemented,                       may call the plugin, pre-route hook,
+//!          target ACTIVE                            target ACTIVE
+//!                   └──────────────────┬──────────────────┘
+//!                 proxy: request → send → respond (the plugin's answer, streamed)
+//!                 logging phase (access_log): one line and the metrics, from the Ctx
+//! ```
+//!
+//! A new way into the external flow (another prefix of the public port) is a new front half
+//! producing a [`target::Endpoint`]; everything after it is shared.
 
-use std::time::Instant;
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::access::note;
-use super::app::Shared;
+use super::ctx::{Caller, Ctx, Flow};
 use super::errors::RouteError;
-use super::target::Destination;
+use super::routes::{self, Resolved};
+use super::state::RouterState;
+use super::target::{self, Destination};
 use super::upstream::{self, Vouch};
-use super::{caller, precheck, public, target};
+use super::{caller, gate, precheck};
 use keel_sdk::dapr::DaprClient;
+use keel_sdk::tokens::Identity;
+
+/// What the tail needs of the request it forwards.
+pub struct Hop<'a> {
+    /// The request's head.
+    pub req: &'a HttpRequest,
+    /// Its body, not read yet.
+    pub body: web::Payload,
+    /// The router's state.
+    pub state: &'a RouterState,
+    /// This worker's sidecar client.
+    pub dapr: &'a DaprClient,
+}
 
 /// `<VERB> /<plugin_id>/<endpoint...>` and `<VERB> /addons/<point>` on the app port (internal
 /// flow): a plugin or core service calling through its sidecar and keel's.
 pub async fn internal(
     req: HttpRequest,
     body: web::Payload,
-    shared: web::Data<Shared>,
+    state: web::Data<RouterState>,
     dapr: web::Data<DaprClient>,
-) -> Result<HttpResponse, RouteError> {
-    let started = Instant::now();
-    let dest = target::internal(req.path())?; // 400 malformed path, bad id; 403 keel itself
-    let caller = caller::caller(&req)?; // 401 no caller identity
-    note(&req, |r| named(r, dest, Some(caller)));
-    let route = shared.routes.resolve(Some(caller), dest, &shared.policy); // 403 unregistered caller, 404 unknown plugin or point, 503 not ACTIVE
-    note(&req, |r| resolved(r, &route));
-    let route = route?;
-    let up = upstream::request(&dapr, &req, &route, Vouch::Caller(caller))?; // hop-by-hop, dapr-*, x-keel-* dropped; x-keel-caller set
-    let res = upstream::send(up, &req, body, &route, shared.max_body_bytes).await?; // 413 too large, 502 unreachable, 504 too slow
-    upstream::respond(res, &route, started).await // the plugin's answer as it is; 502 when the sidecar could not invoke it
+) -> HttpResponse {
+    let mut ctx = Ctx::new(Flow::Internal);
+    let answer = match resolve_internal(&req, &state, &mut ctx) {
+        Ok((route, caller)) => {
+            let hop = Hop { req: &req, body, state: &state, dapr: &dapr };
+            proxy(hop, route, Vouch::Caller(caller), &mut ctx).await
+        }
+        Err(e) => Err(e),
+    };
+    ctx.finish(answer)
 }
 
 /// `<VERB> /apis/<plugin_id>/<endpoint...>` on the public port (external flow): a client outside
@@ -38,54 +68,62 @@ pub async fn internal(
 pub async fn external(
     req: HttpRequest,
     body: web::Payload,
-    shared: web::Data<Shared>,
+    state: web::Data<RouterState>,
     dapr: web::Data<DaprClient>,
+) -> HttpResponse {
+    let mut ctx = Ctx::new(Flow::External);
+    let answer = match resolve_external(&req, &state, &dapr, &mut ctx).await {
+        Ok((route, who)) => {
+            let hop = Hop { req: &req, body, state: &state, dapr: &dapr };
+            proxy(hop, route, Vouch::External(who.as_deref()), &mut ctx).await
+        }
+        Err(e) => Err(e),
+    };
+    ctx.finish(answer)
+}
+
+/// The internal flow's front half: the target and the caller, checked against the table.
+fn resolve_internal<'r>(
+    req: &'r HttpRequest,
+    state: &RouterState,
+    ctx: &mut Ctx,
+) -> Result<(Resolved, &'r str), RouteError> {
+    let dest = target::internal(req.path())?; // 400 malformed path, bad id; 403 keel itself
+    ctx.named(dest);
+    let caller = caller::caller(req)?; // 401 no caller identity
+    ctx.caller = Caller::App(caller.to_owned());
+    let route = state.routes.for_caller(caller, dest, &state.policy)?; // 403 unregistered caller; 404 unknown plugin or point, no implementer; 503 not ACTIVE, no table yet
+    Ok((route, caller))
+}
+
+/// The external flow's front half: the gate, the target, who the client is, the pre-route hook,
+/// and the target checked against the table.
+async fn resolve_external(
+    req: &HttpRequest,
+    state: &RouterState,
+    dapr: &DaprClient,
+    ctx: &mut Ctx,
+) -> Result<(Resolved, Option<Arc<Identity>>), RouteError> {
+    let verifier = gate::verifier(state.verifier.as_deref())?; // 401 for everything while no verification is configured
+    let target = target::external(req.path())?; // 400 malformed path, bad id; 403 addons, keel itself
+    ctx.named(Destination::Plugin(target));
+    let table = state.table()?; // 503 starting
+    let who = gate::authenticate(verifier, req, dapr, &table, target).await?; // 401 no or bad token; 403 may not call the plugin
+    ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
+    precheck::check(dapr, req, &table, &state.policy, target, who.as_deref()).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
+    let route = routes::endpoint(&table, target, &state.policy)?; // 404 unknown plugin; 503 not ACTIVE
+    Ok((route, who)) // the table is let go here: a route swap cannot touch this request
+}
+
+/// The tail both flows share: from a resolved route to the plugin's answer.
+pub async fn proxy(
+    hop: Hop<'_>,
+    route: Resolved,
+    vouch: Vouch<'_>,
+    ctx: &mut Ctx,
 ) -> Result<HttpResponse, RouteError> {
-    let started = Instant::now();
-    let verifier = public::verifier(shared.verifier.as_deref())?; // 401 for everything while no verification is configured
-    let dest = target::public(req.path())?; // 400 malformed path, bad id; 403 addons, keel itself
-    note(&req, |r| named(r, dest, None));
-    let table =
-        shared.routes.current().ok_or(RouteError::NotReady { retry_after: shared.policy.retry_after })?; // 503 starting
-    let Destination::Plugin { plugin, endpoint } = dest else {
-        return Err(RouteError::Forbidden("addon points are not reachable from outside".into()));
-    };
-    let who = public::authenticate(verifier, &req, &dapr, &table, plugin, endpoint).await?; // 401 no or bad token, 403 not allowed
-    note(&req, |r| r.caller = who.as_ref().map(|w| w.sub.clone()));
-    precheck::check(&dapr, &req, &table, &shared.policy, (plugin, endpoint), who.as_deref()).await?; // 403 the hook refused, 503 no answer from it (none: no hop)
-    let route = super::routes::resolve(&table, None, dest, &shared.policy); // 404 unknown plugin, 503 not ACTIVE
-    drop(table); // from here on a route swap cannot touch this request
-    note(&req, |r| resolved(r, &route));
-    let route = route?;
-    let up = upstream::request(&dapr, &req, &route, Vouch::External(who.as_deref()))?; // client dapr-*, x-keel-* dropped; identity set
-    let res = upstream::send(up, &req, body, &route, shared.max_body_bytes).await?; // 413, 502, 504
-    upstream::respond(res, &route, started).await // the plugin's answer as it is
-}
-
-/// What the path named, before the table was consulted.
-fn named(r: &mut super::access::Routed, dest: Destination<'_>, caller: Option<&str>) {
-    let (plugin, endpoint) = match dest {
-        Destination::Plugin { plugin, endpoint } => (plugin, endpoint),
-        Destination::Addon { point } => (target::ADDONS, point),
-    };
-    r.plugin = plugin.to_owned();
-    r.endpoint = endpoint.to_owned();
-    r.caller = caller.map(str::to_owned);
-}
-
-/// What the table said: the real target, and whether it is registered (for its metrics series).
-fn resolved(r: &mut super::access::Routed, route: &Result<super::routes::Resolved, RouteError>) {
-    match route {
-        Ok(route) => {
-            r.plugin.clone_from(&route.plugin);
-            r.endpoint.clone_from(&route.endpoint);
-            r.registered = true;
-        }
-        // A registered plugin that is not ACTIVE still gets its own series: its 503s matter.
-        Err(RouteError::NotActive { plugin, .. }) => {
-            r.plugin.clone_from(plugin);
-            r.registered = true;
-        }
-        Err(_) => {}
-    }
+    ctx.resolved(&route);
+    let up = upstream::request(hop.dapr, hop.req, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
+    let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
+    upstream::respond(res, &route, ctx.started).await // the plugin's answer as it is; 502/504 when the sidecar could not invoke it
 }

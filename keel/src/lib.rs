@@ -3,7 +3,11 @@
 //! `/apis/<plugin_id>/<endpoint...>` from its public port, streaming bodies both ways. Routes come
 //! from the registry's table, held in memory; keel's own refusals are in [`errors`].
 //!
-//! Where a request enters, is checked, and leaves: [`forward`].
+//! Where a request enters, is checked, and leaves: [`forward`]. The modules, by phase:
+//! [`ports`] (what each port serves) → [`target`] (path → target) → [`caller`] / [`gate`] (who
+//! calls) → [`precheck`] (the external hook) → [`routes`] (the table) → [`upstream`] (the hop to
+//! keel's sidecar) → [`access_log`] (the logging phase, reading [`ctx`]). Shared state:
+//! [`state`]; refusals: [`errors`]; counters: [`metrics`]; the table's loading: [`loader`].
 //!
 //! # How to use
 //!
@@ -20,18 +24,20 @@
 
 #![forbid(unsafe_code)]
 
-pub mod access;
-pub mod app;
+pub mod access_log;
 pub mod caller;
 pub mod config;
 pub mod control;
+pub mod ctx;
 pub mod errors;
 pub mod forward;
+pub mod gate;
 pub mod loader;
 pub mod metrics;
+pub mod ports;
 pub mod precheck;
-pub mod public;
 pub mod routes;
+pub mod state;
 pub mod target;
 pub mod upstream;
 
@@ -41,14 +47,16 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::http::KeepAlive;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
 pub use config::{Config, RouterConfig};
 pub use errors::RouteError;
-pub use public::{Identity, TokenVerifier};
+pub use gate::{Identity, TokenVerifier};
+pub use state::RouterState;
 
-use keel_sdk::dapr::DaprClient;
+use keel_sdk::dapr::{DaprClient, SidecarConfig};
+use keel_sdk::service::AppToken;
 
 /// How long keel keeps an idle connection from its sidecar open: longer than daprd's own idle
 /// pooling would be wasted, shorter makes the sidecar race keel's close on reuse.
@@ -63,40 +71,47 @@ pub struct Running {
     pub admin_addr: SocketAddr,
     /// The public port, when enabled.
     pub public_addr: Option<SocketAddr>,
-    shared: web::Data<app::Shared>,
+    state: web::Data<RouterState>,
     servers: Vec<(ServerHandle, actix_rt::task::JoinHandle<io::Result<()>>)>,
     loader: actix_rt::task::JoinHandle<()>,
+}
+
+/// One port as [`serve`] builds it.
+struct Port<F> {
+    /// Where it listens (bound already, so a bad address fails before anything starts).
+    listener: TcpListener,
+    /// Worker threads.
+    workers: usize,
+    /// Seconds in-flight requests get to finish on stop.
+    shutdown_s: u64,
+    /// How long an idle connection stays open; `None`: actix's default.
+    keep_alive: Option<Duration>,
+    /// The app token the port requires (`AppToken::new(None)` requires none).
+    token: AppToken,
+    /// Whether requests pass the logging phase (the access log and the request metrics): the
+    /// routing ports, not the admin port, whose scrapes must not count as requests.
+    logged: bool,
+    /// What it serves ([`ports`]).
+    routes: F,
 }
 
 /// Starts the router: binds every port (so a bad address fails here), then loads routes in the
 /// background. Must run inside an actix system (`#[actix_web::main]`, `#[actix_web::test]`).
 pub async fn start(cfg: Config) -> io::Result<Running> {
     cfg.router.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let shared = web::Data::new(app::Shared::new(&cfg)?);
+    let state = web::Data::new(RouterState::new(&cfg)?);
     let workers = cfg.router.worker_count();
-    let shutdown = cfg.router.shutdown_timeout_s;
+    let shutdown_s = cfg.router.shutdown_timeout_s;
     let mut servers = Vec::new();
 
-    // The app port: the token check runs first, the access log sees every answer (middleware
-    // runs in reverse order of registration).
+    // The app port: keel's sidecar is its only client, with keel's app token when configured.
     let listener = TcpListener::bind(cfg.router.app_addr())?;
     let app_addr = listener.local_addr()?;
-    let (data, sidecar, keel) = (shared.clone(), cfg.sidecar.clone(), shared.keel.clone());
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .app_data(web::Data::new(DaprClient::new(sidecar.clone()))) // one client per worker
-            .wrap(from_fn(caller::require_app_token))
-            .wrap(from_fn(access::record))
-            .configure(app::app_port(&keel))
-    })
-    .workers(workers)
-    .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
-    .shutdown_timeout(shutdown)
-    .disable_signals()
-    .listen(listener)?
-    .run();
-    servers.push(spawn(server));
+    let token = state.keel.app_token().clone();
+    let routes = ports::app_port(&state.keel);
+    let port =
+        Port { listener, workers, shutdown_s, keep_alive: Some(KEEP_ALIVE), token, logged: true, routes };
+    servers.push(serve(port, &state, &cfg.sidecar)?);
 
     // The public port, only when enabled; without a verifier it refuses everything.
     let mut public_addr = None;
@@ -108,33 +123,33 @@ pub async fn start(cfg: Config) -> io::Result<Running> {
                 "The public port has no token verification configured: it refuses every request (401)"
             );
         }
-        let (data, sidecar) = (shared.clone(), cfg.sidecar.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(web::Data::new(DaprClient::new(sidecar.clone())))
-                .wrap(from_fn(access::record))
-                .configure(app::public_port)
-        })
-        .workers(workers)
-        .shutdown_timeout(shutdown)
-        .disable_signals()
-        .listen(listener)?
-        .run();
-        servers.push(spawn(server));
+        let token = AppToken::new(None); // clients are verified by their bearer tokens
+        let port = Port {
+            listener,
+            workers,
+            shutdown_s,
+            keep_alive: None,
+            token,
+            logged: true,
+            routes: ports::public_port,
+        };
+        servers.push(serve(port, &state, &cfg.sidecar)?);
     }
 
     // The admin port: one worker is plenty for scrapes.
     let listener = TcpListener::bind(cfg.router.admin_listen)?;
     let admin_addr = listener.local_addr()?;
-    let data = shared.clone();
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(app::admin_port))
-        .workers(1)
-        .shutdown_timeout(1)
-        .disable_signals()
-        .listen(listener)?
-        .run();
-    servers.push(spawn(server));
+    let token = AppToken::new(None); // keep it off the public network instead
+    let port = Port {
+        listener,
+        workers: 1,
+        shutdown_s: 1,
+        keep_alive: None,
+        token,
+        logged: false,
+        routes: ports::admin_port,
+    };
+    servers.push(serve(port, &state, &cfg.sidecar)?);
 
     let schedule = loader::Schedule {
         retry: Duration::from_millis(cfg.router.routes_retry_ms),
@@ -143,12 +158,42 @@ pub async fn start(cfg: Config) -> io::Result<Running> {
     if let Some(verifier) = &cfg.verifier {
         verifier.keep_fresh(DaprClient::new(cfg.sidecar.clone()));
     }
-    let loader = actix_rt::spawn(loader::run(shared.clone(), cfg.sidecar.clone(), schedule));
-    Ok(Running { app_addr, admin_addr, public_addr, shared, servers, loader })
+    let loader = actix_rt::spawn(loader::run(state.clone(), cfg.sidecar.clone(), schedule));
+    Ok(Running { app_addr, admin_addr, public_addr, state, servers, loader })
 }
 
-fn spawn(server: actix_web::dev::Server) -> (ServerHandle, actix_rt::task::JoinHandle<io::Result<()>>) {
-    (server.handle(), actix_rt::spawn(server))
+/// Builds and spawns one port's server: every port gets the shared state and a sidecar client
+/// per worker (awc: at most one client per thread), its token check, the logging phase when it
+/// routes, and its routes.
+fn serve<F>(
+    port: Port<F>,
+    state: &web::Data<RouterState>,
+    sidecar: &SidecarConfig,
+) -> io::Result<(ServerHandle, actix_rt::task::JoinHandle<io::Result<()>>)>
+where
+    F: FnOnce(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let Port { listener, workers, shutdown_s, keep_alive, token, logged, routes } = port;
+    let (state, sidecar) = (state.clone(), sidecar.clone());
+    let server = HttpServer::new(move || {
+        // Middleware runs in reverse order of registration: the token check runs first, and the
+        // logging phase (outermost) sees every answer, the token check's refusals included.
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::Data::new(DaprClient::new(sidecar.clone())))
+            .wrap(token.clone())
+            .wrap(Condition::new(logged, from_fn(access_log::record)))
+            .configure(routes.clone())
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown_s)
+    .disable_signals();
+    let server = match keep_alive {
+        Some(after) => server.keep_alive(KeepAlive::Timeout(after)),
+        None => server,
+    };
+    let server = server.listen(listener)?.run();
+    Ok((server.handle(), actix_rt::spawn(server)))
 }
 
 // === impl Running ===
@@ -168,7 +213,7 @@ impl keel_sdk::service::Running for Running {
 impl Running {
     /// The version of the route table in use, if one is loaded.
     pub fn routes_version(&self) -> Option<u64> {
-        self.shared.routes.version()
+        self.state.routes.version()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to `shutdown_timeout_s`), and waits

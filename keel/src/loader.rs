@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::web;
 
-use super::app::Shared;
+use super::state::RouterState;
 use keel_sdk::dapr::{DaprClient, DaprError, SidecarConfig};
 use keel_sdk::protocol::{RouteTable, ROUTES_KEY, STATE_STORE};
 
@@ -23,11 +23,11 @@ pub struct Schedule {
 }
 
 /// Runs for the life of the router (on the current thread: the sidecar client is per thread).
-pub async fn run(shared: web::Data<Shared>, sidecar: SidecarConfig, schedule: Schedule) {
+pub async fn run(state: web::Data<RouterState>, sidecar: SidecarConfig, schedule: Schedule) {
     let dapr = DaprClient::new(sidecar);
     wait_for_sidecar(&dapr).await;
-    load_at_boot(&shared, &dapr, schedule.retry).await;
-    refresh(&shared, &dapr, schedule.refresh).await;
+    load_at_boot(&state, &dapr, schedule.retry).await;
+    refresh(&state, &dapr, schedule.refresh).await;
 }
 
 async fn wait_for_sidecar(dapr: &DaprClient) {
@@ -37,12 +37,12 @@ async fn wait_for_sidecar(dapr: &DaprClient) {
 }
 
 /// Until a table is in use: from the store, or from a push that arrived first.
-async fn load_at_boot(shared: &Shared, dapr: &DaprClient, retry: Duration) {
+async fn load_at_boot(state: &RouterState, dapr: &DaprClient, retry: Duration) {
     let mut attempt = 0u64;
-    while shared.routes.version().is_none() {
+    while state.routes.version().is_none() {
         match fetch(dapr).await {
             Ok(Some(table)) => {
-                shared.install(table, "store");
+                state.install(table, "store");
                 return;
             }
             // Log the first miss and then every 30th: a fresh platform waits for the registry.
@@ -65,7 +65,7 @@ async fn load_at_boot(shared: &Shared, dapr: &DaprClient, retry: Duration) {
 }
 
 /// Re-reads the table every `every`; a newer one replaces the one in use.
-async fn refresh(shared: &Shared, dapr: &DaprClient, every: Duration) {
+async fn refresh(state: &RouterState, dapr: &DaprClient, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await; // the first tick is immediate; the table was just loaded
@@ -73,7 +73,7 @@ async fn refresh(shared: &Shared, dapr: &DaprClient, every: Duration) {
         tick.tick().await;
         match fetch(dapr).await {
             Ok(Some(table)) => {
-                shared.install(table, "store");
+                state.install(table, "store");
             }
             Ok(None) => tracing::warn!(
                 key = ROUTES_KEY,

@@ -1,180 +1,163 @@
-//! Request metrics in the Prometheus text format, served on the admin port: a latency histogram
-//! (whose `_count` is the request counter) per target plugin and status class, keel's refusals by
-//! reason, requests in flight, and the route table in use.
+//! Request metrics, served on the admin port in the OpenMetrics text format by
+//! `prometheus-client`: a latency histogram and a request counter per target plugin and status
+//! class, keel's refusals by code, requests in flight, and the route table in use.
 //!
-//! Recording is a handful of relaxed atomic adds; a plugin's series is created the first time it
-//! answers. Only plugins found in the route table get their own series (label `plugin="-"` covers
-//! the rest), so callers cannot grow the label set with made-up ids.
+//! Only plugins found in the route table get their own series (label `plugin="-"` covers the
+//! rest), so callers cannot grow the label set with made-up ids.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::fmt;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use dashmap::DashMap;
+use prometheus_client::encoding::{text, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 
 use super::routes::Routes;
+use keel_sdk::protocol::errors::Code;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 /// The label for requests that did not resolve to a registered plugin.
-const UNROUTED: &str = "-";
+pub const UNROUTED: &str = "-";
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// One latency histogram; counts per bucket are not cumulative (the text format adds them up).
-#[derive(Default)]
-struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len() + 1],
-    sum_micros: AtomicU64,
+/// The labels of a request's series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    /// The registered target plugin, or [`UNROUTED`].
+    plugin: String,
+    /// `1xx` ... `5xx`.
+    class: &'static str,
 }
 
-/// A plugin's histograms, one per status class.
-#[derive(Default)]
-struct Series([Histogram; 5]);
+/// The label of a refusal's series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RefusalLabels {
+    /// The catalogue name, `ERR_...`.
+    code: &'static str,
+}
+
+type Histograms = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
 /// Everything the router counts.
-#[derive(Default)]
 pub struct Metrics {
-    plugins: DashMap<Box<str>, Series>,
-    unrouted: Series,
-    refusals: DashMap<&'static str, AtomicU64>,
-    in_flight: AtomicI64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Histograms,
+    refusals: Family<RefusalLabels, Counter>,
+    in_flight: Gauge,
+    routes_loaded: Gauge,
+    routes_version: Gauge,
+    routes_plugins: Gauge,
 }
 
-// === impl Histogram ===
-
-impl Histogram {
-    fn record(&self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        let i = BUCKETS.iter().position(|b| secs <= *b).unwrap_or(BUCKETS.len());
-        self.buckets[i].fetch_add(1, Relaxed);
-        self.sum_micros.fetch_add(elapsed.as_micros().min(u128::from(u64::MAX)) as u64, Relaxed);
-    }
-}
+/// Counts a request as in flight until dropped (also when the client went away mid-request).
+pub struct InFlight<'a>(&'a Gauge);
 
 // === impl Metrics ===
 
+impl Default for Metrics {
+    fn default() -> Self {
+        let m = Self {
+            registry: Registry::default(),
+            requests: Family::default(),
+            durations: Histograms::new_with_constructor(|| Histogram::new(BUCKETS)),
+            refusals: Family::default(),
+            in_flight: Gauge::default(),
+            routes_loaded: Gauge::default(),
+            routes_version: Gauge::default(),
+            routes_plugins: Gauge::default(),
+        };
+        m.register()
+    }
+}
+
 impl Metrics {
+    /// Names every metric once, in the order they are rendered.
+    fn register(mut self) -> Self {
+        let r = &mut self.registry;
+        // Counters get their `_total` suffix from the encoder.
+        r.register(
+            "keel_requests",
+            "Requests keel answered, by target plugin and status class",
+            self.requests.clone(),
+        );
+        r.register_with_unit(
+            "keel_request_duration",
+            "Time from a request's arrival to its response head, by target plugin and status class",
+            Unit::Seconds,
+            self.durations.clone(),
+        );
+        r.register(
+            "keel_refusals",
+            "Requests keel refused or failed itself, by error code",
+            self.refusals.clone(),
+        );
+        r.register("keel_requests_in_flight", "Requests being forwarded now", self.in_flight.clone());
+        r.register("keel_routes_loaded", "1 once a route table is loaded", self.routes_loaded.clone());
+        r.register("keel_routes_version", "Version of the route table in use", self.routes_version.clone());
+        r.register("keel_routes_plugins", "Plugins in the route table in use", self.routes_plugins.clone());
+        self
+    }
+
     /// Records one answered request. `plugin` is the registered target, if it resolved to one.
-    pub fn observe(&self, plugin: Option<&str>, status: StatusCode, elapsed: Duration) {
-        let class = usize::from((status.as_u16() / 100).clamp(1, 5) - 1);
-        match plugin {
-            None => self.unrouted.0[class].record(elapsed),
-            Some(p) => match self.plugins.get(p) {
-                Some(series) => series.0[class].record(elapsed),
-                None => self.plugins.entry(p.into()).or_default().0[class].record(elapsed),
-            },
-        }
+    pub fn observe(&self, plugin: Option<String>, status: StatusCode, elapsed: Duration) {
+        let labels =
+            RequestLabels { plugin: plugin.unwrap_or_else(|| UNROUTED.to_owned()), class: class(status) };
+        self.requests.get_or_create(&labels).inc();
+        self.durations.get_or_create(&labels).observe(elapsed.as_secs_f64());
     }
 
     /// Counts one of keel's own refusals by its code.
-    pub fn refused(&self, code: &'static str) {
-        match self.refusals.get(code) {
-            Some(n) => n.fetch_add(1, Relaxed),
-            None => self.refusals.entry(code).or_default().fetch_add(1, Relaxed),
-        };
+    pub fn refused(&self, code: Code) {
+        self.refusals.get_or_create(&RefusalLabels { code: code.name() }).inc();
     }
 
-    /// A request started (+1) or finished (-1).
-    pub fn in_flight(&self, delta: i64) {
-        self.in_flight.fetch_add(delta, Relaxed);
+    /// Counts a request in flight for as long as the guard lives.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
     }
 
-    /// The text exposition (format 0.0.4).
-    pub fn render(&self, routes: &Routes) -> String {
+    /// The text exposition: the route table's gauges brought up to date, then everything
+    /// encoded.
+    pub fn render(&self, routes: &Routes) -> Result<String, fmt::Error> {
+        self.observe_table(routes);
         let mut out = String::with_capacity(4096);
-        // Copy the numbers first: holding several map guards at once could deadlock a writer.
-        let mut series: Vec<(Box<str>, [Counts; 5])> =
-            self.plugins.iter().map(|e| (e.key().clone(), e.value().counts())).collect();
-        series.sort_by(|a, b| a.0.cmp(&b.0));
-        series.push((UNROUTED.into(), self.unrouted.counts()));
+        text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
 
-        out.push_str(
-            "# HELP keel_requests_total Requests keel answered, by target plugin and status class.\n",
-        );
-        out.push_str("# TYPE keel_requests_total counter\n");
-        for (p, classes) in &series {
-            for (class, c) in CLASSES.iter().zip(classes).filter(|(_, c)| c.total > 0) {
-                let _ = writeln!(out, "keel_requests_total{{plugin=\"{p}\",class=\"{class}\"}} {}", c.total);
-            }
-        }
-
-        out.push_str("# HELP keel_request_duration_seconds Time from a request's arrival to its response head, by target plugin and status class.\n");
-        out.push_str("# TYPE keel_request_duration_seconds histogram\n");
-        for (p, classes) in &series {
-            for (class, c) in CLASSES.iter().zip(classes).filter(|(_, c)| c.total > 0) {
-                let labels = format!("plugin=\"{p}\",class=\"{class}\"");
-                let mut cumulative = 0;
-                for (i, n) in c.buckets.iter().enumerate() {
-                    cumulative += n;
-                    match BUCKETS.get(i) {
-                        Some(le) => {
-                            let _ = writeln!(
-                                out,
-                                "keel_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}"
-                            );
-                        }
-                        None => {
-                            let _ = writeln!(
-                                out,
-                                "keel_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {cumulative}"
-                            );
-                        }
-                    }
-                }
-                let _ = writeln!(
-                    out,
-                    "keel_request_duration_seconds_sum{{{labels}}} {}",
-                    c.sum_micros as f64 / 1e6
-                );
-                let _ = writeln!(out, "keel_request_duration_seconds_count{{{labels}}} {}", c.total);
-            }
-        }
-
-        out.push_str("# HELP keel_refusals_total Requests keel refused or failed itself, by error code.\n");
-        out.push_str("# TYPE keel_refusals_total counter\n");
-        let mut codes: Vec<_> = self.refusals.iter().map(|e| (*e.key(), e.value().load(Relaxed))).collect();
-        codes.sort();
-        for (code, n) in codes {
-            let _ = writeln!(out, "keel_refusals_total{{code=\"{code}\"}} {n}");
-        }
-
+    /// Sets the route table's gauges from the table in use.
+    fn observe_table(&self, routes: &Routes) {
         let table = routes.current();
-        let gauges = [
-            ("keel_requests_in_flight", "Requests being forwarded now.", self.in_flight.load(Relaxed)),
-            ("keel_routes_loaded", "1 once a route table is loaded.", i64::from(table.is_some())),
-            (
-                "keel_routes_version",
-                "Version of the route table in use.",
-                table.as_ref().map_or(0, |t| t.version as i64),
-            ),
-            (
-                "keel_routes_plugins",
-                "Plugins in the route table in use.",
-                table.as_ref().map_or(0, |t| t.plugins.len() as i64),
-            ),
-        ];
-        for (name, help, v) in gauges {
-            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n");
-        }
-        out
+        self.routes_loaded.set(i64::from(table.is_some()));
+        self.routes_version.set(table.as_ref().map_or(0, |t| i64::try_from(t.version).unwrap_or(i64::MAX)));
+        self.routes_plugins
+            .set(table.as_ref().map_or(0, |t| i64::try_from(t.plugins.len()).unwrap_or(i64::MAX)));
     }
 }
 
-/// A copy of one histogram's numbers.
-struct Counts {
-    buckets: [u64; BUCKETS.len() + 1],
-    sum_micros: u64,
-    total: u64,
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
-impl Series {
-    fn counts(&self) -> [Counts; 5] {
-        self.0.each_ref().map(|h| {
-            let buckets = h.buckets.each_ref().map(|b| b.load(Relaxed));
-            Counts { buckets, sum_micros: h.sum_micros.load(Relaxed), total: buckets.iter().sum() }
-        })
+/// The status class label.
+fn class(status: StatusCode) -> &'static str {
+    match status.as_u16() / 100 {
+        0 | 1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
     }
 }
 
@@ -186,30 +169,37 @@ mod tests {
     #[test]
     fn histograms_and_counters_are_rendered_per_plugin_and_class() {
         let m = Metrics::default();
-        m.observe(Some("echo"), StatusCode::OK, Duration::from_micros(300));
-        m.observe(Some("echo"), StatusCode::OK, Duration::from_millis(20));
-        m.observe(Some("echo"), StatusCode::BAD_GATEWAY, Duration::from_secs(60));
+        let echo = || Some("echo".to_owned());
+        m.observe(echo(), StatusCode::OK, Duration::from_micros(300));
+        m.observe(echo(), StatusCode::OK, Duration::from_millis(20));
+        m.observe(echo(), StatusCode::BAD_GATEWAY, Duration::from_secs(60));
         m.observe(None, StatusCode::NOT_FOUND, Duration::from_millis(1));
-        m.refused("ERR_UNKNOWN_PLUGIN");
-        m.refused("ERR_UNKNOWN_PLUGIN");
+        m.refused(Code::UnknownPlugin);
+        m.refused(Code::UnknownPlugin);
+        let guard = m.in_flight();
         let routes = Routes::default();
         routes.apply(RouteTable { version: 7, ..Default::default() });
-        let text = m.render(&routes);
+        let text = m.render(&routes).unwrap();
         for line in [
             "keel_requests_total{plugin=\"echo\",class=\"2xx\"} 2",
             "keel_requests_total{plugin=\"echo\",class=\"5xx\"} 1",
             "keel_requests_total{plugin=\"-\",class=\"4xx\"} 1",
-            "keel_request_duration_seconds_bucket{plugin=\"echo\",class=\"2xx\",le=\"0.0005\"} 1",
-            "keel_request_duration_seconds_bucket{plugin=\"echo\",class=\"2xx\",le=\"0.025\"} 2",
-            "keel_request_duration_seconds_bucket{plugin=\"echo\",class=\"5xx\",le=\"10\"} 0",
-            "keel_request_duration_seconds_bucket{plugin=\"echo\",class=\"5xx\",le=\"+Inf\"} 1",
+            "keel_request_duration_seconds_bucket{le=\"0.0005\",plugin=\"echo\",class=\"2xx\"} 1",
+            "keel_request_duration_seconds_bucket{le=\"0.025\",plugin=\"echo\",class=\"2xx\"} 2",
+            "keel_request_duration_seconds_bucket{le=\"10.0\",plugin=\"echo\",class=\"5xx\"} 0",
+            "keel_request_duration_seconds_bucket{le=\"+Inf\",plugin=\"echo\",class=\"5xx\"} 1",
             "keel_request_duration_seconds_count{plugin=\"echo\",class=\"2xx\"} 2",
             "keel_refusals_total{code=\"ERR_UNKNOWN_PLUGIN\"} 2",
+            "keel_requests_in_flight 1",
             "keel_routes_version 7",
             "keel_routes_loaded 1",
+            "keel_routes_plugins 0",
+            "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }
         assert!(!text.contains("class=\"3xx\""));
+        drop(guard);
+        assert!(m.render(&routes).unwrap().lines().any(|l| l == "keel_requests_in_flight 0"));
     }
 }

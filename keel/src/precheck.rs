@@ -12,15 +12,15 @@ use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 
 use super::errors::RouteError;
-use super::public::Identity;
 use super::routes::{self, Policy};
-use super::target::Destination;
+use super::target::Endpoint;
 use super::upstream::is_caller_only;
 use keel_sdk::dapr::headers::end_to_end;
 use keel_sdk::dapr::DaprClient;
 use keel_sdk::protocol::KEEL_APP_ID;
 use keel_sdk::protocol::{AddonTarget, RouteTable};
 use keel_sdk::service::snippet;
+use keel_sdk::tokens::Identity;
 
 /// The addon point keel declares for integrators.
 pub const POINT: &str = "external-pre-route-check";
@@ -79,11 +79,11 @@ pub async fn check(
     req: &HttpRequest,
     table: &RouteTable,
     policy: &Policy,
-    (plugin, endpoint): (&str, &str),
+    Endpoint { plugin, endpoint }: Endpoint<'_>,
     who: Option<&Identity>,
 ) -> Result<(), RouteError> {
     let Some(target) = hook(table) else { return Ok(()) };
-    let dest = Destination::Plugin { plugin: &target.plugin, endpoint: &target.endpoint };
+    let hook = Endpoint { plugin: &target.plugin, endpoint: &target.endpoint };
     let retry_after = policy.retry_after;
     let unavailable = |plugin: &str, detail: String| RouteError::CheckUnavailable {
         plugin: plugin.to_owned(),
@@ -91,7 +91,7 @@ pub async fn check(
         retry_after,
     };
     let route =
-        routes::resolve(table, None, dest, policy).map_err(|e| unavailable(&target.plugin, e.to_string()))?;
+        routes::endpoint(table, hook, policy).map_err(|e| unavailable(&target.plugin, e.to_string()))?;
     let check = Check {
         method: req.method().as_str(),
         path: req.path(),

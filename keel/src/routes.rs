@@ -8,7 +8,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 
 use super::errors::RouteError;
-use super::target::Destination;
+use super::target::{Destination, Endpoint};
 use keel_sdk::protocol::{RouteTable, CORE_APP_IDS};
 
 /// The current route table, if one was loaded.
@@ -75,57 +75,42 @@ impl Routes {
         }
     }
 
-    /// Resolves `dest` for `caller` (`None`: an external client, already authenticated) against
-    /// the current table: the caller must be known, the target registered and ACTIVE.
-    pub fn resolve(
+    /// Resolves `dest` for `caller` against the current table ([`for_caller`]).
+    pub fn for_caller(
         &self,
-        caller: Option<&str>,
+        caller: &str,
         dest: Destination<'_>,
         policy: &Policy,
     ) -> Result<Resolved, RouteError> {
         let guard = self.current.load();
         let table = guard.as_deref().ok_or(RouteError::NotReady { retry_after: policy.retry_after })?;
-        resolve(table, caller, dest, policy)
+        for_caller(table, caller, dest, policy)
     }
 }
 
-/// [`Routes::resolve`] on a given table.
-pub fn resolve(
+/// The internal flow's resolution: `caller` must be a registered plugin or a core service, and
+/// the target is the plugin the path names or the implementer of one of the caller's own points.
+pub fn for_caller(
     table: &RouteTable,
-    caller: Option<&str>,
+    caller: &str,
     dest: Destination<'_>,
     policy: &Policy,
 ) -> Result<Resolved, RouteError> {
     // Check the caller: a registered plugin or a core service.
-    if let Some(caller) = caller {
-        if !table.plugins.contains_key(caller) && !CORE_APP_IDS.contains(&caller) {
-            return Err(RouteError::UnregisteredCaller { caller: caller.to_owned() });
-        }
+    if !table.plugins.contains_key(caller) && !CORE_APP_IDS.contains(&caller) {
+        return Err(RouteError::UnregisteredCaller { caller: caller.to_owned() });
     }
-    // Find the target plugin and endpoint: named in the path, or the implementer of a point.
-    let (plugin, endpoint) = match dest {
-        Destination::Plugin { plugin, endpoint } => (plugin, endpoint),
-        Destination::Addon { point } => {
-            let caller =
-                caller.ok_or_else(|| RouteError::Forbidden("addon points need a calling plugin".into()))?;
-            match table.addon(caller, point) {
-                Ok(Some(target)) => (target.plugin.as_str(), target.endpoint.as_str()),
-                Ok(None) => {
-                    return Err(RouteError::NoImplementer {
-                        caller: caller.to_owned(),
-                        point: point.to_owned(),
-                    })
-                }
-                Err(()) => {
-                    return Err(RouteError::UnknownPoint {
-                        caller: caller.to_owned(),
-                        point: point.to_owned(),
-                    })
-                }
-            }
-        }
+    let target = match dest {
+        Destination::Plugin(target) => target,
+        Destination::Addon { point } => implementer(table, caller, point)?,
     };
-    // Only ACTIVE plugins receive traffic.
+    endpoint(table, target, policy)
+}
+
+/// A plugin's endpoint for a caller already checked (the external flow, the pre-route hook): the
+/// plugin must be registered and `ACTIVE`.
+pub fn endpoint(table: &RouteTable, target: Endpoint<'_>, policy: &Policy) -> Result<Resolved, RouteError> {
+    let Endpoint { plugin, endpoint } = target;
     let entry =
         table.plugins.get(plugin).ok_or_else(|| RouteError::UnknownPlugin { plugin: plugin.to_owned() })?;
     if !entry.status.is_active() {
@@ -142,10 +127,20 @@ pub fn resolve(
     })
 }
 
+/// The plugin and endpoint implementing `caller`'s addon `point`.
+fn implementer<'t>(table: &'t RouteTable, caller: &str, point: &str) -> Result<Endpoint<'t>, RouteError> {
+    match table.addon(caller, point) {
+        Ok(Some(target)) => Ok(Endpoint { plugin: &target.plugin, endpoint: &target.endpoint }),
+        Ok(None) => Err(RouteError::NoImplementer { caller: caller.to_owned(), point: point.to_owned() }),
+        Err(()) => Err(RouteError::UnknownPoint { caller: caller.to_owned(), point: point.to_owned() }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::ResponseError;
+    use keel_sdk::protocol::errors::PlatformError;
     use serde_json::json;
 
     fn table(version: u64) -> RouteTable {
@@ -166,20 +161,23 @@ mod tests {
 
     fn code(r: Result<Resolved, RouteError>) -> (u16, &'static str) {
         let e = r.unwrap_err();
-        (e.status_code().as_u16(), e.code())
+        (e.status_code().as_u16(), e.code().name())
+    }
+
+    fn to(plugin: &str) -> Destination<'_> {
+        Destination::Plugin(Endpoint { plugin, endpoint: "x" })
     }
 
     #[test]
     fn plugins_and_addon_points_resolve_with_their_timeouts() {
         let t = table(1);
-        let r =
-            resolve(&t, Some("emoji"), Destination::Plugin { plugin: "greeter", endpoint: "hi" }, &POLICY)
-                .unwrap();
+        let hi = Destination::Plugin(Endpoint { plugin: "greeter", endpoint: "hi" });
+        let r = for_caller(&t, "emoji", hi, &POLICY).unwrap();
         assert_eq!(
             (r.plugin.as_str(), r.endpoint.as_str(), r.timeout),
             ("greeter", "hi", Duration::from_secs(30))
         );
-        let r = resolve(&t, Some("greeter"), Destination::Addon { point: "decorate" }, &POLICY).unwrap();
+        let r = for_caller(&t, "greeter", Destination::Addon { point: "decorate" }, &POLICY).unwrap();
         assert_eq!((r.plugin.as_str(), r.endpoint.as_str()), ("emoji", "hooks/decorate"));
         assert_eq!(r.timeout, Duration::from_millis(250));
     }
@@ -187,32 +185,31 @@ mod tests {
     #[test]
     fn refusals_name_the_reason() {
         let t = table(1);
-        let to = |plugin| Destination::Plugin { plugin, endpoint: "x" };
-        assert_eq!(
-            code(resolve(&t, Some("stranger"), to("emoji"), &POLICY)),
-            (403, "ERR_UNREGISTERED_CALLER")
-        );
-        assert_eq!(code(resolve(&t, Some("greeter"), to("nope"), &POLICY)), (404, "ERR_UNKNOWN_PLUGIN"));
-        assert_eq!(code(resolve(&t, Some("greeter"), to("sleepy"), &POLICY)), (503, "ERR_PLUGIN_NOT_ACTIVE"));
+        assert_eq!(code(for_caller(&t, "stranger", to("emoji"), &POLICY)), (403, "ERR_UNREGISTERED_CALLER"));
+        assert_eq!(code(for_caller(&t, "greeter", to("nope"), &POLICY)), (404, "ERR_UNKNOWN_PLUGIN"));
+        assert_eq!(code(for_caller(&t, "greeter", to("sleepy"), &POLICY)), (503, "ERR_PLUGIN_NOT_ACTIVE"));
         let point = |point| Destination::Addon { point };
-        assert_eq!(code(resolve(&t, Some("emoji"), point("decorate"), &POLICY)), (404, "ERR_UNKNOWN_POINT"));
-        assert_eq!(code(resolve(&t, Some("greeter"), point("spare"), &POLICY)), (404, "ERR_NO_IMPLEMENTER"));
+        assert_eq!(code(for_caller(&t, "emoji", point("decorate"), &POLICY)), (404, "ERR_UNKNOWN_POINT"));
+        assert_eq!(code(for_caller(&t, "greeter", point("spare"), &POLICY)), (404, "ERR_NO_IMPLEMENTER"));
         // Core services call before they are registered; external clients have no caller.
-        assert!(resolve(&t, Some("plugins"), to("emoji"), &POLICY).is_ok());
-        assert!(resolve(&t, None, to("emoji"), &POLICY).is_ok());
+        assert!(for_caller(&t, "plugins", to("emoji"), &POLICY).is_ok());
+        assert!(endpoint(&t, Endpoint { plugin: "emoji", endpoint: "x" }, &POLICY).is_ok());
+        assert_eq!(
+            code(endpoint(&t, Endpoint { plugin: "sleepy", endpoint: "x" }, &POLICY)),
+            (503, "ERR_PLUGIN_NOT_ACTIVE")
+        );
     }
 
     #[test]
     fn only_newer_tables_replace_the_current_one() {
         let routes = Routes::default();
-        let to = Destination::Plugin { plugin: "emoji", endpoint: "x" };
-        assert_eq!(code(routes.resolve(Some("greeter"), to, &POLICY)), (503, "ERR_NOT_READY"));
+        assert_eq!(code(routes.for_caller("greeter", to("emoji"), &POLICY)), (503, "ERR_NOT_READY"));
         assert_eq!(routes.apply(table(3)), Applied::Installed { previous: None });
         assert_eq!(routes.apply(table(3)), Applied::Stale { current: 3 });
         assert_eq!(routes.apply(table(2)), Applied::Stale { current: 3 });
         assert_eq!(routes.apply(table(4)), Applied::Installed { previous: Some(3) });
         assert_eq!(routes.version(), Some(4));
-        assert!(routes.resolve(Some("greeter"), to, &POLICY).is_ok());
+        assert!(routes.for_caller("greeter", to("emoji"), &POLICY).is_ok());
     }
 
     #[test]

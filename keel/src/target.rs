@@ -1,5 +1,9 @@
-//! Reading the destination out of a request path, without allocating: `/<plugin_id>/<endpoint...>`
-//! and `/addons/<point>` on the app port, `/apis/<plugin_id>/<endpoint...>` on the public port.
+//! Reading the target out of a request path, without allocating: `/<plugin_id>/<endpoint...>`
+//! and `/addons/<point>` on the app port (internal flow), `/apis/<plugin_id>/<endpoint...>` on
+//! the public port (external flow). This is the *resolve* step's first half: each way in turns
+//! its path shape into an [`Endpoint`] (or, internally, an addon point), and from there every
+//! flow shares the same checks and forwarding (`forward.rs`). A new prefix of the public port
+//! is one more function here returning an [`Endpoint`].
 //!
 //! The endpoint is kept exactly as it arrived (still percent-encoded), so keel's sidecar decodes
 //! it once, as it would for a direct call. Dot segments are refused: they would let a path climb
@@ -13,14 +17,24 @@ use keel_sdk::protocol::KEEL_APP_ID;
 
 /// The first segment that names addon callbacks instead of a plugin.
 pub const ADDONS: &str = "addons";
-/// The prefix of the external flow on the public port.
-pub const PUBLIC_PREFIX: &str = "/apis/";
+/// The prefix of the external flow's plugin calls on the public port.
+pub const APIS_PREFIX: &str = "/apis/";
 
-/// Where a request asks to go.
+/// A plugin's endpoint named by a path: the plugin id (valid, not keel, not `addons`) and the
+/// endpoint on it (relative, percent-encoded as received, no dot segments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint<'a> {
+    /// The plugin id.
+    pub plugin: &'a str,
+    /// The endpoint on it.
+    pub endpoint: &'a str,
+}
+
+/// Where an internal request asks to go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Destination<'a> {
-    /// A plugin's endpoint (relative, percent-encoded as received).
-    Plugin { plugin: &'a str, endpoint: &'a str },
+    /// A plugin's endpoint.
+    Plugin(Endpoint<'a>),
     /// One of the caller's own addon points.
     Addon { point: &'a str },
 }
@@ -37,34 +51,29 @@ pub fn internal(path: &str) -> Result<Destination<'_>, RouteError> {
         }
         return Ok(Destination::Addon { point: tail });
     }
-    plugin_endpoint(path, first, tail)
+    plugin_endpoint(path, first, tail).map(Destination::Plugin)
 }
 
-/// Parses a path of keel's public port (external flow): only plugins, never addon points.
-pub fn public(path: &str) -> Result<Destination<'_>, RouteError> {
+/// Parses a path of keel's public port (external flow): `/apis/<plugin_id>/<endpoint...>`, only
+/// plugins, never addon points.
+pub fn external(path: &str) -> Result<Endpoint<'_>, RouteError> {
     let rest =
-        path.strip_prefix(PUBLIC_PREFIX).ok_or_else(|| bad(path, "expected /apis/<plugin_id>/<endpoint>"))?;
+        path.strip_prefix(APIS_PREFIX).ok_or_else(|| bad(path, "expected /apis/<plugin_id>/<endpoint>"))?;
     let (first, tail) =
         rest.split_once('/').ok_or_else(|| bad(path, "expected /apis/<plugin_id>/<endpoint>"))?;
-    if first == ADDONS {
-        return Err(RouteError::Forbidden(
-            "addon points are called by the plugin that declares them, not from outside".into(),
-        ));
-    }
     plugin_endpoint(path, first, tail)
 }
 
-fn plugin_endpoint<'a>(
-    path: &str,
-    plugin: &'a str,
-    endpoint: &'a str,
-) -> Result<Destination<'a>, RouteError> {
+/// The one check every path shape goes through once it has named a plugin and an endpoint.
+fn plugin_endpoint<'a>(path: &str, plugin: &'a str, endpoint: &'a str) -> Result<Endpoint<'a>, RouteError> {
+    if plugin == ADDONS {
+        // The only way to an addon point is `/addons/<point>` on the app port, from the plugin
+        // that declares it (the internal flow parses that before naming a plugin).
+        return Err(RouteError::AddonsFromOutside);
+    }
     PluginId::parse(plugin).map_err(RouteError::BadId)?;
     if plugin == KEEL_APP_ID {
-        // Routing keel to itself would make keel the caller of the next hop and hide who called.
-        return Err(RouteError::Forbidden(
-            "keel does not route to itself: call keel's /v1/... API directly".into(),
-        ));
+        return Err(RouteError::KeelItself);
     }
     if endpoint.is_empty() {
         return Err(bad(path, "no endpoint after the plugin id"));
@@ -72,7 +81,7 @@ fn plugin_endpoint<'a>(
     if endpoint.split('/').any(is_dot_segment) {
         return Err(bad(path, "'.' and '..' segments are not allowed"));
     }
-    Ok(Destination::Plugin { plugin, endpoint })
+    Ok(Endpoint { plugin, endpoint })
 }
 
 /// `.` or `..`, also when percent-encoded (`%2e%2E`).
@@ -97,19 +106,25 @@ fn bad(path: &str, reason: &'static str) -> RouteError {
 mod tests {
     use super::*;
     use actix_web::ResponseError;
+    use keel_sdk::protocol::errors::PlatformError;
 
-    fn status(r: Result<Destination<'_>, RouteError>) -> u16 {
+    fn status<T: std::fmt::Debug>(r: Result<T, RouteError>) -> u16 {
         r.unwrap_err().status_code().as_u16()
+    }
+
+    fn code<T: std::fmt::Debug>(r: Result<T, RouteError>) -> (u16, &'static str) {
+        let e = r.unwrap_err();
+        (e.status_code().as_u16(), e.code().name())
     }
 
     #[test]
     fn plugin_paths_keep_the_endpoint_as_received() {
         assert_eq!(
             internal("/echo/a/b%20c/d").unwrap(),
-            Destination::Plugin { plugin: "echo", endpoint: "a/b%20c/d" }
+            Destination::Plugin(Endpoint { plugin: "echo", endpoint: "a/b%20c/d" })
         );
         assert_eq!(internal("/addons/before-send").unwrap(), Destination::Addon { point: "before-send" });
-        assert_eq!(public("/apis/echo/x").unwrap(), Destination::Plugin { plugin: "echo", endpoint: "x" });
+        assert_eq!(external("/apis/echo/x").unwrap(), Endpoint { plugin: "echo", endpoint: "x" });
     }
 
     #[test]
@@ -118,7 +133,7 @@ mod tests {
             assert_eq!(status(internal(p)), 400, "{p}");
         }
         for p in ["/apis/echo", "/echo/x", "/apis//x"] {
-            assert_eq!(status(public(p)), 400, "{p}");
+            assert_eq!(status(external(p)), 400, "{p}");
         }
     }
 
@@ -138,9 +153,10 @@ mod tests {
     }
 
     #[test]
-    fn keel_itself_and_external_addons_are_forbidden() {
-        assert_eq!(status(internal("/keel/v1/routes")), 403);
-        assert_eq!(status(public("/apis/keel/v1/status")), 403);
-        assert_eq!(status(public("/apis/addons/x")), 403);
+    fn keel_itself_and_external_addons_are_named_refusals() {
+        assert_eq!(code(internal("/keel/v1/routes")), (403, "ERR_KEEL_NOT_ROUTABLE"));
+        assert_eq!(code(external("/apis/keel/v1/status")), (403, "ERR_KEEL_NOT_ROUTABLE"));
+        assert_eq!(code(external("/apis/addons/x")), (403, "ERR_ADDONS_INTERNAL_ONLY"));
+        assert_eq!(code(external("/apis/addons/x/y")), (403, "ERR_ADDONS_INTERNAL_ONLY"));
     }
 }

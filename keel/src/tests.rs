@@ -20,7 +20,8 @@ use keel_sdk::protocol::ROUTES_KEY;
 
 /// keel's sidecar: the stand-in's fake (`sidecar::test_util`), its state API real, with
 /// [`plugin`] behind the apps of [`table`]. `ghost` has nobody behind it, so the fake answers
-/// what daprd says about an app it cannot reach.
+/// what daprd says about an app it cannot reach; `tardy` answers what daprd says when a
+/// resiliency timeout fires.
 async fn fake_sidecar(token: Option<&str>) -> FakeSidecar {
     let mut fake = FakeSidecar::builder("keel");
     if let Some(token) = token {
@@ -29,7 +30,13 @@ async fn fake_sidecar(token: Option<&str>) -> FakeSidecar {
     for app in ["echo", "emoji", "greeter"] {
         fake = fake.app(app, plugin);
     }
-    fake.start().await
+    fake.app("tardy", |_| async {
+        HttpResponse::InternalServerError().content_type("application/json").body(
+            r#"{"errorCode":"ERR_DIRECT_INVOKE","message":"failed to invoke, id: tardy, err: context deadline exceeded"}"#,
+        )
+    })
+    .start()
+    .await
 }
 
 /// Plays the plugins: `echo` describes the request, `status/<n>` answers n, `slow/<ms>` waits,
@@ -79,7 +86,8 @@ fn table(version: u64, echo_status: &str) -> Value {
             "decorate": {"plugin": "emoji", "endpoint": "hooks/decorate"}, "spare": null}},
         "emoji": {"status": "ACTIVE", "version": "1.0.0", "timeout_ms": 300},
         "greeter": {"status": "ACTIVE", "version": "1.0.0"},
-        "ghost": {"status": "ACTIVE", "version": "1.0.0"}
+        "ghost": {"status": "ACTIVE", "version": "1.0.0"},
+        "tardy": {"status": "ACTIVE", "version": "1.0.0"}
     }})
 }
 
@@ -223,7 +231,7 @@ async fn refusals_carry_the_platform_statuses() {
     );
     assert_eq!(
         refusal(call(&keel, "GET", "/keel/v1/routes", "greeter")).await,
-        (403, "ERR_FORBIDDEN".into())
+        (403, "ERR_KEEL_NOT_ROUTABLE".into())
     );
     assert_eq!(refusal(call(&keel, "GET", "/v1/nothing", "greeter")).await, (404, "ERR_NO_SUCH_API".into()));
     let no_caller = client().get(format!("http://{}/echo/x", keel.app_addr));
@@ -245,6 +253,8 @@ async fn unreachable_slow_and_oversized_are_502_504_413() {
         refusal(call(&keel, "GET", "/ghost/x", "greeter")).await,
         (502, "ERR_PLUGIN_UNREACHABLE".into())
     );
+    // A resiliency timeout on the sidecar is the plugin's timeout, read from daprd's answer.
+    assert_eq!(refusal(call(&keel, "GET", "/tardy/x", "greeter")).await, (504, "ERR_PLUGIN_TIMEOUT".into()));
     let started = Instant::now();
     assert_eq!(
         refusal(call(&keel, "GET", "/echo/slow/5000", "greeter")).await,
@@ -262,15 +272,15 @@ async fn unreachable_slow_and_oversized_are_502_504_413() {
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     keel.stop().await.unwrap();
 
-    // keel's sidecar itself gone: 502 too.
+    // keel's sidecar itself gone: keel's own sidecar is unavailable, nothing is known of the plugin.
     let mut cfg =
         Config::local(SidecarConfig { endpoint: "http://127.0.0.1:9".into(), ..Default::default() });
     cfg.router.routes_retry_ms = 20;
     let keel = start(cfg).await.unwrap();
-    keel.shared.routes.apply(serde_json::from_value(table(1, "ACTIVE")).unwrap());
+    keel.state.routes.apply(serde_json::from_value(table(1, "ACTIVE")).unwrap());
     assert_eq!(
         refusal(call(&keel, "GET", "/echo/x", "greeter")).await,
-        (502, "ERR_PLUGIN_UNREACHABLE".into())
+        (503, "ERR_SIDECAR_UNAVAILABLE".into())
     );
     keel.stop().await.unwrap();
 }
@@ -287,7 +297,10 @@ async fn a_plugin_that_is_not_active_is_503_until_a_push_says_otherwise() {
     assert_eq!(res.headers().get("retry-after").unwrap(), "5");
     assert_eq!(serde_json::from_slice::<Value>(&res.body().await.unwrap()).unwrap()["status"], "FAILED");
     // Only the registry pushes; stale pushes are ignored.
-    assert_eq!(refusal(call(&keel, "PUT", "/v1/routes", "greeter")).await, (403, "ERR_FORBIDDEN".into()));
+    assert_eq!(
+        refusal(call(&keel, "PUT", "/v1/routes", "greeter")).await,
+        (403, "ERR_CALLER_NOT_ALLOWED".into())
+    );
     let res = push(table(1, "ACTIVE"), "plugins").await.unwrap();
     assert_eq!(json_of(res).await["applied"], false);
     assert_eq!(
@@ -339,7 +352,10 @@ async fn boot_waits_for_the_table_and_the_timer_picks_up_missed_pushes() {
     );
     let v = json_of(call(&keel, "GET", "/v1/routes", "plugins").send().await.unwrap()).await;
     assert_eq!(v["version"], 5);
-    assert_eq!(refusal(call(&keel, "GET", "/v1/routes", "greeter")).await.0, 403);
+    assert_eq!(
+        refusal(call(&keel, "GET", "/v1/routes", "greeter")).await,
+        (403, "ERR_CALLER_NOT_ALLOWED".into())
+    );
     keel.stop().await.unwrap();
 }
 
@@ -356,6 +372,11 @@ async fn the_app_token_guards_everything_but_healthz() {
     assert!(v["headers"].get("dapr-api-token").is_none(), "{v}");
     let health = client().get(format!("http://{}/healthz", keel.app_addr)).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::NO_CONTENT);
+    // The middleware's refusals pass the logging phase like the handlers' own.
+    let mut res = client().get(format!("http://{}/metrics", keel.admin_addr)).send().await.unwrap();
+    let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    assert!(text.contains("keel_refusals_total{code=\"ERR_APP_TOKEN\"} 2"), "{text}");
+    assert!(text.contains("keel_requests_total{plugin=\"-\",class=\"4xx\"} 2"), "{text}");
     keel.stop().await.unwrap();
 }
 
@@ -376,7 +397,7 @@ async fn the_public_port_is_off_by_default_and_never_open_without_verification()
 
     let keel = keel(&fake, |c| {
         c.router.public_enabled = true;
-        c.verifier = Some(Arc::new(public::tests::Fixed));
+        c.verifier = Some(Arc::new(gate::tests::Fixed));
     })
     .await;
     let url = format!("http://{}/apis/echo/x?a=1", keel.public_addr.unwrap());
@@ -400,11 +421,11 @@ async fn the_public_port_is_off_by_default_and_never_open_without_verification()
         assert!(v["headers"].get(gone).is_none(), "{gone}: {v}");
     }
     let addons = client().get(format!("http://{}/apis/addons/decorate", keel.public_addr.unwrap()));
-    assert_eq!(refusal(addons).await.0, 403);
+    assert_eq!(refusal(addons).await, (403, "ERR_ADDONS_INTERNAL_ONLY".into()));
     let secret = client().get(format!("http://{}/apis/secret/x", keel.public_addr.unwrap()));
     assert_eq!(
         refusal(secret.insert_header(("authorization", "Bearer good"))).await,
-        (403, "ERR_FORBIDDEN".into())
+        (403, "ERR_PLUGIN_NOT_ALLOWED".into())
     );
     keel.stop().await.unwrap();
 }

@@ -1,6 +1,11 @@
 //! The hop to keel's own sidecar: the request head copied with sidecar hygiene, the body streamed
 //! under the size limit, and the answer turned back into a response (or into a keel error when
 //! it is the sidecar's own invocation failure, not the plugin's answer).
+//!
+//! Two failures look alike and are not: keel failing to reach its *own* sidecar (a connect
+//! error: nothing is known about the plugin, `ERR_SIDECAR_UNAVAILABLE`), and the sidecar
+//! answering that it could not invoke the plugin (its `ERR_DIRECT_INVOKE` answer,
+//! `ERR_PLUGIN_UNREACHABLE`, or `ERR_PLUGIN_TIMEOUT` when the cause it reports is a deadline).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -15,15 +20,13 @@ use awc::error::SendRequestError;
 use bytes::{Bytes, BytesMut};
 use futures_util::{stream, Stream, StreamExt};
 
-use super::errors::{RouteError, KEEL_ERROR};
-use super::public::Identity;
+use super::errors::RouteError;
 use super::routes::Resolved;
 use keel_sdk::dapr::headers::copy_end_to_end;
 use keel_sdk::dapr::invoke::sidecar_invoke_error;
 use keel_sdk::dapr::DaprClient;
-
-/// `x-keel-caller`: who really called, since the target's sidecar sees keel as the caller.
-pub const X_KEEL_CALLER: HeaderName = HeaderName::from_static("x-keel-caller");
+use keel_sdk::protocol::headers::{KEEL_PREFIX, X_KEEL_CALLER, X_KEEL_ERROR};
+use keel_sdk::tokens::Identity;
 
 /// Largest error answer read to tell the sidecar's invocation errors from a plugin's answer.
 const PEEK_LIMIT: usize = 64 * 1024;
@@ -43,13 +46,13 @@ pub enum Vouch<'a> {
 /// `expect` (the caller's 100-continue was already answered by keel's server).
 pub(super) fn is_caller_only(name: &HeaderName) -> bool {
     let n = name.as_str();
-    n.starts_with("dapr-") || n.starts_with("x-keel-") || matches!(n, "host" | "content-length" | "expect")
+    n.starts_with("dapr-") || n.starts_with(KEEL_PREFIX) || matches!(n, "host" | "content-length" | "expect")
 }
 
 /// Headers never copied from the plugin's answer: the framing is keel's, and `x-keel-error` must
 /// only ever mean that keel refused.
 fn is_not_passed_back(name: &HeaderName) -> bool {
-    name == header::CONTENT_LENGTH || name == KEEL_ERROR
+    name == header::CONTENT_LENGTH || name == X_KEEL_ERROR
 }
 
 /// Builds the request to `/v1.0/invoke/<plugin>/method/<endpoint>?<raw query>` on keel's sidecar
@@ -132,9 +135,12 @@ fn send_error(err: SendRequestError, route: &Resolved, limit: u64) -> RouteError
             _ => RouteError::BadBody { plugin, reason: e.to_string() },
         },
         SendRequestError::Url(e) => RouteError::Internal(format!("invoke URL for {plugin:?}: {e}")),
-        SendRequestError::Connect(e) => {
-            RouteError::Unreachable { plugin, detail: format!("keel's sidecar: {e}") }
-        }
+        // No connection to keel's own sidecar: the request never left keel, and nothing is known
+        // about the plugin.
+        SendRequestError::Connect(e) => RouteError::SidecarUnavailable {
+            detail: format!("connecting to keel's sidecar for {plugin:?}: {e}"),
+        },
+        // The sidecar took the request and then broke off: the invocation failed on its way.
         other => RouteError::Unreachable { plugin, detail: other.to_string() },
     }
 }
@@ -156,8 +162,10 @@ pub async fn respond(
             .map_err(|_| RouteError::Timeout { plugin: route.plugin.clone(), after: route.timeout })?
             .map_err(|e| RouteError::Unreachable { plugin: route.plugin.clone(), detail: e.to_string() })?;
         if complete {
-            if let Some(e) = sidecar_invoke_error(status, &head) {
-                return Err(invoke_failure(route, e.message));
+            if let Some(failure) =
+                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, e.message))
+            {
+                return Err(failure);
             }
             BoxBody::new(head)
         } else {
@@ -203,12 +211,58 @@ async fn peek(res: &mut awc::ClientResponse) -> Result<(Bytes, bool), PayloadErr
     Ok((buf.freeze(), false))
 }
 
-fn invoke_failure(route: &Resolved, message: String) -> RouteError {
-    // A resiliency timeout configured on the sidecar reports itself this way.
-    if message.contains("deadline exceeded") {
-        return RouteError::Timeout { plugin: route.plugin.clone(), after: route.timeout };
+/// The sidecar's word that it could not invoke the plugin, as a keel error; `None` when the
+/// failure is about another app (a plugin passing on what its own sidecar told it about a call
+/// it made), which is the plugin's answer and goes back as it is.
+fn invoke_failure(route: &Resolved, message: String) -> Option<RouteError> {
+    let plugin = route.plugin.clone();
+    match InvokeFailure::parse(&message) {
+        Some(f) if f.app_id != route.plugin => None,
+        Some(InvokeFailure { cause: Cause::Deadline, .. }) => {
+            Some(RouteError::Timeout { plugin, after: route.timeout })
+        }
+        // Other causes, and the sidecar's messages without an app-id ("invoke API is not ready").
+        _ => Some(RouteError::Unreachable { plugin, detail: message }),
     }
-    RouteError::Unreachable { plugin: route.plugin.clone(), detail: message }
+}
+
+/// daprd's `ERR_DIRECT_INVOKE` message, read as the template it is written from
+/// (`failed to invoke, id: <app-id>, err: <cause>`, `pkg/messages/predefined.go`).
+#[derive(Debug, PartialEq, Eq)]
+struct InvokeFailure<'a> {
+    /// The app-id the sidecar tried.
+    app_id: &'a str,
+    /// What it reported as the cause.
+    cause: Cause<'a>,
+}
+
+/// The causes keel tells apart.
+#[derive(Debug, PartialEq, Eq)]
+enum Cause<'a> {
+    /// The invocation ran out of time on the sidecar: a resiliency `timeout` policy fired. daprd
+    /// reports Go's `context.DeadlineExceeded` (`context deadline exceeded`), or the callee
+    /// sidecar's gRPC status `DeadlineExceeded`.
+    Deadline,
+    /// Anything else (the app is unknown, down, unhealthy, the breaker is open...).
+    Other(&'a str),
+}
+
+impl<'a> InvokeFailure<'a> {
+    /// Go's `context.DeadlineExceeded.Error()`.
+    const DEADLINE: &'static str = "context deadline exceeded";
+    /// A gRPC status with code `DeadlineExceeded`, as Go's gRPC formats it.
+    const GRPC_DEADLINE: &'static str = "rpc error: code = DeadlineExceeded desc = ";
+
+    fn parse(message: &'a str) -> Option<Self> {
+        let rest = message.strip_prefix("failed to invoke, id: ")?;
+        let (app_id, cause) = rest.split_once(", err: ")?;
+        let cause = if cause == Self::DEADLINE || cause.starts_with(Self::GRPC_DEADLINE) {
+            Cause::Deadline
+        } else {
+            Cause::Other(cause)
+        };
+        Some(Self { app_id, cause })
+    }
 }
 
 /// Why the request body stopped.
@@ -298,7 +352,7 @@ mod tests {
         let dapr = DaprClient::new(keel_sdk::dapr::SidecarConfig::default());
         let req =
             TestRequest::get().uri("/apis/echo/x").insert_header(("x-keel-roles", "admin")).to_http_request();
-        let who = crate::public::tests::ann();
+        let who = crate::gate::tests::ann();
         let up = request(&dapr, &req, &route(), Vouch::External(Some(&who))).unwrap();
         assert_eq!(up.headers().get_all("x-keel-roles").collect::<Vec<_>>(), ["admin,dev"]);
         assert_eq!(up.headers().get("x-keel-user").unwrap(), "ann");
@@ -306,6 +360,35 @@ mod tests {
         assert!(up.headers().get(X_KEEL_CALLER).is_none());
         let up = request(&dapr, &req, &route(), Vouch::External(None)).unwrap();
         assert!(up.headers().get("x-keel-roles").is_none());
+    }
+
+    #[test]
+    fn the_sidecars_invoke_failures_are_read_from_their_template() {
+        let deadline = "failed to invoke, id: echo, err: context deadline exceeded";
+        assert_eq!(
+            InvokeFailure::parse(deadline),
+            Some(InvokeFailure { app_id: "echo", cause: Cause::Deadline })
+        );
+        let remote = "failed to invoke, id: echo, err: rpc error: code = DeadlineExceeded desc = context deadline exceeded";
+        assert_eq!(InvokeFailure::parse(remote).unwrap().cause, Cause::Deadline);
+        let refused = "failed to invoke, id: echo, err: rpc error: code = Internal desc = error invoking app channel: \
+                       Post \"http://127.0.0.1:3001/x\": dial tcp 127.0.0.1:3001: connect: connection refused";
+        assert!(matches!(InvokeFailure::parse(refused).unwrap().cause, Cause::Other(_)));
+        // A plugin's own words about deadlines are not the sidecar's timeout.
+        let app = "failed to invoke, id: echo, err: rpc error: code = Internal desc = upstream said: deadline exceeded";
+        assert!(matches!(InvokeFailure::parse(app).unwrap().cause, Cause::Other(_)));
+        assert_eq!(InvokeFailure::parse("invoke API is not ready"), None);
+
+        let route = route();
+        let e = invoke_failure(&route, deadline.into());
+        assert!(matches!(e, Some(RouteError::Timeout { .. })), "{e:?}");
+        let e = invoke_failure(&route, refused.into());
+        assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
+        let e = invoke_failure(&route, "invoke API is not ready".into());
+        assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
+        // echo relaying what its own sidecar said about a call to `db`: echo's answer.
+        let relayed = "failed to invoke, id: db, err: context deadline exceeded";
+        assert!(invoke_failure(&route, relayed.into()).is_none());
     }
 
     #[test]

@@ -32,7 +32,7 @@ async fn a_push_applies_at_once_without_a_restart_or_dropping_requests() {
 
     // Only the registry pushes, and an older table never replaces a newer one.
     let (status, answer) = push(&p, "caller", &table(9, &[])).await;
-    assert_eq!((status, answer["code"].as_str()), (403, Some("ERR_FORBIDDEN")), "{answer}");
+    assert_eq!((status, answer["code"].as_str()), (403, Some("ERR_CALLER_NOT_ALLOWED")), "{answer}");
     let (status, answer) = push(&p, REGISTRY, &table(1, &[("caller", "ACTIVE")])).await;
     assert_eq!((status, &answer["applied"], &answer["version"]), (200, &false.into(), &2.into()), "{answer}");
     assert_eq!(send(call(&p, "caller", "GET", "late/x")).await.0, 200);

@@ -77,6 +77,32 @@ fn a_valid_token_yields_the_identity_it_names() {
 }
 
 #[test]
+fn the_token_cache_stays_bounded_without_emptying_itself() {
+    let key = TestKey::new("k1");
+    let v = Verifier::new(VerifierConfig { cache_capacity: 16, ..Default::default() });
+    v.set_jwks(&JwkSet { keys: vec![key.jwk()] });
+    let token = |n: usize| {
+        let mut c = claims();
+        c["jti"] = format!("j-{n}").into();
+        key.sign(&c)
+    };
+    let hot = token(0);
+    // Signing is slow in debug builds: a few times the capacity is enough.
+    for n in 1..80 {
+        assert_eq!(v.verify(&token(n)).unwrap().jti, format!("j-{n}"));
+        v.verify(&hot).unwrap();
+        // Never cleared whole, never above its bound (quick_cache's is "about": per shard).
+        assert!(v.cached_tokens() <= 24, "{} tokens cached", v.cached_tokens());
+    }
+    assert!(v.cached_tokens() >= 8, "the cache emptied itself: {}", v.cached_tokens());
+    assert_eq!(v.verify(&hot).unwrap().jti, "j-0");
+    let none = Verifier::new(VerifierConfig { cache_capacity: 0, ..Default::default() });
+    none.set_jwks(&JwkSet { keys: vec![key.jwk()] });
+    assert!(none.verify(&hot).is_ok());
+    assert_eq!(none.cached_tokens(), 0);
+}
+
+#[test]
 fn a_missing_or_non_bearer_authorization_is_missing() {
     let mut h = HeaderMap::new();
     assert_eq!(bearer_token(&h), Err(VerifyError::Missing));

@@ -1,8 +1,9 @@
 //! The verifier: checks a token against the cached keys, claims and revocation set, entirely in
 //! memory, and remembers tokens it has already checked so a client re-using its token costs a
-//! hash lookup rather than a signature check.
+//! hash lookup rather than a signature check. The memory is bounded (`quick_cache`, whose
+//! eviction keeps the tokens clients keep re-using and lets one-off ones go first).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use super::published::{GrantsView, RevokedDoc};
 use super::{KeySet, VerifierConfig, VerifyError};
 
 /// A token already verified: its identity, the key that signed it, and when it becomes valid.
+#[derive(Debug)]
 struct Cached {
     identity: Arc<Identity>,
     kid: String,
@@ -31,13 +33,18 @@ pub(super) struct Inner {
     keys: RwLock<Arc<KeySet>>,
     revoked: RwLock<Arc<HashSet<String>>>,
     grants: RwLock<Arc<GrantsView>>,
-    cache: RwLock<HashMap<Box<str>, Cached>>,
+    /// Tokens already verified, by their text; `None` when `cache_capacity` is 0.
+    cache: Option<TokenCache>,
     /// When keys were last re-fetched because of an unknown `kid`; held while fetching, so
     /// concurrent requests with the same new `kid` wait for one fetch instead of each starting one.
     pub(super) refetch: tokio::sync::Mutex<Option<Instant>>,
     /// When the revocation set was last loaded successfully.
     pub(super) revoked_at: RwLock<Option<Instant>>,
 }
+
+/// The verified-token cache: at most `cache_capacity` tokens (quick_cache's bound is per shard,
+/// so "about").
+type TokenCache = quick_cache::sync::Cache<Box<str>, Arc<Cached>>;
 
 /// Verifies access tokens from cached keys. Cheap to clone (shared state), `Send + Sync`: build
 /// one per process and share it across workers.
@@ -62,12 +69,12 @@ impl Verifier {
         validation.validate_nbf = true;
         validation.leeway = cfg.leeway.as_secs();
         Self(Arc::new(Inner {
+            cache: (cfg.cache_capacity > 0).then(|| TokenCache::new(cfg.cache_capacity)),
             cfg,
             validation,
             keys: RwLock::default(),
             revoked: RwLock::default(),
             grants: RwLock::default(),
-            cache: RwLock::default(),
             refetch: tokio::sync::Mutex::new(None),
             revoked_at: RwLock::new(None),
         }))
@@ -115,9 +122,9 @@ impl Verifier {
         let n = next.len();
         let changed = !self.keys().same_kids(&next);
         *self.0.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-        if changed {
+        if let Some(cache) = self.0.cache.as_ref().filter(|_| changed) {
             // A key that is gone must not keep verifying through remembered tokens.
-            self.0.cache.write().unwrap_or_else(|e| e.into_inner()).clear();
+            cache.clear();
         }
         n
     }
@@ -161,7 +168,7 @@ impl Verifier {
     }
 
     fn cached(&self, token: &str) -> Option<Result<Arc<Identity>, VerifyError>> {
-        let cache = self.0.cache.read().unwrap_or_else(|e| e.into_inner());
+        let cache = self.0.cache.as_ref()?;
         let hit = cache.get(token)?;
         let verdict = self
             .check_times(hit.identity.exp, hit.nbf)
@@ -175,22 +182,22 @@ impl Verifier {
                     Err(VerifyError::UnknownKey(short(&hit.kid)))
                 }
             });
+        if let Err(VerifyError::Expired) = verdict {
+            // It will never verify again: make room.
+            cache.remove(token);
+        }
         Some(verdict.map(|()| hit.identity.clone()))
     }
 
+    /// How many tokens are remembered.
+    #[cfg(test)]
+    pub(super) fn cached_tokens(&self) -> usize {
+        self.0.cache.as_ref().map_or(0, TokenCache::len)
+    }
+
     fn remember(&self, token: &str, entry: Cached) {
-        let mut cache = self.0.cache.write().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= self.0.cfg.cache_capacity {
-            // Crude but bounded: expired entries are most of a full cache, and re-verifying the
-            // live ones once costs one signature check each.
-            let now = now_secs();
-            cache.retain(|_, c| c.identity.exp > now);
-            if cache.len() >= self.0.cfg.cache_capacity {
-                cache.clear();
-            }
-        }
-        if self.0.cfg.cache_capacity > 0 {
-            cache.insert(token.into(), entry);
+        if let Some(cache) = &self.0.cache {
+            cache.insert(token.into(), Arc::new(entry));
         }
     }
 

@@ -1,5 +1,6 @@
-//! The external flow's gate (keel's public port): who a client is, decided by keel itself from
-//! the client's bearer token, before the request joins the internal flow's checks and forwarding.
+//! The external flow's token gate (keel's public port): who a client is, decided by keel itself
+//! from the client's bearer token, and whether it may call the plugin at all, before the request
+//! goes on to the pre-route hook and the forwarding both flows share.
 //!
 //! Verification is pluggable ([`TokenVerifier`]); [`keel_sdk::tokens::Verifier`] (auth's EdDSA
 //! tokens, keys and revocations kept in memory) implements it. Without a verifier the gate refuses
@@ -11,6 +12,7 @@ use actix_web::HttpRequest;
 use futures_util::future::LocalBoxFuture;
 
 use super::errors::RouteError;
+use super::target::Endpoint;
 use keel_sdk::dapr::DaprClient;
 use keel_sdk::protocol::RouteTable;
 pub use keel_sdk::tokens::Identity;
@@ -27,8 +29,8 @@ pub trait TokenVerifier: Send + Sync + 'static {
         dapr: &'a DaprClient,
     ) -> LocalBoxFuture<'a, Result<Arc<Identity>, RouteError>>;
 
-    /// Whether `who` may call `plugin` at all; a refusal should be [`RouteError::Forbidden`]
-    /// (403). Plugins still check their own endpoints with the identity headers.
+    /// Whether `who` may call `plugin` at all; a refusal should be
+    /// [`RouteError::PluginNotAllowed`] (403). Plugins still check their own endpoints with the identity headers.
     fn authorize(&self, _who: &Identity, _plugin: &str) -> Result<(), RouteError> {
         Ok(())
     }
@@ -55,8 +57,7 @@ pub async fn authenticate(
     req: &HttpRequest,
     dapr: &DaprClient,
     table: &RouteTable,
-    plugin: &str,
-    endpoint: &str,
+    Endpoint { plugin, endpoint }: Endpoint<'_>,
 ) -> Result<Option<Arc<Identity>>, RouteError> {
     let declared_public =
         table.plugins.get(plugin).is_some_and(|p| p.public_endpoints.iter().any(|e| e == endpoint));
@@ -88,7 +89,7 @@ impl TokenVerifier for keel_sdk::tokens::Verifier {
         if self.can_call(who, plugin) {
             Ok(())
         } else {
-            Err(RouteError::Forbidden(format!("{:?} may not call plugin {plugin:?}", who.sub)))
+            Err(RouteError::PluginNotAllowed { user: who.sub.clone(), plugin: plugin.to_owned() })
         }
     }
 
@@ -105,6 +106,7 @@ pub(crate) mod tests {
     use actix_web::http::header::AUTHORIZATION;
     use actix_web::test::TestRequest;
     use actix_web::ResponseError;
+    use keel_sdk::protocol::errors::PlatformError;
     use serde_json::json;
 
     /// Accepts `Bearer good` as ann (tenant t1, admin), who may call anything but `secret`.
@@ -139,7 +141,7 @@ pub(crate) mod tests {
 
         fn authorize(&self, _who: &Identity, plugin: &str) -> Result<(), RouteError> {
             match plugin {
-                "secret" => Err(RouteError::Forbidden("not for ann".into())),
+                "secret" => Err(RouteError::PluginNotAllowed { user: "ann".into(), plugin: plugin.into() }),
                 _ => Ok(()),
             }
         }
@@ -165,12 +167,13 @@ pub(crate) mod tests {
         let good = TestRequest::default().insert_header((AUTHORIZATION, "Bearer good")).to_http_request();
         let none = TestRequest::default().to_http_request();
         let v: &dyn TokenVerifier = &Fixed;
-        let who = authenticate(v, &good, &dapr, &table(), "echo", "private").await.unwrap();
+        let at = |plugin, endpoint| Endpoint { plugin, endpoint };
+        let who = authenticate(v, &good, &dapr, &table(), at("echo", "private")).await.unwrap();
         assert_eq!(who.unwrap().sub, "ann");
-        assert_eq!(authenticate(v, &none, &dapr, &table(), "echo", "hello").await.unwrap(), None);
-        let err = authenticate(v, &none, &dapr, &table(), "echo", "private").await.unwrap_err();
+        assert_eq!(authenticate(v, &none, &dapr, &table(), at("echo", "hello")).await.unwrap(), None);
+        let err = authenticate(v, &none, &dapr, &table(), at("echo", "private")).await.unwrap_err();
         assert_eq!(err.status_code().as_u16(), 401);
-        let err = authenticate(v, &good, &dapr, &table(), "secret", "x").await.unwrap_err();
-        assert_eq!(err.status_code().as_u16(), 403);
+        let err = authenticate(v, &good, &dapr, &table(), at("secret", "x")).await.unwrap_err();
+        assert_eq!((err.status_code().as_u16(), err.code().name()), (403, "ERR_PLUGIN_NOT_ALLOWED"));
     }
 }

@@ -1,0 +1,81 @@
+//! The state every worker of every port shares, built once before the servers start: the route
+//! table, the metrics, the settings that shape each request, the public port's token verifier and
+//! keel as a plugin. Per-request state is [`crate::ctx::Ctx`]; nothing here changes per request
+//! but the counters.
+
+use std::sync::Arc;
+
+use super::config::Config;
+use super::errors::RouteError;
+use super::gate::TokenVerifier;
+use super::metrics::Metrics;
+use super::precheck;
+use super::routes::{Applied, Policy, Routes};
+use keel_sdk::plugin::{Plugin, PluginSpec, StatusHandle};
+use keel_sdk::protocol::{PluginStatus, RouteTable, KEEL_APP_ID, KEEL_VERSION};
+
+/// The router's shared state (`web::Data<RouterState>` on every port).
+pub struct RouterState {
+    /// The route table in use.
+    pub routes: Routes,
+    /// Request metrics.
+    pub metrics: Metrics,
+    /// Default time limit and `Retry-After`.
+    pub policy: Policy,
+    /// Largest request body forwarded, in bytes.
+    pub max_body_bytes: u64,
+    /// The public port's token verifier, if any.
+    pub verifier: Option<Arc<dyn TokenVerifier>>,
+    /// Keel as a plugin: what `/v1/identify` and `/v1/status` answer, and the app token its app
+    /// port requires ([`Plugin::app_token`]).
+    pub keel: Plugin,
+}
+
+// === impl RouterState ===
+
+impl RouterState {
+    /// The shared state for `cfg`; keel reports `STARTING` until a route table is installed.
+    pub fn new(cfg: &Config) -> std::io::Result<Self> {
+        let keel = PluginSpec::new(KEEL_APP_ID, KEEL_VERSION)
+            .addon_point(precheck::POINT, precheck::POINT_DESC)
+            .status(StatusHandle::new(PluginStatus::Starting))
+            .app_token(cfg.app_token.clone())
+            .build()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        Ok(Self {
+            routes: Routes::default(),
+            metrics: Metrics::default(),
+            policy: Policy {
+                default_timeout: cfg.router.upstream_timeout(),
+                retry_after: cfg.router.retry_after(),
+            },
+            max_body_bytes: cfg.router.max_body_bytes,
+            verifier: cfg.verifier.clone(),
+            keel,
+        })
+    }
+
+    /// The current table, or the refusal for a keel that has none yet.
+    pub fn table(&self) -> Result<Arc<RouteTable>, RouteError> {
+        self.routes.current().ok_or(RouteError::NotReady { retry_after: self.policy.retry_after })
+    }
+
+    /// Installs `table` (from `source`: a push or the store) if it is newer than the one in use,
+    /// and reports keel `ACTIVE` from the first table on.
+    pub fn install(&self, table: RouteTable, source: &'static str) -> Applied {
+        let (version, plugins) = (table.version, table.plugins.len());
+        let applied = self.routes.apply(table);
+        match applied {
+            Applied::Installed { previous } => {
+                tracing::info!(version, ?previous, plugins, source, "Route table installed");
+                self.keel.status_handle().set(PluginStatus::Active);
+            }
+            Applied::Stale { current } if version < current => {
+                // The store going backwards means it was reset or restored: say so, keep serving.
+                tracing::warn!(version, current, source, "Ignoring an older route table");
+            }
+            Applied::Stale { .. } => tracing::debug!(version, source, "Route table unchanged"),
+        }
+        applied
+    }
+}
