@@ -182,6 +182,7 @@ mod tests {
             nbf: now,
             jti: "j".into(),
             client_id: None,
+            scope: None,
         }
     }
 

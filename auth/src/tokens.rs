@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use keel_sdk::management::auth::TokenResponse;
-use keel_sdk::tokens::{now_secs, roles, AccessClaims, RevokedDoc, PLATFORM_TENANT};
+use keel_sdk::tokens::{now_secs, roles, AccessClaims, Identity, RevokedDoc, PLATFORM_TENANT};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -32,11 +32,12 @@ pub fn claims(
         aud: state.cfg.audience.clone(),
         sub: sub.to_owned(),
         tenant: tenant.to_owned(),
-        roles,
         exp: now + state.cfg.access_token_ttl_seconds,
         iat: now,
         nbf: now,
         jti: uuid::Uuid::new_v4().simple().to_string(),
+        scope: Some(Identity::derived_scope(tenant, &roles, client_id.is_some())),
+        roles,
         client_id,
     }
 }

@@ -120,6 +120,7 @@ pub(crate) mod tests {
             client_id: None,
             jti: "j1".into(),
             exp: u64::MAX,
+            scope: keel_sdk::access::Scope::Tenant,
         }
     }
 

@@ -6,7 +6,8 @@ use actix_web::http::header::HeaderName;
 use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::headers::{X_KEEL_ROLES, X_KEEL_TENANT, X_KEEL_USER};
+use crate::access::{Person, Scope};
+use crate::protocol::headers::{X_KEEL_CLIENT, X_KEEL_ROLES, X_KEEL_SCOPE, X_KEEL_TENANT, X_KEEL_USER};
 
 /// The one signature algorithm auth signs with and keel accepts (Ed25519). Pinned: a token
 /// whose header names anything else is refused before any key is looked at.
@@ -62,6 +63,10 @@ pub struct AccessClaims {
     /// Set on client-credentials tokens: the client (plugin id or integrator id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The administration scope auth granted (`platform.md` §10). Tokens from before scopes
+    /// existed have none: theirs is derived from the roles ([`Identity::derived_scope`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
 }
 
 /// Who a verified token stands for.
@@ -79,21 +84,59 @@ pub struct Identity {
     pub jti: String,
     /// When the token expires (seconds since the epoch).
     pub exp: u64,
+    /// The administration scope auth granted.
+    pub scope: Scope,
 }
 
 impl From<AccessClaims> for Identity {
     fn from(c: AccessClaims) -> Self {
-        Self { sub: c.sub, tenant: c.tenant, roles: c.roles, client_id: c.client_id, jti: c.jti, exp: c.exp }
+        let scope =
+            c.scope.unwrap_or_else(|| Identity::derived_scope(&c.tenant, &c.roles, c.client_id.is_some()));
+        // A client never administers, whatever a token says.
+        let scope = if c.client_id.is_some() { Scope::Tenant } else { scope };
+        Self {
+            sub: c.sub,
+            tenant: c.tenant,
+            roles: c.roles,
+            client_id: c.client_id,
+            jti: c.jti,
+            exp: c.exp,
+            scope,
+        }
     }
 }
 
 impl Identity {
+    /// The scope of an identity whose token carries none: platform for the super-admin of the
+    /// platform tenant, tenant for everyone else.
+    pub fn derived_scope(tenant: &str, roles: &[String], client: bool) -> Scope {
+        let super_admin =
+            !client && tenant == PLATFORM_TENANT && roles.iter().any(|r| r == roles::SUPER_ADMIN);
+        if super_admin {
+            Scope::Platform
+        } else {
+            Scope::Tenant
+        }
+    }
+
+    /// The identity as the platform's authorization model sees it.
+    pub fn person(&self) -> Person {
+        Person {
+            user: self.sub.clone(),
+            tenant: self.tenant.clone(),
+            scope: self.scope,
+            roles: self.roles.clone(),
+            client: self.client_id.clone(),
+        }
+    }
+
     /// True when the identity holds `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
 
-    /// The platform-wide administrator.
+    /// The platform-wide administrator (the built-in super-admin; see [`Identity::scope`] for
+    /// everyone with platform scope).
     pub fn is_super_admin(&self) -> bool {
         self.client_id.is_none() && self.tenant == PLATFORM_TENANT && self.has_role(roles::SUPER_ADMIN)
     }
@@ -109,13 +152,17 @@ impl Identity {
         self.roles.join(",")
     }
 
-    /// The three identity headers keel adds for the plugin, as (name, value) pairs.
-    pub fn headers(&self) -> [(HeaderName, String); 3] {
+    /// The identity headers keel adds for the plugin, as (name, value) pairs: user, tenant,
+    /// roles, scope, and the client for client-credentials tokens.
+    pub fn headers(&self) -> impl Iterator<Item = (HeaderName, String)> + '_ {
         [
             (X_KEEL_USER, self.sub.clone()),
             (X_KEEL_TENANT, self.tenant.clone()),
             (X_KEEL_ROLES, self.roles_header()),
+            (X_KEEL_SCOPE, self.scope.as_str().to_owned()),
         ]
+        .into_iter()
+        .chain(self.client_id.clone().map(|c| (X_KEEL_CLIENT, c)))
     }
 }
 

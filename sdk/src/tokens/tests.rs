@@ -71,7 +71,10 @@ fn a_valid_token_yields_the_identity_it_names() {
     let id = v.verify(&token).unwrap();
     assert_eq!((id.sub.as_str(), id.tenant.as_str(), id.jti.as_str()), ("alice", "acme", "j-1"));
     assert_eq!(id.roles, ["user", "reader"]);
-    assert_eq!(id.headers()[2], (crate::protocol::headers::X_KEEL_ROLES, "user,reader".to_owned()));
+    let headers: Vec<_> = id.headers().collect();
+    assert_eq!(headers[2], (crate::protocol::headers::X_KEEL_ROLES, "user,reader".to_owned()));
+    assert_eq!(headers[3], (crate::protocol::headers::X_KEEL_SCOPE, "tenant".to_owned()));
+    assert_eq!(headers.len(), 4, "no client header for a person");
     // The second time it comes from the cache, with the same answer.
     assert_eq!(v.verify(&token).unwrap(), id);
 }
@@ -301,6 +304,11 @@ fn identity(tenant: &str, roles: &[&str], client: Option<&str>) -> Identity {
         client_id: client.map(str::to_owned),
         jti: "j".into(),
         exp: now_secs() + 60,
+        scope: Identity::derived_scope(
+            tenant,
+            &roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            client.is_some(),
+        ),
     }
 }
 
