@@ -17,6 +17,7 @@ fn entry() -> RouteEntry {
         addons: BTreeMap::new(),
         public_endpoints: Vec::new(),
         timeout_ms: None,
+        tenants: None,
     }
 }
 

@@ -185,6 +185,7 @@ mod tests {
             addons: BTreeMap::new(),
             public_endpoints: vec![],
             timeout_ms: None,
+            tenants: None,
         };
         greeter.addons.insert(
             "decorate".into(),
@@ -226,6 +227,7 @@ mod tests {
             addons: BTreeMap::new(),
             public_endpoints: vec!["hello".into()],
             timeout_ms: Some(2500),
+            tenants: None,
         };
         greeter.addons.insert("decorate".into(), None);
         let emoji = RouteEntry {
@@ -234,6 +236,7 @@ mod tests {
             addons: BTreeMap::new(),
             public_endpoints: vec![],
             timeout_ms: None,
+            tenants: None,
         };
         greeter.addons.insert(
             "wrap".into(),

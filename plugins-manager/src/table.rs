@@ -79,6 +79,7 @@ pub fn add_plugin(table: &mut RouteTable, plugin: &ValidIdentify, status: Plugin
         addons: plugin.doc.addons.iter().map(|a| (a.endpoint.clone(), None)).collect(),
         public_endpoints: plugin.doc.public_endpoints.clone(),
         timeout_ms: plugin.doc.timeout_ms,
+        tenants: None,
     };
     table.plugins.insert(me.clone(), entry);
     for ext in plan {

@@ -20,6 +20,7 @@ fn entry() -> RouteEntry {
         addons: Default::default(),
         public_endpoints: vec![],
         timeout_ms: None,
+        tenants: None,
     }
 }
 

@@ -2,11 +2,12 @@
 //! It is one JSON document in the state store under [`ROUTES_KEY`], versioned so a stale push or
 //! re-read never replaces a newer table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::PluginStatus;
+use crate::tokens::PLATFORM_TENANT;
 
 /// The state store every core service uses (component `components/statestore.yaml`, whose
 /// `keyPrefix: name` lets keel, plugins and auth see the same keys).
@@ -41,6 +42,17 @@ pub struct RouteEntry {
     /// Per-plugin override of keel's upstream timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The tenants that enabled the plugin (tKeel's model, `platform.md` §10); `None`: every
+    /// tenant (the core services). The platform tenant always has every plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<BTreeSet<String>>,
+}
+
+impl RouteEntry {
+    /// Whether users of `tenant` may call the plugin.
+    pub fn enabled_for(&self, tenant: &str) -> bool {
+        tenant == PLATFORM_TENANT || self.tenants.as_ref().is_none_or(|t| t.contains(tenant))
+    }
 }
 
 /// Who implements a point, and at which endpoint.
