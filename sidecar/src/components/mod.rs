@@ -15,7 +15,7 @@ pub const API_VERSION: &str = "dapr.io/v1alpha1";
 /// A component the stand-in will run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Component {
-    /// `metadata.name`: the store name in `/v1.0/state/{name}`.
+    /// `metadata.name`: the store name in `/v1.0/state/{name}` or `/v1.0/secrets/{name}`.
     pub name: String,
     /// Which implementation backs it.
     pub kind: ComponentKind,
@@ -36,6 +36,10 @@ pub enum ComponentKind {
     StateInMemory,
     /// `state.sqlite` / `state.sqlite3`.
     StateSqlite,
+    /// `secretstores.local.env` (see `crate::secrets`).
+    SecretStoreEnv,
+    /// `secretstores.local.file`.
+    SecretStoreFile,
 }
 
 /// A resources folder and whether its absence is an error. The CLI's implicit default
@@ -246,6 +250,8 @@ fn validate(path: &Path, raw: RawComponent, app_id: &str) -> Result<Option<Compo
     let kind = match type_name.as_str() {
         "state.in-memory" => ComponentKind::StateInMemory,
         "state.sqlite" | "state.sqlite3" => ComponentKind::StateSqlite,
+        "secretstores.local.env" => ComponentKind::SecretStoreEnv,
+        "secretstores.local.file" => ComponentKind::SecretStoreFile,
         other => {
             tracing::warn!(
                 component = %name,

@@ -186,6 +186,8 @@ impl Stores {
             let backend: Arc<dyn StateStore> = match c.kind {
                 ComponentKind::StateInMemory => Arc::new(memory::MemoryStore::default()),
                 ComponentKind::StateSqlite => Arc::new(sqlite::SqliteStore::open(c)?),
+                // Not a state store: `crate::secrets` opens those.
+                ComponentKind::SecretStoreEnv | ComponentKind::SecretStoreFile => continue,
             };
             by_name.insert(
                 c.name.clone(),
