@@ -37,3 +37,4 @@ pub mod state;
 pub mod supervisor;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
+pub mod tokens;

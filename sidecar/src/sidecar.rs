@@ -2,18 +2,23 @@
 //! internal server) for one app and runs them, like one `daprd` process.
 //!
 //! # How to use
-//! [`prepare`] does everything that can fail — load components, open stores and the registry,
-//! bind the ports — without starting anything (it blocks: call it off the runtime). [`start`]
+//! [`prepare`] does everything that can fail — load the Configuration and the components, open
+//! stores, secret stores, the registry and (with mTLS) the trust anchor, bind the ports — without
+//! starting anything (it blocks: call it off the runtime). [`start`]
 //! then serves, registers in the name registry and waits for the app in the background; the
 //! returned [`Running`] reports readiness and stops cleanly.
 
+use crate::acl::{AccessControlList, InvalidSpec};
 use crate::api::{self, health::Readiness, ApiContext, StopRequest};
 use crate::channel::{health::AppHealth, AppChannel};
 use crate::components::{self, ComponentError};
 use crate::config::{ConfigError, SidecarConfig};
+use crate::configuration::{Configuration, ConfigurationError};
 use crate::internal::{self, InternalContext};
 use crate::messaging::DirectMessaging;
 use crate::registry::{Registration, Registry, RegistryError, HEARTBEAT_INTERVAL};
+use crate::secrets::{self, SecretStores};
+use crate::security::{self, AnchorError, TrustAnchor, WorkloadIdentity};
 use crate::state::{OpenError, Stores};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
@@ -36,6 +41,42 @@ pub enum StartError {
         /// What is wrong.
         #[source]
         source: ConfigError,
+    },
+    /// A Configuration file is invalid.
+    #[error("app {app_id}: {source}")]
+    Configuration {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: ConfigurationError,
+    },
+    /// The Configuration's access-control policies are invalid.
+    #[error("app {app_id}: {source}")]
+    AccessControl {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: InvalidSpec,
+    },
+    /// The trust anchor (mTLS) could not be read or created.
+    #[error("app {app_id}: {source}")]
+    Identity {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: AnchorError,
+    },
+    /// A secret store could not be initialised.
+    #[error("app {app_id}: {source}")]
+    Secrets {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: Box<secrets::OpenError>,
     },
     /// A component file is invalid.
     #[error("app {app_id}: {source}")]
@@ -80,7 +121,11 @@ pub enum StartError {
 /// A sidecar ready to start: everything that can fail has been done.
 pub struct Prepared {
     cfg: SidecarConfig,
+    configuration: Configuration,
+    acl: Option<AccessControlList>,
+    identity: WorkloadIdentity,
     stores: Stores,
+    secrets: SecretStores,
     registry: Registry,
     api_listeners: Vec<TcpListener>,
     internal_listener: TcpListener,
@@ -104,10 +149,24 @@ impl Prepared {
 pub fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
     let app_id = cfg.app_id.clone();
     cfg.validate().map_err(|source| StartError::Config { app_id: app_id.clone(), source })?;
+    // The Configuration: access control, mTLS, secret scopes.
+    let configuration = Configuration::load(&cfg.config_files, |k| env_lookup(&cfg.environment, k))
+        .map_err(|source| StartError::Configuration { app_id: app_id.clone(), source })?;
+    let acl = AccessControlList::parse(configuration.access_control.as_ref())
+        .map_err(|source| StartError::AccessControl { app_id: app_id.clone(), source })?;
+    let identity = if configuration.mtls_enabled {
+        let anchor = TrustAnchor::load_or_create(&security::anchor_path(&cfg.registry_path))
+            .map_err(|source| StartError::Identity { app_id: app_id.clone(), source })?;
+        WorkloadIdentity::enabled(anchor, &cfg.namespace, &cfg.app_id)
+    } else {
+        WorkloadIdentity::disabled()
+    };
     let comps = components::load(&cfg.resources_paths, &cfg.app_id)
         .map_err(|source| StartError::Components { app_id: app_id.clone(), source })?;
     let stores = Stores::open(&comps, &cfg.app_id, cfg.namespace_env.as_deref())
         .map_err(|source| StartError::Stores { app_id: app_id.clone(), source })?;
+    let secrets = SecretStores::open(&comps, &cfg.environment)
+        .map_err(|source| StartError::Secrets { app_id: app_id.clone(), source: Box::new(source) })?;
     let registry = Registry::open(&cfg.registry_path)
         .map_err(|source| StartError::Registry { app_id: app_id.clone(), source })?;
 
@@ -124,7 +183,23 @@ pub fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
     }
     // The internal port is only for other sidecars on this machine.
     let internal_listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    Ok(Prepared { cfg, stores, registry, api_listeners, internal_listener, http_port })
+    Ok(Prepared {
+        cfg,
+        configuration,
+        acl,
+        identity,
+        stores,
+        secrets,
+        registry,
+        api_listeners,
+        internal_listener,
+        http_port,
+    })
+}
+
+/// `name` in the sidecar's environment (the last value wins).
+fn env_lookup(environment: &[(String, String)], name: &str) -> Option<String> {
+    environment.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
 /// A running sidecar.
@@ -144,7 +219,18 @@ pub struct Running {
 
 /// Starts a prepared sidecar on the current actix system.
 pub async fn start(p: Prepared) -> Result<Running, StartError> {
-    let Prepared { cfg, stores, registry, api_listeners, internal_listener, http_port } = p;
+    let Prepared {
+        cfg,
+        configuration,
+        acl,
+        identity,
+        stores,
+        secrets,
+        registry,
+        api_listeners,
+        internal_listener,
+        http_port,
+    } = p;
     let app_id = cfg.app_id.clone();
     let internal_addr = internal_listener.local_addr().map_err(|source| StartError::Bind {
         app_id: app_id.clone(),
@@ -161,19 +247,20 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
         cfg.app_api_token.as_deref(),
         app_health.clone(),
     ));
-    let messaging = web::Data::new(DirectMessaging::new(
-        &cfg.app_id,
-        &cfg.namespace,
-        channel.clone(),
-        registry.clone(),
-        &cfg.host_ip,
-    ));
+    let (mtls, policies) = (identity.mtls_enabled(), acl.is_some());
+    let identity = Arc::new(identity);
+    let messaging = web::Data::new(
+        DirectMessaging::new(&cfg.app_id, &cfg.namespace, channel.clone(), registry.clone(), &cfg.host_ip)
+            .with_identity(identity.clone()),
+    );
     let readiness = Arc::new(Readiness::default());
     let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = web::Data::new(ApiContext {
         app_id: app_id.clone(),
         cfg: cfg.clone(),
         stores: Arc::new(stores),
+        secrets: Arc::new(secrets),
+        configuration: Arc::new(configuration),
         readiness: readiness.clone(),
         extended: Mutex::new(Default::default()),
         stop: stop_tx,
@@ -181,7 +268,13 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     let bind_err = |source| StartError::Bind { app_id: app_id.clone(), addr: internal_addr, source };
 
     // The internal server for other sidecars, then the public API.
-    let internal_ctx = web::Data::new(InternalContext { app_id: app_id.clone(), channel });
+    let internal_ctx = web::Data::new(InternalContext {
+        app_id: app_id.clone(),
+        has_app_channel: cfg.app_port.is_some(),
+        identity,
+        acl: acl.map(Arc::new),
+        channel,
+    });
     let internal_server = HttpServer::new(move || {
         App::new()
             .app_data(internal_ctx.clone())
@@ -217,7 +310,7 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     // Init completes once the app's port accepts connections; then the health probes start.
     tasks.push(actix_rt::spawn(init(cfg.clone(), readiness.clone(), app_health)));
 
-    tracing::info!(app_id = %app_id, http_port, internal = %internal_addr, "Sidecar serving");
+    tracing::info!(app_id = %app_id, http_port, internal = %internal_addr, mtls, policies, "Sidecar serving");
     Ok(Running {
         app_id,
         http_port,

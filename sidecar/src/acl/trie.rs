@@ -9,6 +9,7 @@
 //! - `/**` matches this segment and everything after it;
 //! - a segment with `*` in it (`/b*`) matches as a glob (`*` is any run of characters), and
 //!   then decides for everything below it too.
+//!
 //! The first node with an action on the way decides (a `/x*` node in the middle lets the search
 //! go deeper first); when the last segment lands on a node without one, its `/*` child decides.
 //! If two operations have the same name, the first one listed counts.

@@ -42,6 +42,17 @@ pub fn main(cli: Cli) -> i32 {
                     return EXIT_USAGE;
                 }
             };
+            // Token files for tools, when asked for; they go when the run does.
+            let _token_files = match &args.tokens_dir {
+                None => None,
+                Some(dir) => match crate::tokens::TokenFiles::write(dir, &plan) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        tracing::error!(dir = %dir.display(), error = %e, "Cannot write the token files");
+                        return EXIT_FAILURE;
+                    }
+                },
+            };
             actix_rt::System::new().block_on(run(plan, env))
         }
     }
@@ -78,7 +89,9 @@ pub async fn run(plan: Vec<AppPlan>, env: Vec<(String, String)>) -> i32 {
         Ok(Err(e)) => {
             tracing::error!("{e}");
             return match e {
-                sidecar::StartError::Bind { .. } | sidecar::StartError::Registry { .. } => EXIT_FAILURE,
+                sidecar::StartError::Bind { .. }
+                | sidecar::StartError::Registry { .. }
+                | sidecar::StartError::Identity { .. } => EXIT_FAILURE,
                 _ => EXIT_USAGE,
             };
         }
