@@ -302,6 +302,33 @@ mod tests {
     }
 
     #[test]
+    fn body_size_flags_follow_daprd() {
+        let size = |argv: &[&str]| {
+            let mut full = vec!["-a", "x"];
+            full.extend_from_slice(argv);
+            args(&full).plan(&[]).unwrap()[0].sidecar.max_body_size
+        };
+        assert_eq!(size(&[]), 4 << 20);
+        assert_eq!(size(&["--dapr-http-max-request-size", "16"]), 16 << 20);
+        assert_eq!(size(&["--dapr-http-max-request-size", "16", "--max-body-size", "1Mi"]), 1 << 20);
+        assert_eq!(size(&["--dapr-http-max-request-size", "0"]), u64::MAX);
+        assert_eq!(size(&["--max-body-size", "0"]), u64::MAX);
+    }
+
+    #[test]
+    fn config_files_and_listen_addresses() {
+        let p = &args(&["-a", "x", "-c", "/a.yaml", "--config", "/b.yaml"]).plan(&[]).unwrap()[0];
+        let files: Vec<_> = p.sidecar.config_files.iter().map(|c| (c.path.clone(), c.required)).collect();
+        assert_eq!(files, vec![(PathBuf::from("/a.yaml"), true), (PathBuf::from("/b.yaml"), true)]);
+        assert_eq!(p.sidecar.listen_addresses, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
+        let p = &args(&["-a", "x"]).plan(&[("HOME".into(), "/h".into())]).unwrap()[0];
+        assert_eq!(p.sidecar.config_files[0].path, PathBuf::from("/h/.dapr/config.yaml"));
+        assert!(!p.sidecar.config_files[0].required);
+        let p = &args(&["-a", "x", "--dapr-listen-addresses", "0.0.0.0"]).plan(&[]).unwrap()[0];
+        assert_eq!(p.sidecar.listen_addresses, vec![std::net::IpAddr::from([0, 0, 0, 0])]);
+    }
+
+    #[test]
     fn run_file_conflicts_with_app_flags() {
         assert!(Cli::try_parse_from(["sidecar", "run", "-f", "x.yaml", "-a", "y"]).is_err());
     }
