@@ -3,11 +3,12 @@
 
 use crate::components::ResourcesPath;
 use crate::config::{self, AppCommand, AppHealthConfig, AppPlan, ConfigError, SidecarConfig};
+use crate::configuration::ConfigFile;
 use crate::quantity;
 use crate::registry;
 use crate::runfile::{self, RunFileError};
+use crate::tokens;
 use clap::{Args, Parser, Subcommand};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -64,9 +65,10 @@ pub struct RunArgs {
     /// Deprecated alias of `--resources-path`.
     #[arg(short = 'd', long = "components-path", hide = true)]
     pub components_path: Option<PathBuf>,
-    /// Accepted for compatibility; Configuration resources are not used by the stand-in.
-    #[arg(short = 'c', long = "config", hide = true)]
-    pub config: Option<PathBuf>,
+    /// A Configuration file (access control, mTLS, secret scopes); repeatable, later files
+    /// layered over earlier ones. Default `~/.dapr/config.yaml` when it exists.
+    #[arg(short = 'c', long = "config")]
+    pub config: Vec<PathBuf>,
     /// Probe the app's health endpoint.
     #[arg(long = "enable-app-health-check")]
     pub enable_app_health_check: bool,
@@ -82,13 +84,18 @@ pub struct RunArgs {
     /// Consecutive failures before the app is unhealthy.
     #[arg(long = "app-health-threshold", default_value_t = 3)]
     pub app_health_threshold: u32,
-    /// Largest request body, as a quantity (`4Mi`).
-    #[arg(long = "max-body-size", default_value = "4Mi")]
-    pub max_body_size: String,
+    /// Largest request body, as a quantity (`4Mi`, the default; 0: no limit).
+    #[arg(long = "max-body-size")]
+    pub max_body_size: Option<String>,
+    /// daprd's deprecated form of `--max-body-size`, in MB (≤ 0: no limit); `--max-body-size`
+    /// wins when both are given.
+    #[arg(long = "dapr-http-max-request-size", allow_negative_numbers = true)]
+    pub dapr_http_max_request_size: Option<i64>,
     /// Accepted (`4Ki`); see the crate docs.
     #[arg(long = "read-buffer-size", default_value = "4Ki")]
     pub read_buffer_size: String,
-    /// Comma-separated addresses for the HTTP API (default: all interfaces, like daprd).
+    /// Comma-separated addresses for the HTTP API (default: 127.0.0.1; daprd's is all
+    /// interfaces, `0.0.0.0`).
     #[arg(long = "dapr-listen-addresses")]
     pub listen_addresses: Option<String>,
     /// Seconds in-flight requests get on shutdown.
@@ -97,6 +104,10 @@ pub struct RunArgs {
     /// The shared name registry file (default `~/.dapr/standin/registry.db`).
     #[arg(long = "registry", env = registry::ENV_REGISTRY)]
     pub registry: Option<PathBuf>,
+    /// Where to write each app's API tokens (`<app-id>.env`, mode 0600) for tools that call a
+    /// sidecar themselves; removed when the run stops. Nothing is written without it.
+    #[arg(long = "tokens-dir", env = "SIDECAR_TOKENS_DIR")]
+    pub tokens_dir: Option<PathBuf>,
     /// Log level for sidecar lines (`RUST_LOG` overrides).
     #[arg(long = "log-level", default_value = "info")]
     pub log_level: String,
@@ -140,7 +151,10 @@ impl RunArgs {
         if let Some(file) = &self.run_file {
             let inputs =
                 runfile::Inputs { inherited_env: env, home: home.as_deref(), registry_path: &registry_path };
-            return Ok(runfile::load(file, &inputs)?);
+            let mut plans = runfile::load(file, &inputs)?;
+            // The local run is safe by default: apps without tokens get their own.
+            tokens::generate_missing(&mut plans);
+            return Ok(plans);
         }
         let app_id = self
             .app_id
@@ -149,6 +163,12 @@ impl RunArgs {
             .unwrap_or_else(|| format!("app-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]));
         let mut cfg = SidecarConfig::new(app_id, registry_path);
         cfg.apply_env(|k| env.iter().rev().find(|(ek, _)| ek == k).map(|(_, v)| v.clone()));
+        cfg.environment = env.to_vec();
+        cfg.config_files = if self.config.is_empty() {
+            runfile::default_config(home.as_deref())
+        } else {
+            self.config.iter().map(|path| ConfigFile { path: path.clone(), required: true }).collect()
+        };
         let port = |name: &str, v: i64| -> Result<Option<u16>, CliError> {
             match v {
                 v if v <= 0 => Ok(None),
@@ -186,20 +206,18 @@ impl RunArgs {
                 threshold: self.app_health_threshold,
             });
         }
-        cfg.max_body_size =
-            quantity::parse_bytes(&self.max_body_size).map_err(|e| flag("max-body-size", e.to_string()))?;
+        cfg.max_body_size = match (&self.max_body_size, self.dapr_http_max_request_size) {
+            (Some(q), _) => config::body_limit(
+                quantity::parse_bytes(q).map_err(|e| flag("max-body-size", e.to_string()))?,
+            ),
+            (None, Some(mb)) => config::body_limit_mb(mb),
+            (None, None) => config::DEFAULT_MAX_BODY_SIZE,
+        };
         cfg.read_buffer_size = quantity::parse_bytes(&self.read_buffer_size)
             .map_err(|e| flag("read-buffer-size", e.to_string()))?;
         if let Some(list) = &self.listen_addresses {
-            cfg.listen_addresses = list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse::<IpAddr>()
-                        .map_err(|_| flag("dapr-listen-addresses", format!("{s:?} is not an IP address")))
-                })
-                .collect::<Result<_, _>>()?;
+            cfg.listen_addresses =
+                config::parse_listen_addresses(list).map_err(|e| flag("dapr-listen-addresses", e))?;
         }
         cfg.graceful_shutdown = Duration::from_secs(self.graceful_shutdown_seconds);
         cfg.validate().map_err(|e| flag(&kebab(&e.field), e.reason))?;
@@ -281,6 +299,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("--app-health-probe-timeout"), "{e}");
+    }
+
+    #[test]
+    fn body_size_flags_follow_daprd() {
+        let size = |argv: &[&str]| {
+            let mut full = vec!["-a", "x"];
+            full.extend_from_slice(argv);
+            args(&full).plan(&[]).unwrap()[0].sidecar.max_body_size
+        };
+        assert_eq!(size(&[]), 4 << 20);
+        assert_eq!(size(&["--dapr-http-max-request-size", "16"]), 16 << 20);
+        assert_eq!(size(&["--dapr-http-max-request-size", "16", "--max-body-size", "1Mi"]), 1 << 20);
+        assert_eq!(size(&["--dapr-http-max-request-size", "0"]), u64::MAX);
+        assert_eq!(size(&["--max-body-size", "0"]), u64::MAX);
+    }
+
+    #[test]
+    fn config_files_and_listen_addresses() {
+        let p = &args(&["-a", "x", "-c", "/a.yaml", "--config", "/b.yaml"]).plan(&[]).unwrap()[0];
+        let files: Vec<_> = p.sidecar.config_files.iter().map(|c| (c.path.clone(), c.required)).collect();
+        assert_eq!(files, vec![(PathBuf::from("/a.yaml"), true), (PathBuf::from("/b.yaml"), true)]);
+        assert_eq!(p.sidecar.listen_addresses, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
+        let p = &args(&["-a", "x"]).plan(&[("HOME".into(), "/h".into())]).unwrap()[0];
+        assert_eq!(p.sidecar.config_files[0].path, PathBuf::from("/h/.dapr/config.yaml"));
+        assert!(!p.sidecar.config_files[0].required);
+        let p = &args(&["-a", "x", "--dapr-listen-addresses", "0.0.0.0"]).plan(&[]).unwrap()[0];
+        assert_eq!(p.sidecar.listen_addresses, vec![std::net::IpAddr::from([0, 0, 0, 0])]);
     }
 
     #[test]

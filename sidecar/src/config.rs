@@ -2,6 +2,7 @@
 //! is bound. Field docs give units and daprd's defaults.
 
 use crate::components::ResourcesPath;
+use crate::configuration::ConfigFile;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,8 +29,9 @@ pub struct SidecarConfig {
     pub app_port: Option<u16>,
     /// `--app-channel-address`, default `127.0.0.1`.
     pub app_channel_address: String,
-    /// Addresses the HTTP API listens on (daprd's `--dapr-listen-addresses`; all interfaces by
-    /// default, like daprd).
+    /// Addresses the HTTP API listens on (daprd's `--dapr-listen-addresses`). The stand-in's
+    /// default is loopback (`127.0.0.1`), deliberately unlike daprd's all interfaces: a local run
+    /// should not offer its apps' sidecars to the network.
     pub listen_addresses: Vec<IpAddr>,
     /// `--dapr-http-port`; 0 picks a free port.
     pub dapr_http_port: u16,
@@ -38,12 +40,17 @@ pub struct SidecarConfig {
     /// `--metrics-port`: reserved and reported only.
     pub metrics_port: u16,
     /// `--max-body-size` in bytes (default 4 MiB): request bodies above it fail with
-    /// `stream too large`.
+    /// `stream too large`. `u64::MAX` is no limit (daprd's size ≤ 0).
     pub max_body_size: u64,
     /// `--read-buffer-size` in bytes (accepted; see the crate docs for what is not enforced).
     pub read_buffer_size: u64,
     /// Resources folders, in precedence order.
     pub resources_paths: Vec<ResourcesPath>,
+    /// `--config` files (Configuration resources), laid over each other in order.
+    pub config_files: Vec<ConfigFile>,
+    /// The sidecar's environment (daprd's process environment): what `$VAR` in a Configuration
+    /// and the `secretstores.local.env` store read. Later entries win.
+    pub environment: Vec<(String, String)>,
     /// App health checks, when enabled.
     pub app_health: Option<AppHealthConfig>,
     /// `$DAPR_API_TOKEN`: when set, API calls must carry `dapr-api-token`.
@@ -133,13 +140,15 @@ impl SidecarConfig {
             namespace_env: None,
             app_port: None,
             app_channel_address: "127.0.0.1".into(),
-            listen_addresses: vec![IpAddr::from([0, 0, 0, 0])],
+            listen_addresses: vec![IpAddr::from([127, 0, 0, 1])],
             dapr_http_port: 0,
             dapr_grpc_port: 0,
             metrics_port: 0,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             read_buffer_size: DEFAULT_READ_BUFFER_SIZE,
             resources_paths: Vec::new(),
+            config_files: Vec::new(),
+            environment: Vec::new(),
             app_health: None,
             dapr_api_token: None,
             app_api_token: None,
@@ -185,6 +194,38 @@ impl SidecarConfig {
         }
         Ok(())
     }
+}
+
+/// A body limit from a `--max-body-size` quantity in bytes: daprd applies none for 0.
+pub fn body_limit(bytes: u64) -> u64 {
+    if bytes == 0 {
+        u64::MAX
+    } else {
+        bytes
+    }
+}
+
+/// A body limit from daprd's deprecated `--dapr-http-max-request-size` (megabytes; ≤ 0: none).
+pub fn body_limit_mb(mb: i64) -> u64 {
+    if mb <= 0 {
+        u64::MAX
+    } else {
+        (mb as u64).saturating_mul(1 << 20)
+    }
+}
+
+/// `--dapr-listen-addresses` / `apiListenAddresses`: comma-separated IP addresses.
+pub fn parse_listen_addresses(list: &str) -> Result<Vec<IpAddr>, String> {
+    let addrs: Vec<IpAddr> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<IpAddr>().map_err(|_| format!("{s:?} is not an IP address")))
+        .collect::<Result<_, _>>()?;
+    if addrs.is_empty() {
+        return Err(format!("{list:?} names no address"));
+    }
+    Ok(addrs)
 }
 
 /// A free TCP port number on 127.0.0.1, for ports that are only reported (`DAPR_GRPC_PORT`,

@@ -17,19 +17,24 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod api;
 pub mod channel;
 pub mod cli;
 pub mod components;
 pub mod config;
+pub mod configuration;
 pub mod golang;
 pub mod internal;
 pub mod messaging;
 pub mod quantity;
 pub mod registry;
 pub mod runfile;
+pub mod secrets;
+pub mod security;
 pub mod sidecar;
 pub mod state;
 pub mod supervisor;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
+pub mod tokens;

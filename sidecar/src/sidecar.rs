@@ -2,22 +2,28 @@
 //! internal server) for one app and runs them, like one `daprd` process.
 //!
 //! # How to use
-//! [`prepare`] does everything that can fail — load components, open stores (connecting to their
-//! servers) and the registry, bind the ports — without starting anything. [`start`]
+//! [`prepare`] does everything that can fail — load the Configuration and the components, open
+//! stores (connecting to their servers), secret stores, the registry and (with mTLS) the trust
+//! anchor, bind the ports — without starting anything. [`start`]
 //! then serves, registers in the name registry and waits for the app in the background; the
 //! returned [`Running`] reports readiness and stops cleanly.
 
+use crate::acl::{AccessControlList, InvalidSpec};
 use crate::api::{self, health::Readiness, ApiContext, StopRequest};
 use crate::channel::{health::AppHealth, AppChannel};
 use crate::components::{self, ComponentError};
 use crate::config::{ConfigError, SidecarConfig};
+use crate::configuration::{ConfigFile, Configuration, ConfigurationError};
 use crate::internal::{self, InternalContext};
 use crate::messaging::DirectMessaging;
 use crate::registry::{Registration, Registry, RegistryError, HEARTBEAT_INTERVAL};
+use crate::secrets::{self, SecretStores};
+use crate::security::{self, AnchorError, TrustAnchor, WorkloadIdentity};
 use crate::state::{OpenError, Stores};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +42,42 @@ pub enum StartError {
         /// What is wrong.
         #[source]
         source: ConfigError,
+    },
+    /// A Configuration file is invalid.
+    #[error("app {app_id}: {source}")]
+    Configuration {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: ConfigurationError,
+    },
+    /// The Configuration's access-control policies are invalid.
+    #[error("app {app_id}: {source}")]
+    AccessControl {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: InvalidSpec,
+    },
+    /// The trust anchor (mTLS) could not be read or created.
+    #[error("app {app_id}: {source}")]
+    Identity {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: AnchorError,
+    },
+    /// A secret store could not be initialised.
+    #[error("app {app_id}: {source}")]
+    Secrets {
+        /// The app.
+        app_id: String,
+        /// What is wrong.
+        #[source]
+        source: Box<secrets::OpenError>,
     },
     /// A component file is invalid.
     #[error("app {app_id}: {source}")]
@@ -64,6 +106,16 @@ pub enum StartError {
         #[source]
         source: RegistryError,
     },
+    /// A start-up step on the blocking pool did not finish (the runtime is shutting down).
+    #[error("app {app_id}: {step}: {reason}")]
+    Task {
+        /// The app.
+        app_id: String,
+        /// What it was doing.
+        step: &'static str,
+        /// Why the task ended.
+        reason: String,
+    },
     /// A port could not be bound.
     #[error("app {app_id}: cannot listen on {addr}: {source}")]
     Bind {
@@ -80,7 +132,11 @@ pub enum StartError {
 /// A sidecar ready to start: everything that can fail has been done.
 pub struct Prepared {
     cfg: SidecarConfig,
+    configuration: Configuration,
+    acl: Option<AccessControlList>,
+    identity: WorkloadIdentity,
     stores: Stores,
+    secrets: SecretStores,
     registry: Registry,
     api_listeners: Vec<TcpListener>,
     internal_listener: TcpListener,
@@ -99,11 +155,20 @@ impl Prepared {
     }
 }
 
-/// Validates `cfg`, loads components, opens stores and the registry and binds the ports. The
-/// file work runs on the blocking pool; stores connect to their servers within their time limits.
+/// Validates `cfg`, loads the Configuration and components, opens stores, secret stores, the
+/// registry and (with mTLS) the trust anchor, and binds the ports. The file work runs on the
+/// blocking pool; stores connect to their servers within their time limits.
 pub async fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
     let app_id = cfg.app_id.clone();
     cfg.validate().map_err(|source| StartError::Config { app_id: app_id.clone(), source })?;
+    // The Configuration (access control, mTLS, secret scopes) and the trust anchor: files.
+    let (files, env, registry_path) =
+        (cfg.config_files.clone(), cfg.environment.clone(), cfg.registry_path.clone());
+    let (namespace, id) = (cfg.namespace.clone(), cfg.app_id.clone());
+    let (configuration, acl, identity) = blocking(&app_id, "loading the Configuration", move || {
+        load_trust(&files, &env, &registry_path, &namespace, &id)
+    })
+    .await?;
     let (paths, id) = (cfg.resources_paths.clone(), cfg.app_id.clone());
     let comps = tokio::task::spawn_blocking(move || components::load(&paths, &id))
         .await
@@ -112,6 +177,12 @@ pub async fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
     let stores = Stores::open(&comps, &cfg.app_id, cfg.namespace_env.as_deref())
         .await
         .map_err(|source| StartError::Stores { app_id: app_id.clone(), source })?;
+    let (env, id) = (cfg.environment.clone(), app_id.clone());
+    let secrets = blocking(&app_id, "opening the secret stores", move || {
+        SecretStores::open(&comps, &env)
+            .map_err(|source| StartError::Secrets { app_id: id, source: Box::new(source) })
+    })
+    .await?;
     let path = cfg.registry_path.clone();
     let registry = tokio::task::spawn_blocking(move || Registry::open(&path))
         .await
@@ -131,7 +202,58 @@ pub async fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
     }
     // The internal port is only for other sidecars on this machine.
     let internal_listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    Ok(Prepared { cfg, stores, registry, api_listeners, internal_listener, http_port })
+    Ok(Prepared {
+        cfg,
+        configuration,
+        acl,
+        identity,
+        stores,
+        secrets,
+        registry,
+        api_listeners,
+        internal_listener,
+        http_port,
+    })
+}
+
+/// The Configuration at `files`, its access-control policies and this sidecar's identity (with
+/// mTLS, read from or created in the trust anchor beside the name registry). Blocking.
+fn load_trust(
+    files: &[ConfigFile],
+    environment: &[(String, String)],
+    registry_path: &Path,
+    namespace: &str,
+    app_id: &str,
+) -> Result<(Configuration, Option<AccessControlList>, WorkloadIdentity), StartError> {
+    let configuration = Configuration::load(files, |k| env_lookup(environment, k))
+        .map_err(|source| StartError::Configuration { app_id: app_id.to_owned(), source })?;
+    let acl = AccessControlList::parse(configuration.access_control.as_ref())
+        .map_err(|source| StartError::AccessControl { app_id: app_id.to_owned(), source })?;
+    let identity = if configuration.mtls_enabled {
+        let anchor = TrustAnchor::load_or_create(&security::anchor_path(registry_path))
+            .map_err(|source| StartError::Identity { app_id: app_id.to_owned(), source })?;
+        WorkloadIdentity::enabled(anchor, namespace, app_id)
+    } else {
+        WorkloadIdentity::disabled()
+    };
+    Ok((configuration, acl, identity))
+}
+
+/// Runs the start-up step `f` on the blocking pool, so that file work never stalls the runtime
+/// (other sidecars of the run, stores connecting).
+async fn blocking<T: Send + 'static>(
+    app_id: &str,
+    step: &'static str,
+    f: impl FnOnce() -> Result<T, StartError> + Send + 'static,
+) -> Result<T, StartError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(StartError::Task { app_id: app_id.to_owned(), step, reason: e.to_string() }))
+}
+
+/// `name` in the sidecar's environment (the last value wins).
+fn env_lookup(environment: &[(String, String)], name: &str) -> Option<String> {
+    environment.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
 /// A running sidecar.
@@ -151,7 +273,18 @@ pub struct Running {
 
 /// Starts a prepared sidecar on the current actix system.
 pub async fn start(p: Prepared) -> Result<Running, StartError> {
-    let Prepared { cfg, stores, registry, api_listeners, internal_listener, http_port } = p;
+    let Prepared {
+        cfg,
+        configuration,
+        acl,
+        identity,
+        stores,
+        secrets,
+        registry,
+        api_listeners,
+        internal_listener,
+        http_port,
+    } = p;
     let app_id = cfg.app_id.clone();
     let internal_addr = internal_listener.local_addr().map_err(|source| StartError::Bind {
         app_id: app_id.clone(),
@@ -168,19 +301,20 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
         cfg.app_api_token.as_deref(),
         app_health.clone(),
     ));
-    let messaging = web::Data::new(DirectMessaging::new(
-        &cfg.app_id,
-        &cfg.namespace,
-        channel.clone(),
-        registry.clone(),
-        &cfg.host_ip,
-    ));
+    let (mtls, policies) = (identity.mtls_enabled(), acl.is_some());
+    let identity = Arc::new(identity);
+    let messaging = web::Data::new(
+        DirectMessaging::new(&cfg.app_id, &cfg.namespace, channel.clone(), registry.clone(), &cfg.host_ip)
+            .with_identity(identity.clone()),
+    );
     let readiness = Arc::new(Readiness::default());
     let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = web::Data::new(ApiContext {
         app_id: app_id.clone(),
         cfg: cfg.clone(),
         stores: Arc::new(stores),
+        secrets: Arc::new(secrets),
+        configuration: Arc::new(configuration),
         readiness: readiness.clone(),
         extended: Mutex::new(Default::default()),
         stop: stop_tx,
@@ -188,7 +322,13 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     let bind_err = |source| StartError::Bind { app_id: app_id.clone(), addr: internal_addr, source };
 
     // The internal server for other sidecars, then the public API.
-    let internal_ctx = web::Data::new(InternalContext { app_id: app_id.clone(), channel });
+    let internal_ctx = web::Data::new(InternalContext {
+        app_id: app_id.clone(),
+        has_app_channel: cfg.app_port.is_some(),
+        identity,
+        acl: acl.map(Arc::new),
+        channel,
+    });
     let internal_server = HttpServer::new(move || {
         App::new()
             .app_data(internal_ctx.clone())
@@ -224,7 +364,7 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     // Init completes once the app's port accepts connections; then the health probes start.
     tasks.push(actix_rt::spawn(init(cfg.clone(), readiness.clone(), app_health)));
 
-    tracing::info!(app_id = %app_id, http_port, internal = %internal_addr, "Sidecar serving");
+    tracing::info!(app_id = %app_id, http_port, internal = %internal_addr, mtls, policies, "Sidecar serving");
     Ok(Running {
         app_id,
         http_port,

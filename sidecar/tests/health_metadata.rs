@@ -93,7 +93,9 @@ fn shutdown_answers_204_then_stops_the_sidecar_and_its_app() {
     );
     let mut run = ws.run_file(&file).start();
     let port = run.ready("a").http_port;
-    let r = req("POST", "/v1.0/shutdown").send(port);
+    // The run gave the app (and its sidecar) a token: shutdown needs it.
+    assert_eq!(req("POST", "/v1.0/shutdown").send(port).status, 401);
+    let r = req("POST", "/v1.0/shutdown").header("dapr-api-token", &run.dapr_token("a")).send(port);
     assert_eq!((r.status, r.body.len()), (204, 0));
     let status = run.wait_exit();
     assert!(status.success(), "{status}");

@@ -5,7 +5,7 @@
 mod common;
 
 use common::app::Echo;
-use common::http::get;
+use common::http::{get, req};
 use common::run::{alive, run_file, Workspace};
 use nix::sys::signal::Signal;
 
@@ -85,7 +85,8 @@ fn an_app_that_exits_is_logged_and_its_sidecar_keeps_serving() {
     run.wait_stdout("== APP - brief == bye");
     run.wait_stderr("The App process exited with error code: 3");
     assert_eq!(get(port, "/v1.0/healthz").status, 204);
-    assert_eq!(get(port, "/v1.0/metadata").json()["id"], "brief");
+    let metadata = req("GET", "/v1.0/metadata").header("dapr-api-token", &run.dapr_token("brief")).send(port);
+    assert_eq!(metadata.json()["id"], "brief");
     assert_eq!(run.terminate().code(), Some(0));
 }
 

@@ -22,11 +22,13 @@ pub mod build;
 pub mod platform;
 pub mod ports;
 pub mod servers;
+pub mod tokens;
 pub mod wait;
 
 pub use build::bin_path;
 pub use platform::{AppSpec, Platform, RunningApp};
 pub use ports::free_port;
+pub use tokens::RunTokens;
 pub use wait::{eventually, wait_healthy};
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
-//! The repository's own `dapr.yaml`, run as README.md says (`target/debug/sidecar run -f
-//! dapr.yaml`): every app comes up behind its sidecar on the ports the run file names, answers
-//! the plugin protocol through its sidecar, and Ctrl-C/SIGTERM stops everything.
+//! The repository's own `dapr.yaml`, run as README.md says (`scripts/local-secrets`, then
+//! `target/debug/sidecar run -f dapr.yaml`): every app comes up behind its sidecar on the ports
+//! the run file names, each sidecar requires the API token the run gave its app, the apps answer
+//! the plugin protocol through their sidecars, the access-control policies of config/ hold (a
+//! plugin cannot call another directly, keel can), each service's state and secrets are its own,
+//! and Ctrl-C/SIGTERM stops everything.
 //!
 //! It uses the run file's fixed ports (3100-3113, 3500-3513): a platform already running on this
 //! machine makes it fail, with the sidecar's message naming the port.
@@ -11,7 +14,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keel_e2e::{bin_path, build::workspace_root, client, wait_healthy};
+use keel_e2e::{bin_path, build::workspace_root, client, wait_healthy, RunTokens};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -49,14 +52,19 @@ async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
     bin_path("sidecar"); // builds the workspace
     let dir = tempfile::tempdir().unwrap();
     fs::copy(root.join("dapr.yaml"), dir.path().join("dapr.yaml")).unwrap();
-    fs::create_dir(dir.path().join("components")).unwrap();
-    for entry in fs::read_dir(root.join("components")).unwrap().flatten() {
-        if entry.path().is_file() {
-            fs::copy(entry.path(), dir.path().join("components").join(entry.file_name())).unwrap();
+    for folder in ["components", "config"] {
+        fs::create_dir(dir.path().join(folder)).unwrap();
+        for entry in fs::read_dir(root.join(folder)).unwrap().flatten() {
+            if entry.path().is_file() {
+                fs::copy(entry.path(), dir.path().join(folder).join(entry.file_name())).unwrap();
+            }
         }
     }
     symlink(keel_e2e::build::target_dir(), dir.path().join("target")).unwrap();
     symlink(root.join("examples"), dir.path().join("examples")).unwrap();
+    let secrets = Command::new(root.join("scripts/local-secrets")).current_dir(dir.path()).output().unwrap();
+    assert!(secrets.status.success(), "scripts/local-secrets: {secrets:?}");
+    let tokens = RunTokens::new(dir.path().join("tokens"));
 
     let log = dir.path().join("run.log");
     let out = fs::File::create(&log).unwrap();
@@ -64,6 +72,9 @@ async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
         .args(["run", "-f", "dapr.yaml"])
         .current_dir(dir.path())
         .env("SIDECAR_REGISTRY", dir.path().join("registry.db"))
+        .env("SIDECAR_TOKENS_DIR", tokens.dir())
+        .env_remove("DAPR_API_TOKEN")
+        .env_remove("APP_API_TOKEN")
         .stdin(Stdio::null())
         .stdout(out.try_clone().unwrap())
         .stderr(out)
@@ -81,11 +92,16 @@ async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
             .await;
     }
 
-    // Each app answers /v1/identify through its own sidecar, under its own id.
+    // Each app answers /v1/identify through its own sidecar, under its own id, with the token the
+    // run gave it; without it its sidecar refuses.
     let http = client();
+    let sidecar = |id: &str, port: u16, method: &str, path: &str| {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        http.request(method, format!("http://127.0.0.1:{port}/v1.0/{path}"))
+            .insert_header(("dapr-api-token", tokens.dapr(id)))
+    };
     for (id, port) in APPS {
-        let mut res = http
-            .get(format!("http://127.0.0.1:{port}/v1.0/invoke/{id}/method/v1/identify"))
+        let mut res = sidecar(id, port, "GET", &format!("invoke/{id}/method/v1/identify"))
             .send()
             .await
             .unwrap_or_else(|e| panic!("identify {id}: {e}"));
@@ -93,6 +109,35 @@ async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["plugin_id"], id);
         assert_eq!(body["ret"], 0);
+        let bare = http.get(format!("http://127.0.0.1:{port}/v1.0/metadata")).send().await.unwrap();
+        assert_eq!(bare.status().as_u16(), 401, "{id}'s sidecar without its token");
+    }
+
+    // Access control: greeter cannot call echo directly; keel can; the registry reaches auth.
+    let mut res = sidecar("greeter", 3511, "GET", "invoke/echo/method/v1/identify").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    assert_eq!(
+        body,
+        r#"{"errorCode":"ERR_DIRECT_INVOKE","message":"failed to invoke, id: echo, err: rpc error: code = PermissionDenied desc = access control policy has denied access to id: spiffe://public/ns/default/greeter operation: v1/identify verb: GET"}"#
+    );
+    for (from, port, to) in [("keel", 3500, "echo"), ("plugins", 3501, "auth"), ("keel", 3500, "auth")] {
+        let res =
+            sidecar(from, port, "GET", &format!("invoke/{to}/method/v1/identify")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{from} -> {to}");
+    }
+    let res = sidecar("echo", 3510, "GET", "invoke/auth/method/v1/identify").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 403, "a plugin -> auth");
+
+    // State and secrets: auth's are auth's alone.
+    let res = sidecar("auth", 3502, "GET", "secrets/auth-secrets/sealing-key").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    // keel has other stores (400 ERR_STATE_STORE_NOT_FOUND), a plugin none (500 ..._NOT_CONFIGURED).
+    for (id, port, status) in [("keel", 3500, 400), ("echo", 3510, 500)] {
+        let res = sidecar(id, port, "GET", "state/auth-state/auth%2Fkeys").send().await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{id} reads auth-state");
+        let res = sidecar(id, port, "GET", "secrets/auth-secrets/sealing-key").send().await.unwrap();
+        assert_ne!(res.status().as_u16(), 200, "{id} reads auth's sealing key");
     }
 
     // Output is prefixed with the app it came from.

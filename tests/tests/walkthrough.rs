@@ -3,8 +3,8 @@
 //!
 //! The section's shape, which this test relies on:
 //! - a ```` ```sh ```` block runs in bash (commands starting with `cargo` in the repository, the
-//!   rest in a scratch directory holding a copy of `dapr.yaml` and `components/` with the built
-//!   binaries and the examples linked in); `export` lines carry over to later blocks;
+//!   rest in a scratch directory holding a copy of `dapr.yaml`, `components/` and `config/` with
+//!   the built binaries, the examples and the scripts linked in); `export` lines carry over to later blocks;
 //! - a ```` ```sh terminal-N ```` block is a long-running command started "in terminal N";
 //! - `<!-- walkthrough: stop terminal-N -->` is the reader pressing Ctrl-C in terminal N;
 //! - a ```` ```text ```` block after a command is its expected output: every line must appear in
@@ -225,14 +225,17 @@ impl Drop for Session {
 
 fn scratch_copy(root: &Path, dir: &Path) {
     fs::copy(root.join("dapr.yaml"), dir.join("dapr.yaml")).unwrap();
-    fs::create_dir(dir.join("components")).unwrap();
-    for entry in fs::read_dir(root.join("components")).unwrap().flatten() {
-        if entry.path().is_file() {
-            fs::copy(entry.path(), dir.join("components").join(entry.file_name())).unwrap();
+    for folder in ["components", "config"] {
+        fs::create_dir(dir.join(folder)).unwrap();
+        for entry in fs::read_dir(root.join(folder)).unwrap().flatten() {
+            if entry.path().is_file() {
+                fs::copy(entry.path(), dir.join(folder).join(entry.file_name())).unwrap();
+            }
         }
     }
     symlink(keel_e2e::build::target_dir(), dir.join("target")).unwrap();
     symlink(root.join("examples"), dir.join("examples")).unwrap();
+    symlink(root.join("scripts"), dir.join("scripts")).unwrap();
     fs::create_dir(dir.join("home")).unwrap();
 }
 

@@ -42,6 +42,16 @@ pub mod codes {
     pub const NOT_SUPPORTED_STATE_OPERATION: &str = "ERR_NOT_SUPPORTED_STATE_OPERATION";
     /// Metadata update failed.
     pub const METADATA_SET: &str = "ERR_METADATA_SET";
+    /// No secret store at all.
+    pub const SECRET_STORES_NOT_CONFIGURED: &str = "ERR_SECRET_STORES_NOT_CONFIGURED";
+    /// No secret store of that name.
+    pub const SECRET_STORE_NOT_FOUND: &str = "ERR_SECRET_STORE_NOT_FOUND";
+    /// The Configuration's secret scopes refuse the key.
+    pub const PERMISSION_DENIED: &str = "ERR_PERMISSION_DENIED";
+    /// The store failed to give the secret(s).
+    pub const SECRET_GET: &str = "ERR_SECRET_GET";
+    /// The request body could not be read.
+    pub const BODY_READ: &str = "ERR_BODY_READ";
 }
 
 /// An API error response.
@@ -173,6 +183,67 @@ impl ApiError {
             codes::DIRECT_INVOKE,
             format!("failed to invoke, id: {app_id}, err: {err}"),
         )
+    }
+
+    /// The same error with another status (daprd answers a callee's `PermissionDenied` with 403).
+    pub fn with_status(mut self, new: StatusCode) -> Self {
+        match &mut self {
+            ApiError::Legacy { status, .. }
+            | ApiError::Rich { status, .. }
+            | ApiError::Text { status, .. } => *status = new,
+        }
+        self
+    }
+
+    /// 500 `ERR_SECRET_STORES_NOT_CONFIGURED` (no secret store at all).
+    pub fn secret_stores_not_configured() -> Self {
+        Self::legacy(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::SECRET_STORES_NOT_CONFIGURED,
+            "secret store is not configured",
+        )
+    }
+
+    /// 401 `ERR_SECRET_STORE_NOT_FOUND` (daprd's status for it is 401 Unauthorized).
+    pub fn secret_store_not_found(store: &str) -> Self {
+        Self::legacy(
+            StatusCode::UNAUTHORIZED,
+            codes::SECRET_STORE_NOT_FOUND,
+            format!("failed finding secret store with key {store}"),
+        )
+    }
+
+    /// 403 `ERR_PERMISSION_DENIED`: the Configuration's secret scopes refuse `key`.
+    pub fn secret_permission_denied(key: &str, store: &str) -> Self {
+        use crate::golang::quote::quote;
+        Self::legacy(
+            StatusCode::FORBIDDEN,
+            codes::PERMISSION_DENIED,
+            format!("access denied by policy to get {} from {}", quote(key), quote(store)),
+        )
+    }
+
+    /// 500 `ERR_SECRET_GET` for one secret.
+    pub fn secret_get(key: &str, store: &str, err: impl fmt::Display) -> Self {
+        Self::legacy(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::SECRET_GET,
+            format!("failed getting secret with key {key} from secret store {store}: {err}"),
+        )
+    }
+
+    /// 500 `ERR_SECRET_GET` for the bulk API.
+    pub fn bulk_secret_get(store: &str, err: impl fmt::Display) -> Self {
+        Self::legacy(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::SECRET_GET,
+            format!("failed getting secrets from secret store {store}: {err}"),
+        )
+    }
+
+    /// 400 `ERR_BODY_READ` (`failed to read request body: <err>`).
+    pub fn body_read(err: impl fmt::Display) -> Self {
+        Self::legacy(StatusCode::BAD_REQUEST, codes::BODY_READ, format!("failed to read request body: {err}"))
     }
 
     /// 401 `invalid api token` (Go's `http.Error`).

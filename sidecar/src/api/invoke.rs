@@ -42,7 +42,7 @@ pub async fn direct_message(
         Ok(resp) => resp,
         Err(e) => {
             tracing::debug!(app_id = %ctx.app_id, target = %target.app_id, error = %e, "Invocation failed");
-            return ApiError::direct_invoke(&target.app_id, e).error_response();
+            return ApiError::direct_invoke(&target.app_id, &e).with_status(e.status()).error_response();
         }
     };
     // 4. The answer, as daprd passes it on.

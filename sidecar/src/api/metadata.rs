@@ -29,6 +29,8 @@ struct ComponentMeta<'a> {
     #[serde(rename = "type")]
     type_name: &'a str,
     version: &'a str,
+    // The proto field is omitempty: a secret store without features shows none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     capabilities: &'static [&'static str],
 }
 
@@ -76,6 +78,12 @@ pub fn get(ctx: &ApiContext) -> Result<HttpResponse, ApiError> {
                 version: &s.version,
                 capabilities: s.backend.capabilities(),
             })
+            .chain(ctx.secrets.iter().map(|s| ComponentMeta {
+                name: &s.name,
+                type_name: &s.type_name,
+                version: &s.version,
+                capabilities: s.backend.features(),
+            }))
             .collect(),
         extended,
         app_connection_properties: AppConnection {

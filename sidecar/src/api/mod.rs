@@ -13,13 +13,16 @@ pub mod health;
 pub mod invoke;
 pub mod metadata;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 pub mod token;
 
 use crate::channel::body::RequestBody;
 use crate::config::SidecarConfig;
+use crate::configuration::Configuration;
 use crate::golang::url;
 use crate::messaging::DirectMessaging;
+use crate::secrets::SecretStores;
 use crate::state::Stores;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use errors::ApiError;
@@ -49,6 +52,10 @@ pub struct ApiContext {
     pub cfg: Arc<SidecarConfig>,
     /// State stores.
     pub stores: Arc<Stores>,
+    /// Secret stores.
+    pub secrets: Arc<SecretStores>,
+    /// The Configuration (secret scopes).
+    pub configuration: Arc<Configuration>,
     /// Init status for `/v1.0/healthz`.
     pub readiness: Arc<health::Readiness>,
     /// `extended` metadata set with `PUT /v1.0/metadata/{key}`.
@@ -96,7 +103,7 @@ pub async fn serve(
     }
 }
 
-/// Answers a route the sidecar serves itself (health, metadata, shutdown, state).
+/// Answers a route the sidecar serves itself (health, metadata, shutdown, state, secrets).
 pub async fn own_api(req: &HttpRequest, route: Route, body: RequestBody, ctx: &ApiContext) -> HttpResponse {
     let result = match route {
         Route::Healthz => health::healthz(req, ctx),
@@ -110,6 +117,8 @@ pub async fn own_api(req: &HttpRequest, route: Route, body: RequestBody, ctx: &A
         Route::BulkState(store) => state::bulk_get(ctx, &store, body).await,
         Route::Transaction(store) => state::transaction(ctx, req, &store, body).await,
         Route::QueryState(store) => state::query(ctx, &store).await,
+        Route::GetSecret(store, key) => secrets::get(ctx, req, &store, &key, body).await,
+        Route::BulkSecret(store) => secrets::bulk(ctx, req, &store, body).await,
     };
     result.unwrap_or_else(|e| {
         tracing::debug!(app_id = %ctx.app_id, path = %req.path(), error = %e, "API error");

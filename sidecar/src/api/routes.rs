@@ -33,6 +33,10 @@ pub enum Route {
     Transaction(String),
     /// `POST|PUT /v1.0-alpha1/state/{store}/query`.
     QueryState(String),
+    /// `GET /v1.0/secrets/{store}/{key}`.
+    GetSecret(String, String),
+    /// `GET /v1.0/secrets/{store}/bulk`.
+    BulkSecret(String),
 }
 
 /// Matches `method` and the routing path (see [`url::server_paths`]). `None` is everything
@@ -59,6 +63,13 @@ pub fn resolve(method: &Method, routing_path: &str) -> Result<Option<Route>, Api
             Route::DeleteState(p("storeName", store)?, p("key", key)?)
         }
         ["v1.0-alpha1", "state", store, "query"] if post_or_put => Route::QueryState(p("storeName", store)?),
+        // chi: the literal `bulk` wins over `{key}`.
+        ["v1.0", "secrets", store, "bulk"] if is(&Method::GET) => {
+            Route::BulkSecret(p("secretStoreName", store)?)
+        }
+        ["v1.0", "secrets", store, key] if is(&Method::GET) => {
+            Route::GetSecret(p("secretStoreName", store)?, p("key", key)?)
+        }
         _ => return Ok(None),
     };
     Ok(Some(route))
@@ -85,6 +96,10 @@ mod tests {
         assert_eq!(r(Method::POST, "/v1.0/state/s/bulk"), Some(Route::BulkState("s".into())));
         assert_eq!(r(Method::PUT, "/v1.0/state/s/k"), None);
         assert_eq!(r(Method::GET, "/v1.0/invoke/a/method/b"), None);
+        assert_eq!(r(Method::GET, "/v1.0/secrets/s/bulk"), Some(Route::BulkSecret("s".into())));
+        assert_eq!(r(Method::GET, "/v1.0/secrets/s/a%2Fb"), Some(Route::GetSecret("s".into(), "a/b".into())));
+        assert_eq!(r(Method::POST, "/v1.0/secrets/s/k"), None);
+        assert_eq!(r(Method::GET, "/v1.0/secrets/s"), None);
     }
 
     #[test]

@@ -22,7 +22,7 @@ fn lookup<'a>(ctx: &'a ApiContext, name: &str, app_id: &str) -> Result<&'a Store
 }
 
 /// `metadata.X=v` query parameters as `X → v` (first value wins).
-fn query_metadata(raw_query: &str) -> BTreeMap<String, String> {
+pub(super) fn query_metadata(raw_query: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (k, v) in url::parse_query(raw_query) {
         if let Some(name) = k.strip_prefix("metadata.") {

@@ -16,7 +16,7 @@ pub const API_VERSION: &str = "dapr.io/v1alpha1";
 /// A component the stand-in will run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Component {
-    /// `metadata.name`: the store name in `/v1.0/state/{name}`.
+    /// `metadata.name`: the store name in `/v1.0/state/{name}` or `/v1.0/secrets/{name}`.
     pub name: String,
     /// Which implementation backs it.
     pub kind: ComponentKind,
@@ -43,6 +43,10 @@ pub enum ComponentKind {
     StateRedis,
     /// `state.postgresql` / `state.postgres`, v1 (daprd's default version).
     StatePostgres,
+    /// `secretstores.local.env` (see `crate::secrets`); not a state store.
+    SecretStoreEnv,
+    /// `secretstores.local.file`; not a state store.
+    SecretStoreFile,
 }
 
 /// A resources folder and whether its absence is an error. The CLI's implicit default
@@ -287,13 +291,15 @@ fn kind_of(type_name: &str, version: &str) -> Result<ComponentKind, (&'static st
         "state.redis" => (ComponentKind::StateRedis, &["v1"]),
         // daprd also has v2 (a different table layout); v1 is its default.
         "state.postgresql" | "state.postgres" => (ComponentKind::StatePostgres, &["v1"]),
+        "secretstores.local.env" => (ComponentKind::SecretStoreEnv, &["v1"]),
+        "secretstores.local.file" => (ComponentKind::SecretStoreFile, &["v1"]),
         other => {
             return Err((
                 "spec.type",
                 format!(
                     "{other:?} is not supported by the local sidecar (it runs state.in-memory, \
-                     state.sqlite, state.redis and state.postgresql); set spec.ignoreErrors: true \
-                     to skip it"
+                     state.sqlite, state.redis, state.postgresql, secretstores.local.env and \
+                     secretstores.local.file); set spec.ignoreErrors: true to skip it"
                 ),
             ))
         }
@@ -305,6 +311,20 @@ fn kind_of(type_name: &str, version: &str) -> Result<ComponentKind, (&'static st
         ));
     }
     Ok(kind)
+}
+
+impl ComponentKind {
+    /// True for the state stores (`crate::state` opens them), false for the secret stores
+    /// (`crate::secrets` does).
+    pub fn is_state_store(self) -> bool {
+        match self {
+            ComponentKind::StateInMemory
+            | ComponentKind::StateSqlite
+            | ComponentKind::StateRedis
+            | ComponentKind::StatePostgres => true,
+            ComponentKind::SecretStoreEnv | ComponentKind::SecretStoreFile => false,
+        }
+    }
 }
 
 impl Component {

@@ -34,6 +34,20 @@ fn the_production_stores_are_components_the_sidecar_runs() {
 }
 
 #[test]
+fn the_local_secret_stores_are_components_but_not_state_stores() {
+    let c = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: e}\nspec: {type: secretstores.local.env, version: v1}\n---\napiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: f}\nspec: {type: secretstores.local.file}\n").unwrap();
+    let kinds: Vec<_> = c.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [ComponentKind::SecretStoreEnv, ComponentKind::SecretStoreFile]);
+    assert!(kinds.iter().all(|k| !k.is_state_store()));
+    assert!(ComponentKind::StateRedis.is_state_store());
+    let err = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: secretstores.local.file, version: v2}\n").unwrap_err();
+    assert!(
+        err.to_string().contains("field spec.version: \"v2\" of secretstores.local.file is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unsupported_types_and_versions_stop_the_sidecar_with_file_and_field() {
     let err = parse("apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: x}\nspec: {type: pubsub.redis, version: v1}\n").unwrap_err();
     let text = err.to_string();

@@ -1,6 +1,7 @@
 //! The Go standard-library behaviours that daprd exposes on the wire, reproduced so the stand-in
 //! answers byte for byte like daprd: `path.Clean`, `net/url` escaping, `strconv.Quote`,
-//! `time.Duration.String` and `encoding/json.Marshal` of decoded JSON.
+//! `time.Duration.String`, `encoding/json.Marshal` of decoded JSON, `os.ExpandEnv` and `%s` of
+//! JSON leaves.
 //!
 //! Only what no well-kept crate reproduces stays here, built on crates where they fit
 //! (`percent-encoding` sets, `serde_json`'s formatter, `humantime`'s parser); each helper says
@@ -10,6 +11,8 @@
 //! Each file is named for the Go package whose behaviour it copies, and says which function.
 
 pub mod duration;
+pub mod env;
+pub mod fmt;
 pub mod json;
 pub mod path;
 pub mod quote;

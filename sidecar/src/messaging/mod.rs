@@ -11,8 +11,9 @@ use crate::channel::body::{Reclaimable, RequestBody};
 use crate::channel::{self, AppChannel, AppResponse, ChannelError, ChannelRequest};
 use crate::internal::protocol;
 use crate::registry::{Registry, RegistryError};
+use crate::security::WorkloadIdentity;
 use actix_web::http::header::HeaderMap;
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use method::ForbiddenMethod;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +62,20 @@ pub enum InvokeError {
     /// The callee sidecar reported an error (its text is already daprd's remote wording).
     #[error("{0}")]
     Remote(String),
+    /// The callee's access-control policies refused the call (gRPC `PermissionDenied`).
+    #[error("{0}")]
+    PermissionDenied(String),
+}
+
+impl InvokeError {
+    /// The status daprd answers with: 403 for `PermissionDenied` (callee-side allowlists), 500
+    /// for everything else (`onDirectMessage`).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            InvokeError::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 /// One invocation as the API layer hands it over.
@@ -84,6 +99,7 @@ pub struct DirectMessaging {
     channel: Arc<AppChannel>,
     registry: Registry,
     forwarded: headers::Forwarded,
+    identity: Arc<WorkloadIdentity>,
 }
 
 // === impl DirectMessaging ===
@@ -107,7 +123,14 @@ impl DirectMessaging {
             channel,
             registry,
             forwarded: headers::Forwarded::new(host_ip, &hostname),
+            identity: Arc::new(WorkloadIdentity::disabled()),
         }
+    }
+
+    /// Presents `identity` to the sidecars it calls (mTLS; without it, none).
+    pub fn with_identity(mut self, identity: Arc<WorkloadIdentity>) -> Self {
+        self.identity = identity;
+        self
     }
 
     /// The app channel (the internal server uses it for calls from other sidecars).
@@ -174,6 +197,7 @@ impl DirectMessaging {
         body: RequestBody,
     ) -> Result<AppResponse, InvokeError> {
         protocol::set_call(&mut headers, id, ns, method);
+        self.identity.present(&mut headers);
         let streaming = body.is_streaming();
         let (length, body) = match body {
             RequestBody::Empty => (Some(0), None),
@@ -192,11 +216,16 @@ impl DirectMessaging {
             };
             match channel::send(client, verb.clone(), &url, headers.clone(), this_body).await {
                 Ok(resp) if protocol::is_sidecar_error(&resp.headers) => {
+                    let denied = resp.status == StatusCode::FORBIDDEN;
                     let text = match resp.collect().await {
                         Ok((_, _, b)) => String::from_utf8_lossy(&b).into_owned(),
                         Err(e) => e.to_string(),
                     };
-                    return Err(InvokeError::Remote(text));
+                    return Err(if denied {
+                        InvokeError::PermissionDenied(text)
+                    } else {
+                        InvokeError::Remote(text)
+                    });
                 }
                 Ok(resp) => return Ok(resp),
                 Err(ChannelError::Send { connect_failed: true, detail, .. }) => {

@@ -2,13 +2,16 @@
 //! (`pkg/runfileconfig`): `version: 1` required; `common` applies where an app leaves a key
 //! unset; `appDirPath` is required and relative to the file; other per-app paths are relative to
 //! `appDirPath`; resources come from `apps[i].resourcesPaths`, else `<appDirPath>/.dapr/resources`,
-//! else `common.resourcesPaths`, else `~/.dapr/components`; env is app > common > inherited.
+//! else `common.resourcesPaths`, else `~/.dapr/components`; the Configuration from
+//! `apps[i].configFilePath`, else `<appDirPath>/.dapr/config.yaml`, else `common.configFilePath`,
+//! else `~/.dapr/config.yaml`; env is app > common > inherited.
 //! Unknown keys are tolerated, as the CLI's YAML decoding tolerates them.
 //!
 //! Every error names the file, the key (`apps[1].appPort`) and the value.
 
 use crate::components::ResourcesPath;
 use crate::config::{self, AppCommand, AppHealthConfig, AppPlan, SidecarConfig};
+use crate::configuration::ConfigFile;
 use crate::quantity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -121,6 +124,11 @@ struct RawApp {
     app_health_threshold: Option<i64>,
     #[serde(rename = "maxBodySize")]
     max_body_size: Option<Scalar>,
+    /// The dapr CLI's key before 1.15 (an integer in MB, `--dapr-http-max-request-size`).
+    #[serde(rename = "daprHTTPMaxRequestSize")]
+    dapr_http_max_request_size: Option<i64>,
+    #[serde(rename = "apiListenAddresses")]
+    api_listen_addresses: Option<String>,
     #[serde(rename = "readBufferSize")]
     read_buffer_size: Option<Scalar>,
     #[serde(rename = "appLogDestination")]
@@ -213,15 +221,15 @@ fn resolve_app(
     let user_env = entry.user_env();
     let mut cfg = SidecarConfig::new(entry.app_id(&app_dir), inputs.registry_path.to_owned());
     cfg.apply_env(|name| env_lookup(&user_env, inputs.inherited_env, name));
+    cfg.environment = inputs.inherited_env.iter().chain(&user_env).cloned().collect();
     cfg.resources_paths = entry.resources_paths(&app_dir, base, inputs.home);
+    cfg.config_files = entry.config_files(&app_dir, base, inputs.home)?;
+    entry.apply_listen_addresses(&mut cfg)?;
     entry.apply_ports(&mut cfg)?;
     entry.check_protocol()?;
     entry.apply_channel_and_sizes(&mut cfg)?;
     cfg.app_health = entry.app_health()?;
     entry.check_log_destination()?;
-    if app.config_file_path.is_some() || common.config_file_path.is_some() {
-        tracing::debug!(app_id = %cfg.app_id, "configFilePath is accepted but not used by the local sidecar");
-    }
     cfg.validate().map_err(|e| entry.invalid(&e.field, e.reason))?;
     let command = entry.command(&app_dir, &user_env)?;
     Ok(AppPlan { sidecar: cfg, command, app_protocol: "http".into() })
@@ -297,6 +305,50 @@ impl Entry<'_> {
             .unwrap_or_else(|| default_resources(home))
     }
 
+    /// The Configuration: the app's `configFilePath` (relative to `appDirPath`) >
+    /// `<appDir>/.dapr/config.yaml` > common's (relative to the run file) > `~/.dapr/config.yaml`,
+    /// the last one optional. A file the run file names must exist.
+    fn config_files(
+        &self,
+        app_dir: &Path,
+        base: &Path,
+        home: Option<&Path>,
+    ) -> Result<Vec<ConfigFile>, RunFileError> {
+        let named =
+            |text: &Option<String>, dir: &Path, field: String| -> Result<Option<PathBuf>, RunFileError> {
+                let Some(t) = text.as_ref().filter(|t| !t.trim().is_empty()) else { return Ok(None) };
+                let path = normalize(&dir.join(expand_home(t)));
+                if !path.is_file() {
+                    return Err(RunFileError::Invalid {
+                        path: self.file.to_owned(),
+                        field,
+                        reason: format!("{t:?} is not a file (resolved to {})", path.display()),
+                    });
+                }
+                Ok(Some(path))
+            };
+        let own = named(&self.app.config_file_path, app_dir, format!("apps[{}].configFilePath", self.i))?;
+        let dot = Some(app_dir.join(".dapr").join("config.yaml")).filter(|p| p.is_file());
+        let common = named(&self.common.config_file_path, base, "common.configFilePath".into())?;
+        Ok(match own.or(dot).or(common) {
+            Some(path) => vec![ConfigFile { path, required: true }],
+            None => default_config(home),
+        })
+    }
+
+    /// `apiListenAddresses` (app's over common's): comma-separated IPs. Unset, the stand-in's
+    /// default, loopback.
+    fn apply_listen_addresses(&self, cfg: &mut SidecarConfig) -> Result<(), RunFileError> {
+        let Some(list) =
+            self.app.api_listen_addresses.clone().or_else(|| self.common.api_listen_addresses.clone())
+        else {
+            return Ok(());
+        };
+        cfg.listen_addresses =
+            config::parse_listen_addresses(&list).map_err(|e| self.invalid("apiListenAddresses", e))?;
+        Ok(())
+    }
+
     /// Ports: `appPort` (the app's own only), `daprHTTPPort` (0: a free one at bind time), and
     /// `daprGRPCPort` / `metricsPort` (a free one reserved now); ≤ 0 means unset.
     fn apply_ports(&self, cfg: &mut SidecarConfig) -> Result<(), RunFileError> {
@@ -360,9 +412,13 @@ impl Entry<'_> {
         {
             cfg.app_channel_address = addr;
         }
+        // `maxBodySize` wins over the older `daprHTTPMaxRequestSize`, as daprd's flags do.
         if let Some(q) = app.max_body_size.as_ref().or(common.max_body_size.as_ref()) {
-            cfg.max_body_size =
+            let bytes =
                 quantity::parse_bytes(&q.text()).map_err(|e| self.invalid("maxBodySize", e.to_string()))?;
+            cfg.max_body_size = config::body_limit(bytes);
+        } else if let Some(mb) = app.dapr_http_max_request_size.or(common.dapr_http_max_request_size) {
+            cfg.max_body_size = config::body_limit_mb(mb);
         }
         if let Some(q) = app.read_buffer_size.as_ref().or(common.read_buffer_size.as_ref()) {
             cfg.read_buffer_size = quantity::parse_bytes(&q.text())
@@ -455,6 +511,12 @@ fn resources(entry: &RawApp, dir: &Path) -> Option<Vec<ResourcesPath>> {
         .map(|p| ResourcesPath { path: normalize(&dir.join(expand_home(&p))), required: true })
         .collect();
     (!paths.is_empty()).then_some(paths)
+}
+
+/// The CLI's last resort for the Configuration: `~/.dapr/config.yaml`, which may be missing.
+pub fn default_config(home: Option<&Path>) -> Vec<ConfigFile> {
+    home.map(|h| vec![ConfigFile { path: h.join(".dapr").join("config.yaml"), required: false }])
+        .unwrap_or_default()
 }
 
 /// The CLI's last resort: `~/.dapr/components`, which may be missing.

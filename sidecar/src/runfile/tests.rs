@@ -150,3 +150,60 @@ fn bad_values_name_the_key_and_value() {
     let e = err(f.parse("version: 1\napps: [\n"));
     assert!(e.starts_with(&format!("run file {}", f.path("dapr.yaml").display())), "{e}");
 }
+
+#[test]
+fn the_configuration_file_follows_the_clis_precedence() {
+    let f = Fixture::new(&["a", "b", "b/.dapr", "c"]);
+    std::fs::write(f.path("common.yaml"), "spec: {}\n").unwrap();
+    std::fs::write(f.path("a/own.yaml"), "spec: {}\n").unwrap();
+    std::fs::write(f.path("b/.dapr/config.yaml"), "spec: {}\n").unwrap();
+    let plans = f
+        .parse(
+            "version: 1\ncommon:\n  configFilePath: ./common.yaml\napps:\n- appID: a\n  appDirPath: ./a\n  configFilePath: own.yaml\n- appID: b\n  appDirPath: ./b\n- appID: c\n  appDirPath: ./c\n",
+        )
+        .unwrap();
+    let files: Vec<PathBuf> = plans.iter().map(|p| p.sidecar.config_files[0].path.clone()).collect();
+    assert_eq!(files, vec![f.path("a/own.yaml"), f.path("b/.dapr/config.yaml"), f.path("common.yaml")]);
+    assert!(plans.iter().all(|p| p.sidecar.config_files[0].required));
+    // Nothing named: ~/.dapr/config.yaml, which may be missing.
+    let plans = f.parse("version: 1\napps:\n- appDirPath: ./c\n").unwrap();
+    let default = &plans[0].sidecar.config_files[0];
+    assert_eq!((default.path.clone(), default.required), (f.path("home/.dapr/config.yaml"), false));
+    let e = err(f.parse("version: 1\napps:\n- appDirPath: ./c\n  configFilePath: ./nope.yaml\n"));
+    assert!(e.contains("apps[0].configFilePath") && e.contains("nope.yaml"), "{e}");
+}
+
+#[test]
+fn listen_addresses_default_to_loopback_and_body_sizes_take_both_keys() {
+    let f = Fixture::new(&["a"]);
+    let plans = f.parse("version: 1\napps:\n- appDirPath: ./a\n").unwrap();
+    assert_eq!(plans[0].sidecar.listen_addresses, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
+    let plans = f
+        .parse("version: 1\ncommon:\n  apiListenAddresses: \"0.0.0.0, ::1\"\napps:\n- appDirPath: ./a\n")
+        .unwrap();
+    assert_eq!(plans[0].sidecar.listen_addresses.len(), 2);
+    assert!(err(f.parse("version: 1\napps:\n- appDirPath: ./a\n  apiListenAddresses: nowhere\n"))
+        .contains("apps[0].apiListenAddresses"));
+    // The pre-1.15 key in MB; maxBodySize wins; ≤ 0 is no limit.
+    let size = |extra: &str| {
+        f.parse(&format!("version: 1\napps:\n- appDirPath: ./a\n{extra}")).unwrap()[0].sidecar.max_body_size
+    };
+    assert_eq!(size("  daprHTTPMaxRequestSize: 16\n"), 16 << 20);
+    assert_eq!(size("  daprHTTPMaxRequestSize: 16\n  maxBodySize: 1Mi\n"), 1 << 20);
+    assert_eq!(size("  daprHTTPMaxRequestSize: -1\n"), u64::MAX);
+    assert_eq!(size("  maxBodySize: \"0\"\n"), u64::MAX);
+}
+
+#[test]
+fn the_sidecar_environment_is_the_inherited_one_under_the_run_files() {
+    let f = Fixture::new(&["a"]);
+    let plans = f
+        .parse_env(
+            "version: 1\ncommon:\n  env:\n    X: common\napps:\n- appDirPath: ./a\n  env:\n    X: app\n",
+            &[("X", "shell"), ("Y", "y")],
+        )
+        .unwrap();
+    let env = &plans[0].sidecar.environment;
+    let last = |k: &str| env.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!((last("X"), last("Y")), (Some("app"), Some("y")));
+}

@@ -307,17 +307,19 @@ impl FromIterator<Store> for Stores {
 impl Stores {
     /// Opens every state component: sqlite files are created if missing, Redis and PostgreSQL
     /// are connected to (and PostgreSQL's tables migrated) within the component's time limits.
-    /// As daprd, any store that cannot be opened is an error that stops the sidecar.
+    /// As daprd, any store that cannot be opened is an error that stops the sidecar (unless it
+    /// says `spec.ignoreErrors`). Secret stores are not state stores: `crate::secrets` opens them.
     pub async fn open(
         components: &[Component],
         app_id: &str,
         namespace_env: Option<&str>,
     ) -> Result<Self, OpenError> {
         let mut by_name = BTreeMap::new();
-        for c in components {
+        for c in components.iter().filter(|c| c.kind.is_state_store()) {
             let prefix = KeyPrefix::from_component(c, app_id, namespace_env)?;
             let backend = match open_backend(c).await {
-                Ok(b) => b,
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
                 Err(e) if c.ignore_errors => {
                     tracing::warn!(component = %c.name, error = %e, "Skipping state store (ignoreErrors)");
                     continue;
@@ -354,9 +356,10 @@ impl Stores {
     }
 }
 
-/// Opens the implementation of one state component.
-async fn open_backend(c: &Component) -> Result<Arc<dyn StateStore>, OpenError> {
-    Ok(match c.kind {
+/// Opens the implementation of one state component; `None` for a component that is not a state
+/// store (a secret store).
+async fn open_backend(c: &Component) -> Result<Option<Arc<dyn StateStore>>, OpenError> {
+    Ok(Some(match c.kind {
         ComponentKind::StateInMemory => Arc::new(Local::inline(Arc::new(memory::MemoryStore::default()))),
         ComponentKind::StateSqlite => {
             let owned = c.clone();
@@ -371,7 +374,8 @@ async fn open_backend(c: &Component) -> Result<Arc<dyn StateStore>, OpenError> {
         }
         ComponentKind::StateRedis => Arc::new(redis::RedisStore::open(c).await?),
         ComponentKind::StatePostgres => Arc::new(postgres::PostgresStore::open(c).await?),
-    })
+        ComponentKind::SecretStoreEnv | ComponentKind::SecretStoreFile => return Ok(None),
+    }))
 }
 
 /// Parses `ttlInSeconds` as the in-memory and sqlite stores do: absent → no TTL, ≤ 0 → no TTL,

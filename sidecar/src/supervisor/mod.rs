@@ -42,6 +42,17 @@ pub fn main(cli: Cli) -> i32 {
                     return EXIT_USAGE;
                 }
             };
+            // Token files for tools, when asked for; they go when the run does.
+            let _token_files = match &args.tokens_dir {
+                None => None,
+                Some(dir) => match crate::tokens::TokenFiles::write(dir, &plan) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        tracing::error!(dir = %dir.display(), error = %e, "Cannot write the token files");
+                        return EXIT_FAILURE;
+                    }
+                },
+            };
             actix_rt::System::new().block_on(run(plan, env))
         }
     }
@@ -67,7 +78,8 @@ pub async fn run(plan: Vec<AppPlan>, env: Vec<(String, String)>) -> i32 {
     let stop_signal = signal();
     tokio::pin!(stop_signal);
 
-    // 1. Prepare every sidecar (components, stores, ports); any failure means nothing was started.
+    // 1. Prepare every sidecar (configuration, components, stores, identity, ports); any failure
+    //    means nothing was started.
     let mut prepared: Vec<Prepared> = Vec::with_capacity(plan.len());
     for p in &plan {
         match sidecar::prepare(p.sidecar.clone()).await {
@@ -75,7 +87,10 @@ pub async fn run(plan: Vec<AppPlan>, env: Vec<(String, String)>) -> i32 {
             Err(e) => {
                 tracing::error!("{e}");
                 return match e {
-                    sidecar::StartError::Bind { .. } | sidecar::StartError::Registry { .. } => EXIT_FAILURE,
+                    sidecar::StartError::Bind { .. }
+                    | sidecar::StartError::Registry { .. }
+                    | sidecar::StartError::Identity { .. }
+                    | sidecar::StartError::Task { .. } => EXIT_FAILURE,
                     _ => EXIT_USAGE,
                 };
             }

@@ -179,6 +179,8 @@ impl Builder {
             app_id: self.app_id,
             cfg: Arc::new(cfg),
             stores: Arc::new(Stores::from_iter([store])),
+            secrets: Arc::default(),
+            configuration: Arc::default(),
             readiness: Arc::new(readiness),
             extended: Mutex::default(),
             // Nobody listens: `POST /v1.0/shutdown` answers 204 and the fake goes on.

@@ -30,6 +30,7 @@ pub struct Run {
     /// pipes) is gone.
     readers: Vec<std::thread::JoinHandle<()>>,
     status: Option<ExitStatus>,
+    tokens_dir: PathBuf,
 }
 
 /// How to start one.
@@ -37,6 +38,7 @@ pub struct RunBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     dir: PathBuf,
+    tokens_dir: PathBuf,
 }
 
 /// A folder for one test: HOME, the registry, run files, components.
@@ -95,8 +97,10 @@ impl RunBuilder {
                 ("HOME".into(), ws.path("home").display().to_string()),
                 ("SIDECAR_REGISTRY".into(), ws.registry().display().to_string()),
                 ("RUST_LOG".into(), "sidecar=debug,warn".into()),
+                ("SIDECAR_TOKENS_DIR".into(), ws.path("tokens").display().to_string()),
             ],
             dir: ws.dir.path().to_owned(),
+            tokens_dir: ws.path("tokens"),
         }
     }
 
@@ -148,7 +152,14 @@ impl RunBuilder {
                 text.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        Run { child, stdout, stderr, readers: vec![out_reader, err_reader], status: None }
+        Run {
+            child,
+            stdout,
+            stderr,
+            readers: vec![out_reader, err_reader],
+            status: None,
+            tokens_dir: self.tokens_dir,
+        }
     }
 }
 
@@ -198,6 +209,22 @@ impl Run {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// `app_id`'s API tokens for this run (`--tokens-dir`): `(DAPR_API_TOKEN, APP_API_TOKEN)`.
+    pub fn tokens(&self, app_id: &str) -> (Option<String>, Option<String>) {
+        let text = std::fs::read_to_string(self.tokens_dir.join(format!("{app_id}.env"))).unwrap_or_default();
+        let get = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+                .map(str::to_owned)
+        };
+        (get("DAPR_API_TOKEN"), get("APP_API_TOKEN"))
+    }
+
+    /// `app_id`'s `DAPR_API_TOKEN` for this run (panics without one).
+    pub fn dapr_token(&self, app_id: &str) -> String {
+        self.tokens(app_id).0.unwrap_or_else(|| panic!("{app_id} has no DAPR_API_TOKEN in this run"))
     }
 
     /// Waits until stdout has a line containing `needle`.
