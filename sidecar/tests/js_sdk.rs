@@ -364,10 +364,9 @@ fn invocation_through_the_sdk_reaches_the_app_as_daprd_sends_it() {
 
 /// daprd answers with the app's status through Go's net/http, which writes its own reason phrase
 /// (`http.StatusText`, or `status code N` for a code it has no text for); the SDK shows that
-/// phrase as the thrown error's `error`. The stand-in writes actix-web's phrases instead: 413
-/// `Payload Too Large`, 416 `Range Not Satisfiable`, 599 `<unknown status code>`.
+/// phrase as the thrown error's `error`. actix-web's phrases differ (413 `Payload Too Large`), so
+/// the stand-in writes Go's.
 #[test]
-#[ignore = "stand-in divergence: reason phrases are actix-web's, not Go's (see the comment)"]
 fn an_app_status_reaches_the_sdk_with_gos_reason_phrase() {
     let f = common::fleet("", &[("app1", ""), ("app2", "")], &[]);
     let s = scenario("reasons", f.port(0), None);

@@ -24,6 +24,7 @@ use crate::golang::url;
 use crate::messaging::DirectMessaging;
 use crate::secrets::SecretStores;
 use crate::state::Stores;
+use actix_web::dev::Service;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
 use errors::ApiError;
 use routes::Route;
@@ -151,6 +152,16 @@ pub fn server(
             .app_data(messaging.clone())
             // awc clients are per thread: one per worker, built inside the factory.
             .app_data(web::Data::new(crate::channel::http_client()))
+            // Status lines carry Go's reason phrases, as daprd's server writes them.
+            .wrap_fn(|req, srv| {
+                let res = srv.call(req);
+                async move {
+                    let mut res = res.await?;
+                    let code = res.status().as_u16();
+                    res.response_mut().head_mut().reason = Some(crate::golang::status::reason(code));
+                    Ok(res)
+                }
+            })
             .default_service(web::to(serve))
     })
     .workers(workers.max(1))

@@ -1,6 +1,6 @@
 //! The Go standard-library behaviours that daprd exposes on the wire, reproduced so the stand-in
 //! answers byte for byte like daprd: `path.Clean`, `net/url` escaping, `strconv.Quote`,
-//! `time.Duration.String`, `encoding/json.Marshal` of decoded JSON, `os.ExpandEnv` and `%s` of
+//! `time.Duration.String`, `net/http.StatusText`, `encoding/json.Marshal` of decoded JSON, `os.ExpandEnv` and `%s` of
 //! JSON leaves.
 //!
 //! Only what no well-kept crate reproduces stays here, built on crates where they fit
@@ -16,4 +16,5 @@ pub mod fmt;
 pub mod json;
 pub mod path;
 pub mod quote;
+pub mod status;
 pub mod url;

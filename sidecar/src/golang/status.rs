@@ -1,0 +1,99 @@
+//! Go's `net/http.StatusText`: the reason phrase daprd's HTTP server writes on every status line.
+//! An SDK shows it to users (the JS SDK's thrown `error`), and Go's phrases differ from actix's
+//! for some codes (413 `Request Entity Too Large`, 416 `Requested Range Not Satisfiable`), and
+//! for codes Go has no text for it writes `status code <N>` (net/http `writeStatusLine`).
+
+use std::sync::OnceLock;
+
+/// The phrase Go writes for `code`.
+pub fn reason(code: u16) -> &'static str {
+    text(code).unwrap_or_else(|| unknown(code))
+}
+
+fn text(code: u16) -> Option<&'static str> {
+    Some(match code {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        102 => "Processing",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        207 => "Multi-Status",
+        208 => "Already Reported",
+        226 => "IM Used",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        305 => "Use Proxy",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "I'm a teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Entity",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        506 => "Variant Also Negotiates",
+        507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        510 => "Not Extended",
+        511 => "Network Authentication Required",
+        _ => return None,
+    })
+}
+
+/// `status code <N>`, made once per code (the status line needs a `'static` phrase).
+fn unknown(code: u16) -> &'static str {
+    static PHRASES: OnceLock<Vec<String>> = OnceLock::new();
+    let phrases = PHRASES.get_or_init(|| (0..1000).map(|c| format!("status code {c}")).collect());
+    phrases.get(usize::from(code)).map_or("status code", String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrases_are_gos() {
+        assert_eq!(reason(200), "OK");
+        assert_eq!(reason(413), "Request Entity Too Large");
+        assert_eq!(reason(416), "Requested Range Not Satisfiable");
+        assert_eq!(reason(599), "status code 599");
+    }
+}
