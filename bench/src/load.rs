@@ -115,8 +115,8 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
     })
 }
 
-/// The `oha` binary: `$OHA`, one on the PATH, or one installed with `cargo install` into
-/// `target/tools` on first use.
+/// The `oha` binary: `$OHA`, one on the PATH, or the one `scripts/test-deps` compiles into
+/// `target/tools` (compiling it here would spend a test's time budget on it).
 pub fn ensure_oha(workspace: &Path) -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("OHA") {
         return Ok(PathBuf::from(p));
@@ -124,18 +124,12 @@ pub fn ensure_oha(workspace: &Path) -> Result<PathBuf, String> {
     if Command::new("oha").arg("--version").output().is_ok_and(|o| o.status.success()) {
         return Ok(PathBuf::from("oha"));
     }
-    let root = workspace.join("target").join("tools");
-    let bin = root.join("bin").join("oha");
-    if !bin.exists() {
-        eprintln!("installing oha into {} (first run only)", root.display());
-        let status = Command::new("cargo")
-            .args(["install", "oha", "--version", "1.16.0", "--locked", "--root"])
-            .arg(&root)
-            .status()
-            .map_err(|e| format!("cargo install oha: {e}"))?;
-        if !status.success() {
-            return Err("cargo install oha failed".into());
-        }
+    let bin = workspace.join("target").join("tools").join("bin").join("oha");
+    if bin.exists() {
+        return Ok(bin);
     }
-    Ok(bin)
+    Err(format!(
+        "the load generator oha is missing: run scripts/test-deps (it compiles oha into {}), or set OHA",
+        bin.display()
+    ))
 }
