@@ -50,7 +50,10 @@ pub enum HostingError {
     UnknownRoot(String),
     /// Not allowed (the message says what would be).
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(#[from] keel_sdk::access::Denied),
+    /// A service that is not `is_open`, asked by nobody in particular.
+    #[error("hosted service at root_route {0:?} needs a login: send `Authorization: Bearer <token>` (from auth's /v1/oauth/token)")]
+    LoginRequired(String),
 
     // === the hosted service ===
     /// Starting or waiting to restart.
@@ -115,7 +118,8 @@ impl PlatformError for HostingError {
             Self::UpgradeInProgress { .. } => Code::InProgress,
             Self::NotFound(_) => Code::NotFound,
             Self::UnknownRoot(_) => Code::UnknownRoot,
-            Self::Forbidden(_) => Code::Forbidden,
+            Self::Forbidden(d) => d.code(),
+            Self::LoginRequired(_) => Code::Unauthenticated,
             Self::Starting { .. } => Code::ServiceStarting,
             Self::Failed { .. } => Code::ServiceFailed,
             Self::Unreachable { .. } => Code::ServiceUnreachable,
@@ -152,6 +156,12 @@ impl PlatformError for HostingError {
             | Self::Unreachable { retry_after, .. } => Some(*retry_after),
             Self::Store(_) | Self::Contention | Self::NotReady => Some(Duration::from_secs(1)),
             _ => None,
+        }
+    }
+
+    fn decorate(&self, res: &mut actix_web::HttpResponseBuilder) {
+        if let Self::LoginRequired(_) = self {
+            res.insert_header((actix_web::http::header::WWW_AUTHENTICATE, r#"Bearer realm="keel""#));
         }
     }
 

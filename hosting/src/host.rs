@@ -40,6 +40,8 @@ pub struct Route {
     pub status: ServiceStatus,
     /// Its port while it runs.
     pub port: Option<u16>,
+    /// Reachable without a login (`is_open`).
+    pub is_open: bool,
 }
 
 /// Every root, as the proxy sees it.
@@ -204,7 +206,12 @@ impl Shared {
             }
             table.insert(
                 rec.current.root_route.clone(),
-                Route { app_id: app_id.clone(), status: live.serving.status, port: live.serving.port },
+                Route {
+                    app_id: app_id.clone(),
+                    status: live.serving.status,
+                    port: live.serving.port,
+                    is_open: rec.current.is_open,
+                },
             );
         }
         self.routes.store(Arc::new(table));

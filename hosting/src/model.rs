@@ -79,7 +79,7 @@ pub struct Release {
     pub root_route: String,
     /// `start_file`, relative to `workspace/`.
     pub start_file: String,
-    /// `is_open`: reachable without a login (keel enforces it).
+    /// `is_open`: reachable without a login (hosting enforces it on what keel forwards).
     pub is_open: bool,
     /// `args`, passed as `--args=<args>`.
     pub args: String,
@@ -190,7 +190,7 @@ pub struct ServiceView {
     pub version: String,
     /// The route root: `/plugin_service/<root_route>/` outside, `/<root_route>/` on the local port.
     pub root_route: String,
-    /// Reachable without a login (keel enforces it).
+    /// Reachable without a login (hosting enforces it on what keel forwards).
     pub is_open: bool,
     /// Where it is in its life.
     pub status: ServiceStatus,

@@ -1,6 +1,7 @@
 //! Reading the target out of a request path, without allocating: `/<plugin_id>/<endpoint...>`
 //! and `/addons/<point>` on the app port (internal flow), `/apis/<plugin_id>/<endpoint...>` on
-//! the public port (external flow). This is the *resolve* step's first half: each way in turns
+//! the public port (external flow), and on both `/plugin_service/<root_route>/<path...>`, a
+//! hosted service, which is hosting's endpoint of the same path (`docs/hosting.md`). This is the *resolve* step's first half: each way in turns
 //! its path shape into an [`Endpoint`] (or, internally, an addon point), and from there every
 //! flow shares the same checks and forwarding (`forward.rs`). A new prefix of the public port
 //! is one more function here returning an [`Endpoint`].
@@ -13,12 +14,14 @@ use percent_encoding::percent_decode_str;
 
 use super::errors::RouteError;
 use keel_sdk::protocol::PluginId;
-use keel_sdk::protocol::KEEL_APP_ID;
+use keel_sdk::protocol::{HOSTING_APP_ID, KEEL_APP_ID};
 
 /// The first segment that names addon callbacks instead of a plugin.
 pub const ADDONS: &str = "addons";
 /// The prefix of the external flow's plugin calls on the public port.
 pub const APIS_PREFIX: &str = "/apis/";
+/// The first segment of hosted services' paths, on both ports.
+pub const HOSTED: &str = "plugin_service";
 
 /// A plugin's endpoint named by a path: the plugin id (valid, not keel, not `addons`) and the
 /// endpoint on it (relative, percent-encoded as received, no dot segments).
@@ -45,6 +48,9 @@ pub fn internal(path: &str) -> Result<Destination<'_>, RouteError> {
     let (first, tail) = rest
         .split_once('/')
         .ok_or_else(|| bad(path, "expected /<plugin_id>/<endpoint> or /addons/<point>"))?;
+    if first == HOSTED {
+        return hosted(path).map(Destination::Plugin);
+    }
     if first == ADDONS {
         if tail.is_empty() || tail.contains('/') || is_dot_segment(tail) {
             return Err(bad(path, "an addon point is one path segment: /addons/<point>"));
@@ -54,14 +60,36 @@ pub fn internal(path: &str) -> Result<Destination<'_>, RouteError> {
     plugin_endpoint(path, first, tail).map(Destination::Plugin)
 }
 
-/// Parses a path of keel's public port (external flow): `/apis/<plugin_id>/<endpoint...>`, only
-/// plugins, never addon points.
+/// Parses a path of keel's public port (external flow): `/apis/<plugin_id>/<endpoint...>` or a
+/// hosted service; only plugins, never addon points.
 pub fn external(path: &str) -> Result<Endpoint<'_>, RouteError> {
+    if path.strip_prefix('/').and_then(|p| p.strip_prefix(HOSTED)).is_some_and(|p| p.starts_with('/')) {
+        return hosted(path);
+    }
     let rest =
         path.strip_prefix(APIS_PREFIX).ok_or_else(|| bad(path, "expected /apis/<plugin_id>/<endpoint>"))?;
     let (first, tail) =
         rest.split_once('/').ok_or_else(|| bad(path, "expected /apis/<plugin_id>/<endpoint>"))?;
     plugin_endpoint(path, first, tail)
+}
+
+/// `/plugin_service/<root_route>/<path...>`: hosting's endpoint `plugin_service/<root_route>/...`
+/// (hosting strips the prefix and finds the service; a root it does not serve is its 404).
+pub fn hosted(path: &str) -> Result<Endpoint<'_>, RouteError> {
+    let endpoint = &path[1..];
+    let root = endpoint.split('/').nth(1).unwrap_or_default();
+    if root.is_empty() {
+        return Err(bad(path, "expected /plugin_service/<root_route>/<path>"));
+    }
+    plugin_endpoint(path, HOSTING_APP_ID, endpoint)
+}
+
+/// Whether `target` is a hosted service (a login is needed only when its bundle says so, which
+/// hosting decides: see `gate`).
+pub fn is_hosted(target: Endpoint<'_>) -> bool {
+    target.plugin == HOSTING_APP_ID
+        && target.endpoint.starts_with(HOSTED)
+        && target.endpoint[HOSTED.len()..].starts_with('/')
 }
 
 /// The one check every path shape goes through once it has named a plugin and an endpoint.
@@ -125,6 +153,27 @@ mod tests {
         );
         assert_eq!(internal("/addons/before-send").unwrap(), Destination::Addon { point: "before-send" });
         assert_eq!(external("/apis/echo/x").unwrap(), Endpoint { plugin: "echo", endpoint: "x" });
+    }
+
+    #[test]
+    fn hosted_services_are_hostings_endpoints_on_both_ports() {
+        let hello = Endpoint { plugin: "hosting", endpoint: "plugin_service/hello/a/b" };
+        assert_eq!(external("/plugin_service/hello/a/b").unwrap(), hello);
+        assert_eq!(internal("/plugin_service/hello/a/b").unwrap(), Destination::Plugin(hello));
+        assert!(is_hosted(hello));
+        assert!(!is_hosted(Endpoint { plugin: "hosting", endpoint: "v1/services" }));
+        let root_only = Endpoint { plugin: "hosting", endpoint: "plugin_service/hello" };
+        assert_eq!(external("/plugin_service/hello").unwrap(), root_only);
+        for p in [
+            "/plugin_service/",
+            "/plugin_service//x",
+            "/plugin_service/hello/../x",
+            "/plugin_service/%2e%2e/x",
+        ] {
+            assert_eq!(status(external(p)), 400, "{p}");
+            assert_eq!(status(internal(p)), 400, "{p}");
+        }
+        assert_eq!(status(external("/plugin_servicex/a")), 400);
     }
 
     #[test]

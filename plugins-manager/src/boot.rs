@@ -1,5 +1,7 @@
-//! Registration of the core services at boot: `keel`, `auth` and the registry itself are plugins
-//! too, registered by the registry (their ids are reserved for everyone else). Each is retried on
+//! Registration of the core services at boot: `keel`, `auth`, `hosting` and the registry itself
+//! are plugins too, registered by the registry (their ids are reserved for everyone else). This
+//! list is not [`CORE_APP_IDS`]: being registered at boot gives no right as a caller (grants
+//! do, `keel_sdk::access`). Each is retried on
 //! the platform's schedule for a peer still starting (`keel_sdk::service::retry::until_up`: 200 ms
 //! doubling up to `core_retry_max_ms`, jittered) until it answers, so the platform comes up in any
 //! start order; a refusal that retrying cannot fix (a malformed identify, say) is logged as an
@@ -9,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use keel_sdk::protocol::errors::PlatformError;
-use keel_sdk::protocol::CORE_APP_IDS;
+use keel_sdk::protocol::{CORE_APP_IDS, HOSTING_APP_ID};
 use keel_sdk::service::retry::{self, Retryable};
 use tokio::sync::watch;
 
@@ -21,7 +23,9 @@ const FIRST_PAUSE: Duration = Duration::from_millis(200);
 
 /// Registers every core service, each in its own loop, until done or `shutdown`.
 pub async fn register_core(reg: Registry, shutdown: watch::Receiver<bool>) {
-    join_all(CORE_APP_IDS.map(|id| register_one(reg.clone(), id, shutdown.clone()))).await;
+    let hosting = reg.state.cfg.register_hosting.then_some(HOSTING_APP_ID);
+    let ids = CORE_APP_IDS.into_iter().chain(hosting);
+    join_all(ids.map(|id| register_one(reg.clone(), id, shutdown.clone()))).await;
 }
 
 /// Registers core service `id`, retrying transient failures, until done or `shutdown` (which

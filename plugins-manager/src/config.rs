@@ -47,6 +47,9 @@ pub struct Config {
     pub auth_timeout_ms: u64,
     /// Register the core services (`keel`, `auth`, `plugins`) at boot, retrying until they answer.
     pub register_core: bool,
+    /// With `register_core`, register `hosting` too (it is a core service, but a deployment may
+    /// run without it: then the registry keeps trying quietly, at debug level after one line).
+    pub register_hosting: bool,
     /// Longest pause between two attempts to register a core service: the pause starts at
     /// 200 ms and doubles up to this, then each pause gets up to as much again of random jitter
     /// (`keel_sdk::service::retry::until_up`).
@@ -80,6 +83,7 @@ impl Default for Config {
             push_timeout_ms: 2_000,
             auth_timeout_ms: 15_000,
             register_core: true,
+            register_hosting: true,
             core_retry_max_ms: 5_000,
             max_concurrent_registrations: 8,
             page_size: 100,

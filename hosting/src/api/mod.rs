@@ -9,7 +9,7 @@
 //! | `DELETE /v1/services/{app_id}` | stop and remove | platform scope |
 //! | `POST /v1/services/{app_id}/restart` | start a `FAILED` service again | platform scope |
 //! | `GET /v1/services/{app_id}/logs?tail=&follow=&source=` | output (text, streamed with `follow`) | platform scope |
-//! | `<VERB> /plugin_service/{root_route}/{path}` | the service at `/{path}` | keel enforces `is_open` |
+//! | `<VERB> /plugin_service/{root_route}/{path}` | the service at `/{path}` | a login unless `is_open` |
 
 use std::sync::Arc;
 

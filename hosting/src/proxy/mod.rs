@@ -85,6 +85,9 @@ pub async fn forward(
         return Err(HostingError::NotReady); // 503 while booting
     }
     let route = shared.route(root).ok_or_else(|| HostingError::UnknownRoot(root.to_owned()))?; // 404
+    if door == Door::App {
+        crate::authorize::may_open(&req, root, &route)?; // 401 a closed service, nobody logged in
+    }
     let port = ready_port(&shared, root, &route)?; // 503 STARTING, RESTARTING, FAILED
     let keep_identity = door == Door::App
         && req.headers().get(DAPR_CALLER_APP_ID).is_some_and(|v| v.as_bytes() == KEEL_APP_ID.as_bytes());

@@ -241,6 +241,15 @@ pub fn hello_bundle(app_id: &str, version: &str, root: &str, args: &str) -> Vec<
     bundle_with_script(app_id, version, root, args, &our_start_script())
 }
 
+/// A bundle of the example with `is_open` as given.
+pub fn hello_bundle_open(app_id: &str, root: &str, is_open: bool) -> Vec<u8> {
+    archive(&[
+        Item::file("plugin.yaml", manifest(app_id, "1.0.0", root, "keel", is_open).as_bytes(), 0o644),
+        Item::file("workspace/start.sh", &our_start_script(), 0o755),
+        Item::file("workspace/hello_service", &hello_binary(), 0o755),
+    ])
+}
+
 /// A bundle of the example binary started by `script`.
 pub fn bundle_with_script(app_id: &str, version: &str, root: &str, args: &str, script: &[u8]) -> Vec<u8> {
     archive(&[
