@@ -38,6 +38,7 @@ enum Body<'a> {
     None,
     Json(Vec<u8>),
     Form(&'a [(&'a str, &'a str)]),
+    Bytes(Vec<u8>, &'static str),
 }
 
 /// A client for one keel URL.
@@ -77,6 +78,12 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// With `body` as it is, of `content_type` (a bundle archive).
+    pub fn bytes(mut self, body: Vec<u8>, content_type: &'static str) -> Self {
+        self.body = Body::Bytes(body, content_type);
+        self
+    }
+
     /// With `form` as an `application/x-www-form-urlencoded` body.
     pub fn form(mut self, form: &'a [(&'a str, &'a str)]) -> Self {
         self.body = Body::Form(form);
@@ -96,6 +103,40 @@ impl Api {
     /// Sends `req` and reads the answer's record `T` (inside the envelope). Non-2xx answers, and
     /// 2xx answers whose envelope says `ret != 0`, are errors.
     pub async fn send<T: DeserializeOwned>(&self, req: Request<'_>) -> Result<T, CliError> {
+        let service = req.service;
+        let (what, mut res) = self.exchange(req).await?;
+        let status = res.status().as_u16();
+        let body = res.body().limit(MAX_ANSWER).await.map_err(|e| self.unreachable(&e))?;
+        read(&what, service, status, &body)
+    }
+
+    /// Sends `req` and copies a successful answer's body to `out` as it arrives (a log that may
+    /// be followed for as long as the user wants); refusals are errors as for [`Api::send`].
+    pub async fn stream_to(&self, req: Request<'_>, out: &mut impl std::io::Write) -> Result<(), CliError> {
+        use futures_util::StreamExt;
+        let (_, mut res) = self.exchange(req).await?;
+        while let Some(chunk) = res.next().await {
+            let chunk = chunk.map_err(|e| self.unreachable(&e))?;
+            out.write_all(&chunk)
+                .and_then(|()| out.flush())
+                .map_err(|source| CliError::Io { what: "write to standard output".into(), source })?;
+        }
+        Ok(())
+    }
+
+    /// Sends `req`; a non-2xx answer becomes the refusal it says.
+    async fn exchange(
+        &self,
+        req: Request<'_>,
+    ) -> Result<
+        (
+            String,
+            awc::ClientResponse<
+                impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>>,
+            >,
+        ),
+        CliError,
+    > {
         let mut url = format!("{}/apis/{}/{}", self.base, req.service, req.path);
         if let Some(q) = &req.query {
             url = format!("{url}?{q}");
@@ -109,16 +150,13 @@ impl Api {
             Body::None => http.send().await,
             Body::Json(bytes) => http.content_type("application/json").send_body(bytes).await,
             Body::Form(form) => http.send_form(&form).await,
+            Body::Bytes(bytes, content_type) => http.content_type(content_type).send_body(bytes).await,
         };
-        let unreachable = |e: &dyn std::fmt::Display| CliError::Unreachable {
-            url: self.base.to_string(),
-            reason: e.to_string(),
-        };
-        let mut res = sent.map_err(|e| unreachable(&e))?;
+        let mut res = sent.map_err(|e| self.unreachable(&e))?;
         let status = res.status();
-        let keel_error = res.headers().contains_key(X_KEEL_ERROR);
-        let body = res.body().limit(MAX_ANSWER).await.map_err(|e| unreachable(&e))?;
         if !status.is_success() {
+            let keel_error = res.headers().contains_key(X_KEEL_ERROR);
+            let body = res.body().limit(MAX_ANSWER).await.map_err(|e| self.unreachable(&e))?;
             return Err(refusal::decode(Answer {
                 url: self.base.as_str(),
                 target: req.service,
@@ -127,7 +165,11 @@ impl Api {
                 body: &body,
             }));
         }
-        read(&what, req.service, status.as_u16(), &body)
+        Ok((what, res))
+    }
+
+    fn unreachable(&self, e: &dyn std::fmt::Display) -> CliError {
+        CliError::Unreachable { url: self.base.to_string(), reason: e.to_string() }
     }
 }
 

@@ -78,6 +78,12 @@ pub enum Command {
     /// the latest check with its age (see `keelctl status --help`).
     #[command(long_about = STATUS_HELP)]
     Status,
+    /// Hosted web services (platform admins): install a bundle, list, show, uninstall, restart,
+    /// read their output.
+    Hosting {
+        #[command(subcommand)]
+        action: HostingAction,
+    },
     /// Users of your tenant (tenant admins).
     #[command(after_help = "The document of `users create`: \
         {\"username\": \"ann\", \"password\": \"...\", \"roles\": [\"user\"]} (roles optional, default [\"user\"]).")]
@@ -150,6 +156,47 @@ pub enum PluginsAction {
         /// implementations.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostingAction {
+    /// List installed services: status, version, route, restarts, last exit.
+    List,
+    /// Show one service.
+    Get {
+        /// The bundle's `service.app_id`.
+        app_id: String,
+    },
+    /// Install a bundle (a folder holding plugin.yaml and workspace/, or its .tar.gz); the same
+    /// app_id with another version is an upgrade.
+    Install {
+        /// The bundle's folder or archive.
+        bundle: std::path::PathBuf,
+    },
+    /// Stop a service and remove it.
+    Uninstall {
+        /// The bundle's `service.app_id`.
+        app_id: String,
+    },
+    /// Start a FAILED service again.
+    Restart {
+        /// The bundle's `service.app_id`.
+        app_id: String,
+    },
+    /// Print a service's output (stdout and stderr of its start script and process).
+    Logs {
+        /// The bundle's `service.app_id`.
+        app_id: String,
+        /// How many of the last lines to print.
+        #[arg(long, default_value_t = 100, value_name = "LINES")]
+        tail: usize,
+        /// Keep printing what the service writes until interrupted.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Read the seed's nohup.out in the service's workspace instead.
+        #[arg(long)]
+        nohup: bool,
     },
 }
 

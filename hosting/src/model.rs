@@ -1,11 +1,13 @@
 //! What hosting keeps: one [`ServiceRecord`] per installed service (its serving release, an
 //! upgrade under way, its restart history and the processes it runs), all of it in the state
-//! store, and the [`ServiceStatus`] a service is in.
+//! store. What its API answers (the views, [`ServiceStatus`]) is the wire, in
+//! `keel_sdk::management::hosting`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use keel_sdk::management::hosting::{Exit, ServiceStatus, ServiceView, UpgradeView};
 
 /// Milliseconds since the Unix epoch.
 pub fn unix_ms() -> u64 {
@@ -13,41 +15,6 @@ pub fn unix_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default()
-}
-
-/// Where a hosted service is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ServiceStatus {
-    /// Started; waiting for its PID file and its port.
-    Starting,
-    /// Serving.
-    Running,
-    /// It exited; waiting out the backoff before the next start.
-    Restarting,
-    /// Crashed `crash_burst` times within `crash_window_ms`: not restarted any more.
-    Failed,
-    /// Being stopped (uninstall, upgrade, shutdown).
-    Stopping,
-}
-
-impl ServiceStatus {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Starting => "STARTING",
-            Self::Running => "RUNNING",
-            Self::Restarting => "RESTARTING",
-            Self::Failed => "FAILED",
-            Self::Stopping => "STOPPING",
-        }
-    }
-}
-
-impl fmt::Display for ServiceStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Where an archive is in the store: `chunks` values under [`ArchiveRef::chunk_key`].
@@ -94,23 +61,6 @@ impl Release {
     pub fn dir_name(&self) -> String {
         format!("{}-{}", self.version, &self.archive.sha256[..12.min(self.archive.sha256.len())])
     }
-}
-
-/// How a process ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Exit {
-    /// When it was noticed.
-    pub at_ms: u64,
-    /// The version that ran.
-    pub version: String,
-    /// Its exit code, when it exited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<i32>,
-    /// The signal that ended it, when one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<i32>,
-    /// What happened, in words ("exited with 3", "did not write pid.txt within 30s", ...).
-    pub reason: String,
 }
 
 /// A process hosting started and must never leave behind: swept at boot.
@@ -178,57 +128,3 @@ pub type Records = BTreeMap<String, ServiceRecord>;
 
 /// The store key of [`Records`].
 pub const RECORDS_KEY: &str = "hosting/services";
-
-/// What a listing shows of one service.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServiceView {
-    /// `service.app_id`.
-    pub app_id: String,
-    /// `service.name`.
-    pub name: String,
-    /// The version serving.
-    pub version: String,
-    /// The route root: `/plugin_service/<root_route>/` outside, `/<root_route>/` on the local port.
-    pub root_route: String,
-    /// Reachable without a login (hosting enforces it on what keel forwards).
-    pub is_open: bool,
-    /// Where it is in its life.
-    pub status: ServiceStatus,
-    /// The port it listens on, while it runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
-    /// Its PID, while it runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<i32>,
-    /// Restarts after a crash, in total.
-    pub restarts: u64,
-    /// How it ended last.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_exit: Option<Exit>,
-    /// An upgrade under way: its version and status.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upgrading: Option<UpgradeView>,
-    /// Why the last upgrade was abandoned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_upgrade_error: Option<String>,
-    /// When it was first installed (ms since the epoch).
-    pub installed_at_ms: u64,
-    /// When the serving version became current.
-    pub updated_at_ms: u64,
-    /// `args`.
-    pub args: String,
-    /// `start_file`.
-    pub start_file: String,
-    /// The latest exits, newest last (only in `GET /v1/services/{app_id}`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<Exit>>,
-}
-
-/// An upgrade under way, as listed.
-#[derive(Debug, Clone, Serialize)]
-pub struct UpgradeView {
-    /// The version being started.
-    pub version: String,
-    /// Its status.
-    pub status: ServiceStatus,
-}

@@ -1,6 +1,7 @@
 //! One function per command; [`run`] dispatches.
 
 mod admin;
+mod hosting;
 mod login;
 mod plugins;
 
@@ -25,6 +26,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
         Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,
+        Command::Hosting { action } => {
+            // --follow streams for as long as the user wants: no time limit on the whole answer.
+            let timeout = if matches!(action, crate::args::HostingAction::Logs { follow: true, .. }) {
+                Duration::from_secs(u32::MAX.into())
+            } else {
+                timeout
+            };
+            hosting::run(&authed(&cli.url, timeout)?, cli.output, action).await
+        }
         Command::Users { action } => {
             admin::run(&authed(&cli.url, timeout)?, cli.output, admin::Kind::Users, action).await
         }

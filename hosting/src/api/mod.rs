@@ -17,13 +17,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use keel_sdk::protocol::Reply;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::authorize::PlatformScope;
 use crate::error::HostingError;
 use crate::host::{Installed, LogSource, Shared};
-use crate::model::ServiceView;
 use crate::proxy::{self, Door};
+use keel_sdk::management::hosting::{ServiceAnswer, ServiceList};
 
 /// Registers the API and the app port's proxy door.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -42,16 +42,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/v1/services/{app_id}/restart", web::post().to(restart))
     .route("/v1/services/{app_id}/logs", web::get().to(logs))
     .service(web::resource(["/plugin_service/{root}", "/plugin_service/{root}/{tail:.*}"]).to(app_door));
-}
-
-#[derive(Serialize)]
-struct One {
-    service: ServiceView,
-}
-
-#[derive(Serialize)]
-struct Many {
-    services: Vec<ServiceView>,
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, HostingError> {
@@ -92,7 +82,7 @@ async fn install(
         Installed::New => HttpResponse::Created(),
         Installed::Upgrade => HttpResponse::Accepted(),
     };
-    Ok(res.json(Reply::ok(One { service })))
+    Ok(res.json(Reply::ok(ServiceAnswer { service })))
 }
 
 /// `GET /v1/services`.
@@ -100,14 +90,14 @@ async fn list(shared: web::Data<Arc<Shared>>) -> Result<HttpResponse, HostingErr
     if !shared.is_ready() {
         return Err(HostingError::NotReady);
     }
-    Ok(HttpResponse::Ok().json(Reply::ok(Many { services: shared.list() })))
+    Ok(HttpResponse::Ok().json(Reply::ok(ServiceList { services: shared.list() })))
 }
 
 /// `GET /v1/services/{app_id}`.
 async fn get(path: web::Path<String>, shared: web::Data<Arc<Shared>>) -> Result<HttpResponse, HostingError> {
     let app_id = path.into_inner();
     let service = shared.get(&app_id).ok_or(HostingError::NotFound(app_id))?;
-    Ok(HttpResponse::Ok().json(Reply::ok(One { service })))
+    Ok(HttpResponse::Ok().json(Reply::ok(ServiceAnswer { service })))
 }
 
 /// `DELETE /v1/services/{app_id}`: stops it (`stop`, then signals) and removes its files,
@@ -118,7 +108,7 @@ async fn uninstall(
     shared: web::Data<Arc<Shared>>,
 ) -> Result<HttpResponse, HostingError> {
     let service = shared.uninstall(&path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(Reply::ok(One { service })))
+    Ok(HttpResponse::Ok().json(Reply::ok(ServiceAnswer { service })))
 }
 
 /// `POST /v1/services/{app_id}/restart`: a `FAILED` service starts again with a clean crash count.
@@ -128,7 +118,7 @@ async fn restart(
     shared: web::Data<Arc<Shared>>,
 ) -> Result<HttpResponse, HostingError> {
     let service = shared.restart(&path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(Reply::ok(One { service })))
+    Ok(HttpResponse::Ok().json(Reply::ok(ServiceAnswer { service })))
 }
 
 /// The query of the logs endpoint.
