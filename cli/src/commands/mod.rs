@@ -7,7 +7,8 @@ mod plugins;
 use std::time::Duration;
 
 use crate::api::Api;
-use crate::args::{Cli, Command, KeelUrl};
+use crate::args::{Cli, Command, KeelUrl, PluginsAction};
+use crate::check;
 use crate::credentials;
 use crate::error::CliError;
 
@@ -22,6 +23,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token => {
             println!("{}", credentials::load()?.access_token);
             Ok(())
+        }
+        // Checking a plugin needs no login: it talks to the plugin, not to the platform.
+        Command::Plugins { action: PluginsAction::Check { target, app_id, app_token, strict } } => {
+            let target = check::parse_target(&target)?;
+            let app_id = match (&target, app_id) {
+                (check::Target::AppId(id), None) => Some(id.clone()),
+                (check::Target::AppId(id), Some(other)) if *id != other => {
+                    return Err(CliError::Usage(format!(
+                        "--app-id {other} differs from the app-id checked, {id}"
+                    )))
+                }
+                (_, app_id) => app_id,
+            };
+            check::run(check::Options { target, app_id, strict }, cli.output, app_token).await
         }
         Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
         Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,

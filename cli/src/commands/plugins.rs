@@ -49,6 +49,8 @@ pub async fn run(api: &Api, format: Output, action: PluginsAction) -> Result<(),
             })?;
             eprintln!("unregistered {id}");
         }
+        // Dispatched before logging in (`commands::run`): it talks to the plugin only.
+        PluginsAction::Check { .. } => unreachable!("plugin check needs no login and runs before"),
     }
     Ok(())
 }
