@@ -3,6 +3,7 @@
 //! (exit 2) before anything is sent.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -71,7 +72,8 @@ pub enum Command {
     /// `curl -H "Authorization: Bearer $(keelctl token)" ...`.
     Token,
     /// Plugins: list, show, register, unregister; check one against the protocol before
-    /// registering it (`plugin check`). `keelctl plugin ...` is the same command.
+    /// registering it (`plugin check`), write a new one (`plugin new`). `keelctl plugin ...`
+    /// is the same command.
     #[command(visible_alias = "plugin")]
     Plugins {
         #[command(subcommand)]
@@ -172,6 +174,37 @@ pub enum PluginsAction {
         #[arg(long)]
         strict: bool,
     },
+    /// Write a new plugin that works as written: Rust with the kit (keel_sdk::plugin) or
+    /// Python with FastAPI and the Dapr SDK, with its run line (dapr.yaml), a README and a test.
+    New {
+        /// The plugin's id, its Dapr app-id: lower-case letters, digits and '-'.
+        id: String,
+        /// The language: rust (the kit) or python (FastAPI and the Dapr SDK).
+        #[arg(long, value_enum)]
+        lang: Lang,
+        /// Where to write it (default: ./<id>); it must not exist, or be empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Rust: the keel-sdk crate (the sdk/ folder of a Keel checkout) to depend on by path
+        /// (default: the checkout this keelctl was built from).
+        #[arg(long, value_name = "PATH")]
+        sdk_path: Option<PathBuf>,
+        /// The app port in its run line and README.
+        #[arg(long, default_value_t = 3120, value_name = "PORT")]
+        app_port: u16,
+        /// Its sidecar's HTTP port in its run line and README.
+        #[arg(long, default_value_t = 3520, value_name = "PORT")]
+        dapr_http_port: u16,
+    },
+}
+
+/// The languages `plugin new` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Rust, with the kit (keel_sdk::plugin).
+    Rust,
+    /// Python, with FastAPI and the official Dapr SDK.
+    Python,
 }
 
 /// `keelctl plugin check --help`.

@@ -23,6 +23,7 @@ mod credentials;
 mod error;
 mod output;
 mod refusal;
+mod scaffold;
 
 use clap::Parser;
 

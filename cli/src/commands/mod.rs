@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::api::Api;
 use crate::args::{Cli, Command, KeelUrl, PluginsAction};
-use crate::check;
 use crate::credentials;
 use crate::error::CliError;
+use crate::{check, scaffold};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -24,7 +24,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", credentials::load()?.access_token);
             Ok(())
         }
-        // Checking a plugin needs no login: it talks to the plugin, not to the platform.
+        // Checking or writing a plugin needs no login: neither talks to the platform.
         Command::Plugins { action: PluginsAction::Check { target, app_id, app_token, strict } } => {
             let target = check::parse_target(&target)?;
             let app_id = match (&target, app_id) {
@@ -37,6 +37,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 (_, app_id) => app_id,
             };
             check::run(check::Options { target, app_id, strict }, cli.output, app_token).await
+        }
+        Command::Plugins {
+            action: PluginsAction::New { id, lang, dir, sdk_path, app_port, dapr_http_port },
+        } => {
+            scaffold::run(scaffold::Options { id, lang, dir, sdk_path, app_port, dapr_http_port }, cli.output)
         }
         Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
         Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,
