@@ -1,14 +1,18 @@
 //! `keelctl plugin new`: the plugins it writes work as written. Each is generated, its own test
-//! run, started behind a sidecar with its run line's command, and checked clean (`--strict`) by
-//! `keelctl plugin check` through a sidecar, as the registry reaches it.
+//! run, started behind a sidecar with its run line's command, checked clean (`--strict`) by
+//! `keelctl plugin check` through a sidecar, as the registry reaches it, and registered with the
+//! registry, which records it ACTIVE.
 //!
 //! Build time is bounded: the Rust plugin is generated under the workspace's target directory,
 //! pinned to the workspace's `Cargo.lock` and built into the same target directory
 //! (`CARGO_TARGET_DIR`), so it reuses the workspace's compiled dependencies; the Python plugin's
 //! virtualenv is kept under `target/` between runs.
 
+mod registry_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use keel_e2e::build::{target_dir, workspace_root};
 use keel_e2e::{bin_path, AppSpec, Platform};
@@ -52,9 +56,9 @@ fn generate(id: &str, lang: &str, dir: &Path) {
     assert!(run_line.contains(&format!("appID: {id}")) && run_line.contains("appPort: 3120"), "{run_line}");
 }
 
-/// Starts `command` as app `id` behind a sidecar, and a client sidecar, then checks `id`
-/// through the client's sidecar: no findings at all.
-async fn started_and_checked_clean(id: &str, app: AppSpec) {
+/// Starts `app` (app-id `id`) behind a sidecar, and a client sidecar, then checks `id` through the
+/// client's sidecar (no findings at all), then registers it with a registry.
+async fn started_checked_and_registered(id: &str, app: AppSpec) {
     let mut p = Platform::new();
     p.start(app).await;
     p.start(AppSpec::sidecar_only("checker")).await;
@@ -69,10 +73,16 @@ async fn started_and_checked_clean(id: &str, app: AppSpec) {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["findings"], serde_json::json!([]), "{}", text(&out));
     assert_eq!(report["checked"][0]["summary"].as_str().unwrap().split(' ').next(), Some(id), "{report}");
+
+    registry_support::start_registry(&mut p, &[]).await;
+    let (status, record) = registry_support::register(&p, registry_support::REGISTRY, id, None).await;
+    assert_eq!(status, 201, "{record}\n{}", p.logs(registry_support::REGISTRY));
+    assert_eq!(record["version"], "0.1.0", "{record}");
+    registry_support::wait_status(&p, id, "ACTIVE", Duration::from_secs(30)).await;
 }
 
 #[actix_rt::test]
-async fn a_new_rust_plugin_builds_passes_its_test_and_the_check() {
+async fn a_new_rust_plugin_builds_passes_its_test_and_the_check_and_registers() {
     let id = "hello-kit";
     let dir = fresh_dir(id);
     generate(id, "rust", &dir);
@@ -97,11 +107,11 @@ async fn a_new_rust_plugin_builds_passes_its_test_and_the_check() {
     );
     cargo(&["build"]);
     let bin = target_dir().join("debug").join(id);
-    started_and_checked_clean(id, AppSpec::command(id, vec![bin.display().to_string()])).await;
+    started_checked_and_registered(id, AppSpec::command(id, vec![bin.display().to_string()])).await;
 }
 
 #[actix_rt::test]
-async fn a_new_python_plugin_passes_its_test_and_the_check() {
+async fn a_new_python_plugin_passes_its_test_and_the_check_and_registers() {
     let id = "hello-py";
     let dir = fresh_dir(id);
     generate(id, "python", &dir);
@@ -116,5 +126,5 @@ async fn a_new_python_plugin_passes_its_test_and_the_check() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Ran 4 tests"), "{}", text(&out));
     let app = AppSpec::command(id, vec![dir.join("run.sh").display().to_string()])
         .env("KEEL_PLUGIN_VENV", venv.display().to_string());
-    started_and_checked_clean(id, app).await;
+    started_checked_and_registered(id, app).await;
 }
