@@ -53,7 +53,7 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// `plugin check` found what it reports.
-    #[error("the plugin does not pass the check ({errors} errors, {warnings} warnings; see above)")]
+    #[error("the plugin does not pass the check ({}, {}; see above)", crate::check::report::plural(*errors, "error"), crate::check::report::plural(*warnings, "warning"))]
     CheckFailed { errors: usize, warnings: usize },
     /// Local I/O (credentials file, standard input).
     #[error("{what}: {source}")]

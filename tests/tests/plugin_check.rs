@@ -166,7 +166,9 @@ async fn a_broken_plugin_shows_each_finding_with_its_fix_and_fails_ci_on_errors(
         out.text()
     );
     assert!(out.stdout.contains("fix: report \"plugin_id\": \"echo\""), "{}", out.text());
-    assert!(out.stderr.contains("does not pass the check (1 errors, 0 warnings"), "{}", out.text());
+    assert!(out.stdout.contains("seen     identify: broken 1.0.0"), "{}", out.text());
+    assert!(out.stdout.contains("ok       status: ACTIVE"), "{}", out.text());
+    assert!(out.stderr.contains("does not pass the check (1 error, 0 warnings"), "{}", out.text());
     drop(plugin);
 
     // Every fault, each in its own process, all at once (some wait out a time limit).

@@ -54,7 +54,11 @@ pub async fn check(
     match probe.call(Method::GET, "v1/identify", None, IDENTIFY_LIMIT).await {
         Ok(answer) => {
             let valid = judge(app_id, &answer, probe.via_sidecar(), f)?;
-            checked.push(Checked { area: "identify", summary: summary(&valid, &answer) });
+            let mut summary = summary(&valid, &answer);
+            if app_id.is_none() {
+                summary.push_str("; plugin_id not compared with an app-id (give --app-id)");
+            }
+            checked.push(Checked { area: "identify", summary });
             Some(valid)
         }
         Err(e) => {

@@ -21,7 +21,7 @@ mod addons;
 mod answer;
 mod identify;
 mod probe;
-mod report;
+pub mod report;
 mod robustness;
 mod status;
 

@@ -18,8 +18,11 @@ pub fn print(format: Output, report: &Report) {
 /// The report for people.
 pub fn text(report: &Report) -> String {
     let mut out = format!("checking {} ({})\n", report.target, report.via);
+    // `ok` for an area without findings; `seen` for what was measured where something is wrong.
     for c in &report.checked {
-        let _ = writeln!(out, "  ok       {}: {}", c.area, c.summary);
+        let prefix = format!("{}.", c.area);
+        let label = if report.findings.iter().any(|f| f.check.starts_with(&prefix)) { "seen" } else { "ok" };
+        let _ = writeln!(out, "  {label:<7}  {}: {}", c.area, c.summary);
     }
     for f in &report.findings {
         let label = match f.severity {
@@ -29,7 +32,6 @@ pub fn text(report: &Report) -> String {
         let _ = writeln!(out, "  {label:<7}  {}: {}", f.check, f.message);
         let _ = writeln!(out, "           fix: {}", f.fix);
     }
-    let plural = |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
     let verdict = if report.errors == 0 {
         "registration would accept it"
     } else {
@@ -42,4 +44,13 @@ pub fn text(report: &Report) -> String {
         plural(report.warnings, "warning")
     );
     out
+}
+
+/// `1 error`, `2 errors`.
+pub fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

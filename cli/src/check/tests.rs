@@ -135,7 +135,10 @@ fn the_report_names_each_finding_and_its_fix() {
     let report = Report {
         target: "echo".into(),
         via: "directly".into(),
-        checked: vec![Checked { area: "status", summary: "ACTIVE".into() }],
+        checked: vec![
+            Checked { area: "identify", summary: "echo 1.0.0".into() },
+            Checked { area: "status", summary: "ACTIVE".into() },
+        ],
         findings: vec![Finding {
             severity: Severity::Error,
             check: "identify.id-mismatch",
@@ -147,6 +150,7 @@ fn the_report_names_each_finding_and_its_fix() {
     };
     let text = report::text(&report);
     assert!(text.contains("ok       status: ACTIVE"), "{text}");
+    assert!(text.contains("seen     identify: echo 1.0.0"), "{text}");
     assert!(text.contains("error    identify.id-mismatch: m\n           fix: f"), "{text}");
     assert!(text.contains("1 error, 0 warnings"), "{text}");
 }
