@@ -225,6 +225,28 @@ async fn every_example_passes_the_check_through_a_sidecar() {
     assert_eq!(out.code, 8, "{}", out.text());
     assert!(out.finding("identify.id-mismatch").is_some(), "{}", out.text());
 
+    // A plugin behind the platform's access policy (config/plugin.yaml) accepts keel and the
+    // registry only: the checker's sidecar is denied, and told how to get through; through the
+    // plugin's own sidecar (a plugin calling itself) or keel's it passes.
+    // Every sidecar of the platform runs with mTLS (the Configurations enable it), so the callers'
+    // sidecars here do too.
+    let config = |name: &str| workspace_root().join("config").join(name).display().to_string();
+    let policy = config("plugin.yaml");
+    p.start(AppSpec::bin("guarded", "fake-plugin").sidecar_args(&["--config", &policy])).await;
+    p.start(AppSpec::sidecar_only("outsider").sidecar_args(&["--config", &policy])).await;
+    let outsider = [("DAPR_HTTP_PORT", p.app("outsider").dapr_port.to_string())];
+    let out = check(&["guarded"], &outsider).await;
+    assert_eq!(out.code, 8, "{}", out.text());
+    assert!(out.stdout.contains("the plugin's sidecar denied the call (HTTP 403"), "{}", out.text());
+    assert!(out.stdout.contains("check through the plugin's own sidecar"), "{}", out.text());
+    p.start(AppSpec::sidecar_only("keel").sidecar_args(&["--config", &config("keel.yaml")])).await;
+    for through in ["guarded", "keel"] {
+        let port = [("DAPR_HTTP_PORT", p.app(through).dapr_port.to_string())];
+        let out = check(&["guarded", "-o", "json"], &port).await;
+        assert_eq!(out.code, 0, "through {through}'s sidecar: {}", out.text());
+        assert_eq!(out.report()["errors"], 0, "{}", out.text());
+    }
+
     // An app-id no sidecar knows: the sidecar's refusal, with what to start.
     let out = check(&["nobody"], &sidecar).await;
     assert_eq!(out.code, 8, "{}", out.text());

@@ -46,7 +46,8 @@ pub fn no_answer(c: &Checks, error: &CallError, via_sidecar: bool, f: &mut Findi
         ),
         other => {
             let fix = match (other, via_sidecar) {
-                (CallError::Sidecar(_), _) => "start the plugin behind a sidecar with this app-id (`dapr run --app-id <id> --app-port <port> -- <command>`), and check that the app listens on the sidecar's --app-port",
+                (CallError::Sidecar { status: 403, .. }, _) => "the plugin's access policy (config/plugin.yaml) accepts calls from keel and the registry only: check through the plugin's own sidecar (a plugin calling itself is not subject to it) or keel's (DAPR_HTTP_PORT, with that sidecar's DAPR_API_TOKEN), or the app's URL directly",
+                (CallError::Sidecar { .. }, _) => "start the plugin behind a sidecar with this app-id (`dapr run --app-id <id> --app-port <port> -- <command>`), and check that the app listens on the sidecar's --app-port",
                 (_, true) => "start a sidecar for this machine and point DAPR_HTTP_PORT at it (with DAPR_API_TOKEN when it requires one), or check the app's URL directly: keelctl plugin check http://127.0.0.1:<app port>",
                 (_, false) => "start the plugin and give the address its app port listens on",
             };

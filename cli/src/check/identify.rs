@@ -68,6 +68,12 @@ pub async fn check(
     }
 }
 
+/// The finding for an identify call without an answer (for the unit tests).
+#[cfg(test)]
+pub fn no_answer_for_test(e: &super::probe::CallError, f: &mut Findings) {
+    answer::no_answer(&CHECKS, e, true, f);
+}
+
 /// Judges an identify answer; `app_id` is the id the plugin must report, when known.
 pub fn judge(
     app_id: Option<&str>,

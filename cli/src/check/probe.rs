@@ -41,8 +41,9 @@ pub enum CallError {
     Timeout(Duration),
     /// The connection failed (refused, reset, closed early).
     Unreachable(String),
-    /// The sidecar could not invoke the app (daprd's `ERR_DIRECT_INVOKE`).
-    Sidecar(String),
+    /// The sidecar could not invoke the app (daprd's `ERR_DIRECT_INVOKE`), with its status: 403
+    /// when the callee's access policy denied the call.
+    Sidecar { status: u16, message: String },
 }
 
 /// Makes the calls of one check run.
@@ -63,7 +64,10 @@ impl CallError {
         match self {
             Self::Timeout(limit) => format!("no answer within {} ms", limit.as_millis()),
             Self::Unreachable(reason) => format!("the connection failed ({reason})"),
-            Self::Sidecar(message) => format!("the sidecar could not invoke the app ({message})"),
+            Self::Sidecar { status: 403, message } => {
+                format!("the plugin's sidecar denied the call (HTTP 403: {message})")
+            }
+            Self::Sidecar { message, .. } => format!("the sidecar could not invoke the app ({message})"),
         }
     }
 }
@@ -140,7 +144,7 @@ impl Probe {
                 res.body().limit(MAX_ANSWER).await.map_err(|e| CallError::Unreachable(e.to_string()))?;
             if self.via_sidecar() {
                 if let Some(e) = sidecar_invoke_error(status, &body) {
-                    return Err(CallError::Sidecar(e.message));
+                    return Err(CallError::Sidecar { status: status.as_u16(), message: e.message });
                 }
             }
             Ok(Answer { status: status.as_u16(), content_type, body, elapsed: started.elapsed() })

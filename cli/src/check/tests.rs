@@ -154,3 +154,24 @@ fn the_report_names_each_finding_and_its_fix() {
     assert!(text.contains("error    identify.id-mismatch: m\n           fix: f"), "{text}");
     assert!(text.contains("1 error, 0 warnings"), "{text}");
 }
+
+#[test]
+fn a_denied_invocation_says_how_to_get_through() {
+    let checks = |e: probe::CallError| {
+        let mut f = Findings::default();
+        identify::no_answer_for_test(&e, &mut f);
+        f.0.remove(0)
+    };
+    let denied = checks(probe::CallError::Sidecar {
+        status: 403,
+        message: "access control policy has denied access".into(),
+    });
+    assert_eq!(denied.check, "identify.unreachable");
+    assert!(denied.message.contains("denied the call (HTTP 403"), "{denied:?}");
+    assert!(denied.fix.contains("plugin's own sidecar"), "{denied:?}");
+    let unknown = checks(probe::CallError::Sidecar { status: 500, message: "no app".into() });
+    assert!(unknown.fix.contains("start the plugin behind a sidecar"), "{unknown:?}");
+    let slow = checks(probe::CallError::Timeout(IDENTIFY_LIMIT));
+    assert_eq!(slow.check, "identify.timeout");
+    assert!(slow.fix.contains("identify_timeout_ms, 5000 ms"), "{slow:?}");
+}
