@@ -3,6 +3,7 @@
 //! (exit 2) before anything is sent.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -18,7 +19,8 @@ Exit codes (stable, for scripts):
   5  not found (404)
   6  conflict (409): exists already, or in use (see `plugins unregister --force`)
   7  platform unavailable: keel unreachable, 502/503/504, the platform still starting, or
-     `plugins register` still waiting for ACTIVE when --wait ran out";
+     `plugins register` still waiting for ACTIVE when --wait ran out
+  8  `plugin check` found errors in the plugin (or warnings, with --strict)";
 
 /// Operate a Keel platform through keel's public port: log in, register and unregister plugins,
 /// see their health, manage users, tenants and roles.
@@ -69,7 +71,10 @@ pub enum Command {
     /// Print the stored access token, e.g. for
     /// `curl -H "Authorization: Bearer $(keelctl token)" ...`.
     Token,
-    /// Registered plugins: list, show, register, unregister.
+    /// Plugins: list, show, register, unregister; check one against the protocol before
+    /// registering it (`plugin check`), write a new one (`plugin new`). `keelctl plugin ...`
+    /// is the same command.
+    #[command(visible_alias = "plugin")]
     Plugins {
         #[command(subcommand)]
         action: PluginsAction,
@@ -157,7 +162,83 @@ pub enum PluginsAction {
         #[arg(long)]
         force: bool,
     },
+    /// Check a running plugin against the protocol before registering it: each finding with
+    /// its fix; exit 8 when errors are found (see `keelctl plugin check --help`).
+    #[command(long_about = CHECK_HELP)]
+    Check {
+        /// The plugin: its app-id (reached through the local Dapr sidecar, DAPR_HTTP_PORT), or
+        /// its app port's URL, http://host:port (reached directly).
+        target: String,
+        /// With a URL: the app-id the plugin will run under, which its plugin_id must equal.
+        #[arg(long, value_name = "ID")]
+        app_id: Option<String>,
+        /// With a URL: the app API token the plugin requires, sent as its sidecar would
+        /// (dapr-api-token).
+        #[arg(long, env = "APP_API_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+        app_token: Option<String>,
+        /// Warnings fail the check too (exit 8).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Write a new plugin that works as written: Rust with the kit (keel_sdk::plugin) or
+    /// Python with FastAPI and the Dapr SDK, with its run line (dapr.yaml), a README and a test.
+    New {
+        /// The plugin's id, its Dapr app-id: lower-case letters, digits and '-'.
+        id: String,
+        /// The language: rust (the kit) or python (FastAPI and the Dapr SDK).
+        #[arg(long, value_enum)]
+        lang: Lang,
+        /// Where to write it (default: ./<id>); it must not exist, or be empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Rust: the keel-sdk crate (the sdk/ folder of a Keel checkout) to depend on by path
+        /// (default: the checkout this keelctl was built from).
+        #[arg(long, value_name = "PATH")]
+        sdk_path: Option<PathBuf>,
+        /// The app port in its run line and README.
+        #[arg(long, default_value_t = 3120, value_name = "PORT")]
+        app_port: u16,
+        /// Its sidecar's HTTP port in its run line and README.
+        #[arg(long, default_value_t = 3520, value_name = "PORT")]
+        dapr_http_port: u16,
+    },
 }
+
+/// The languages `plugin new` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Rust, with the kit (keel_sdk::plugin).
+    Rust,
+    /// Python, with FastAPI and the official Dapr SDK.
+    Python,
+}
+
+/// `keelctl plugin check --help`.
+const CHECK_HELP: &str = "\
+Runs the plugin protocol (platform.md §2) against a plugin before anyone registers it, the way
+the registry will, and prints each finding with its severity and the fix:
+
+  identify  GET /v1/identify: HTTP 200, JSON, the {\"ret\", \"msg\"} envelope, the registry's own
+            validation (id syntax, semver, points, implementations), plugin_id equal to the
+            app-id, keel_version against this keelctl's platform version, tKeel's aliases used,
+            misspelt fields
+  addons    POST /v1/addons/identify with a synthetic implementer (keelctl-check) of every
+            point, when the plugin offers points, then with a body that is not a request
+  status    GET /v1/status three times: HTTP 200, envelope, a known status, ACTIVE, answer times
+  errors    an unknown path (an error answer carries the envelope) and a 1 MiB body (answered
+            within 5 s), after which /v1/status must still answer
+
+Every call has a time limit: the registry's defaults (identify and addons identify 5 s, status
+2 s), and 5 s for the error probes; an answer slower than half its limit is a warning.
+
+An app-id is reached by service invocation through the local Dapr sidecar (DAPR_HTTP_PORT,
+default 3500, or DAPR_HTTP_ENDPOINT; DAPR_API_TOKEN when it wants one), whose access policy
+must let its app call the plugin. A URL (http://127.0.0.1:3110) is the plugin's own app port,
+called directly (with --app-token when the app wants its sidecar's token).
+
+Exit code: 0 when there are no errors (warnings do not fail unless --strict), 8 when there are.
+--output json prints the report (target, via, checked, findings with severity, check, message
+and fix, errors, warnings).";
 
 #[derive(Debug, Subcommand)]
 pub enum HostingAction {

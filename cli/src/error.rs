@@ -20,6 +20,8 @@ pub mod exit {
     pub const CONFLICT: i32 = 6;
     /// The platform is unreachable, unavailable or still starting.
     pub const UNAVAILABLE: i32 = 7;
+    /// `plugin check` found errors (or warnings, with `--strict`).
+    pub const CHECK_FAILED: i32 = 8;
 }
 
 /// A failed command.
@@ -50,6 +52,9 @@ pub enum CliError {
     /// Bad input on the command line or in a file.
     #[error("{0}")]
     Usage(String),
+    /// `plugin check` found what it reports.
+    #[error("the plugin does not pass the check ({}, {}; see above)", crate::check::report::plural(*errors, "error"), crate::check::report::plural(*warnings, "warning"))]
+    CheckFailed { errors: usize, warnings: usize },
     /// Local I/O (credentials file, standard input).
     #[error("{what}: {source}")]
     Io {
@@ -89,6 +94,7 @@ impl CliError {
             Self::Refused(r) => r.exit_code(),
             Self::Unreachable { .. } | Self::WaitTimedOut(_) => exit::UNAVAILABLE,
             Self::Unreadable { .. } | Self::Io { .. } => exit::OTHER,
+            Self::CheckFailed { .. } => exit::CHECK_FAILED,
         }
     }
 

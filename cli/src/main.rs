@@ -11,17 +11,19 @@
 //! 1 other failure, 2 usage error (bad arguments, malformed `--url`, a `--url` that is not keel's
 //! public port, an id or document refused as malformed), 3 not logged in, login refused or token refused (401), 4 not allowed (403),
 //! 5 not found (404), 6 conflict (409), 7 platform unavailable (unreachable, 502/503/504, still
-//! starting, or a wait that timed out).
+//! starting, or a wait that timed out), 8 `plugin check` found errors.
 
 #![forbid(unsafe_code)]
 
 mod api;
 mod args;
+mod check;
 mod commands;
 mod credentials;
 mod error;
 mod output;
 mod refusal;
+mod scaffold;
 
 use clap::Parser;
 

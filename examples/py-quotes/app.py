@@ -14,7 +14,9 @@ import random
 from dapr.clients import DaprClient
 from dapr.ext.fastapi import DaprApp
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 PLUGIN_ID = "py-quotes"
 VERSION = "1.0.0"
@@ -50,6 +52,17 @@ async def require_app_token(request: Request, call_next):
         if not hmac.compare_digest(given, APP_TOKEN):
             return JSONResponse({"ret": -401, "msg": "missing or wrong dapr-api-token"}, status_code=401)
     return await call_next(request)
+
+
+@app.exception_handler(HTTPException)
+async def envelope_http_errors(request: Request, exc: HTTPException):
+    """Errors carry the envelope too (unknown paths included), not FastAPI's {"detail"}."""
+    return JSONResponse({"ret": exc.status_code, "msg": str(exc.detail)}, status_code=exc.status_code)
+
+
+@app.exception_handler(RequestValidationError)
+async def envelope_validation_errors(request: Request, exc: RequestValidationError):
+    return JSONResponse({"ret": 422, "msg": f"malformed request: {exc.errors()}"}, status_code=422)
 
 
 @app.get("/v1/identify")

@@ -64,7 +64,13 @@ fn every_argument_and_command_is_described() {
 #[test]
 fn help_lists_the_exit_codes() {
     let help = Cli::command().render_help().to_string();
-    for line in ["Exit codes", "2  usage error", "3  not logged in", "7  platform unavailable"] {
+    for line in [
+        "Exit codes",
+        "2  usage error",
+        "3  not logged in",
+        "7  platform unavailable",
+        "8  `plugin check` found errors",
+    ] {
         assert!(help.contains(line), "{line:?} missing from:\n{help}");
     }
     let status = Cli::command().find_subcommand_mut("status").unwrap().render_long_help().to_string();

@@ -8,9 +8,10 @@ mod plugins;
 use std::time::Duration;
 
 use crate::api::Api;
-use crate::args::{Cli, Command, KeelUrl};
+use crate::args::{Cli, Command, KeelUrl, PluginsAction};
 use crate::credentials;
 use crate::error::CliError;
+use crate::{check, scaffold};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -23,6 +24,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token => {
             println!("{}", credentials::load()?.access_token);
             Ok(())
+        }
+        // Checking or writing a plugin needs no login: neither talks to the platform.
+        Command::Plugins { action: PluginsAction::Check { target, app_id, app_token, strict } } => {
+            let target = check::parse_target(&target)?;
+            let app_id = match (&target, app_id) {
+                (check::Target::AppId(id), None) => Some(id.clone()),
+                (check::Target::AppId(id), Some(other)) if *id != other => {
+                    return Err(CliError::Usage(format!(
+                        "--app-id {other} differs from the app-id checked, {id}"
+                    )))
+                }
+                (_, app_id) => app_id,
+            };
+            check::run(check::Options { target, app_id, strict }, cli.output, app_token).await
+        }
+        Command::Plugins {
+            action: PluginsAction::New { id, lang, dir, sdk_path, app_port, dapr_http_port },
+        } => {
+            scaffold::run(scaffold::Options { id, lang, dir, sdk_path, app_port, dapr_http_port }, cli.output)
         }
         Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
         Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,

@@ -49,6 +49,10 @@ pub async fn run(api: &Api, format: Output, action: PluginsAction) -> Result<(),
             })?;
             eprintln!("unregistered {id}");
         }
+        // Dispatched before logging in (`commands::run`): it talks to the plugin only.
+        PluginsAction::Check { .. } | PluginsAction::New { .. } => {
+            unreachable!("plugin check and plugin new need no login and run before")
+        }
     }
     Ok(())
 }

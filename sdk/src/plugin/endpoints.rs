@@ -1,6 +1,6 @@
 //! The protocol endpoints the kit serves from a [`super::Plugin`]'s declaration.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::protocol::{AddonsIdentifyRequest, Envelope, Reply, StatusResponse};
 
@@ -39,4 +39,11 @@ pub(super) async fn addons_identify(plugin: web::Data<Plugin>, body: web::Bytes)
 /// `GET /healthz`: for Dapr's optional app health checks; 204 while the process serves.
 pub(super) async fn healthz() -> HttpResponse {
     HttpResponse::NoContent().finish()
+}
+
+/// Any path the plugin does not serve: 404 with the envelope, saying what was asked. Not
+/// `x-keel-error`: that header marks keel's own refusals, and this answer is the plugin's.
+pub(super) async fn not_found(req: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound()
+        .json(Envelope::error(404, format!("no such endpoint: {} {}", req.method(), req.path())))
 }

@@ -102,7 +102,7 @@ impl Plugin {
 }
 
 /// Serves `plugin` and the plugin's own `routes` on `listen` until SIGINT/SIGTERM, with the app
-/// token check and one log line per request.
+/// token check, one log line per request, and a 404 with the envelope for paths nobody serves.
 pub async fn serve<F>(plugin: Plugin, listen: SocketAddr, routes: F) -> std::io::Result<()>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
@@ -115,6 +115,9 @@ where
             .wrap(from_fn(crate::telemetry::log_request))
             .wrap(plugin.app_token().clone())
             .configure(plugin.configure())
+            // Unknown paths get the envelope too (platform.md §2); a plugin's own
+            // `default_service` in `routes` replaces this one.
+            .default_service(web::to(endpoints::not_found))
             .configure(routes.clone())
     })
     .bind(listen)?;
