@@ -64,6 +64,18 @@ pub fn request(
     route: &Resolved,
     vouch: Vouch<'_>,
 ) -> Result<awc::ClientRequest, RouteError> {
+    request_to(dapr, req, &route.plugin, route, vouch)
+}
+
+/// [`request`] to another invocation target than the plugin's app-id: a pushed service's URL
+/// (Dapr's non-Dapr endpoint invocation, `gateway.rs`), with everything else the same.
+pub fn request_to(
+    dapr: &DaprClient,
+    req: &HttpRequest,
+    invoke_id: &str,
+    route: &Resolved,
+    vouch: Vouch<'_>,
+) -> Result<awc::ClientRequest, RouteError> {
     let query = req.query_string();
     let mut method_path = String::with_capacity(route.endpoint.len() + query.len() + 1);
     method_path.push_str(&route.endpoint);
@@ -73,7 +85,7 @@ pub fn request(
     }
     // `no_decompress`: bodies pass as they are, and awc adds no `Accept-Encoding` of its own.
     let mut up = dapr
-        .invoke_request(req.method().clone(), &route.plugin, &method_path)
+        .invoke_request(req.method().clone(), invoke_id, &method_path)
         .timeout(route.timeout)
         .no_decompress();
     let headers = up.headers_mut();
