@@ -91,7 +91,9 @@ async fn proxy_to(
     ctx.resolved(&route);
     let up = upstream::request_to(hop.dapr, hop.req, invoke_id, &route, vouch)?;
     let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?;
-    upstream::respond(res, &route, ctx.started).await
+    // The sidecar names the target as it decoded it: the URL itself.
+    let named = percent_encoding::percent_decode_str(invoke_id).decode_utf8_lossy();
+    upstream::respond_from(res, &route, &named, ctx.started).await
 }
 
 /// Splits `/api/<name>/<path...>`; the path may be empty.

@@ -114,3 +114,59 @@ pub async fn wait_gateway(url: &str, status: u16) -> (awc::http::header::HeaderM
     })
     .await
 }
+
+/// A service outside the mesh, in this process, on a free loopback port: answers every request
+/// with what it received (method, path, query, body, and the headers keel vouches or drops).
+pub struct Outside {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Outside {
+    /// Starts it.
+    pub fn start() -> Self {
+        use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+        async fn echo(req: HttpRequest, body: web::Bytes) -> HttpResponse {
+            let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            HttpResponse::Ok().json(serde_json::json!({
+                "method": req.method().as_str(),
+                "path": req.path(),
+                "query": req.query_string(),
+                "body": String::from_utf8_lossy(&body),
+                "x-keel-user": header("x-keel-user"),
+                "dapr-caller-app-id": header("dapr-caller-app-id"),
+                "authorization": header("authorization"),
+            }))
+        }
+        let server = HttpServer::new(|| App::new().default_service(web::to(echo)))
+            .workers(1)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .expect("bind");
+        let port = server.addrs()[0].port();
+        let server = server.run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Self { port, handle }
+    }
+
+    /// Stops it (connections refused from then on).
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// The guide-shaped registration body for `name` on `port`, with `extra` fields merged in.
+pub fn body(name: &str, port: u16, extra: Value) -> Value {
+    let mut v = serde_json::json!({
+        "name": name, "display_name": name, "description": "", "version": "1.0.0",
+        "host": "127.0.0.1", "port": port, "base_path": "/", "metadata": {}, "tags": ["test"],
+        "requires_auth": false,
+        "endpoints": [{"path": "hello", "method": "GET", "description": "", "is_public": true}],
+    });
+    if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    v
+}
