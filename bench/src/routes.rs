@@ -46,7 +46,7 @@ pub async fn seed(
     for i in 0..count.saturating_sub(2) {
         plugins.insert(fake(i), entry());
     }
-    let table = RouteTable { version, plugins };
+    let table = RouteTable { version, plugins, ..RouteTable::default() };
     let value = serde_json::to_value(&table).map_err(|e| e.to_string())?;
     dapr.save_state(STATE_STORE, &[SaveItem::new(ROUTES_KEY, value)]).await.map_err(|e| e.to_string())?;
     if let Some(registry) = registry {

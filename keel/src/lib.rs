@@ -32,6 +32,7 @@ pub mod ctx;
 pub mod errors;
 pub mod forward;
 pub mod gate;
+pub mod gateway;
 pub mod loader;
 pub mod metrics;
 pub mod ports;

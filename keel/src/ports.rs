@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use super::errors::RouteError;
 use super::metrics;
 use super::state::RouterState;
-use super::{control, forward};
+use super::{control, forward, gateway};
 use keel_sdk::plugin::Plugin;
 
 /// Largest route table accepted in a push (about 30,000 plugins).
@@ -32,9 +32,11 @@ pub fn app_port(keel: &Plugin) -> impl FnOnce(&mut web::ServiceConfig) + Clone +
     }
 }
 
-/// The public port: the external flow only.
+/// The public port: the external flow: `/api/<name>/...` (the gateway, pushed services and
+/// plugins), everything else `/apis/...`.
 pub fn public_port(cfg: &mut web::ServiceConfig) {
-    cfg.default_service(web::to(forward::external));
+    cfg.service(web::scope(gateway::PREFIX).default_service(web::to(gateway::handle)))
+        .default_service(web::to(forward::external));
 }
 
 /// The admin port: metrics and health.

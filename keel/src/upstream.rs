@@ -64,6 +64,18 @@ pub fn request(
     route: &Resolved,
     vouch: Vouch<'_>,
 ) -> Result<awc::ClientRequest, RouteError> {
+    request_to(dapr, req, &route.plugin, route, vouch)
+}
+
+/// [`request`] to another invocation target than the plugin's app-id: a pushed service's URL
+/// (Dapr's non-Dapr endpoint invocation, `gateway.rs`), with everything else the same.
+pub fn request_to(
+    dapr: &DaprClient,
+    req: &HttpRequest,
+    invoke_id: &str,
+    route: &Resolved,
+    vouch: Vouch<'_>,
+) -> Result<awc::ClientRequest, RouteError> {
     let query = req.query_string();
     let mut method_path = String::with_capacity(route.endpoint.len() + query.len() + 1);
     method_path.push_str(&route.endpoint);
@@ -73,7 +85,7 @@ pub fn request(
     }
     // `no_decompress`: bodies pass as they are, and awc adds no `Accept-Encoding` of its own.
     let mut up = dapr
-        .invoke_request(req.method().clone(), &route.plugin, &method_path)
+        .invoke_request(req.method().clone(), invoke_id, &method_path)
         .timeout(route.timeout)
         .no_decompress();
     let headers = up.headers_mut();
@@ -149,8 +161,19 @@ fn send_error(err: SendRequestError, route: &Resolved, limit: u64) -> RouteError
 /// are, streamed, except that the sidecar's own invocation failures (`ERR_DIRECT_INVOKE`) become
 /// 502 (or 504 when it gave up on time).
 pub async fn respond(
+    res: awc::ClientResponse,
+    route: &Resolved,
+    started: Instant,
+) -> Result<HttpResponse, RouteError> {
+    respond_from(res, route, &route.plugin, started).await
+}
+
+/// [`respond`] for a request sent with [`request_to`]: the sidecar's invocation failures name
+/// `invoke_id` (a pushed service's URL), not the plugin.
+pub async fn respond_from(
     mut res: awc::ClientResponse,
     route: &Resolved,
+    invoke_id: &str,
     started: Instant,
 ) -> Result<HttpResponse, RouteError> {
     let status = res.status();
@@ -163,7 +186,7 @@ pub async fn respond(
             .map_err(|e| RouteError::Unreachable { plugin: route.plugin.clone(), detail: e.to_string() })?;
         if complete {
             if let Some(failure) =
-                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, e.message))
+                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, invoke_id, e.message))
             {
                 return Err(failure);
             }
@@ -214,10 +237,10 @@ async fn peek(res: &mut awc::ClientResponse) -> Result<(Bytes, bool), PayloadErr
 /// The sidecar's word that it could not invoke the plugin, as a keel error; `None` when the
 /// failure is about another app (a plugin passing on what its own sidecar told it about a call
 /// it made), which is the plugin's answer and goes back as it is.
-fn invoke_failure(route: &Resolved, message: String) -> Option<RouteError> {
+fn invoke_failure(route: &Resolved, invoke_id: &str, message: String) -> Option<RouteError> {
     let plugin = route.plugin.clone();
     match InvokeFailure::parse(&message) {
-        Some(f) if f.app_id != route.plugin => None,
+        Some(f) if f.app_id != invoke_id => None,
         Some(InvokeFailure { cause: Cause::Deadline, .. }) => {
             Some(RouteError::Timeout { plugin, after: route.timeout })
         }
@@ -380,15 +403,15 @@ mod tests {
         assert_eq!(InvokeFailure::parse("invoke API is not ready"), None);
 
         let route = route();
-        let e = invoke_failure(&route, deadline.into());
+        let e = invoke_failure(&route, &route.plugin, deadline.into());
         assert!(matches!(e, Some(RouteError::Timeout { .. })), "{e:?}");
-        let e = invoke_failure(&route, refused.into());
+        let e = invoke_failure(&route, &route.plugin, refused.into());
         assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
-        let e = invoke_failure(&route, "invoke API is not ready".into());
+        let e = invoke_failure(&route, &route.plugin, "invoke API is not ready".into());
         assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
         // echo relaying what its own sidecar said about a call to `db`: echo's answer.
         let relayed = "failed to invoke, id: db, err: context deadline exceeded";
-        assert!(invoke_failure(&route, relayed.into()).is_none());
+        assert!(invoke_failure(&route, &route.plugin, relayed.into()).is_none());
     }
 
     #[test]

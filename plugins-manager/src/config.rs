@@ -64,6 +64,8 @@ pub struct Config {
     pub max_page_size: usize,
     /// Shortest secret accepted at registration (characters).
     pub secret_min_len: usize,
+    /// Push registration and its own listener (`docs/push.md`; `KEEL_PUSH__<KEY>`).
+    pub push: crate::push::PushConfig,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             page_size: 100,
             max_page_size: 1_000,
             secret_min_len: 8,
+            push: crate::push::PushConfig::default(),
         }
     }
 }
@@ -133,6 +136,9 @@ impl Config {
         }
         if self.lease_ms < 500 {
             return Err(InvalidConfig { key: "lease_ms", reason: "must be at least 500".into() });
+        }
+        if self.push.enabled {
+            self.push.validate().map_err(|reason| InvalidConfig { key: "push", reason })?;
         }
         if self.max_page_size < self.page_size {
             return Err(InvalidConfig { key: "max_page_size", reason: "must be at least page_size".into() });

@@ -36,6 +36,7 @@ pub mod error;
 pub mod lease;
 pub mod model;
 pub mod poll;
+pub mod push;
 pub mod register;
 pub mod registry;
 pub mod secret;
@@ -63,6 +64,9 @@ pub struct Running {
     pub addr: SocketAddr,
     /// This replica's name in the polling lease.
     pub holder: String,
+    /// Where the push API listens, when enabled.
+    pub push_addr: Option<SocketAddr>,
+    push: Option<push::PushServer>,
     server: ServerHandle,
     server_task: actix_rt::task::JoinHandle<io::Result<()>>,
     shutdown: watch::Sender<bool>,
@@ -77,6 +81,10 @@ impl Running {
         for task in self.background {
             let _ = task.await;
         }
+        if let Some(p) = self.push {
+            p.handle.stop(true).await;
+            let _ = p.task.await;
+        }
         self.server.stop(true).await;
         let _ = self.server_task.await;
     }
@@ -84,7 +92,9 @@ impl Running {
 
 impl keel_sdk::service::Running for Running {
     fn addresses(&self) -> Vec<(&'static str, SocketAddr)> {
-        vec![("app", self.addr)]
+        let mut out = vec![("app", self.addr)];
+        out.extend(self.push_addr.map(|a| ("push", a)));
+        out
     }
 
     async fn stop(self) -> io::Result<()> {
@@ -137,10 +147,25 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
             lead_tx,
             shutdown_rx.clone(),
         )),
-        actix_rt::spawn(poll::run(Registry::new(state.clone()), lead_rx, shutdown_rx.clone())),
+        actix_rt::spawn(poll::run(Registry::new(state.clone()), lead_rx.clone(), shutdown_rx.clone())),
     ];
+    // Push registration: its own listener, and the lease holder's liveness sweep.
+    let push = if cfg.push.enabled {
+        let push_state = push::service::PushState::new(cfg.push.clone());
+        let server = push::serve(state.clone(), push_state.clone())?;
+        background.push(actix_rt::spawn(push::run_sweeper(
+            Registry::new(state.clone()),
+            push_state,
+            lead_rx,
+            shutdown_rx.clone(),
+        )));
+        Some(server)
+    } else {
+        None
+    };
+    let push_addr = push.as_ref().map(|p| p.addr);
     if cfg.register_core {
         background.push(actix_rt::spawn(boot::register_core(Registry::new(state), shutdown_rx)));
     }
-    Ok(Running { addr, holder, server: handle, server_task, shutdown, background })
+    Ok(Running { addr, holder, push_addr, push, server: handle, server_task, shutdown, background })
 }

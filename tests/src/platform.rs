@@ -35,7 +35,14 @@ pub struct AppSpec {
 impl AppSpec {
     /// App `id` running workspace binary `bin`.
     pub fn bin(id: &str, bin: &str) -> Self {
-        Self::command(id, vec![bin_path(bin).display().to_string()])
+        let spec = Self::command(id, vec![bin_path(bin).display().to_string()]);
+        if bin == "plugins-manager" {
+            // The registry's push listener defaults to the fixed port 8001 (the guide's
+            // REGISTRY_URL); tests running side by side get a free one. Read it back with
+            // `env_value("KEEL_PUSH__LISTEN")`.
+            return spec.env("KEEL_PUSH__LISTEN", format!("127.0.0.1:{}", free_port()));
+        }
+        spec
     }
 
     /// The router, app-id `keel`, with its admin and public ports on free loopback ports (their

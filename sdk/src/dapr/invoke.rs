@@ -17,6 +17,14 @@ pub fn invoke_path(app_id: &str, method_path: &str) -> String {
     format!("/v1.0/invoke/{app_id}/method/{}", method_path.trim_start_matches('/'))
 }
 
+/// The app-id segment that addresses a non-Dapr endpoint by URL (Dapr's service invocation of
+/// non-Dapr endpoints, `/v1.0/invoke/<url>/method/...`): the URL percent-encoded whole, one of the
+/// forms daprd documents (`http%3A%2F%2Fhost%3A8010`), so no `/` in it can be mistaken for a
+/// path separator on the way.
+pub fn endpoint_id(base_url: &str) -> String {
+    percent_encoding::utf8_percent_encode(base_url, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// An app's answer, read whole.
 #[derive(Debug, Clone)]
 pub struct Invoked {
@@ -96,6 +104,11 @@ impl DaprClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_ids_are_the_url_percent_encoded() {
+        assert_eq!(endpoint_id("http://localhost:8010"), "http%3A%2F%2Flocalhost%3A8010");
+    }
 
     #[test]
     fn invoke_paths_are_relative_to_the_method_prefix() {

@@ -24,7 +24,7 @@ pub use identify::{
 pub use ids::{
     IdError, PluginId, AUTH_APP_ID, CORE_APP_IDS, HOSTING_APP_ID, KEEL_APP_ID, REGISTRY_APP_ID, RESERVED_IDS,
 };
-pub use routes::{AddonTarget, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
+pub use routes::{AddonTarget, PushedEndpoint, PushedRoute, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
 pub use status::{PluginStatus, StatusResponse};
 pub use version::{parse_version, parse_version_req, VersionError};
 

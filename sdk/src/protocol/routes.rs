@@ -23,6 +23,56 @@ pub struct RouteTable {
     /// By plugin id.
     #[serde(default)]
     pub plugins: BTreeMap<String, RouteEntry>,
+    /// Services that registered themselves (push registration, `docs/push.md`), by name; a name
+    /// is never both a plugin and a pushed service. Reached only through `/api/<name>/`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, PushedRoute>,
+}
+
+/// What keel needs to know about one pushed service: where it is, which endpoints it declared,
+/// which of them need no token. keel reaches it through its sidecar as a non-Dapr endpoint
+/// (`/v1.0/invoke/<base_url>/method/<base_path>/<path>`), never directly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedRoute {
+    /// `ACTIVE` while it heartbeats (and its health check answers); anything else is a 503.
+    pub status: PluginStatus,
+    /// Its version, as registered.
+    #[serde(default)]
+    pub version: String,
+    /// `http://<host>:<port>`, checked against the registry's allow-list at registration.
+    pub base_url: String,
+    /// The path prefix on the service (`/` for none), without a trailing slash except for `/`.
+    #[serde(default)]
+    pub base_path: String,
+    /// False: every endpoint passes without a token.
+    #[serde(default)]
+    pub requires_auth: bool,
+    /// The only paths that route.
+    #[serde(default)]
+    pub endpoints: Vec<PushedEndpoint>,
+}
+
+/// One declared endpoint of a pushed service: `path` matches itself and what lies below it on
+/// segment boundaries (`data` matches `data/7`, not `database`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedEndpoint {
+    /// Relative to the service's base path, without leading or trailing slashes.
+    pub path: String,
+    /// The HTTP method, upper case.
+    pub method: String,
+    /// Passes without a token.
+    #[serde(default)]
+    pub is_public: bool,
+}
+
+impl PushedEndpoint {
+    /// Whether `path` (relative, no leading slash) is this endpoint's path or lies below it.
+    pub fn covers(&self, path: &str) -> bool {
+        let own = self.path.as_str();
+        own.is_empty()
+            || path == own
+            || (path.len() > own.len() && path.starts_with(own) && path.as_bytes()[own.len()] == b'/')
+    }
 }
 
 /// What keel needs to know about one plugin.
@@ -96,5 +146,15 @@ mod tests {
         assert_eq!(table.addon("greeter", "other"), Ok(None));
         assert_eq!(table.addon("emoji", "decorate"), Err(()));
         assert_eq!(table.addon("nobody", "decorate"), Err(()));
+        assert!(table.services.is_empty());
+    }
+
+    #[test]
+    fn pushed_endpoints_cover_their_path_on_segment_boundaries() {
+        let e = PushedEndpoint { path: "data".into(), method: "GET".into(), is_public: true };
+        assert!(e.covers("data") && e.covers("data/7") && e.covers("data/7/x"));
+        assert!(!e.covers("database") && !e.covers("dat") && !e.covers("hello"));
+        let root = PushedEndpoint { path: String::new(), method: "GET".into(), is_public: false };
+        assert!(root.covers("anything"));
     }
 }

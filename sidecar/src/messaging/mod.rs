@@ -3,6 +3,7 @@
 //! resolved through the name registry and streamed to that app's sidecar over its internal port,
 //! where the callee sidecar applies its own rules (its `APP_API_TOKEN`, its app's health).
 
+pub mod endpoint;
 pub mod headers;
 pub mod method;
 pub mod target;
@@ -65,6 +66,9 @@ pub enum InvokeError {
     /// The callee's access-control policies refused the call (gRPC `PermissionDenied`).
     #[error("{0}")]
     PermissionDenied(String),
+    /// A non-Dapr endpoint (a URL target) could not be called (Go's `url.Error` text).
+    #[error("{0}")]
+    Endpoint(String),
 }
 
 impl InvokeError {
@@ -148,13 +152,22 @@ impl DirectMessaging {
         &self.namespace
     }
 
-    /// Invokes `target` (an app-id, optionally `id.namespace`), locally or remotely.
+    /// Invokes `target` (an app-id, optionally `id.namespace`, or a non-Dapr endpoint's URL),
+    /// locally or remotely.
     pub async fn invoke(
         &self,
         client: &awc::Client,
         target: &str,
         req: InvokeRequest,
     ) -> Result<AppResponse, InvokeError> {
+        // A URL instead of an app-id: a non-Dapr endpoint, called from here (checked before
+        // splitting `id.namespace`, since a URL has dots).
+        if endpoint::is_url(target) {
+            let verb = map_verb(&req.verb)?;
+            let method = method::normalize(&req.method)?;
+            return endpoint::invoke(client, target, verb, &method, &req.raw_query, req.headers, req.body)
+                .await;
+        }
         // Split `id.namespace`; one part means our own namespace.
         let (id, ns) = self.split_app_id(target)?;
         // Verbs outside the HTTP extension enum become POST; CONNECT is refused.

@@ -1,0 +1,192 @@
+//! The guide's registry API on the push listener:
+//!
+//! | call | answer |
+//! |---|---|
+//! | `POST /api/registry/register` | 201 new, 200 re-registration by the same registrant; 409 name taken |
+//! | `POST /api/registry/heartbeat` `{service_id, status}` | 200; 403 not the registrant; 404 unknown |
+//! | `POST` (or `DELETE`) `/api/registry/deregister/{name}` | 200; 403 not the registrant; 404 unknown |
+//! | `GET /api/registry/services[?tag=&status=]` | pushed services and Keel plugins |
+//! | `GET /api/registry/services/{name}` | one of them |
+//!
+//! The registrant is the client's address (open registration, loopback only by default).
+
+use std::net::IpAddr;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use keel_sdk::protocol::{PluginStatus, RouteEntry};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::PushError;
+use super::model::{is_loopback, RegisterBody, ServiceRecord};
+use super::service::Push;
+use crate::model::rfc3339;
+
+/// Mounts the API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/registry")
+            .route("/register", web::post().to(register))
+            .route("/heartbeat", web::post().to(heartbeat))
+            .route("/deregister/{name}", web::post().to(deregister))
+            .route("/deregister/{name}", web::delete().to(deregister))
+            .route("/services", web::get().to(list))
+            .route("/services/{name}", web::get().to(one)),
+    );
+}
+
+/// Who is calling: the peer's address, which registers and must then send the heartbeats.
+fn registrant(req: &HttpRequest) -> Result<(String, IpAddr), PushError> {
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .ok_or_else(|| PushError::NotLoopback { peer: "an unknown address".into() })?;
+    Ok((format!("addr:{ip}"), ip))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PushError> {
+    serde_json::from_slice(body).map_err(|e| PushError::BadBody(e.to_string()))
+}
+
+async fn register(
+    req: HttpRequest,
+    body: web::Bytes,
+    push: web::Data<Push>,
+) -> Result<HttpResponse, PushError> {
+    let (who, ip) = registrant(&req)?;
+    if !(push.state.cfg.open_loopback && is_loopback(ip)) {
+        return Err(PushError::NotLoopback { peer: ip.to_string() });
+    }
+    let body: RegisterBody = parse(&body)?;
+    let (record, new) = push.register(body, who, ip).await?;
+    let view = pushed_view(&record, PluginStatus::Active, &push.state.cfg);
+    let mut res = if new { HttpResponse::Created() } else { HttpResponse::Ok() };
+    Ok(res.json(json!({"ret": 0, "msg": "ok", "service": view})))
+}
+
+#[derive(Deserialize)]
+struct Heartbeat {
+    service_id: String,
+    #[serde(default = "healthy")]
+    status: String,
+}
+
+fn healthy() -> String {
+    "healthy".into()
+}
+
+async fn heartbeat(
+    req: HttpRequest,
+    body: web::Bytes,
+    push: web::Data<Push>,
+) -> Result<HttpResponse, PushError> {
+    let (who, _) = registrant(&req)?;
+    let beat: Heartbeat = parse(&body)?;
+    let status = push.heartbeat(&beat.service_id, &beat.status, &who).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"ret": 0, "msg": "ok", "service_id": beat.service_id, "status": status})))
+}
+
+async fn deregister(
+    req: HttpRequest,
+    name: web::Path<String>,
+    push: web::Data<Push>,
+) -> Result<HttpResponse, PushError> {
+    let (who, _) = registrant(&req)?;
+    let record = push.deregister(&name, &who).await?;
+    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "name": record.name})))
+}
+
+#[derive(Deserialize)]
+struct Filter {
+    tag: Option<String>,
+    status: Option<String>,
+}
+
+async fn list(q: web::Query<Filter>, push: web::Data<Push>) -> Result<HttpResponse, PushError> {
+    let (table, records) = push.all().await?;
+    let mut services: Vec<Value> = Vec::new();
+    for (name, route) in &table.services {
+        if let Some(r) = records.get(name) {
+            services.push(pushed_view(r, route.status, &push.state.cfg));
+        }
+    }
+    for (id, entry) in &table.plugins {
+        services.push(plugin_view(id, entry));
+    }
+    let keep = |v: &Value| {
+        let tag_ok =
+            q.tag.as_deref().is_none_or(|t| v["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == t)));
+        let status_ok =
+            q.status.as_deref().is_none_or(|s| status_matches(v["status"].as_str().unwrap_or(""), s));
+        tag_ok && status_ok
+    };
+    services.retain(keep);
+    services.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "total": services.len(), "services": services})))
+}
+
+/// `?status=` takes the platform's statuses (any case) and the guide's words for them.
+fn status_matches(actual: &str, asked: &str) -> bool {
+    let asked = match asked.to_ascii_lowercase().as_str() {
+        "healthy" | "active" | "up" => "ACTIVE".to_owned(),
+        "unhealthy" | "unreachable" | "down" => "UNREACHABLE".to_owned(),
+        other => other.to_ascii_uppercase(),
+    };
+    actual == asked
+}
+
+async fn one(name: web::Path<String>, push: web::Data<Push>) -> Result<HttpResponse, PushError> {
+    let (table, _) = push.reg.store.table().await?;
+    if let Some(route) = table.services.get(name.as_str()) {
+        let record = push.record(&name).await?.ok_or_else(|| PushError::Unknown(name.to_string()))?;
+        return Ok(HttpResponse::Ok().json(
+            json!({"ret": 0, "msg": "ok", "service": pushed_view(&record, route.status, &push.state.cfg)}),
+        ));
+    }
+    if let Some(entry) = table.plugins.get(name.as_str()) {
+        return Ok(
+            HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "service": plugin_view(&name, entry)}))
+        );
+    }
+    Err(PushError::Unknown(name.into_inner()))
+}
+
+/// A pushed service as the API shows it: the guide's fields, its status, its liveness.
+fn pushed_view(r: &ServiceRecord, status: PluginStatus, cfg: &super::config::PushConfig) -> Value {
+    json!({
+        "name": r.name,
+        "kind": "pushed",
+        "display_name": r.display_name,
+        "description": r.description,
+        "version": r.version,
+        "status": status,
+        "host": r.host,
+        "port": r.port,
+        "base_path": r.base_path,
+        "health_check_url": r.health_check_url,
+        "metadata": r.metadata,
+        "tags": r.tags,
+        "requires_auth": r.requires_auth,
+        "endpoints": r.endpoints,
+        "heartbeat_interval_ms": r.interval_ms(cfg),
+        "registered_at": rfc3339(r.registered_at_ms),
+        "last_heartbeat_ms": r.last_heartbeat_ms,
+        "last_heartbeat": rfc3339(r.last_heartbeat_ms),
+        "gateway_path": format!("/api/{}/", r.name),
+    })
+}
+
+/// A Keel plugin in the same listing (reached at `/api/<id>/` too).
+fn plugin_view(id: &str, e: &RouteEntry) -> Value {
+    json!({
+        "name": id,
+        "kind": "plugin",
+        "version": e.version,
+        "status": e.status,
+        "tags": [],
+        "requires_auth": true,
+        "public_endpoints": e.public_endpoints,
+        "gateway_path": format!("/api/{id}/"),
+    })
+}

@@ -1,0 +1,311 @@
+//! The push API's operations over the store: register (or re-register), heartbeat,
+//! deregister, list, and the liveness sweep. Every change of the route table goes through
+//! `Store::commit` with the record it belongs to, like a plugin registration, and is pushed to
+//! keel; a heartbeat that changes nothing writes only its record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use keel_sdk::dapr::{DeleteItem, SaveItem, TransactionOp};
+use keel_sdk::protocol::{PluginStatus, RouteTable};
+
+use super::config::PushConfig;
+use super::error::PushError;
+use super::model::{record_key, reported_status, RegisterBody, ServiceRecord};
+use crate::error::RegistryError;
+use crate::model::unix_ms;
+use crate::registry::Registry;
+
+/// Probes in flight at once during a sweep.
+const PROBE_CONCURRENCY: usize = 64;
+
+/// What every worker of the push API and its sweeper share.
+pub struct PushState {
+    /// The settings.
+    pub cfg: PushConfig,
+    /// When this process started (ms since the epoch): heartbeats count from here at the
+    /// earliest, so a restart gives every service one TTL of grace.
+    pub boot_ms: u64,
+    /// Failed health probes in a row, by service (the sweeper's; a heartbeat clears it).
+    probe_failures: Mutex<HashMap<String, u32>>,
+}
+
+impl PushState {
+    /// Fresh state for `cfg`.
+    pub fn new(cfg: PushConfig) -> Arc<Self> {
+        Arc::new(Self { cfg, boot_ms: unix_ms(), probe_failures: Mutex::new(HashMap::new()) })
+    }
+
+    fn failures(&self, name: &str) -> u32 {
+        self.probe_failures.lock().unwrap_or_else(|e| e.into_inner()).get(name).copied().unwrap_or(0)
+    }
+
+    fn set_failures(&self, name: &str, n: u32) {
+        let mut m = self.probe_failures.lock().unwrap_or_else(|e| e.into_inner());
+        if n == 0 {
+            m.remove(name);
+        } else {
+            m.insert(name.to_owned(), n);
+        }
+    }
+}
+
+/// One thread's handle: the registry's store and calls plus the shared push state.
+#[derive(Clone)]
+pub struct Push {
+    pub reg: Registry,
+    pub state: Arc<PushState>,
+}
+
+fn save(record: &ServiceRecord) -> Result<TransactionOp, PushError> {
+    let value = serde_json::to_value(record).map_err(|e| RegistryError::Internal(e.to_string()))?;
+    Ok(TransactionOp::Upsert(SaveItem::new(record_key(&record.name), value)))
+}
+
+impl Push {
+    /// A service's record.
+    pub async fn record(&self, name: &str) -> Result<Option<ServiceRecord>, PushError> {
+        let store = &self.reg.store;
+        let found = store
+            .dapr()
+            .get_state_json(store.name(), &record_key(name))
+            .await
+            .map_err(RegistryError::store)?;
+        Ok(found.map(|(r, _)| r))
+    }
+
+    /// Registers `body` for `registrant`, or updates it when the same registrant registered it
+    /// before. Returns the record and whether it is new.
+    pub async fn register(
+        &self,
+        body: RegisterBody,
+        registrant: String,
+        peer: IpAddr,
+    ) -> Result<(ServiceRecord, bool), PushError> {
+        let now = unix_ms();
+        let mut record = body.validate(&self.state.cfg, registrant, peer, now)?;
+        let name = record.name.clone();
+        let before = self.record(&name).await?;
+        if let Some(old) = &before {
+            if old.registrant != record.registrant {
+                return Err(PushError::TakenByOther(name));
+            }
+            record.registered_at_ms = old.registered_at_ms;
+        }
+        let op = save(&record)?;
+        let route = record.route(PluginStatus::Active);
+        let known = before.is_some();
+        // The closure returns registry errors; a push refusal is kept here and reported instead.
+        let mut refusal: Option<PushError> = None;
+        let committed = self
+            .reg
+            .store
+            .commit(|t| {
+                if t.plugins.contains_key(&name) {
+                    refusal = Some(PushError::TakenByPlugin(name.clone()));
+                } else if !known && t.services.contains_key(&name) {
+                    // Someone else registered it between our read and this commit.
+                    refusal = Some(PushError::TakenByOther(name.clone()));
+                }
+                if refusal.is_some() {
+                    return Err(RegistryError::BadRequest("refused".into()));
+                }
+                t.services.insert(name.clone(), route.clone());
+                Ok(vec![op.clone()])
+            })
+            .await;
+        let table = match (committed, refusal) {
+            (_, Some(refused)) => return Err(refused),
+            (result, None) => result?,
+        };
+        self.state.set_failures(&name, 0);
+        tracing::info!(service = %name, base_url = %record.base_url(), update = known, "Pushed service registered");
+        if let Some(t) = table {
+            self.reg.calls.push_routes(&t).await;
+        }
+        Ok((record, !known))
+    }
+
+    /// A heartbeat from `registrant`: refreshes the record and, when the status it implies
+    /// differs from the table's, changes the table at once.
+    pub async fn heartbeat(
+        &self,
+        name: &str,
+        status: &str,
+        registrant: &str,
+    ) -> Result<PluginStatus, PushError> {
+        let mut record = self.record(name).await?.ok_or_else(|| PushError::Unknown(name.to_owned()))?;
+        if record.registrant != registrant {
+            return Err(PushError::NotRegistrant { name: name.to_owned(), what: "send its heartbeats" });
+        }
+        record.last_heartbeat_ms = unix_ms();
+        record.reported = status.to_owned();
+        self.state.set_failures(name, 0);
+        let wanted = reported_status(status);
+        let (table, _) = self.reg.store.table().await?;
+        let current = table.services.get(name).map(|r| r.status);
+        if current == Some(wanted) {
+            let store = &self.reg.store;
+            let value = serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;
+            store
+                .dapr()
+                .save_state(store.name(), &[SaveItem::new(record_key(name), value)])
+                .await
+                .map_err(RegistryError::store)?;
+            return Ok(wanted);
+        }
+        let op = save(&record)?;
+        let route = record.route(wanted);
+        let changed = self
+            .reg
+            .store
+            .commit(|t| {
+                t.services.insert(name.to_owned(), route.clone());
+                Ok(vec![op.clone()])
+            })
+            .await?;
+        tracing::info!(service = name, from = ?current, to = %wanted, "Pushed service status changed by a heartbeat");
+        if let Some(t) = changed {
+            self.reg.calls.push_routes(&t).await;
+        }
+        Ok(wanted)
+    }
+
+    /// Removes `name`, for its registrant only.
+    pub async fn deregister(&self, name: &str, registrant: &str) -> Result<ServiceRecord, PushError> {
+        let record = self.record(name).await?.ok_or_else(|| PushError::Unknown(name.to_owned()))?;
+        if record.registrant != registrant {
+            return Err(PushError::NotRegistrant { name: name.to_owned(), what: "deregister it" });
+        }
+        self.remove(name).await?;
+        tracing::info!(service = name, "Pushed service deregistered");
+        Ok(record)
+    }
+
+    async fn remove(&self, name: &str) -> Result<(), PushError> {
+        let key = record_key(name);
+        let table = self
+            .reg
+            .store
+            .commit(|t| {
+                t.services.remove(name);
+                Ok(vec![TransactionOp::Delete(DeleteItem::new(key.clone()))])
+            })
+            .await?;
+        self.state.set_failures(name, 0);
+        if let Some(t) = table {
+            self.reg.calls.push_routes(&t).await;
+        }
+        Ok(())
+    }
+
+    /// The table and the records of every pushed service in it.
+    pub async fn all(&self) -> Result<(RouteTable, BTreeMap<String, ServiceRecord>), PushError> {
+        let (table, _) = self.reg.store.table().await?;
+        let keys: Vec<String> = table.services.keys().map(|n| record_key(n)).collect();
+        let mut records = BTreeMap::new();
+        if !keys.is_empty() {
+            let store = &self.reg.store;
+            for item in store.dapr().bulk_get(store.name(), &keys).await.map_err(RegistryError::store)? {
+                let Some(data) = item.data else { continue };
+                match serde_json::from_value::<ServiceRecord>(data) {
+                    Ok(r) => {
+                        records.insert(r.name.clone(), r);
+                    }
+                    Err(error) => tracing::warn!(key = %item.key, %error, "Unreadable pushed service record"),
+                }
+            }
+        }
+        Ok((table, records))
+    }
+
+    /// One liveness round (the lease holder's): probe the services that gave a health check,
+    /// then set every service's status from its heartbeats and probes, evicting the silent
+    /// ones, in one commit.
+    pub async fn sweep(&self) -> Result<(), PushError> {
+        let (table, records) = self.all().await?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let probes = futures_util::stream::iter(records.values().filter(|r| r.health_check_url.is_some()))
+            .map(|r| async move { (r.name.clone(), self.probe(r).await) })
+            .buffer_unordered(PROBE_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        for (name, ok) in probes {
+            let n = if ok { 0 } else { self.state.failures(&name) + 1 };
+            self.state.set_failures(&name, n);
+        }
+        let now = unix_ms();
+        let cfg = &self.state.cfg;
+        let mut changes: Vec<(String, Option<PluginStatus>)> = Vec::new();
+        for (name, route) in &table.services {
+            let Some(rec) = records.get(name) else { continue };
+            let wanted = rec.desired(cfg, now, self.state.boot_ms, self.state.failures(name));
+            if wanted != Some(route.status) {
+                changes.push((name.clone(), wanted));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let evicted: Vec<String> =
+            changes.iter().filter(|(_, s)| s.is_none()).map(|(n, _)| n.clone()).collect();
+        let new = self
+            .reg
+            .store
+            .commit(|t| {
+                let mut ops = Vec::new();
+                for (name, wanted) in &changes {
+                    match wanted {
+                        None => {
+                            t.services.remove(name);
+                            ops.push(TransactionOp::Delete(DeleteItem::new(record_key(name))));
+                        }
+                        Some(s) => {
+                            if let Some(r) = t.services.get_mut(name) {
+                                r.status = *s;
+                            }
+                        }
+                    }
+                }
+                Ok(ops)
+            })
+            .await?;
+        for (name, wanted) in &changes {
+            match wanted {
+                None => tracing::warn!(service = %name, "Pushed service evicted: no heartbeat for too long"),
+                Some(s) => tracing::info!(service = %name, to = %s, "Pushed service status changed"),
+            }
+        }
+        for name in evicted {
+            self.state.set_failures(&name, 0);
+        }
+        if let Some(t) = new {
+            self.reg.calls.push_routes(&t).await;
+        }
+        Ok(())
+    }
+
+    /// `GET <health_check_url>` through the registry's sidecar (a non-Dapr endpoint by URL);
+    /// any 2xx within the time limit is alive.
+    async fn probe(&self, r: &ServiceRecord) -> bool {
+        let Some(path) = &r.health_check_url else { return true };
+        let dapr = self.reg.store.dapr().with_timeout(self.state.cfg.probe_timeout());
+        let id = keel_sdk::dapr::invoke::endpoint_id(&r.base_url());
+        let method_path = format!("{}{}", r.base_path.trim_end_matches('/'), path);
+        match dapr.invoke::<()>(actix_web::http::Method::GET, &id, &method_path, None).await {
+            Ok(answer) if answer.status.is_success() => true,
+            Ok(answer) => {
+                tracing::debug!(service = %r.name, status = answer.status.as_u16(), "Health probe failed");
+                false
+            }
+            Err(error) => {
+                tracing::debug!(service = %r.name, %error, "Health probe failed");
+                false
+            }
+        }
+    }
+}
