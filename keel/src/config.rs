@@ -57,6 +57,10 @@ pub struct RouterConfig {
     pub retry_after_s: u64,
     /// Seconds in-flight requests get to finish on shutdown, `KEEL_SHUTDOWN_TIMEOUT_S`.
     pub shutdown_timeout_s: u64,
+    /// Cookies that carry credentials, comma-separated names, `KEEL_CREDENTIAL_COOKIES`: removed
+    /// (with `Authorization`) from external requests before a plugin or the pre-route hook sees
+    /// them ([`crate::credentials`]).
+    pub credential_cookies: String,
 }
 
 impl Default for RouterConfig {
@@ -75,6 +79,7 @@ impl Default for RouterConfig {
             routes_retry_ms: 1_000,
             retry_after_s: 5,
             shutdown_timeout_s: 10,
+            credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
         }
     }
 }

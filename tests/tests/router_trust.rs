@@ -1,0 +1,112 @@
+//! Issue 13, keel's side of the trust model, end to end with real auth, keel and plugins behind
+//! their sidecars: the client's credentials stay with keel and auth (§4), keel's own sidecar is
+//! not a core caller and its control API is decided by grants (§3), a tenant's users reach only
+//! the plugins their tenant enabled (§2), and the edge speaks HTTP properly (§8).
+
+mod router_support;
+
+use std::time::Duration;
+
+use keel_e2e::{client, eventually, AppSpec, Platform};
+use router_support::*;
+use serde_json::{json, Value};
+
+/// The bootstrap super-admin's password.
+const ADMIN_PW: &str = "e2e-Admin-pw-4c1d";
+/// keel's point for the external pre-route hook.
+const POINT: &str = "external-pre-route-check";
+
+/// The route table: auth (its OAuth endpoints public), `echo` and `gate` (the router's test
+/// plugin and the fake plugin, which records what it gets), plus `extra` entries.
+fn routes(version: u64, extra: Value) -> Value {
+    let mut t = json!({"version": version, "plugins": {
+        "auth": {"status": "ACTIVE", "version": "1.0.0",
+            "public_endpoints": ["v1/oauth/token", "v1/oauth/jwks", "v1/oauth/introspect", "v1/oauth/revoke"]},
+        "echo": {"status": "ACTIVE", "version": "1.0.0"},
+        "gate": {"status": "ACTIVE", "version": "1.0.0"},
+    }});
+    if let Value::Object(more) = extra {
+        for (k, v) in more {
+            t["plugins"][k] = v;
+        }
+    }
+    t
+}
+
+/// Auth, `echo`, `gate`, a `seeder` sidecar, and keel with its public port and `env`, routing by
+/// `table`; waits until keel verifies auth's tokens.
+async fn platform(table: Value, env: &[(&str, &str)]) -> Platform {
+    let mut p = Platform::new();
+    p.start(AppSpec::bin("auth", "auth").env("KEEL_ADMIN_PASSWORD", ADMIN_PW)).await;
+    p.start(AppSpec::sidecar_only("seeder")).await;
+    seed(&p, "seeder", &table).await;
+    p.start(upstream("echo")).await;
+    p.start(AppSpec::bin("gate", "fake-plugin")).await;
+    p.start(keel(env)).await;
+    wait_routes(&p, table["version"].as_u64().unwrap()).await;
+    eventually("keel verifies auth's tokens", Duration::from_secs(30), || async {
+        let t = login(&p, "admin", ADMIN_PW, None).await?;
+        (public(&p, "GET", "echo/x").bearer_auth(&t).send().await.ok()?.status() == 200).then_some(())
+    })
+    .await;
+    p
+}
+
+/// `method /apis/<path>` on keel's public port.
+fn public(p: &Platform, method: &str, path: &str) -> awc::ClientRequest {
+    let base = p.app(KEEL).spec.env_value("KEEL_PUBLIC_LISTEN").expect("public listen").to_owned();
+    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+    client().request(method, format!("http://{base}/apis/{path}")).no_decompress()
+}
+
+/// A password login through keel's public port (auth's token endpoint is public).
+async fn login(p: &Platform, user: &str, pw: &str, tenant: Option<&str>) -> Option<String> {
+    let mut form = vec![("grant_type", "password"), ("username", user), ("password", pw)];
+    if let Some(t) = tenant {
+        form.push(("tenant", t));
+    }
+    let mut res = public(p, "POST", "auth/v1/oauth/token").send_form(&form).await.ok()?;
+    let body: Value = res.json().await.ok()?;
+    body["access_token"].as_str().map(str::to_owned)
+}
+
+/// What the fake plugin `id` received outside its protocol endpoints.
+async fn received(p: &Platform, id: &str) -> Vec<Value> {
+    let mut res = client().get(format!("{}/fake/requests", p.app_url(id))).send().await.unwrap();
+    let body: Value = serde_json::from_slice(&res.body().limit(16 << 20).await.unwrap()).unwrap();
+    body.as_array().cloned().unwrap_or_default()
+}
+
+#[actix_rt::test]
+async fn a_plugin_and_the_pre_route_hook_never_see_the_clients_credentials() {
+    let hook = json!({"keel": {"status": "ACTIVE", "version": "1.0.0",
+        "addons": {POINT: {"plugin": "gate", "endpoint": "hooks/check"}}}});
+    let p = platform(routes(1, hook), &[("KEEL_CREDENTIAL_COOKIES", "keel_session,sid")]).await;
+    let admin = login(&p, "admin", ADMIN_PW, None).await.expect("admin logs in");
+
+    let req = public(&p, "GET", "echo/orders?x=1")
+        .bearer_auth(&admin)
+        .insert_header(("cookie", "theme=dark; keel_session=s3cret-session; sid=s3cret-sid"))
+        .insert_header(("x-trace-me", "yes"));
+    let (status, _, seen) = send(req).await;
+    assert_eq!(status, 200, "{seen}");
+    let h = &seen["headers"];
+    assert!(h.get("authorization").is_none(), "the plugin got the client's token: {h}");
+    assert_eq!(h["cookie"], json!(["theme=dark"]), "only the non-credential cookie is left");
+    assert_eq!(h["x-keel-user"], json!(["admin"]), "the verified identity instead");
+    assert_eq!(h["x-keel-tenant"], json!(["platform"]));
+    assert_eq!(h["x-trace-me"], json!(["yes"]));
+
+    // The hook saw the same request, without the credentials too.
+    let checks = received(&p, "gate").await;
+    let check = &checks.last().expect("the hook was asked")["body"];
+    assert_eq!(check["path"], "/apis/echo/orders");
+    assert!(check["headers"].get("authorization").is_none(), "the hook got the client's token: {check}");
+    assert_eq!(check["headers"]["cookie"], json!(["theme=dark"]));
+    assert_eq!(check["identity"]["user"], "admin");
+    assert!(!checks.iter().any(|c| c.to_string().contains("s3cret")), "a credential reached the hook");
+
+    // Auth keeps them: its endpoints authenticate the caller themselves.
+    let (status, _, me) = send(public(&p, "GET", "auth/v1/me").bearer_auth(&admin)).await;
+    assert_eq!(status, 200, "{me}");
+}
