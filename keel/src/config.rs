@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::gate::TokenVerifier;
+use keel_sdk::access::AppGrants;
 use keel_sdk::config::ConfigError;
 use keel_sdk::dapr::SidecarConfig;
 
@@ -61,6 +62,11 @@ pub struct RouterConfig {
     /// (with `Authorization`) from external requests before a plugin or the pre-route hook sees
     /// them ([`crate::credentials`]).
     pub credential_cookies: String,
+    /// What internal callers may do on keel's control API (`/v1/routes`), by app-id: the core
+    /// services' own grants by default (`plugins`: `push-routes`, `read-routes`; `auth`:
+    /// `read-routes`). A configuration file's `[grants]` table adds apps or replaces an app's
+    /// list (`greeter = ["read-routes"]`).
+    pub grants: AppGrants,
 }
 
 impl Default for RouterConfig {
@@ -80,6 +86,7 @@ impl Default for RouterConfig {
             retry_after_s: 5,
             shutdown_timeout_s: 10,
             credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
+            grants: AppGrants::core_defaults(),
         }
     }
 }

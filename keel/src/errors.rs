@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use keel_sdk::protocol::errors::{self, Code, PlatformError};
-use keel_sdk::protocol::{IdError, PluginStatus, CORE_APP_IDS, REGISTRY_APP_ID};
+use keel_sdk::protocol::{IdError, PluginStatus};
 
 /// Why keel refused or failed a request. Grouped by whose fault it is, as the catalogue is.
 #[derive(Debug, thiserror::Error)]
@@ -42,12 +42,15 @@ pub enum RouteError {
     /// the next hop and hide who called.
     #[error("keel does not route to itself: call keel's /v1/... API directly")]
     KeelItself,
-    /// A route table pushed by someone other than the registry.
-    #[error("only the registry ({REGISTRY_APP_ID}) pushes routes; {caller:?} may not")]
-    NotTheRegistry { caller: String },
-    /// keel's route table read by someone other than a core service.
-    #[error("only core services ({}) read keel's route table; {caller:?} may not", CORE_APP_IDS.join(", "))]
-    NotACoreService { caller: String },
+    /// The caller stamped is `keel`: someone called through keel's own sidecar, which makes no
+    /// call a core service's.
+    #[error(
+        "a call through keel's own sidecar is nobody's call (keel never calls itself): call through your own app's sidecar"
+    )]
+    ThroughKeelsSidecar,
+    /// The calling app holds no grant for one of keel's control endpoints.
+    #[error("{0}")]
+    NotGranted(#[source] keel_sdk::access::Denied),
     /// The verified user may not call this plugin at all.
     #[error("{user:?} may not call plugin {plugin:?}")]
     PluginNotAllowed { user: String, plugin: String },
@@ -123,7 +126,8 @@ impl PlatformError for RouteError {
             Self::UnregisteredCaller { .. } => Code::UnregisteredCaller,
             Self::AddonsFromOutside => Code::AddonsInternalOnly,
             Self::KeelItself => Code::KeelNotRoutable,
-            Self::NotTheRegistry { .. } | Self::NotACoreService { .. } => Code::CallerNotAllowed,
+            Self::ThroughKeelsSidecar => Code::CallerNotAllowed,
+            Self::NotGranted(denied) => denied.code(),
             Self::PluginNotAllowed { .. } => Code::PluginNotAllowed,
             Self::UnknownPlugin { .. } => Code::UnknownPlugin,
             Self::UnknownPoint { .. } => Code::UnknownPoint,
@@ -227,14 +231,13 @@ mod tests {
             ),
             (RouteError::AddonsFromOutside, "ERR_ADDONS_INTERNAL_ONLY", 403, Fault::Client),
             (RouteError::KeelItself, "ERR_KEEL_NOT_ROUTABLE", 403, Fault::Client),
+            (RouteError::ThroughKeelsSidecar, "ERR_CALLER_NOT_ALLOWED", 403, Fault::Client),
             (
-                RouteError::NotTheRegistry { caller: "greeter".into() },
-                "ERR_CALLER_NOT_ALLOWED",
-                403,
-                Fault::Client,
-            ),
-            (
-                RouteError::NotACoreService { caller: "greeter".into() },
+                RouteError::NotGranted(keel_sdk::access::Denied::NoGrant {
+                    what: "pushing the route table".into(),
+                    app: "greeter".into(),
+                    grant: keel_sdk::access::Grant::PushRoutes,
+                }),
                 "ERR_CALLER_NOT_ALLOWED",
                 403,
                 Fault::Client,
@@ -340,8 +343,8 @@ mod tests {
                 | RouteError::UnregisteredCaller { .. }
                 | RouteError::AddonsFromOutside
                 | RouteError::KeelItself
-                | RouteError::NotTheRegistry { .. }
-                | RouteError::NotACoreService { .. }
+                | RouteError::ThroughKeelsSidecar
+                | RouteError::NotGranted(_)
                 | RouteError::PluginNotAllowed { .. }
                 | RouteError::UnknownPlugin { .. }
                 | RouteError::UnknownPoint { .. }

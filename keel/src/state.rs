@@ -25,6 +25,8 @@ pub struct RouterState {
     pub policy: Policy,
     /// Largest request body forwarded, in bytes.
     pub max_body_bytes: u64,
+    /// Who may use keel's control API: the grants of internal callers.
+    pub access: keel_sdk::access::Policy,
     /// What is removed from external requests before a plugin sees them.
     pub credentials: Credentials,
     /// The public port's token verifier, if any.
@@ -54,6 +56,8 @@ impl RouterState {
             },
             max_body_bytes: cfg.router.max_body_bytes,
             credentials: Credentials::new(&cfg.router.credential_cookies),
+            // Every caller of keel's app port has a stamped app-id, so nothing is "local" here.
+            access: keel_sdk::access::Policy { grants: cfg.router.grants.clone(), trust_local: false },
             verifier: cfg.verifier.clone(),
             keel,
         })
