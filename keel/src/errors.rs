@@ -54,6 +54,9 @@ pub enum RouteError {
     /// The verified user may not call this plugin at all.
     #[error("{user:?} may not call plugin {plugin:?}")]
     PluginNotAllowed { user: String, plugin: String },
+    /// The plugin is not enabled for the verified user's tenant.
+    #[error("plugin {plugin:?} is not enabled for tenant {tenant:?}: ask the tenant's admin to enable it")]
+    PluginNotEnabled { plugin: String, tenant: String },
     /// No plugin with this id is registered.
     #[error("plugin {plugin:?} is not registered")]
     UnknownPlugin { plugin: String },
@@ -129,6 +132,7 @@ impl PlatformError for RouteError {
             Self::ThroughKeelsSidecar => Code::CallerNotAllowed,
             Self::NotGranted(denied) => denied.code(),
             Self::PluginNotAllowed { .. } => Code::PluginNotAllowed,
+            Self::PluginNotEnabled { .. } => Code::PluginNotEnabled,
             Self::UnknownPlugin { .. } => Code::UnknownPlugin,
             Self::UnknownPoint { .. } => Code::UnknownPoint,
             Self::NoImplementer { .. } => Code::NoImplementer,
@@ -151,6 +155,7 @@ impl PlatformError for RouteError {
     fn plugin(&self) -> Option<&str> {
         match self {
             Self::UnknownPlugin { plugin }
+            | Self::PluginNotEnabled { plugin, .. }
             | Self::BodyTooLarge { plugin, .. }
             | Self::BadBody { plugin, .. }
             | Self::NotActive { plugin, .. }
@@ -245,6 +250,12 @@ mod tests {
             (
                 RouteError::PluginNotAllowed { user: "ann".into(), plugin: "secret".into() },
                 "ERR_PLUGIN_NOT_ALLOWED",
+                403,
+                Fault::Client,
+            ),
+            (
+                RouteError::PluginNotEnabled { plugin: "echo".into(), tenant: "acme".into() },
+                "ERR_PLUGIN_NOT_ENABLED",
                 403,
                 Fault::Client,
             ),
@@ -346,6 +357,7 @@ mod tests {
                 | RouteError::ThroughKeelsSidecar
                 | RouteError::NotGranted(_)
                 | RouteError::PluginNotAllowed { .. }
+                | RouteError::PluginNotEnabled { .. }
                 | RouteError::UnknownPlugin { .. }
                 | RouteError::UnknownPoint { .. }
                 | RouteError::NoImplementer { .. }
@@ -370,7 +382,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 26, "one case per variant");
+        assert_eq!(cases.len(), 27, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

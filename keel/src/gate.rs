@@ -1,6 +1,7 @@
 //! The external flow's token gate (keel's public port): who a client is, decided by keel itself
 //! from the client's bearer token, and whether it may call the plugin at all, before the request
-//! goes on to the pre-route hook and the forwarding both flows share.
+//! goes on to the pre-route hook and the forwarding both flows share: a verified caller must also
+//! belong to a tenant that enabled the plugin ([`enabled`]).
 //!
 //! Verification is pluggable ([`TokenVerifier`]); [`keel_sdk::tokens::Verifier`] (auth's EdDSA
 //! tokens, keys and revocations kept in memory) implements it. Without a verifier the gate refuses
@@ -14,7 +15,7 @@ use futures_util::future::LocalBoxFuture;
 use super::errors::RouteError;
 use super::target::Endpoint;
 use keel_sdk::dapr::DaprClient;
-use keel_sdk::protocol::RouteTable;
+use keel_sdk::protocol::{RouteTable, CORE_APP_IDS};
 pub use keel_sdk::tokens::Identity;
 
 /// Decides who an external request is from and what it may call. Called on the public port's
@@ -66,7 +67,20 @@ pub async fn authenticate(
     }
     let who = verifier.authenticate(req, dapr).await?;
     verifier.authorize(&who, plugin)?;
+    enabled(table, plugin, &who.tenant)?;
     Ok(Some(who))
+}
+
+/// Whether `plugin` is enabled for `tenant` (tKeel's model, issue 13 §2): the route table lists
+/// the tenants that enabled each plugin; the core services and the platform tenant always pass.
+/// An unknown plugin passes here and is refused by name later (404).
+pub fn enabled(table: &RouteTable, plugin: &str, tenant: &str) -> Result<(), RouteError> {
+    match table.plugins.get(plugin) {
+        Some(entry) if !CORE_APP_IDS.contains(&plugin) && !entry.enabled_for(tenant) => {
+            Err(RouteError::PluginNotEnabled { plugin: plugin.to_owned(), tenant: tenant.to_owned() })
+        }
+        _ => Ok(()),
+    }
 }
 
 // === impl TokenVerifier for tokens::Verifier ===
@@ -153,6 +167,22 @@ pub(crate) mod tests {
             "echo": {"status": "ACTIVE", "public_endpoints": ["hello"]},
             "secret": {"status": "ACTIVE"}}}))
         .unwrap()
+    }
+
+    #[test]
+    fn a_plugin_not_enabled_for_the_tenant_is_403_but_core_and_platform_pass() {
+        let t: RouteTable = serde_json::from_value(json!({"version": 1, "plugins": {
+            "echo": {"status": "ACTIVE", "tenants": ["globex"]},
+            "auth": {"status": "ACTIVE", "tenants": []},
+            "open": {"status": "ACTIVE"}}}))
+        .unwrap();
+        let err = enabled(&t, "echo", "acme").unwrap_err();
+        assert_eq!((err.status_code().as_u16(), err.code().name()), (403, "ERR_PLUGIN_NOT_ENABLED"));
+        assert!(enabled(&t, "echo", "globex").is_ok());
+        assert!(enabled(&t, "echo", "platform").is_ok());
+        assert!(enabled(&t, "auth", "acme").is_ok());
+        assert!(enabled(&t, "open", "acme").is_ok());
+        assert!(enabled(&t, "nope", "acme").is_ok());
     }
 
     #[test]

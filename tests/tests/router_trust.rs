@@ -150,3 +150,43 @@ async fn keels_own_sidecar_is_nobodys_caller_and_grants_decide_the_control_api()
     let (status, answer) = push(&p, REGISTRY, &newer).await;
     assert_eq!((status, answer["applied"].clone()), (200, json!(true)), "{answer}");
 }
+
+#[actix_rt::test]
+async fn a_tenants_users_reach_only_the_plugins_their_tenant_enabled() {
+    // echo is enabled for globex only, gate for acme; auth's entry lists no tenant at all, and
+    // is reachable anyway (a core service).
+    let enabled = |echo: Value| {
+        json!({"echo": {"status": "ACTIVE", "version": "1.0.0", "tenants": echo},
+            "gate": {"status": "ACTIVE", "version": "1.0.0", "tenants": ["acme"]},
+            "auth": {"status": "ACTIVE", "version": "1.0.0", "tenants": [],
+                "public_endpoints": ["v1/oauth/token", "v1/oauth/jwks"]}})
+    };
+    let p = platform(routes(1, enabled(json!(["globex"]))), &[]).await;
+    let admin = login(&p, "admin", ADMIN_PW, None).await.expect("admin logs in");
+    let acme = json!({"id": "acme", "admin": {"username": "boss", "password": "acme-boss-pw"}});
+    let (status, _, body) = send_json(public(&p, "POST", "auth/v1/tenants").bearer_auth(&admin), acme).await;
+    assert_eq!(status, 201, "{body}");
+    let boss = login(&p, "boss", "acme-boss-pw", Some("acme")).await.expect("acme's admin logs in");
+
+    // acme's admin may call every plugin by role, but not one acme has not enabled.
+    let body =
+        refused(public(&p, "GET", "echo/x").bearer_auth(&boss), 403, "ERR_PLUGIN_NOT_ENABLED", "\"acme\"")
+            .await;
+    assert_eq!(body["plugin"], "echo");
+    assert_eq!(send(public(&p, "GET", "gate/x").bearer_auth(&boss)).await.0, 200);
+    assert_eq!(send(public(&p, "GET", "auth/v1/me").bearer_auth(&boss)).await.0, 200, "core services always");
+    // The platform tenant has every plugin.
+    assert_eq!(send(public(&p, "GET", "echo/x").bearer_auth(&admin)).await.0, 200);
+
+    // acme enables echo: the next route table lets its users through.
+    seed(&p, "seeder", &routes(2, enabled(json!(["globex", "acme"])))).await;
+    wait_routes(&p, 2).await;
+    assert_eq!(send(public(&p, "GET", "echo/x").bearer_auth(&boss)).await.0, 200);
+}
+
+/// Sends `req` with a JSON body; status, headers and JSON answer.
+async fn send_json(req: awc::ClientRequest, body: Value) -> (u16, awc::http::header::HeaderMap, Value) {
+    let mut res = req.send_json(&body).await.unwrap();
+    let bytes = res.body().limit(1 << 20).await.unwrap();
+    (res.status().as_u16(), res.headers().clone(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
