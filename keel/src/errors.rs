@@ -7,11 +7,27 @@
 
 use std::time::Duration;
 
+use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
 use keel_sdk::protocol::errors::{self, Code, PlatformError};
 use keel_sdk::protocol::{IdError, PluginStatus};
+use keel_sdk::tokens::VerifyError;
+
+/// The challenge of a 401 without an `error` (no token was presented in the Bearer scheme).
+const CHALLENGE: &str = "Bearer realm=\"keel\"";
+
+/// A refused token's message, with what to send when none was.
+fn token_message(e: &VerifyError) -> String {
+    match e {
+        VerifyError::Missing => {
+            "missing bearer token: send \"Authorization: Bearer <token>\" with an access token from auth"
+                .into()
+        }
+        other => other.to_string(),
+    }
+}
 
 /// Why keel refused or failed a request. Grouped by whose fault it is, as the catalogue is.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +46,17 @@ pub enum RouteError {
     /// The public port has no way to verify tokens, or the token did not verify.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The bearer token is missing or did not verify (auth's tokens, [`keel_sdk::tokens`]).
+    #[error("{}", token_message(.0))]
+    BadToken(#[source] VerifyError),
+    /// `Authorization` carries another scheme than `Bearer` (the design document's `token`,
+    /// `Basic`, a bare token). `scheme` is shown only when it looks like a scheme name, never
+    /// when it could be the credential itself.
+    #[error(
+        "Authorization {} is not accepted here: send \"Authorization: Bearer <token>\" with an access token from auth (POST /apis/auth/v1/oauth/token)",
+        scheme.as_ref().map_or_else(|| "without a scheme".to_owned(), |s| format!("scheme {s:?}"))
+    )]
+    WrongScheme { scheme: Option<String> },
     /// The caller is not a registered plugin (nor a core service).
     #[error("caller {caller:?} is not a registered plugin")]
     UnregisteredCaller { caller: String },
@@ -125,7 +152,7 @@ impl PlatformError for RouteError {
             Self::BadPath { .. } => Code::BadPath,
             Self::BadId(_) => Code::BadPluginId,
             Self::NoCaller => Code::NoCaller,
-            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Unauthenticated(_) | Self::BadToken(_) | Self::WrongScheme { .. } => Code::Unauthenticated,
             Self::UnregisteredCaller { .. } => Code::UnregisteredCaller,
             Self::AddonsFromOutside => Code::AddonsInternalOnly,
             Self::KeelItself => Code::KeelNotRoutable,
@@ -181,6 +208,17 @@ impl PlatformError for RouteError {
         }
     }
 
+    fn decorate(&self, res: &mut HttpResponseBuilder) {
+        // RFC 6750 §3: every 401 of the public port says how to authenticate; `invalid_token`
+        // only when a token was presented and refused.
+        let challenge = match self {
+            Self::BadToken(e) => e.www_authenticate(),
+            Self::Unauthenticated(_) | Self::WrongScheme { .. } => CHALLENGE.to_owned(),
+            _ => return,
+        };
+        res.insert_header((WWW_AUTHENTICATE, challenge));
+    }
+
     fn detail(&self) -> Option<String> {
         match self {
             Self::Unreachable { detail, .. }
@@ -228,6 +266,13 @@ mod tests {
             ),
             (RouteError::NoCaller, "ERR_NO_CALLER", 401, Fault::Client),
             (RouteError::Unauthenticated("expired".into()), "ERR_UNAUTHENTICATED", 401, Fault::Client),
+            (RouteError::BadToken(VerifyError::Expired), "ERR_UNAUTHENTICATED", 401, Fault::Client),
+            (
+                RouteError::WrongScheme { scheme: Some("token".into()) },
+                "ERR_UNAUTHENTICATED",
+                401,
+                Fault::Client,
+            ),
             (
                 RouteError::UnregisteredCaller { caller: "x".into() },
                 "ERR_UNREGISTERED_CALLER",
@@ -351,6 +396,8 @@ mod tests {
                 | RouteError::BadId(_)
                 | RouteError::NoCaller
                 | RouteError::Unauthenticated(_)
+                | RouteError::BadToken(_)
+                | RouteError::WrongScheme { .. }
                 | RouteError::UnregisteredCaller { .. }
                 | RouteError::AddonsFromOutside
                 | RouteError::KeelItself
@@ -382,7 +429,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 27, "one case per variant");
+        assert_eq!(cases.len(), 29, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

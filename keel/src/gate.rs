@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use futures_util::future::LocalBoxFuture;
 
@@ -65,10 +66,25 @@ pub async fn authenticate(
     if declared_public {
         return Ok(None);
     }
+    scheme(req)?;
     let who = verifier.authenticate(req, dapr).await?;
     verifier.authorize(&who, plugin)?;
     enabled(table, plugin, &who.tenant)?;
     Ok(Some(who))
+}
+
+/// Refuses an `Authorization` header in another scheme than `Bearer` with a message that says
+/// what to send (the design document's `Authorization: token` among them; issue 18 §3).
+fn scheme(req: &HttpRequest) -> Result<(), RouteError> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok(()) };
+    let text = value.to_str().unwrap_or_default().trim();
+    let scheme = text.split_once(' ').map_or(text, |(s, _)| s);
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(());
+    }
+    // A bare token would be its own "scheme": show only what looks like a scheme name.
+    let named = scheme.len() <= 16 && !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphabetic());
+    Err(RouteError::WrongScheme { scheme: named.then(|| scheme.to_owned()) })
 }
 
 /// Whether `plugin` is enabled for `tenant` (tKeel's model, issue 13 §2): the route table lists
@@ -94,7 +110,7 @@ impl TokenVerifier for keel_sdk::tokens::Verifier {
         Box::pin(async move {
             match keel_sdk::tokens::Verifier::authenticate(self, req.headers(), dapr).await {
                 Ok(who) => Ok(who),
-                Err(e) => Err(RouteError::Unauthenticated(e.to_string())),
+                Err(e) => Err(RouteError::BadToken(e)),
             }
         })
     }
@@ -117,7 +133,6 @@ impl TokenVerifier for keel_sdk::tokens::Verifier {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use actix_web::http::header::AUTHORIZATION;
     use actix_web::test::TestRequest;
     use actix_web::ResponseError;
     use keel_sdk::protocol::errors::PlatformError;
@@ -204,6 +219,19 @@ pub(crate) mod tests {
         assert_eq!(authenticate(v, &none, &dapr, &table(), at("echo", "hello")).await.unwrap(), None);
         let err = authenticate(v, &none, &dapr, &table(), at("echo", "private")).await.unwrap_err();
         assert_eq!(err.status_code().as_u16(), 401);
+        for (sent, shown) in [
+            ("token", "\"token\""),
+            ("token abc", "\"token\""),
+            ("Basic eA==", "\"Basic\""),
+            ("eyJ.x.y", "without a scheme"),
+        ] {
+            let req = TestRequest::default().insert_header((AUTHORIZATION, sent)).to_http_request();
+            let err = authenticate(v, &req, &dapr, &table(), at("echo", "private")).await.unwrap_err();
+            let msg = err.to_string();
+            assert_eq!(err.status_code().as_u16(), 401);
+            assert!(msg.contains(shown) && msg.contains("\"Authorization: Bearer <token>\""), "{msg}");
+            assert!(!msg.contains("abc") && !msg.contains("eyJ"), "{msg}");
+        }
         let err = authenticate(v, &good, &dapr, &table(), at("secret", "x")).await.unwrap_err();
         assert_eq!((err.status_code().as_u16(), err.code().name()), (403, "ERR_PLUGIN_NOT_ALLOWED"));
     }
