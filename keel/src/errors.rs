@@ -102,6 +102,13 @@ pub enum RouteError {
     /// The request body is larger than the configured limit.
     #[error("request body to {plugin:?} is larger than the limit of {limit} bytes")]
     BodyTooLarge { plugin: String, limit: u64 },
+    /// The request body is larger than a Dapr sidecar on the way accepts (its
+    /// `--max-body-size`): the caller's fault, set keel's and the sidecars' limits together.
+    #[error(
+        "request body to {plugin:?} is larger than a Dapr sidecar on the way accepts (daprd --max-body-size, \
+         daprHTTPMaxRequestSize in dapr.yaml); keel's own limit is {limit} bytes, and the sidecars' should be the same"
+    )]
+    OverSidecarLimit { plugin: String, limit: u64 },
     /// The request body could not be read from the caller.
     #[error("request body to {plugin:?} could not be read: {reason}")]
     BadBody { plugin: String, reason: String },
@@ -165,7 +172,7 @@ impl PlatformError for RouteError {
             Self::NoImplementer { .. } => Code::NoImplementer,
             Self::NoSuchApi { .. } => Code::NoSuchApi,
             Self::MethodNotAllowed { .. } => Code::MethodNotAllowed,
-            Self::BodyTooLarge { .. } => Code::BodyTooLarge,
+            Self::BodyTooLarge { .. } | Self::OverSidecarLimit { .. } => Code::BodyTooLarge,
             Self::BadBody { .. } => Code::BadBody,
             Self::Denied { .. } => Code::PreRouteDenied,
             Self::BadDocument { .. } => Code::BadDocument,
@@ -184,6 +191,7 @@ impl PlatformError for RouteError {
             Self::UnknownPlugin { plugin }
             | Self::PluginNotEnabled { plugin, .. }
             | Self::BodyTooLarge { plugin, .. }
+            | Self::OverSidecarLimit { plugin, .. }
             | Self::BadBody { plugin, .. }
             | Self::NotActive { plugin, .. }
             | Self::Unreachable { plugin, .. }
@@ -331,6 +339,12 @@ mod tests {
                 Fault::Client,
             ),
             (
+                RouteError::OverSidecarLimit { plugin: "x".into(), limit: 1 },
+                "ERR_BODY_TOO_LARGE",
+                413,
+                Fault::Client,
+            ),
+            (
                 RouteError::BadBody { plugin: "x".into(), reason: "reset".into() },
                 "ERR_BAD_BODY",
                 400,
@@ -411,6 +425,7 @@ mod tests {
                 | RouteError::NoSuchApi { .. }
                 | RouteError::MethodNotAllowed { .. }
                 | RouteError::BodyTooLarge { .. }
+                | RouteError::OverSidecarLimit { .. }
                 | RouteError::BadBody { .. }
                 | RouteError::Denied { .. }
                 | RouteError::BadDocument { .. }
@@ -429,7 +444,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 29, "one case per variant");
+        assert_eq!(cases.len(), 30, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

@@ -128,5 +128,5 @@ pub async fn proxy(
         hop.state.credentials.strip_for(&route.plugin, up.headers_mut()); // the client's token and credential cookies stay with keel (and auth)
     }
     let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
-    upstream::respond(res, &route, ctx.started).await // the plugin's answer as it is; 502/504 when the sidecar could not invoke it
+    upstream::respond(res, &route, ctx.started, hop.state.max_body_bytes).await // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
 }

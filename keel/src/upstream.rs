@@ -152,6 +152,7 @@ pub async fn respond(
     mut res: awc::ClientResponse,
     route: &Resolved,
     started: Instant,
+    limit: u64,
 ) -> Result<HttpResponse, RouteError> {
     let status = res.status();
     let length = res.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -163,7 +164,7 @@ pub async fn respond(
             .map_err(|e| RouteError::Unreachable { plugin: route.plugin.clone(), detail: e.to_string() })?;
         if complete {
             if let Some(failure) =
-                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, e.message))
+                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, e.message, limit))
             {
                 return Err(failure);
             }
@@ -214,12 +215,16 @@ async fn peek(res: &mut awc::ClientResponse) -> Result<(Bytes, bool), PayloadErr
 /// The sidecar's word that it could not invoke the plugin, as a keel error; `None` when the
 /// failure is about another app (a plugin passing on what its own sidecar told it about a call
 /// it made), which is the plugin's answer and goes back as it is.
-fn invoke_failure(route: &Resolved, message: String) -> Option<RouteError> {
+fn invoke_failure(route: &Resolved, message: String, limit: u64) -> Option<RouteError> {
     let plugin = route.plugin.clone();
     match InvokeFailure::parse(&message) {
         Some(f) if f.app_id != route.plugin => None,
         Some(InvokeFailure { cause: Cause::Deadline, .. }) => {
             Some(RouteError::Timeout { plugin, after: route.timeout })
+        }
+        // The caller's fault, not the plugin's: the body is over a sidecar's request limit.
+        Some(InvokeFailure { cause: Cause::TooLarge, .. }) => {
+            Some(RouteError::OverSidecarLimit { plugin, limit })
         }
         // Other causes, and the sidecar's messages without an app-id ("invoke API is not ready").
         _ => Some(RouteError::Unreachable { plugin, detail: message }),
@@ -243,6 +248,10 @@ enum Cause<'a> {
     /// reports Go's `context.DeadlineExceeded` (`context deadline exceeded`), or the callee
     /// sidecar's gRPC status `DeadlineExceeded`.
     Deadline,
+    /// A sidecar on the way stopped reading the body at its request size limit (daprd's
+    /// `--max-body-size`, `--dapr-http-max-request-size`): dapr/kit's `streams.ErrStreamTooLarge`,
+    /// `stream too large`, at the end of the cause (bare or inside a gRPC status).
+    TooLarge,
     /// Anything else (the app is unknown, down, unhealthy, the breaker is open...).
     Other(&'a str),
 }
@@ -252,12 +261,16 @@ impl<'a> InvokeFailure<'a> {
     const DEADLINE: &'static str = "context deadline exceeded";
     /// A gRPC status with code `DeadlineExceeded`, as Go's gRPC formats it.
     const GRPC_DEADLINE: &'static str = "rpc error: code = DeadlineExceeded desc = ";
+    /// dapr/kit's `streams.ErrStreamTooLarge.Error()`.
+    const TOO_LARGE: &'static str = "stream too large";
 
     fn parse(message: &'a str) -> Option<Self> {
         let rest = message.strip_prefix("failed to invoke, id: ")?;
         let (app_id, cause) = rest.split_once(", err: ")?;
         let cause = if cause == Self::DEADLINE || cause.starts_with(Self::GRPC_DEADLINE) {
             Cause::Deadline
+        } else if cause.ends_with(Self::TOO_LARGE) {
+            Cause::TooLarge
         } else {
             Cause::Other(cause)
         };
@@ -380,15 +393,23 @@ mod tests {
         assert_eq!(InvokeFailure::parse("invoke API is not ready"), None);
 
         let route = route();
-        let e = invoke_failure(&route, deadline.into());
+        let e = invoke_failure(&route, deadline.into(), 9);
         assert!(matches!(e, Some(RouteError::Timeout { .. })), "{e:?}");
-        let e = invoke_failure(&route, refused.into());
+        let e = invoke_failure(&route, refused.into(), 9);
         assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
-        let e = invoke_failure(&route, "invoke API is not ready".into());
+        let e = invoke_failure(&route, "invoke API is not ready".into(), 9);
         assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
+        for big in [
+            "failed to invoke, id: echo, err: stream too large",
+            "failed to invoke, id: echo, err: rpc error: code = Unavailable desc = stream too large",
+        ] {
+            assert_eq!(InvokeFailure::parse(big).unwrap().cause, Cause::TooLarge);
+            let e = invoke_failure(&route, big.into(), 9);
+            assert!(matches!(e, Some(RouteError::OverSidecarLimit { limit: 9, .. })), "{e:?}");
+        }
         // echo relaying what its own sidecar said about a call to `db`: echo's answer.
         let relayed = "failed to invoke, id: db, err: context deadline exceeded";
-        assert!(invoke_failure(&route, relayed.into()).is_none());
+        assert!(invoke_failure(&route, relayed.into(), 9).is_none());
     }
 
     #[test]

@@ -239,3 +239,36 @@ async fn the_edges_401s_challenge_and_say_what_to_send_and_bad_escapes_are_400()
         refused(public(&p, "GET", path), 400, "ERR_BAD_PATH", "%00, %0D, %0A, %23").await;
     }
 }
+
+#[actix_rt::test]
+async fn a_body_over_the_sidecars_limit_is_a_413_naming_the_limit() {
+    // keel forwards up to 100 MiB (its default); its sidecar keeps daprd's default of 4 MiB. The
+    // caller's sidecar takes more, so the body reaches keel.
+    let mut p = Platform::new();
+    p.start(AppSpec::sidecar_only("caller").sidecar_args(&["--max-body-size", "64Mi"])).await;
+    seed(&p, "caller", &table(1, &[("echo", "ACTIVE"), ("caller", "ACTIVE")])).await;
+    p.start(upstream("echo").sidecar_args(&["--max-body-size", "64Mi"])).await;
+    p.start(keel(&[])).await;
+    wait_routes(&p, 1).await;
+
+    let big = vec![b'x'; 8 << 20];
+    let res = call(&p, "caller", "POST", "echo/count").send_body(big).await;
+    let (status, headers, body) = send_res(res.unwrap()).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(headers.get("x-keel-error").unwrap(), "1");
+    assert_eq!(body["code"], "ERR_BODY_TOO_LARGE", "{body}");
+    let msg = body["msg"].as_str().unwrap();
+    assert!(msg.contains("sidecar") && msg.contains("104857600"), "{msg}");
+    // Under both limits it passes.
+    let res = call(&p, "caller", "POST", "echo/count").send_body(vec![b'x'; 1 << 20]).await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+async fn send_res(
+    mut res: awc::ClientResponse<
+        impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+    >,
+) -> (u16, awc::http::header::HeaderMap, Value) {
+    let bytes = res.body().limit(1 << 20).await.unwrap();
+    (res.status().as_u16(), res.headers().clone(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
