@@ -1,6 +1,10 @@
 //! Who is calling keel's app port. Only keel's own sidecar may (the app API token proves it, see
 //! [`keel_sdk::service::AppToken`], wrapped around the app port), and the caller is the app-id the
 //! caller's sidecar stamped in `dapr-caller-app-id`, which Dapr overwrites whatever the app sent.
+//!
+//! The one stamp that proves nothing is `keel`: keel never calls itself, so a request stamped
+//! `keel` was sent to keel's *own* sidecar by someone else (any local process can, when that
+//! sidecar has no API token). It is refused, not treated as a core service's call.
 
 use std::future::{ready, Ready};
 
@@ -9,7 +13,7 @@ use actix_web::{FromRequest, HttpRequest};
 
 use super::errors::RouteError;
 use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
-use keel_sdk::protocol::PluginId;
+use keel_sdk::protocol::{PluginId, KEEL_APP_ID};
 
 /// The calling app's id, borrowed from the request.
 pub fn caller(req: &HttpRequest) -> Result<&str, RouteError> {
@@ -18,6 +22,9 @@ pub fn caller(req: &HttpRequest) -> Result<&str, RouteError> {
     // A stamped id is always a valid app-id; anything else did not come from a sidecar.
     PluginId::parse(id)
         .map_err(|_| RouteError::UnregisteredCaller { caller: id.chars().take(64).collect() })?;
+    if id == KEEL_APP_ID {
+        return Err(RouteError::ThroughKeelsSidecar);
+    }
     Ok(id)
 }
 
@@ -48,6 +55,8 @@ mod tests {
         let req = TestRequest::default().to_http_request();
         assert_eq!(caller(&req).unwrap_err().status_code().as_u16(), 401);
         let req = TestRequest::default().insert_header((DAPR_CALLER_APP_ID, "Not An Id")).to_http_request();
+        assert_eq!(caller(&req).unwrap_err().status_code().as_u16(), 403);
+        let req = TestRequest::default().insert_header((DAPR_CALLER_APP_ID, "keel")).to_http_request();
         assert_eq!(caller(&req).unwrap_err().status_code().as_u16(), 403);
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::gate::TokenVerifier;
+use keel_sdk::access::AppGrants;
 use keel_sdk::config::ConfigError;
 use keel_sdk::dapr::SidecarConfig;
 
@@ -57,6 +58,15 @@ pub struct RouterConfig {
     pub retry_after_s: u64,
     /// Seconds in-flight requests get to finish on shutdown, `KEEL_SHUTDOWN_TIMEOUT_S`.
     pub shutdown_timeout_s: u64,
+    /// Cookies that carry credentials, comma-separated names, `KEEL_CREDENTIAL_COOKIES`: removed
+    /// (with `Authorization`) from external requests before a plugin or the pre-route hook sees
+    /// them ([`crate::credentials`]).
+    pub credential_cookies: String,
+    /// What internal callers may do on keel's control API (`/v1/routes`), by app-id: the core
+    /// services' own grants by default (`plugins`: `push-routes`, `read-routes`; `auth`:
+    /// `read-routes`). A configuration file's `[grants]` table adds apps or replaces an app's
+    /// list (`greeter = ["read-routes"]`).
+    pub grants: AppGrants,
 }
 
 impl Default for RouterConfig {
@@ -75,6 +85,8 @@ impl Default for RouterConfig {
             routes_retry_ms: 1_000,
             retry_after_s: 5,
             shutdown_timeout_s: 10,
+            credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
+            grants: AppGrants::core_defaults(),
         }
     }
 }

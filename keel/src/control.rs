@@ -1,6 +1,10 @@
 //! Keel's own API under `/v1/...` on its app port, next to the protocol endpoints every plugin
 //! serves (`/v1/identify`, `/v1/status`): the route table, pushed by the registry and readable by
 //! the core services. Anything else under `/v1/` is refused: `v1` is no plugin id.
+//!
+//! Who may push or read is decided by grants ([`keel_sdk::access`]): the registry holds
+//! `push-routes`, the core services `read-routes`, and a plugin only what the operator grants it
+//! (`grants` in keel's configuration file). Being a core app-id grants nothing by itself.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -9,7 +13,8 @@ use super::caller::AppCaller;
 use super::errors::RouteError;
 use super::routes::Applied;
 use super::state::RouterState;
-use keel_sdk::protocol::{Envelope, Reply, RouteTable, CORE_APP_IDS, REGISTRY_APP_ID};
+use keel_sdk::access::{Permission, Principal};
+use keel_sdk::protocol::{Envelope, Reply, RouteTable};
 
 /// The answer to a push.
 #[derive(Debug, Serialize)]
@@ -27,9 +32,7 @@ pub async fn put_routes(
     body: web::Bytes,
     state: web::Data<RouterState>,
 ) -> Result<HttpResponse, RouteError> {
-    if who != REGISTRY_APP_ID {
-        return Err(RouteError::NotTheRegistry { caller: who });
-    }
+    allowed(&state, who, Permission::PushRoutes)?;
     let table: RouteTable = serde_json::from_slice(&body)
         .map_err(|e| RouteError::BadDocument { what: "route table", reason: e.to_string() })?;
     let pushed = table.version;
@@ -52,11 +55,15 @@ pub async fn get_routes(
     AppCaller(who): AppCaller,
     state: web::Data<RouterState>,
 ) -> Result<HttpResponse, RouteError> {
-    if !CORE_APP_IDS.contains(&who.as_str()) {
-        return Err(RouteError::NotACoreService { caller: who });
-    }
+    allowed(&state, who, Permission::ReadRoutes)?;
     let table = state.table()?;
     Ok(HttpResponse::Ok().json(Reply::ok(&*table)))
+}
+
+/// Whether the calling app holds the grant for `what`. The caller is the stamped app-id alone:
+/// on keel's own port, no `x-keel-*` header a caller sent is believed.
+fn allowed(state: &RouterState, app: String, what: Permission<'_>) -> Result<(), RouteError> {
+    state.access.check(&Principal::App(app), what).map_err(RouteError::NotGranted)
 }
 
 /// Any other method on `/v1/routes`.

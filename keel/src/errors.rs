@@ -7,11 +7,27 @@
 
 use std::time::Duration;
 
+use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
 use keel_sdk::protocol::errors::{self, Code, PlatformError};
-use keel_sdk::protocol::{IdError, PluginStatus, CORE_APP_IDS, REGISTRY_APP_ID};
+use keel_sdk::protocol::{IdError, PluginStatus};
+use keel_sdk::tokens::VerifyError;
+
+/// The challenge of a 401 without an `error` (no token was presented in the Bearer scheme).
+const CHALLENGE: &str = "Bearer realm=\"keel\"";
+
+/// A refused token's message, with what to send when none was.
+fn token_message(e: &VerifyError) -> String {
+    match e {
+        VerifyError::Missing => {
+            "missing bearer token: send \"Authorization: Bearer <token>\" with an access token from auth"
+                .into()
+        }
+        other => other.to_string(),
+    }
+}
 
 /// Why keel refused or failed a request. Grouped by whose fault it is, as the catalogue is.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +46,17 @@ pub enum RouteError {
     /// The public port has no way to verify tokens, or the token did not verify.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The bearer token is missing or did not verify (auth's tokens, [`keel_sdk::tokens`]).
+    #[error("{}", token_message(.0))]
+    BadToken(#[source] VerifyError),
+    /// `Authorization` carries another scheme than `Bearer` (the design document's `token`,
+    /// `Basic`, a bare token). `scheme` is shown only when it looks like a scheme name, never
+    /// when it could be the credential itself.
+    #[error(
+        "Authorization {} is not accepted here: send \"Authorization: Bearer <token>\" with an access token from auth (POST /apis/auth/v1/oauth/token)",
+        scheme.as_ref().map_or_else(|| "without a scheme".to_owned(), |s| format!("scheme {s:?}"))
+    )]
+    WrongScheme { scheme: Option<String> },
     /// The caller is not a registered plugin (nor a core service).
     #[error("caller {caller:?} is not a registered plugin")]
     UnregisteredCaller { caller: String },
@@ -42,15 +69,21 @@ pub enum RouteError {
     /// the next hop and hide who called.
     #[error("keel does not route to itself: call keel's /v1/... API directly")]
     KeelItself,
-    /// A route table pushed by someone other than the registry.
-    #[error("only the registry ({REGISTRY_APP_ID}) pushes routes; {caller:?} may not")]
-    NotTheRegistry { caller: String },
-    /// keel's route table read by someone other than a core service.
-    #[error("only core services ({}) read keel's route table; {caller:?} may not", CORE_APP_IDS.join(", "))]
-    NotACoreService { caller: String },
+    /// The caller stamped is `keel`: someone called through keel's own sidecar, which makes no
+    /// call a core service's.
+    #[error(
+        "a call through keel's own sidecar is nobody's call (keel never calls itself): call through your own app's sidecar"
+    )]
+    ThroughKeelsSidecar,
+    /// The calling app holds no grant for one of keel's control endpoints.
+    #[error("{0}")]
+    NotGranted(#[source] keel_sdk::access::Denied),
     /// The verified user may not call this plugin at all.
     #[error("{user:?} may not call plugin {plugin:?}")]
     PluginNotAllowed { user: String, plugin: String },
+    /// The plugin is not enabled for the verified user's tenant.
+    #[error("plugin {plugin:?} is not enabled for tenant {tenant:?}: ask the tenant's admin to enable it")]
+    PluginNotEnabled { plugin: String, tenant: String },
     /// No plugin with this id is registered.
     #[error("plugin {plugin:?} is not registered")]
     UnknownPlugin { plugin: String },
@@ -69,6 +102,13 @@ pub enum RouteError {
     /// The request body is larger than the configured limit.
     #[error("request body to {plugin:?} is larger than the limit of {limit} bytes")]
     BodyTooLarge { plugin: String, limit: u64 },
+    /// The request body is larger than a Dapr sidecar on the way accepts (its
+    /// `--max-body-size`): the caller's fault, set keel's and the sidecars' limits together.
+    #[error(
+        "request body to {plugin:?} is larger than a Dapr sidecar on the way accepts (daprd --max-body-size, \
+         daprHTTPMaxRequestSize in dapr.yaml); keel's own limit is {limit} bytes, and the sidecars' should be the same"
+    )]
+    OverSidecarLimit { plugin: String, limit: u64 },
     /// The request body could not be read from the caller.
     #[error("request body to {plugin:?} could not be read: {reason}")]
     BadBody { plugin: String, reason: String },
@@ -119,18 +159,20 @@ impl PlatformError for RouteError {
             Self::BadPath { .. } => Code::BadPath,
             Self::BadId(_) => Code::BadPluginId,
             Self::NoCaller => Code::NoCaller,
-            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Unauthenticated(_) | Self::BadToken(_) | Self::WrongScheme { .. } => Code::Unauthenticated,
             Self::UnregisteredCaller { .. } => Code::UnregisteredCaller,
             Self::AddonsFromOutside => Code::AddonsInternalOnly,
             Self::KeelItself => Code::KeelNotRoutable,
-            Self::NotTheRegistry { .. } | Self::NotACoreService { .. } => Code::CallerNotAllowed,
+            Self::ThroughKeelsSidecar => Code::CallerNotAllowed,
+            Self::NotGranted(denied) => denied.code(),
             Self::PluginNotAllowed { .. } => Code::PluginNotAllowed,
+            Self::PluginNotEnabled { .. } => Code::PluginNotEnabled,
             Self::UnknownPlugin { .. } => Code::UnknownPlugin,
             Self::UnknownPoint { .. } => Code::UnknownPoint,
             Self::NoImplementer { .. } => Code::NoImplementer,
             Self::NoSuchApi { .. } => Code::NoSuchApi,
             Self::MethodNotAllowed { .. } => Code::MethodNotAllowed,
-            Self::BodyTooLarge { .. } => Code::BodyTooLarge,
+            Self::BodyTooLarge { .. } | Self::OverSidecarLimit { .. } => Code::BodyTooLarge,
             Self::BadBody { .. } => Code::BadBody,
             Self::Denied { .. } => Code::PreRouteDenied,
             Self::BadDocument { .. } => Code::BadDocument,
@@ -147,7 +189,9 @@ impl PlatformError for RouteError {
     fn plugin(&self) -> Option<&str> {
         match self {
             Self::UnknownPlugin { plugin }
+            | Self::PluginNotEnabled { plugin, .. }
             | Self::BodyTooLarge { plugin, .. }
+            | Self::OverSidecarLimit { plugin, .. }
             | Self::BadBody { plugin, .. }
             | Self::NotActive { plugin, .. }
             | Self::Unreachable { plugin, .. }
@@ -170,6 +214,17 @@ impl PlatformError for RouteError {
             | Self::CheckUnavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
+    }
+
+    fn decorate(&self, res: &mut HttpResponseBuilder) {
+        // RFC 6750 §3: every 401 of the public port says how to authenticate; `invalid_token`
+        // only when a token was presented and refused.
+        let challenge = match self {
+            Self::BadToken(e) => e.www_authenticate(),
+            Self::Unauthenticated(_) | Self::WrongScheme { .. } => CHALLENGE.to_owned(),
+            _ => return,
+        };
+        res.insert_header((WWW_AUTHENTICATE, challenge));
     }
 
     fn detail(&self) -> Option<String> {
@@ -219,6 +274,13 @@ mod tests {
             ),
             (RouteError::NoCaller, "ERR_NO_CALLER", 401, Fault::Client),
             (RouteError::Unauthenticated("expired".into()), "ERR_UNAUTHENTICATED", 401, Fault::Client),
+            (RouteError::BadToken(VerifyError::Expired), "ERR_UNAUTHENTICATED", 401, Fault::Client),
+            (
+                RouteError::WrongScheme { scheme: Some("token".into()) },
+                "ERR_UNAUTHENTICATED",
+                401,
+                Fault::Client,
+            ),
             (
                 RouteError::UnregisteredCaller { caller: "x".into() },
                 "ERR_UNREGISTERED_CALLER",
@@ -227,14 +289,13 @@ mod tests {
             ),
             (RouteError::AddonsFromOutside, "ERR_ADDONS_INTERNAL_ONLY", 403, Fault::Client),
             (RouteError::KeelItself, "ERR_KEEL_NOT_ROUTABLE", 403, Fault::Client),
+            (RouteError::ThroughKeelsSidecar, "ERR_CALLER_NOT_ALLOWED", 403, Fault::Client),
             (
-                RouteError::NotTheRegistry { caller: "greeter".into() },
-                "ERR_CALLER_NOT_ALLOWED",
-                403,
-                Fault::Client,
-            ),
-            (
-                RouteError::NotACoreService { caller: "greeter".into() },
+                RouteError::NotGranted(keel_sdk::access::Denied::NoGrant {
+                    what: "pushing the route table".into(),
+                    app: "greeter".into(),
+                    grant: keel_sdk::access::Grant::PushRoutes,
+                }),
                 "ERR_CALLER_NOT_ALLOWED",
                 403,
                 Fault::Client,
@@ -242,6 +303,12 @@ mod tests {
             (
                 RouteError::PluginNotAllowed { user: "ann".into(), plugin: "secret".into() },
                 "ERR_PLUGIN_NOT_ALLOWED",
+                403,
+                Fault::Client,
+            ),
+            (
+                RouteError::PluginNotEnabled { plugin: "echo".into(), tenant: "acme".into() },
+                "ERR_PLUGIN_NOT_ENABLED",
                 403,
                 Fault::Client,
             ),
@@ -267,6 +334,12 @@ mod tests {
             ),
             (
                 RouteError::BodyTooLarge { plugin: "x".into(), limit: 1 },
+                "ERR_BODY_TOO_LARGE",
+                413,
+                Fault::Client,
+            ),
+            (
+                RouteError::OverSidecarLimit { plugin: "x".into(), limit: 1 },
                 "ERR_BODY_TOO_LARGE",
                 413,
                 Fault::Client,
@@ -337,18 +410,22 @@ mod tests {
                 | RouteError::BadId(_)
                 | RouteError::NoCaller
                 | RouteError::Unauthenticated(_)
+                | RouteError::BadToken(_)
+                | RouteError::WrongScheme { .. }
                 | RouteError::UnregisteredCaller { .. }
                 | RouteError::AddonsFromOutside
                 | RouteError::KeelItself
-                | RouteError::NotTheRegistry { .. }
-                | RouteError::NotACoreService { .. }
+                | RouteError::ThroughKeelsSidecar
+                | RouteError::NotGranted(_)
                 | RouteError::PluginNotAllowed { .. }
+                | RouteError::PluginNotEnabled { .. }
                 | RouteError::UnknownPlugin { .. }
                 | RouteError::UnknownPoint { .. }
                 | RouteError::NoImplementer { .. }
                 | RouteError::NoSuchApi { .. }
                 | RouteError::MethodNotAllowed { .. }
                 | RouteError::BodyTooLarge { .. }
+                | RouteError::OverSidecarLimit { .. }
                 | RouteError::BadBody { .. }
                 | RouteError::Denied { .. }
                 | RouteError::BadDocument { .. }
@@ -367,7 +444,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 26, "one case per variant");
+        assert_eq!(cases.len(), 30, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

@@ -110,7 +110,7 @@ async fn resolve_external(
     let table = state.table()?; // 503 starting
     let who = gate::authenticate(verifier, req, dapr, &table, target).await?; // 401 no or bad token; 403 may not call the plugin
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
-    precheck::check(dapr, req, &table, &state.policy, target, who.as_deref()).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
+    precheck::check(dapr, req, &table, state, target, who.as_deref()).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
     let route = routes::endpoint(&table, target, &state.policy)?; // 404 unknown plugin; 503 not ACTIVE
     Ok((route, who)) // the table is let go here: a route swap cannot touch this request
 }
@@ -123,7 +123,10 @@ pub async fn proxy(
     ctx: &mut Ctx,
 ) -> Result<HttpResponse, RouteError> {
     ctx.resolved(&route);
-    let up = upstream::request(hop.dapr, hop.req, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
+    let mut up = upstream::request(hop.dapr, hop.req, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
+    if let Vouch::External(_) = vouch {
+        hop.state.credentials.strip_for(&route.plugin, up.headers_mut()); // the client's token and credential cookies stay with keel (and auth)
+    }
     let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
-    upstream::respond(res, &route, ctx.started).await // the plugin's answer as it is; 502/504 when the sidecar could not invoke it
+    upstream::respond(res, &route, ctx.started, hop.state.max_body_bytes).await // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
 }

@@ -1,6 +1,7 @@
 //! The external flow's token gate (keel's public port): who a client is, decided by keel itself
 //! from the client's bearer token, and whether it may call the plugin at all, before the request
-//! goes on to the pre-route hook and the forwarding both flows share.
+//! goes on to the pre-route hook and the forwarding both flows share: a verified caller must also
+//! belong to a tenant that enabled the plugin ([`enabled`]).
 //!
 //! Verification is pluggable ([`TokenVerifier`]); [`keel_sdk::tokens::Verifier`] (auth's EdDSA
 //! tokens, keys and revocations kept in memory) implements it. Without a verifier the gate refuses
@@ -8,13 +9,14 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::HttpRequest;
 use futures_util::future::LocalBoxFuture;
 
 use super::errors::RouteError;
 use super::target::{self, Endpoint};
 use keel_sdk::dapr::DaprClient;
-use keel_sdk::protocol::RouteTable;
+use keel_sdk::protocol::{RouteTable, CORE_APP_IDS};
 pub use keel_sdk::tokens::Identity;
 
 /// Decides who an external request is from and what it may call. Called on the public port's
@@ -66,16 +68,44 @@ pub async fn authenticate(
     }
     // A hosted service: a token, when sent, must be good; without one the request goes on as
     // nobody's, and hosting refuses it (401) unless the bundle is `is_open`. Logged-in people
-    // reach every hosted service (no per-role grant: hosting is not a plugin they call).
+    // reach every hosted service (no per-role grant: hosting is a core service, always enabled).
     let hosted = target::is_hosted(Endpoint { plugin, endpoint });
     if hosted && !req.headers().contains_key(actix_web::http::header::AUTHORIZATION) {
         return Ok(None);
     }
+    scheme(req)?;
     let who = verifier.authenticate(req, dapr).await?;
     if !hosted {
         verifier.authorize(&who, plugin)?;
+        enabled(table, plugin, &who.tenant)?;
     }
     Ok(Some(who))
+}
+
+/// Refuses an `Authorization` header in another scheme than `Bearer` with a message that says
+/// what to send (the design document's `Authorization: token` among them; issue 18 §3).
+fn scheme(req: &HttpRequest) -> Result<(), RouteError> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok(()) };
+    let text = value.to_str().unwrap_or_default().trim();
+    let scheme = text.split_once(' ').map_or(text, |(s, _)| s);
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(());
+    }
+    // A bare token would be its own "scheme": show only what looks like a scheme name.
+    let named = scheme.len() <= 16 && !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphabetic());
+    Err(RouteError::WrongScheme { scheme: named.then(|| scheme.to_owned()) })
+}
+
+/// Whether `plugin` is enabled for `tenant` (tKeel's model, issue 13 §2): the route table lists
+/// the tenants that enabled each plugin; the core services and the platform tenant always pass.
+/// An unknown plugin passes here and is refused by name later (404).
+pub fn enabled(table: &RouteTable, plugin: &str, tenant: &str) -> Result<(), RouteError> {
+    match table.plugins.get(plugin) {
+        Some(entry) if !CORE_APP_IDS.contains(&plugin) && !entry.enabled_for(tenant) => {
+            Err(RouteError::PluginNotEnabled { plugin: plugin.to_owned(), tenant: tenant.to_owned() })
+        }
+        _ => Ok(()),
+    }
 }
 
 // === impl TokenVerifier for tokens::Verifier ===
@@ -89,7 +119,7 @@ impl TokenVerifier for keel_sdk::tokens::Verifier {
         Box::pin(async move {
             match keel_sdk::tokens::Verifier::authenticate(self, req.headers(), dapr).await {
                 Ok(who) => Ok(who),
-                Err(e) => Err(RouteError::Unauthenticated(e.to_string())),
+                Err(e) => Err(RouteError::BadToken(e)),
             }
         })
     }
@@ -112,7 +142,6 @@ impl TokenVerifier for keel_sdk::tokens::Verifier {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use actix_web::http::header::AUTHORIZATION;
     use actix_web::test::TestRequest;
     use actix_web::ResponseError;
     use keel_sdk::protocol::errors::PlatformError;
@@ -165,6 +194,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_plugin_not_enabled_for_the_tenant_is_403_but_core_and_platform_pass() {
+        let t: RouteTable = serde_json::from_value(json!({"version": 1, "plugins": {
+            "echo": {"status": "ACTIVE", "tenants": ["globex"]},
+            "auth": {"status": "ACTIVE", "tenants": []},
+            "open": {"status": "ACTIVE"}}}))
+        .unwrap();
+        let err = enabled(&t, "echo", "acme").unwrap_err();
+        assert_eq!((err.status_code().as_u16(), err.code().name()), (403, "ERR_PLUGIN_NOT_ENABLED"));
+        assert!(enabled(&t, "echo", "globex").is_ok());
+        assert!(enabled(&t, "echo", "platform").is_ok());
+        assert!(enabled(&t, "auth", "acme").is_ok());
+        assert!(enabled(&t, "open", "acme").is_ok());
+        assert!(enabled(&t, "nope", "acme").is_ok());
+    }
+
+    #[test]
     fn without_a_verifier_everything_is_401() {
         let err = verifier(None).err().unwrap();
         assert_eq!(err.status_code().as_u16(), 401);
@@ -183,6 +228,19 @@ pub(crate) mod tests {
         assert_eq!(authenticate(v, &none, &dapr, &table(), at("echo", "hello")).await.unwrap(), None);
         let err = authenticate(v, &none, &dapr, &table(), at("echo", "private")).await.unwrap_err();
         assert_eq!(err.status_code().as_u16(), 401);
+        for (sent, shown) in [
+            ("token", "\"token\""),
+            ("token abc", "\"token\""),
+            ("Basic eA==", "\"Basic\""),
+            ("eyJ.x.y", "without a scheme"),
+        ] {
+            let req = TestRequest::default().insert_header((AUTHORIZATION, sent)).to_http_request();
+            let err = authenticate(v, &req, &dapr, &table(), at("echo", "private")).await.unwrap_err();
+            let msg = err.to_string();
+            assert_eq!(err.status_code().as_u16(), 401);
+            assert!(msg.contains(shown) && msg.contains("\"Authorization: Bearer <token>\""), "{msg}");
+            assert!(!msg.contains("abc") && !msg.contains("eyJ"), "{msg}");
+        }
         let err = authenticate(v, &good, &dapr, &table(), at("secret", "x")).await.unwrap_err();
         assert_eq!((err.status_code().as_u16(), err.code().name()), (403, "ERR_PLUGIN_NOT_ALLOWED"));
     }

@@ -28,6 +28,7 @@ pub mod access_log;
 pub mod caller;
 pub mod config;
 pub mod control;
+pub mod credentials;
 pub mod ctx;
 pub mod errors;
 pub mod forward;

@@ -1,18 +1,23 @@
 //! The external flow's optional hook (`platform.md` §5): when a plugin implements keel's own addon
 //! point `external-pre-route-check`, every request on the public port is first shown to it —
-//! method, path, query, headers and the verified identity, never the body — and goes on only when
+//! method, path, query, headers and the verified identity, never the body nor the client's
+//! credentials ([`crate::credentials`]) — and goes on only when
 //! the hook answers 2xx with `ret == 0`. The hook fails closed: any other answer is a 403 carrying
 //! its `msg`, no answer (unreachable, too slow, not `ACTIVE`) is a 503. With no implementer there
 //! is no extra hop.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use actix_web::http::header::COOKIE;
 use actix_web::http::{Method, StatusCode};
 use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 
+use super::credentials::Credentials;
 use super::errors::RouteError;
-use super::routes::{self, Policy};
+use super::routes;
+use super::state::RouterState;
 use super::target::Endpoint;
 use super::upstream::is_caller_only;
 use keel_sdk::dapr::headers::end_to_end;
@@ -42,9 +47,10 @@ pub struct Check<'a> {
     pub endpoint: &'a str,
     /// The raw query string (empty for none).
     pub query: &'a str,
-    /// The end-to-end headers as the plugin would get them (client `dapr-*`/`x-keel-*` removed),
-    /// lower-case names, repeated values in order; values that are not text are left out.
-    pub headers: BTreeMap<&'a str, Vec<&'a str>>,
+    /// The end-to-end headers as the plugin would get them (client `dapr-*`/`x-keel-*`,
+    /// `Authorization` and credential cookies removed), lower-case names, repeated values in
+    /// order; values that are not text are left out.
+    pub headers: BTreeMap<&'a str, Vec<Cow<'a, str>>>,
     /// Who keel verified the caller to be; `null` on an endpoint the plugin declared public.
     pub identity: Option<CheckIdentity<'a>>,
 }
@@ -78,11 +84,12 @@ pub async fn check(
     dapr: &DaprClient,
     req: &HttpRequest,
     table: &RouteTable,
-    policy: &Policy,
+    state: &RouterState,
     Endpoint { plugin, endpoint }: Endpoint<'_>,
     who: Option<&Identity>,
 ) -> Result<(), RouteError> {
     let Some(target) = hook(table) else { return Ok(()) };
+    let policy = &state.policy;
     let hook = Endpoint { plugin: &target.plugin, endpoint: &target.endpoint };
     let retry_after = policy.retry_after;
     let unavailable = |plugin: &str, detail: String| RouteError::CheckUnavailable {
@@ -98,7 +105,7 @@ pub async fn check(
         plugin,
         endpoint,
         query: req.query_string(),
-        headers: headers(req),
+        headers: headers(req, &state.credentials),
         identity: who.map(|w| CheckIdentity { user: &w.sub, tenant: &w.tenant, roles: &w.roles }),
     };
     let call = dapr.invoke(Method::POST, &route.plugin, &route.endpoint, Some(&check));
@@ -127,10 +134,14 @@ fn judge(status: StatusCode, body: &[u8], plugin: &str) -> Result<(), RouteError
     Err(RouteError::Denied { reason: snippet(reason.as_bytes()) })
 }
 
-fn headers(req: &HttpRequest) -> BTreeMap<&str, Vec<&str>> {
-    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, value) in end_to_end(req.headers(), is_caller_only) {
-        if let Ok(text) = value.to_str() {
+/// The headers the hook is shown: what a plugin would get, without the client's credentials
+/// (the hook is a plugin too; it sees who keel verified in `identity`).
+fn headers<'r>(req: &'r HttpRequest, creds: &Credentials) -> BTreeMap<&'r str, Vec<Cow<'r, str>>> {
+    let mut out: BTreeMap<&str, Vec<Cow<'_, str>>> = BTreeMap::new();
+    let skip = |n: &_| is_caller_only(n) || Credentials::is_authorization(n);
+    for (name, value) in end_to_end(req.headers(), skip) {
+        let text = if name == COOKIE { creds.cookie(value) } else { value.to_str().ok().map(Cow::Borrowed) };
+        if let Some(text) = text {
             out.entry(name.as_str()).or_default().push(text);
         }
     }
@@ -163,20 +174,21 @@ mod tests {
     }
 
     #[test]
-    fn the_hook_sees_end_to_end_headers_without_client_claims() {
+    fn the_hook_sees_end_to_end_headers_without_client_claims_or_credentials() {
         let req = TestRequest::get()
             .uri("/apis/echo/x?a=1")
             .insert_header(("authorization", "Bearer t"))
+            .insert_header(("cookie", "keel_session=t; theme=dark"))
             .insert_header(("x-a", "1"))
             .append_header(("x-a", "2"))
             .insert_header(("x-keel-user", "mallory"))
             .insert_header(("dapr-app-id", "elsewhere"))
             .insert_header(("connection", "keep-alive"))
             .to_http_request();
-        let h = headers(&req);
+        let h = headers(&req, &Credentials::new(crate::credentials::DEFAULT_COOKIES));
         assert_eq!(h["x-a"], ["1", "2"]);
-        assert_eq!(h["authorization"], ["Bearer t"]);
-        for gone in ["x-keel-user", "dapr-app-id", "connection", "host"] {
+        assert_eq!(h["cookie"], ["theme=dark"]);
+        for gone in ["x-keel-user", "dapr-app-id", "connection", "host", "authorization"] {
             assert!(!h.contains_key(gone), "{gone}");
         }
     }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::config::Config;
+use super::credentials::Credentials;
 use super::errors::RouteError;
 use super::gate::TokenVerifier;
 use super::metrics::Metrics;
@@ -24,6 +25,10 @@ pub struct RouterState {
     pub policy: Policy,
     /// Largest request body forwarded, in bytes.
     pub max_body_bytes: u64,
+    /// Who may use keel's control API: the grants of internal callers.
+    pub access: keel_sdk::access::Policy,
+    /// What is removed from external requests before a plugin sees them.
+    pub credentials: Credentials,
     /// The public port's token verifier, if any.
     pub verifier: Option<Arc<dyn TokenVerifier>>,
     /// Keel as a plugin: what `/v1/identify` and `/v1/status` answer, and the app token its app
@@ -50,6 +55,9 @@ impl RouterState {
                 retry_after: cfg.router.retry_after(),
             },
             max_body_bytes: cfg.router.max_body_bytes,
+            credentials: Credentials::new(&cfg.router.credential_cookies),
+            // Every caller of keel's app port has a stamped app-id, so nothing is "local" here.
+            access: keel_sdk::access::Policy { grants: cfg.router.grants.clone(), trust_local: false },
             verifier: cfg.verifier.clone(),
             keel,
         })

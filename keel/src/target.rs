@@ -55,6 +55,9 @@ pub fn internal(path: &str) -> Result<Destination<'_>, RouteError> {
         if tail.is_empty() || tail.contains('/') || is_dot_segment(tail) {
             return Err(bad(path, "an addon point is one path segment: /addons/<point>"));
         }
+        if has_forbidden_escape(tail) {
+            return Err(bad(path, FORBIDDEN_ESCAPES));
+        }
         return Ok(Destination::Addon { point: tail });
     }
     plugin_endpoint(path, first, tail).map(Destination::Plugin)
@@ -109,7 +112,20 @@ fn plugin_endpoint<'a>(path: &str, plugin: &'a str, endpoint: &'a str) -> Result
     if endpoint.split('/').any(is_dot_segment) {
         return Err(bad(path, "'.' and '..' segments are not allowed"));
     }
+    if has_forbidden_escape(endpoint) {
+        return Err(bad(path, FORBIDDEN_ESCAPES));
+    }
     Ok(Endpoint { plugin, endpoint })
+}
+
+const FORBIDDEN_ESCAPES: &str = "encoded NUL, CR, LF and '#' (%00, %0D, %0A, %23) are not allowed in a path";
+
+/// `%00`, `%0d`, `%0a` or `%23` (any case): once the sidecar decodes the path they would end it,
+/// split the request line or start a fragment, so no plugin could be meant by them.
+fn has_forbidden_escape(s: &str) -> bool {
+    s.as_bytes().windows(3).any(|w| {
+        w[0] == b'%' && matches!([w[1], w[2].to_ascii_lowercase()], [b'0', b'0' | b'd' | b'a'] | [b'2', b'3'])
+    })
 }
 
 /// `.` or `..`, also when percent-encoded (`%2e%2E`).
@@ -199,6 +215,17 @@ mod tests {
         }
         assert!(internal("/echo/...").is_ok());
         assert!(internal("/echo/.well-known/x").is_ok());
+    }
+
+    #[test]
+    fn encoded_nul_cr_lf_and_hash_are_400() {
+        for p in ["/echo/a%00b", "/echo/a%0D%0Ax", "/echo/x%0a", "/echo/a%23b", "/addons/p%00"] {
+            assert_eq!(code(internal(p)), (400, "ERR_BAD_PATH"), "{p}");
+        }
+        assert_eq!(code(external("/apis/echo/%0d")), (400, "ERR_BAD_PATH"));
+        for p in ["/echo/a%20b", "/echo/%2F", "/echo/%0", "/echo/%30%0"] {
+            assert!(internal(p).is_ok(), "{p}");
+        }
     }
 
     #[test]

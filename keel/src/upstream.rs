@@ -164,8 +164,9 @@ pub async fn respond(
     res: awc::ClientResponse,
     route: &Resolved,
     started: Instant,
+    limit: u64,
 ) -> Result<HttpResponse, RouteError> {
-    respond_from(res, route, &route.plugin, started).await
+    respond_from(res, route, &route.plugin, started, limit).await
 }
 
 /// [`respond`] for a request sent with [`request_to`]: the sidecar's invocation failures name
@@ -175,6 +176,7 @@ pub async fn respond_from(
     route: &Resolved,
     invoke_id: &str,
     started: Instant,
+    limit: u64,
 ) -> Result<HttpResponse, RouteError> {
     let status = res.status();
     let length = res.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -186,7 +188,7 @@ pub async fn respond_from(
             .map_err(|e| RouteError::Unreachable { plugin: route.plugin.clone(), detail: e.to_string() })?;
         if complete {
             if let Some(failure) =
-                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, invoke_id, e.message))
+                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, invoke_id, e.message, limit))
             {
                 return Err(failure);
             }
@@ -237,12 +239,16 @@ async fn peek(res: &mut awc::ClientResponse) -> Result<(Bytes, bool), PayloadErr
 /// The sidecar's word that it could not invoke the plugin, as a keel error; `None` when the
 /// failure is about another app (a plugin passing on what its own sidecar told it about a call
 /// it made), which is the plugin's answer and goes back as it is.
-fn invoke_failure(route: &Resolved, invoke_id: &str, message: String) -> Option<RouteError> {
+fn invoke_failure(route: &Resolved, invoke_id: &str, message: String, limit: u64) -> Option<RouteError> {
     let plugin = route.plugin.clone();
     match InvokeFailure::parse(&message) {
         Some(f) if f.app_id != invoke_id => None,
         Some(InvokeFailure { cause: Cause::Deadline, .. }) => {
             Some(RouteError::Timeout { plugin, after: route.timeout })
+        }
+        // The caller's fault, not the plugin's: the body is over a sidecar's request limit.
+        Some(InvokeFailure { cause: Cause::TooLarge, .. }) => {
+            Some(RouteError::OverSidecarLimit { plugin, limit })
         }
         // Other causes, and the sidecar's messages without an app-id ("invoke API is not ready").
         _ => Some(RouteError::Unreachable { plugin, detail: message }),
@@ -266,6 +272,10 @@ enum Cause<'a> {
     /// reports Go's `context.DeadlineExceeded` (`context deadline exceeded`), or the callee
     /// sidecar's gRPC status `DeadlineExceeded`.
     Deadline,
+    /// A sidecar on the way stopped reading the body at its request size limit (daprd's
+    /// `--max-body-size`, `--dapr-http-max-request-size`): dapr/kit's `streams.ErrStreamTooLarge`,
+    /// `stream too large`, at the end of the cause (bare or inside a gRPC status).
+    TooLarge,
     /// Anything else (the app is unknown, down, unhealthy, the breaker is open...).
     Other(&'a str),
 }
@@ -275,12 +285,16 @@ impl<'a> InvokeFailure<'a> {
     const DEADLINE: &'static str = "context deadline exceeded";
     /// A gRPC status with code `DeadlineExceeded`, as Go's gRPC formats it.
     const GRPC_DEADLINE: &'static str = "rpc error: code = DeadlineExceeded desc = ";
+    /// dapr/kit's `streams.ErrStreamTooLarge.Error()`.
+    const TOO_LARGE: &'static str = "stream too large";
 
     fn parse(message: &'a str) -> Option<Self> {
         let rest = message.strip_prefix("failed to invoke, id: ")?;
         let (app_id, cause) = rest.split_once(", err: ")?;
         let cause = if cause == Self::DEADLINE || cause.starts_with(Self::GRPC_DEADLINE) {
             Cause::Deadline
+        } else if cause.ends_with(Self::TOO_LARGE) {
+            Cause::TooLarge
         } else {
             Cause::Other(cause)
         };
@@ -403,15 +417,23 @@ mod tests {
         assert_eq!(InvokeFailure::parse("invoke API is not ready"), None);
 
         let route = route();
-        let e = invoke_failure(&route, &route.plugin, deadline.into());
+        let e = invoke_failure(&route, &route.plugin, deadline.into(), 9);
         assert!(matches!(e, Some(RouteError::Timeout { .. })), "{e:?}");
-        let e = invoke_failure(&route, &route.plugin, refused.into());
+        let e = invoke_failure(&route, &route.plugin, refused.into(), 9);
         assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
-        let e = invoke_failure(&route, &route.plugin, "invoke API is not ready".into());
+        let e = invoke_failure(&route, &route.plugin, "invoke API is not ready".into(), 9);
         assert!(matches!(e, Some(RouteError::Unreachable { .. })), "{e:?}");
+        for big in [
+            "failed to invoke, id: echo, err: stream too large",
+            "failed to invoke, id: echo, err: rpc error: code = Unavailable desc = stream too large",
+        ] {
+            assert_eq!(InvokeFailure::parse(big).unwrap().cause, Cause::TooLarge);
+            let e = invoke_failure(&route, &route.plugin, big.into(), 9);
+            assert!(matches!(e, Some(RouteError::OverSidecarLimit { limit: 9, .. })), "{e:?}");
+        }
         // echo relaying what its own sidecar said about a call to `db`: echo's answer.
         let relayed = "failed to invoke, id: db, err: context deadline exceeded";
-        assert!(invoke_failure(&route, &route.plugin, relayed.into()).is_none());
+        assert!(invoke_failure(&route, &route.plugin, relayed.into(), 9).is_none());
     }
 
     #[test]

@@ -93,7 +93,7 @@ async fn proxy_to(
     let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?;
     // The sidecar names the target as it decoded it: the URL itself.
     let named = percent_encoding::percent_decode_str(invoke_id).decode_utf8_lossy();
-    upstream::respond_from(res, &route, &named, ctx.started).await
+    upstream::respond_from(res, &route, &named, ctx.started, hop.state.max_body_bytes).await
 }
 
 /// Splits `/api/<name>/<path...>`; the path may be empty.
@@ -133,7 +133,7 @@ async fn resolve(
         let endpoint = target::external(&apis)?; // 400 no endpoint; 403 keel itself, addons
         let who = gate::authenticate(verifier, req, dapr, &table, endpoint).await?; // 401, 403
         ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
-        precheck::check(dapr, req, &table, &state.policy, endpoint, who.as_deref()).await?; // 403, 503
+        precheck::check(dapr, req, &table, state, endpoint, who.as_deref()).await?; // 403, 503
         let route = routes::endpoint(&table, endpoint, &state.policy)?; // 503 not ACTIVE
         return Ok(Resolution { route, invoke_id: None, who });
     };
@@ -163,7 +163,7 @@ async fn resolve(
         Some(who)
     };
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
-    precheck::check(dapr, req, &table, &state.policy, target, who.as_deref()).await?; // 403, 503
+    precheck::check(dapr, req, &table, state, target, who.as_deref()).await?; // 403, 503
     if !service.status.is_active() {
         return Err(RouteError::NotActive {
             plugin: name.to_owned(),

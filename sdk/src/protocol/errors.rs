@@ -102,6 +102,8 @@ catalogue! {
     CallerNotAllowed => ("ERR_CALLER_NOT_ALLOWED", 403, Client),
     /// The verified user may not call this plugin.
     PluginNotAllowed => ("ERR_PLUGIN_NOT_ALLOWED", 403, Client),
+    /// The plugin is not enabled for the verified user's tenant (a tenant admin enables it).
+    PluginNotEnabled => ("ERR_PLUGIN_NOT_ENABLED", 403, Client),
     /// Addon points are called by the plugin that declares them, never from outside.
     AddonsInternalOnly => ("ERR_ADDONS_INTERNAL_ONLY", 403, Client),
     /// keel does not route to itself.
