@@ -6,10 +6,11 @@
 //! their catalogue code.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use keel_sdk::access::Permission;
 use keel_sdk::management::registry::{ListQuery, UnregisterQuery};
 use keel_sdk::protocol::Reply;
 
-use crate::authorize::MayChangeRegistry;
+use crate::authorize::Caller;
 use crate::error::RegistryError;
 use crate::register::RegisterRequest;
 use crate::registry::Registry;
@@ -23,13 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/routes", web::get().to(routes));
 }
 
-/// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record. Admins and
-/// core services only (see [`crate::authorize`]).
+/// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record. Platform
+/// scope, or an app granted `register-plugins` (see [`crate::authorize`]).
 async fn register(
-    _: MayChangeRegistry,
+    caller: Caller,
     reg: web::Data<Registry>,
     body: web::Bytes,
 ) -> Result<HttpResponse, RegistryError> {
+    caller.may(Permission::RegisterPlugins)?;
     let req = RegisterRequest::parse(&body)?;
     let view = reg.register(req).await?;
     Ok(HttpResponse::Created().json(Reply::ok(view)))
@@ -47,14 +49,15 @@ async fn get(reg: web::Data<Registry>, id: web::Path<String>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(Reply::ok(reg.get(&id).await?)))
 }
 
-/// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Admins
-/// and core services only.
+/// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Platform
+/// scope, or an app granted `register-plugins`.
 async fn unregister(
-    _: MayChangeRegistry,
+    caller: Caller,
     reg: web::Data<Registry>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, RegistryError> {
+    caller.may(Permission::RegisterPlugins)?;
     let q = web::Query::<UnregisterQuery>::from_query(req.query_string())
         .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?force=true)")))?;
     Ok(HttpResponse::Ok().json(Reply::ok(reg.unregister(&id, q.force).await?)))

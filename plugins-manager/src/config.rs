@@ -5,9 +5,11 @@
 //! (`KEEL_LOG`, `KEEL_LOG_FORMAT`, `KEEL_CONFIG`), so `deny_unknown_fields` would refuse to start
 //! under a perfectly normal environment. [`Config::validate`] checks the values instead.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use keel_sdk::access::{AppGrants, Grant, Policy};
 use serde::{Deserialize, Serialize};
 
 /// Everything the registry can be told. Every duration carries its unit in its name.
@@ -61,6 +63,11 @@ pub struct Config {
     pub max_page_size: usize,
     /// Shortest secret accepted at registration (characters).
     pub secret_min_len: usize,
+    /// What internal callers may do beyond the core services' own needs, by app-id: grant names
+    /// comma-separated (`register-plugins`, `enable-plugins`), e.g. `grants.ops =
+    /// "register-plugins"` in the file or `KEEL_GRANTS__OPS=register-plugins`. Being a core
+    /// app-id grants nothing by itself (`keel_sdk::access`).
+    pub grants: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -85,6 +92,7 @@ impl Default for Config {
             page_size: 100,
             max_page_size: 1_000,
             secret_min_len: 8,
+            grants: BTreeMap::new(),
         }
     }
 }
@@ -133,7 +141,32 @@ impl Config {
         if self.max_page_size < self.page_size {
             return Err(InvalidConfig { key: "max_page_size", reason: "must be at least page_size".into() });
         }
+        self.policy()?;
         Ok(())
+    }
+
+    /// The authorization policy: the core services' own grants plus [`Config::grants`].
+    pub fn policy(&self) -> Result<Policy, InvalidConfig> {
+        let mut grants = AppGrants::core_defaults();
+        for (app, names) in &self.grants {
+            let parsed = names
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    serde_json::from_value::<Grant>(serde_json::Value::String(n.to_owned())).map_err(|_| {
+                        InvalidConfig {
+                            key: "grants",
+                            reason: format!(
+                                "{app}: unknown grant {n:?} (e.g. register-plugins, enable-plugins)"
+                            ),
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            grants.add(app, parsed);
+        }
+        Ok(Policy { grants, ..Policy::default() })
     }
 
     /// `identify_timeout_ms` as a duration.
@@ -204,6 +237,23 @@ mod tests {
             keel_sdk::config::load_from(None, config_env(env)).expect("unknown KEEL_LOG must not be refused");
         assert_eq!(c.poll_interval_ms, 250);
         assert_eq!(c.listen, "127.0.0.1:4000".parse().unwrap());
+    }
+
+    #[test]
+    fn grants_are_read_by_name_and_refused_when_unknown() {
+        let env: std::collections::HashMap<String, String> =
+            [("KEEL_GRANTS__OPS", "register-plugins, enable-plugins")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        let c: Config = keel_sdk::config::load_from(None, config_env(env)).unwrap();
+        let policy = c.policy().unwrap();
+        assert!(policy.grants.has("ops", Grant::RegisterPlugins));
+        assert!(policy.grants.has("ops", Grant::EnablePlugins));
+        assert!(!policy.grants.has("keel", Grant::RegisterPlugins));
+        let c = Config { grants: [("ops".into(), "root".into())].into(), ..Config::default() };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("grants") && err.contains("\"root\""), "{err}");
     }
 
     fn config_env(map: std::collections::HashMap<String, String>) -> ::config::Environment {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use keel_sdk::access::Denied;
 use keel_sdk::dapr::DaprError;
 use keel_sdk::protocol::errors::{self, Code, PlatformError};
 use keel_sdk::protocol::{IdError, PlatformTooOld};
@@ -42,15 +43,9 @@ pub enum RegistryError {
     /// Core services cannot be unregistered (the registry would register them again at boot).
     #[error("plugin {0:?} is a core service of the platform and cannot be unregistered")]
     CoreService(String),
-    /// Through keel's public port, without the admin role.
-    #[error("forbidden: registering and unregistering plugins needs the admin role")]
-    NotAdmin,
-    /// An app other than keel and the core services, calling through its own sidecar.
-    #[error("forbidden: app {app:?} may not register or unregister plugins; go through keel as an admin")]
-    AppNotAllowed { app: String },
-    /// A plugin that is not a core service, calling through keel's internal flow.
-    #[error("forbidden: plugin {plugin:?} may not register or unregister plugins; only admins and core services may")]
-    PluginNotAllowed { plugin: String },
+    /// The caller's scope, tenant or grants do not allow the change ([`crate::authorize`]).
+    #[error("forbidden: {0}")]
+    Denied(#[source] Denied),
     /// Other plugins implement the plugin's points.
     #[error("plugin {id:?} cannot be unregistered while other plugins implement its addon points ({implementers}); unregister those first, or use ?force=true to remove their implementations too")]
     InUse { id: String, implementers: String },
@@ -164,8 +159,7 @@ impl PlatformError for RegistryError {
             Self::AlreadyRegistered(_) => Code::AlreadyRegistered,
             Self::InProgress(_) => Code::InProgress,
             Self::CoreService(_) => Code::CoreService,
-            Self::NotAdmin => Code::Forbidden,
-            Self::AppNotAllowed { .. } | Self::PluginNotAllowed { .. } => Code::CallerNotAllowed,
+            Self::Denied(denied) => denied.code(),
             Self::InUse { .. } => Code::InUse,
             Self::Unreachable { .. } => Code::PluginUnreachable,
             Self::Timeout { .. } => Code::PluginTimeout,
@@ -212,12 +206,10 @@ impl PlatformError for RegistryError {
             | Self::PointNotDeclared { main, .. }
             | Self::PointTaken { main, .. }
             | Self::AddonsRefused { main, .. } => Some(main),
-            Self::PluginNotAllowed { plugin } => Some(plugin),
             Self::BadRequest(_)
             | Self::InvalidId(_)
             | Self::BadSecret(_)
-            | Self::NotAdmin
-            | Self::AppNotAllowed { .. }
+            | Self::Denied(_)
             | Self::Sidecar(_)
             | Self::Store(_)
             | Self::Contention(_)

@@ -89,10 +89,10 @@ async fn core_services_register_in_any_start_order_and_keel_routes_to_the_regist
     }
 
     // Through keel, as platform.md §1 shows: the registry's API, then a plugin it registered.
+    // Registering is for platform scope or a granted app (`registry_scopes.rs`); here, directly.
     p.start(fake("via-keel", &[])).await;
     let through_keel = |path: &str| format!("{}/v1.0/invoke/keel/method/{path}", p.dapr_url(REGISTRY));
-    let (status, body) =
-        call("POST", &through_keel("plugins/v1/plugins"), Some(serde_json::json!({"id": "via-keel"}))).await;
+    let (status, body) = register(&p, REGISTRY, "via-keel", None).await;
     assert_eq!(status, 201, "{body}");
     let (status, body) = call("GET", &through_keel("plugins/v1/plugins/via-keel"), None).await;
     assert_eq!((status, &body["status"]), (200, &Value::from("ACTIVE")), "{body}");
@@ -107,7 +107,7 @@ async fn core_services_register_in_any_start_order_and_keel_routes_to_the_regist
     assert_eq!(status, 200);
     let (status, body) = call("DELETE", &from_plugin("plugins/v1/plugins/via-keel"), None).await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["msg"].as_str().unwrap().contains("\"via-keel\" may not"), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("app \"via-keel\" does not have it"), "{body}");
     // Nor go around keel: its sidecar says who it is, whatever headers it adds.
     let direct = format!("{}/v1.0/invoke/plugins/method/v1/plugins/via-keel", p.dapr_url("via-keel"));
     let req = keel_e2e::client().delete(direct).insert_header(("x-keel-roles", "admin"));
