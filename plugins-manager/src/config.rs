@@ -47,6 +47,8 @@ pub struct Config {
     /// Time limit for storing or removing a plugin's client credentials in auth
     /// (`PUT`/`DELETE /v1/clients/<id>`); auth hashes the secret, which takes a while under load.
     pub auth_timeout_ms: u64,
+    /// Time limit for a plugin's `POST /v1/tenant/enable` or `/v1/tenant/disable`.
+    pub tenant_hook_timeout_ms: u64,
     /// Register the core services (`keel`, `auth`, `plugins`) at boot, retrying until they answer.
     pub register_core: bool,
     /// Longest pause between two attempts to register a core service: the pause starts at
@@ -86,6 +88,7 @@ impl Default for Config {
             store_timeout_ms: 5_000,
             push_timeout_ms: 2_000,
             auth_timeout_ms: 15_000,
+            tenant_hook_timeout_ms: 5_000,
             register_core: true,
             core_retry_max_ms: 5_000,
             max_concurrent_registrations: 8,
@@ -115,7 +118,8 @@ impl Config {
 
     /// Checks the values that would make the service misbehave, before any port is bound.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
-        let positive: [(&'static str, u64); 10] = [
+        let positive: [(&'static str, u64); 11] = [
+            ("tenant_hook_timeout_ms", self.tenant_hook_timeout_ms),
             ("workers", self.workers as u64),
             ("identify_timeout_ms", self.identify_timeout_ms),
             ("addons_identify_timeout_ms", self.addons_identify_timeout_ms),
@@ -197,6 +201,11 @@ impl Config {
     /// `auth_timeout_ms` as a duration.
     pub fn auth_timeout(&self) -> Duration {
         Duration::from_millis(self.auth_timeout_ms)
+    }
+
+    /// `tenant_hook_timeout_ms` as a duration.
+    pub fn tenant_hook_timeout(&self) -> Duration {
+        Duration::from_millis(self.tenant_hook_timeout_ms)
     }
 
     /// `push_timeout_ms` as a duration.

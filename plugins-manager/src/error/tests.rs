@@ -73,10 +73,14 @@ fn position(e: &RegistryError) -> usize {
         E::Store(_) => 25,
         E::Contention(_) => 26,
         E::Internal(_) => 27,
+        E::BadTenant(_) => 28,
+        E::AlwaysEnabled { .. } => 29,
+        E::NeededBy { .. } => 30,
+        E::DependencyMissing { .. } => 31,
     }
 }
 
-const VARIANTS: usize = 28;
+const VARIANTS: usize = 32;
 
 fn every_case() -> Vec<Case> {
     use Fault::{Client, Platform, Plugin, Sidecar};
@@ -240,6 +244,32 @@ fn every_case() -> Vec<Case> {
         ),
         case(E::Contention(30), 503, "ERR_CONTENTION", Platform, None),
         case(E::Internal(format!("entry vanished at {INTERNAL}")), 500, "ERR_INTERNAL", Platform, None),
+        case(E::BadTenant("Acme".into()), 400, "ERR_BAD_REQUEST", Client, None),
+        case(
+            E::AlwaysEnabled { id: "auth".into(), tenant: "acme".into() },
+            409,
+            "ERR_CONFLICT",
+            Client,
+            Some("auth"),
+        ),
+        case(
+            E::NeededBy { id: "base".into(), tenant: "acme".into(), dependents: "\"app\"".into() },
+            409,
+            "ERR_IN_USE",
+            Client,
+            Some("base"),
+        ),
+        case(
+            E::DependencyMissing {
+                plugin: "app".into(),
+                dependency: "base".into(),
+                reason: "is not registered".into(),
+            },
+            424,
+            "ERR_DEPENDENCY_MISSING",
+            Plugin,
+            Some("base"),
+        ),
     ]
 }
 

@@ -33,6 +33,20 @@ pub struct Identify {
     /// it (a report generator, say); the registry copies it into the route table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Plugins this plugin needs (tKeel's `dependence`): enabling it for a tenant enables them
+    /// too (`platform.md` §9).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependence: Vec<Dependency>,
+}
+
+/// One plugin another needs, with the version range it was written against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    /// The needed plugin's id.
+    pub id: String,
+    /// The version range it must be in (`*` or empty: any).
+    #[serde(default)]
+    pub version: String,
 }
 
 /// The largest `timeout_ms` a plugin may ask for: one hour.
@@ -104,6 +118,9 @@ pub enum IdentifyError {
     /// A plugin listing itself in `main_plugin`.
     #[error("main_plugin[{index}].id: a plugin cannot implement its own points")]
     SelfExtension { index: usize },
+    /// A plugin listing itself in `dependence`.
+    #[error("dependence[{index}].id: a plugin cannot depend on itself")]
+    SelfDependency { index: usize },
 }
 
 /// A validated identify document with its versions parsed.
@@ -119,6 +136,8 @@ pub struct ValidIdentify {
     pub keel_version: Option<Version>,
     /// Each `main_plugin` entry's version range, in order.
     pub main_plugin_reqs: Vec<VersionReq>,
+    /// Each `dependence` entry's version range, in order.
+    pub dependence_reqs: Vec<VersionReq>,
 }
 
 /// The platform is older than what the plugin needs.
@@ -165,7 +184,8 @@ impl Identify {
         let main_plugin_reqs = self.valid_implementations(&id)?;
         self.check_public_endpoints()?;
         self.check_timeout()?;
-        Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs })
+        let dependence_reqs = self.valid_dependence(&id)?;
+        Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs, dependence_reqs })
     }
 
     /// Ids: `plugin_id` is present and a valid plugin id.
@@ -229,6 +249,28 @@ impl Identify {
             }
         }
         Ok(())
+    }
+
+    /// Dependencies: each `dependence` entry names a valid id other than the plugin's own, once,
+    /// with a version range that parses (returned, in order).
+    fn valid_dependence(&self, own_id: &PluginId) -> Result<Vec<VersionReq>, IdentifyError> {
+        let mut seen = HashSet::new();
+        let mut reqs = Vec::with_capacity(self.dependence.len());
+        for (i, dep) in self.dependence.iter().enumerate() {
+            let field = format!("dependence[{i}].id");
+            let dep_id = PluginId::parse(&dep.id)
+                .map_err(|source| IdentifyError::Id { field: field.clone(), source })?;
+            if dep_id == *own_id {
+                return Err(IdentifyError::SelfDependency { index: i });
+            }
+            if !seen.insert(dep.id.as_str()) {
+                return Err(IdentifyError::DuplicatePoint { field, name: dep.id.clone() });
+            }
+            reqs.push(parse_version_req("dependence version", &dep.version).map_err(|source| {
+                IdentifyError::Version { field: format!("dependence[{i}].version"), source }
+            })?);
+        }
+        Ok(reqs)
     }
 
     /// Time limit: `timeout_ms`, when given, is 1 to [`MAX_TIMEOUT_MS`].
@@ -392,6 +434,13 @@ mod tests {
             (Box::new(|v| v["public_endpoints"] = json!(["http://x"])), "public_endpoints[0]"),
             (Box::new(|v| v["timeout_ms"] = json!(0)), "timeout_ms: 0 is out of range"),
             (Box::new(|v| v["timeout_ms"] = json!(3_600_001)), "use 1 to 3600000"),
+            (Box::new(|v| v["dependence"] = json!([{"id": "Bad_Id"}])), "dependence[0].id:"),
+            (Box::new(|v| v["dependence"] = json!([{"id": "acme-mailer"}])), "cannot depend on itself"),
+            (
+                Box::new(|v| v["dependence"] = json!([{"id": "a"}, {"id": "a"}])),
+                "dependence[1].id: point \"a\" is listed more than once",
+            ),
+            (Box::new(|v| v["dependence"] = json!([{"id": "a", "version": "!!"}])), "dependence[0].version"),
         ];
         for (mutate, expected) in cases {
             let err = with(mutate).unwrap_err().to_string();
