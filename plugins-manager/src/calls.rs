@@ -7,8 +7,8 @@
 use actix_web::http::{Method, StatusCode};
 use keel_sdk::dapr::{DaprClient, DaprError, Invoked};
 use keel_sdk::protocol::{
-    paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable, StatusResponse,
-    TenantHook, ValidIdentify, AUTH_APP_ID, KEEL_APP_ID,
+    check_document_size, paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable,
+    StatusResponse, TenantHook, ValidIdentify, AUTH_APP_ID, KEEL_APP_ID,
 };
 use keel_sdk::service::snippet;
 use serde::Serialize;
@@ -54,6 +54,9 @@ impl Calls {
     pub async fn identify(&self, id: &str) -> Result<ValidIdentify, RegistryError> {
         let answer =
             call(&self.identify, Method::GET, id, paths::IDENTIFY, None, "identify_timeout_ms").await?;
+        // Capped before parsing: the document is stored with the plugin's record.
+        check_document_size(answer.body.len())
+            .map_err(|e| RegistryError::MalformedIdentify { id: id.to_owned(), reason: e.to_string() })?;
         let reply: Reply<Identify> = answer
             .json()
             .map_err(|e| RegistryError::MalformedIdentify { id: id.to_owned(), reason: decode_reason(&e) })?;

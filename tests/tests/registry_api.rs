@@ -72,6 +72,29 @@ async fn listing_pages_by_offset_or_cursor_with_a_total() {
     assert!(table["version"].as_u64().unwrap() >= 6);
 }
 
+/// The design document's form (issue 18 §3): an implementing endpoint with a leading slash.
+#[actix_rt::test]
+async fn an_absolute_implementing_endpoint_is_accepted_and_stored_relative() {
+    let mut p = Platform::new();
+    start_registry(&mut p, &[]).await;
+    p.start(fake("mailer", &[("FAKE_ADDONS", "before-send")])).await;
+    p.start(fake("signer", &[("FAKE_IMPLEMENTS", "mailer@1.0:before-send=/before-send-callback")])).await;
+    assert_eq!(register(&p, REGISTRY, "mailer", None).await.0, 201);
+    let (status, body) = register(&p, REGISTRY, "signer", None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["implements"][0]["endpoint"], "before-send-callback", "{body}");
+    let table = routes(&p, REGISTRY).await;
+    assert_eq!(
+        table["plugins"]["mailer"]["addons"]["before-send"],
+        serde_json::json!({"plugin": "signer", "endpoint": "before-send-callback"})
+    );
+    // The extended plugin was asked about the endpoint in the form it will be called at.
+    let asked = addons_calls(&p, "mailer").await;
+    assert_eq!(asked[0]["endpoint"][0]["endpoint"], "before-send-callback", "{asked:?}");
+    let record = stored_record(&p, "signer").await.unwrap();
+    assert_eq!(record["identify"]["main_plugin"][0]["endpoints"][0]["endpoint"], "before-send-callback");
+}
+
 #[actix_rt::test]
 async fn core_services_register_in_any_start_order_and_keel_routes_to_the_registry() {
     let mut p = Platform::new();

@@ -19,8 +19,9 @@ pub use addons::{AddonsIdentifyRequest, ImplementedEndpoint, PluginRef};
 pub use envelope::{Envelope, Reply};
 pub use errors::{Code, ErrorBody, Fault, PlatformError};
 pub use identify::{
-    is_relative_endpoint, AddonPoint, Dependency, Identify, IdentifyError, MainPlugin, PlatformTooOld,
-    PointImpl, ValidIdentify, MAX_TIMEOUT_MS,
+    check_document_size, is_relative_endpoint, AddonPoint, Dependency, Identify, IdentifyError, MainPlugin,
+    PlatformTooOld, PointImpl, ValidIdentify, MAX_DESC_LEN, MAX_ENTRIES, MAX_FIELD_LEN, MAX_IDENTIFY_BYTES,
+    MAX_TIMEOUT_MS,
 };
 pub use ids::{
     IdError, PluginId, AUTH_APP_ID, CORE_APP_IDS, HOSTING_APP_ID, KEEL_APP_ID, REGISTRY_APP_ID, RESERVED_IDS,

@@ -18,6 +18,7 @@
 //! - `FAKE_IDENTIFY_RET` / `FAKE_IDENTIFY_MSG`: the envelope of `/v1/identify` (default 0 / ok);
 //! - `FAKE_IDENTIFY_DELAY_MS`: how long `/v1/identify` takes;
 //! - `FAKE_ADDONS_REFUSE=<msg>`: refuse every `/v1/addons/identify` with `ret 1` and this message;
+//! - `FAKE_DESC_BYTES=n`: each offered point's `desc` is `n` bytes long (a 3 MB one, say);
 //! - `FAKE_DEPENDENCE=base@1.0,other@*`: the plugins it needs (`dependence`);
 //! - `FAKE_TENANT_HOOKS`: how `POST /v1/tenant/enable|disable` answer: `ok` (default), `absent`
 //!   (404, as a plugin that does not serve them) or `refuse:<msg>` (`ret 1` with the message).
@@ -101,8 +102,12 @@ fn identify_body() -> String {
         return raw;
     }
     let id = env("FAKE_ID").or_else(|| env("APP_ID")).unwrap_or_else(|| "fake".into());
+    let desc = match env("FAKE_DESC_BYTES").and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => "d".repeat(n),
+        None => "a fake point".into(),
+    };
     let addons: Vec<Value> =
-        list("FAKE_ADDONS").iter().map(|p| json!({"endpoint": p, "desc": "a fake point"})).collect();
+        list("FAKE_ADDONS").iter().map(|p| json!({"endpoint": p, "desc": desc})).collect();
     let ret: i64 = env("FAKE_IDENTIFY_RET").and_then(|r| r.parse().ok()).unwrap_or(0);
     let msg = env("FAKE_IDENTIFY_MSG").unwrap_or_else(|| "ok".into());
     json!({
