@@ -6,10 +6,11 @@
 //! their catalogue code.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::management::registry::{ListQuery, UnregisterQuery};
+use keel_sdk::access::Permission;
+use keel_sdk::management::registry::{Enable, ListQuery, UnregisterQuery};
 use keel_sdk::protocol::Reply;
 
-use crate::authorize::MayChangeRegistry;
+use crate::authorize::Caller;
 use crate::error::RegistryError;
 use crate::register::RegisterRequest;
 use crate::registry::Registry;
@@ -20,16 +21,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/plugins", web::get().to(list))
         .route("/v1/plugins/{id}", web::get().to(get))
         .route("/v1/plugins/{id}", web::delete().to(unregister))
-        .route("/v1/routes", web::get().to(routes));
+        .route("/v1/routes", web::get().to(routes))
+        .route("/v1/tenants/{tenant}/plugins", web::get().to(tenant_plugins))
+        .route("/v1/tenants/{tenant}/plugins/{id}", web::post().to(enable))
+        .route("/v1/tenants/{tenant}/plugins/{id}", web::delete().to(disable));
 }
 
-/// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record. Admins and
-/// core services only (see [`crate::authorize`]).
+/// `POST /v1/plugins {"id", "secret"}`: registers a plugin; `201` with its record. Platform
+/// scope, or an app granted `register-plugins` (see [`crate::authorize`]).
 async fn register(
-    _: MayChangeRegistry,
+    caller: Caller,
     reg: web::Data<Registry>,
     body: web::Bytes,
 ) -> Result<HttpResponse, RegistryError> {
+    caller.may(Permission::RegisterPlugins)?;
     let req = RegisterRequest::parse(&body)?;
     let view = reg.register(req).await?;
     Ok(HttpResponse::Created().json(Reply::ok(view)))
@@ -47,14 +52,15 @@ async fn get(reg: web::Data<Registry>, id: web::Path<String>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(Reply::ok(reg.get(&id).await?)))
 }
 
-/// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Admins
-/// and core services only.
+/// `DELETE /v1/plugins/{id}[?force=true]`: unregisters; `200` with the record as it was. Platform
+/// scope, or an app granted `register-plugins`.
 async fn unregister(
-    _: MayChangeRegistry,
+    caller: Caller,
     reg: web::Data<Registry>,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, RegistryError> {
+    caller.may(Permission::RegisterPlugins)?;
     let q = web::Query::<UnregisterQuery>::from_query(req.query_string())
         .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?force=true)")))?;
     Ok(HttpResponse::Ok().json(Reply::ok(reg.unregister(&id, q.force).await?)))
@@ -63,6 +69,44 @@ async fn unregister(
 /// `GET /v1/routes`: the route table keel routes by, with its version.
 async fn routes(reg: web::Data<Registry>) -> Result<HttpResponse, RegistryError> {
     Ok(HttpResponse::Ok().json(Reply::ok(reg.routes().await?)))
+}
+
+/// `GET /v1/tenants/{tenant}/plugins`: the plugins the tenant's users may call.
+async fn tenant_plugins(
+    reg: web::Data<Registry>,
+    tenant: web::Path<String>,
+) -> Result<HttpResponse, RegistryError> {
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.tenant_plugins(&tenant).await?)))
+}
+
+/// `POST /v1/tenants/{tenant}/plugins/{id}` with an optional `{"extra": ...}`: enables the plugin
+/// and what it needs for the tenant. The tenant's admin, or platform scope.
+async fn enable(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, RegistryError> {
+    let (tenant, id) = path.into_inner();
+    caller.may(Permission::EnablePlugins { tenant: &tenant })?;
+    let req: Enable = if body.trim_ascii().is_empty() {
+        Enable::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| RegistryError::BadRequest(format!("body: {e}")))?
+    };
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.enable(&tenant, &id, req.extra).await?)))
+}
+
+/// `DELETE /v1/tenants/{tenant}/plugins/{id}`: disables the plugin for the tenant. The tenant's
+/// admin, or platform scope.
+async fn disable(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, RegistryError> {
+    let (tenant, id) = path.into_inner();
+    caller.may(Permission::EnablePlugins { tenant: &tenant })?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.disable(&tenant, &id).await?)))
 }
 
 #[cfg(test)]

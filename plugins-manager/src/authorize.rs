@@ -1,109 +1,129 @@
-//! Who may change the registry: the registry's authorization rules, in one place. Reading is
-//! open to every caller keel lets through; registering and unregistering is for admins and the
-//! platform's own services. As an extractor, so a mutating handler cannot run without the check
-//! ([`MayChangeRegistry`] in its arguments).
+//! Who may change the registry: the registry's authorization rules, in one place, applying the
+//! platform's model (`keel_sdk::access`, `platform.md` §10). Reading is open to every caller keel
+//! lets through; every change is decided here, on the *verified* scope and tenant keel vouches
+//! for or on the grants of the calling app, never on a role name or on being a core app-id:
 //!
-//! Identity comes from headers only when they can be trusted:
-//! - `dapr-caller-app-id` is stamped by the caller's sidecar and cannot be forged by an app;
-//! - `x-keel-roles` (external flow) and `x-keel-caller` (internal flow) are trusted only when keel
-//!   is that caller, since keel drops whatever a client sent before setting them.
+//! | what | people (through keel's public port) | apps (grants) |
+//! |---|---|---|
+//! | register, unregister plugins — and so implement a point of keel or of a core service | platform scope | `register-plugins` |
+//! | enable, disable plugins for tenant `t` | platform scope, or the admin of `t` | `enable-plugins` |
+//! | read plugins, routes, a tenant's plugins | everyone keel lets through | every app |
 //!
-//! A request without `dapr-caller-app-id` did not come through a sidecar: it reached the app port
-//! directly, which a deployment prevents with `APP_API_TOKEN` (checked by the plugin kit first),
-//! so it is allowed, as on a developer's machine.
+//! Who is asking is [`Principal::from_headers`]: `dapr-caller-app-id` as the caller's sidecar
+//! stamped it, and keel's `x-keel-*` identity only when keel is that caller. keel calling for
+//! itself (someone used keel's own sidecar) is the app `keel`, which holds no grant here. A
+//! request that came through no sidecar reached the app port directly, which production prevents
+//! with `APP_API_TOKEN` (checked by the plugin kit first); it is trusted as on a developer's
+//! machine ([`Policy::trust_local`]).
+//!
+//! The checks are extractors, so a mutating handler cannot run without its check: a handler
+//! takes a [`Caller`] and asks [`Caller::may`] for the permission it needs.
 
 use std::future::{ready, Ready};
 
-use actix_web::http::header::AsHeaderName;
-use actix_web::{dev::Payload, FromRequest, HttpRequest};
-use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
-use keel_sdk::protocol::headers::{X_KEEL_CALLER, X_KEEL_ROLES};
-use keel_sdk::protocol::{CORE_APP_IDS, KEEL_APP_ID};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use keel_sdk::access::{Permission, Policy, Principal};
 
 use crate::error::RegistryError;
+use crate::registry::Registry;
 
-/// The role that may register and unregister plugins through keel's public port.
-pub const ADMIN_ROLE: &str = "admin";
-
-/// Proof that the caller may change the registry (register and unregister plugins).
+/// Who is asking, with the registry's policy to decide by.
 #[derive(Debug)]
-pub struct MayChangeRegistry;
+pub struct Caller {
+    /// As read from the request's trusted headers.
+    pub principal: Principal,
+    policy: Policy,
+}
 
-impl FromRequest for MayChangeRegistry {
+impl Caller {
+    /// `Ok` when the caller holds `what`; the refusal says what was missing.
+    pub fn may(&self, what: Permission<'_>) -> Result<(), RegistryError> {
+        self.policy.check(&self.principal, what).map_err(|denied| {
+            tracing::info!(caller = self.principal.name(), %denied, "Registry change refused");
+            RegistryError::Denied(denied)
+        })
+    }
+}
+
+impl FromRequest for Caller {
     type Error = RegistryError;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authorize(req))
-    }
-}
-
-fn header(req: &HttpRequest, name: impl AsHeaderName) -> Option<&str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim)
-}
-
-/// The rules, in order: the app the sidecar says called; when that is keel, the roles it vouches
-/// for (external flow), else the plugin it says called (internal flow).
-fn authorize(req: &HttpRequest) -> Result<MayChangeRegistry, RegistryError> {
-    let Some(app) = header(req, DAPR_CALLER_APP_ID) else { return Ok(MayChangeRegistry) };
-    if app != KEEL_APP_ID {
-        return if CORE_APP_IDS.contains(&app) {
-            Ok(MayChangeRegistry)
-        } else {
-            Err(RegistryError::AppNotAllowed { app: app.to_owned() })
-        };
-    }
-    if let Some(roles) = header(req, X_KEEL_ROLES) {
-        return if roles.split(',').any(|r| r.trim() == ADMIN_ROLE) {
-            Ok(MayChangeRegistry)
-        } else {
-            Err(RegistryError::NotAdmin)
-        };
-    }
-    match header(req, X_KEEL_CALLER) {
-        Some(caller) if !CORE_APP_IDS.contains(&caller) => {
-            Err(RegistryError::PluginNotAllowed { plugin: caller.to_owned() })
-        }
-        // A core service through keel, or keel itself.
-        _ => Ok(MayChangeRegistry),
+        let policy = req
+            .app_data::<web::Data<Registry>>()
+            .map(|reg| reg.state.policy.clone())
+            .ok_or_else(|| RegistryError::Internal("no registry in the app".into()));
+        ready(policy.map(|policy| Caller { principal: Principal::from_headers(req.headers()), policy }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::HeaderName;
     use actix_web::test::TestRequest;
+    use keel_sdk::access::Grant;
 
-    const CALLER_APP: HeaderName = HeaderName::from_static(DAPR_CALLER_APP_ID);
-
-    fn with(headers: &[(HeaderName, &str)]) -> Result<MayChangeRegistry, RegistryError> {
+    fn caller(headers: &[(&str, &str)], policy: &Policy) -> Caller {
         let mut req = TestRequest::post();
         for (k, v) in headers {
-            req = req.insert_header((k.clone(), *v));
+            req = req.insert_header((*k, *v));
         }
-        authorize(&req.to_http_request())
+        Caller { principal: Principal::from_headers(req.to_http_request().headers()), policy: policy.clone() }
+    }
+
+    fn person(tenant: &str, scope: &str, roles: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("dapr-caller-app-id", "keel".to_owned()),
+            ("x-keel-user", "ann".to_owned()),
+            ("x-keel-tenant", tenant.to_owned()),
+            ("x-keel-scope", scope.to_owned()),
+            ("x-keel-roles", roles.to_owned()),
+        ]
+    }
+
+    fn may(headers: &[(&str, String)], what: Permission<'_>) -> Result<(), RegistryError> {
+        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        caller(&h, &Policy::default()).may(what)
     }
 
     #[test]
-    fn admins_and_core_services_may_change_the_registry() {
-        assert!(with(&[]).is_ok(), "direct to the app port");
-        assert!(with(&[(CALLER_APP, "keel"), (X_KEEL_ROLES, "dev, admin")]).is_ok());
-        assert!(with(&[(CALLER_APP, "keel"), (X_KEEL_CALLER, "auth")]).is_ok());
-        assert!(with(&[(CALLER_APP, "plugins")]).is_ok());
+    fn registering_needs_platform_scope_whatever_the_role_names() {
+        assert!(may(&person("platform", "platform", "super-admin"), Permission::RegisterPlugins).is_ok());
+        for (tenant, roles) in [("acme", "admin"), ("platform", "admin"), ("acme", "super-admin,admin")] {
+            let err = may(&person(tenant, "tenant", roles), Permission::RegisterPlugins).unwrap_err();
+            assert!(err.to_string().contains("needs platform scope"), "{err}");
+        }
+        assert!(may(&[], Permission::RegisterPlugins).is_ok(), "direct to the app port, as in development");
     }
 
     #[test]
-    fn others_are_refused_and_told_why() {
-        let err = with(&[(CALLER_APP, "keel"), (X_KEEL_ROLES, "user")]).unwrap_err();
-        assert!(matches!(err, RegistryError::NotAdmin), "{err:?}");
-        assert!(err.to_string().contains("admin role"), "{err}");
-        let err = with(&[(CALLER_APP, "keel"), (X_KEEL_CALLER, "echo")]).unwrap_err();
-        assert!(matches!(&err, RegistryError::PluginNotAllowed { plugin } if plugin == "echo"), "{err:?}");
-        assert!(err.to_string().contains("\"echo\""), "{err}");
-        // Headers only keel may set are not believed from anyone else.
-        let err = with(&[(CALLER_APP, "echo"), (X_KEEL_ROLES, "admin")]).unwrap_err();
-        assert!(matches!(&err, RegistryError::AppNotAllowed { app } if app == "echo"), "{err:?}");
-        assert!(err.to_string().contains("go through keel"), "{err}");
+    fn a_tenant_admin_enables_plugins_for_their_own_tenant_only() {
+        let boss = person("acme", "tenant", "admin");
+        assert!(may(&boss, Permission::EnablePlugins { tenant: "acme" }).is_ok());
+        let err = may(&boss, Permission::EnablePlugins { tenant: "other" }).unwrap_err();
+        assert!(err.to_string().contains("not its admin"), "{err}");
+        let user = person("acme", "tenant", "user");
+        assert!(may(&user, Permission::EnablePlugins { tenant: "acme" }).is_err());
+        let root = person("platform", "platform", "");
+        assert!(may(&root, Permission::EnablePlugins { tenant: "acme" }).is_ok());
+    }
+
+    #[test]
+    fn apps_are_decided_by_their_grants_not_their_app_id() {
+        let via_keel =
+            |app: &str| vec![("dapr-caller-app-id", "keel".to_owned()), ("x-keel-caller", app.to_owned())];
+        for app in ["keel", "auth", "plugins", "echo"] {
+            let err = may(&via_keel(app), Permission::RegisterPlugins).unwrap_err();
+            assert!(err.to_string().contains("needs the grant register-plugins"), "{app}: {err}");
+        }
+        // keel's own sidecar, with whatever identity headers: keel itself, no grant.
+        let forged = [("dapr-caller-app-id", "keel".to_owned())];
+        assert!(may(&forged, Permission::RegisterPlugins).is_err());
+        let mut policy = Policy::default();
+        policy.grants.add("ops", [Grant::RegisterPlugins]);
+        let ops = caller(&[("dapr-caller-app-id", "keel"), ("x-keel-caller", "ops")], &policy);
+        assert!(ops.may(Permission::RegisterPlugins).is_ok());
+        assert!(ops.may(Permission::EnablePlugins { tenant: "acme" }).is_err());
     }
 }

@@ -1,13 +1,14 @@
 //! The registry's calls to other apps through its sidecar, each with its own time limit:
-//! `/v1/identify`, `/v1/status` and `/v1/addons/identify` on plugins, `PUT /v1/routes` on keel.
+//! `/v1/identify`, `/v1/status`, `/v1/addons/identify` and the tenant hooks on plugins,
+//! `PUT /v1/routes` on keel.
 //! Each answer is checked the same way (reachable, HTTP status, `ret`, shape) and every failure
 //! becomes a [`RegistryError`] that names the app-id, the endpoint and what was waited.
 
 use actix_web::http::{Method, StatusCode};
 use keel_sdk::dapr::{DaprClient, DaprError, Invoked};
 use keel_sdk::protocol::{
-    paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable, StatusResponse,
-    ValidIdentify, AUTH_APP_ID, KEEL_APP_ID,
+    check_document_size, paths, AddonsIdentifyRequest, Envelope, Identify, PluginStatus, Reply, RouteTable,
+    StatusResponse, TenantHook, ValidIdentify, AUTH_APP_ID, KEEL_APP_ID,
 };
 use keel_sdk::service::snippet;
 use serde::Serialize;
@@ -33,6 +34,7 @@ pub struct Calls {
     addons: DaprClient,
     push: DaprClient,
     auth: DaprClient,
+    tenant: DaprClient,
 }
 
 impl Calls {
@@ -44,6 +46,7 @@ impl Calls {
             addons: dapr.with_timeout(cfg.addons_identify_timeout()),
             push: dapr.with_timeout(cfg.push_timeout()),
             auth: dapr.with_timeout(cfg.auth_timeout()),
+            tenant: dapr.with_timeout(cfg.tenant_hook_timeout()),
         }
     }
 
@@ -51,6 +54,9 @@ impl Calls {
     pub async fn identify(&self, id: &str) -> Result<ValidIdentify, RegistryError> {
         let answer =
             call(&self.identify, Method::GET, id, paths::IDENTIFY, None, "identify_timeout_ms").await?;
+        // Capped before parsing: the document is stored with the plugin's record.
+        check_document_size(answer.body.len())
+            .map_err(|e| RegistryError::MalformedIdentify { id: id.to_owned(), reason: e.to_string() })?;
         let reply: Reply<Identify> = answer
             .json()
             .map_err(|e| RegistryError::MalformedIdentify { id: id.to_owned(), reason: decode_reason(&e) })?;
@@ -95,6 +101,22 @@ impl Calls {
                 Err(refused(format!("HTTP {status}: {msg}")))
             }
             Err(RegistryError::PluginRefused { msg, .. }) => Err(refused(msg)),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `POST /v1/tenant/enable` or `/v1/tenant/disable` (`hook`, one of [`paths`]) on `id`:
+    /// `Ok(true)` when the plugin accepted, `Ok(false)` when it does not serve the hook (404).
+    pub async fn tenant_hook(
+        &self,
+        id: &str,
+        hook: &'static str,
+        body: &TenantHook,
+    ) -> Result<bool, RegistryError> {
+        let body = serde_json::to_value(body).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        match call(&self.tenant, Method::POST, id, hook, Some(&body), "tenant_hook_timeout_ms").await {
+            Ok(_) => Ok(true),
+            Err(RegistryError::PluginHttp { status: 404, .. }) => Ok(false),
             Err(other) => Err(other),
         }
     }

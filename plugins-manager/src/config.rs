@@ -5,9 +5,11 @@
 //! (`KEEL_LOG`, `KEEL_LOG_FORMAT`, `KEEL_CONFIG`), so `deny_unknown_fields` would refuse to start
 //! under a perfectly normal environment. [`Config::validate`] checks the values instead.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use keel_sdk::access::{AppGrants, Grant, Policy};
 use serde::{Deserialize, Serialize};
 
 /// Everything the registry can be told. Every duration carries its unit in its name.
@@ -45,6 +47,8 @@ pub struct Config {
     /// Time limit for storing or removing a plugin's client credentials in auth
     /// (`PUT`/`DELETE /v1/clients/<id>`); auth hashes the secret, which takes a while under load.
     pub auth_timeout_ms: u64,
+    /// Time limit for a plugin's `POST /v1/tenant/enable` or `/v1/tenant/disable`.
+    pub tenant_hook_timeout_ms: u64,
     /// Register the core services (`keel`, `auth`, `plugins`) at boot, retrying until they answer.
     pub register_core: bool,
     /// With `register_core`, register `hosting` too (it is a core service, but a deployment may
@@ -66,6 +70,11 @@ pub struct Config {
     pub secret_min_len: usize,
     /// Push registration and its own listener (`docs/push.md`; `KEEL_PUSH__<KEY>`).
     pub push: crate::push::PushConfig,
+    /// What internal callers may do beyond the core services' own needs, by app-id: grant names
+    /// comma-separated (`register-plugins`, `enable-plugins`), e.g. `grants.ops =
+    /// "register-plugins"` in the file or `KEEL_GRANTS__OPS=register-plugins`. Being a core
+    /// app-id grants nothing by itself (`keel_sdk::access`).
+    pub grants: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -84,6 +93,7 @@ impl Default for Config {
             store_timeout_ms: 5_000,
             push_timeout_ms: 2_000,
             auth_timeout_ms: 15_000,
+            tenant_hook_timeout_ms: 5_000,
             register_core: true,
             register_hosting: true,
             core_retry_max_ms: 5_000,
@@ -92,6 +102,7 @@ impl Default for Config {
             max_page_size: 1_000,
             secret_min_len: 8,
             push: crate::push::PushConfig::default(),
+            grants: BTreeMap::new(),
         }
     }
 }
@@ -114,7 +125,8 @@ impl Config {
 
     /// Checks the values that would make the service misbehave, before any port is bound.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
-        let positive: [(&'static str, u64); 10] = [
+        let positive: [(&'static str, u64); 11] = [
+            ("tenant_hook_timeout_ms", self.tenant_hook_timeout_ms),
             ("workers", self.workers as u64),
             ("identify_timeout_ms", self.identify_timeout_ms),
             ("addons_identify_timeout_ms", self.addons_identify_timeout_ms),
@@ -143,7 +155,32 @@ impl Config {
         if self.max_page_size < self.page_size {
             return Err(InvalidConfig { key: "max_page_size", reason: "must be at least page_size".into() });
         }
+        self.policy()?;
         Ok(())
+    }
+
+    /// The authorization policy: the core services' own grants plus [`Config::grants`].
+    pub fn policy(&self) -> Result<Policy, InvalidConfig> {
+        let mut grants = AppGrants::core_defaults();
+        for (app, names) in &self.grants {
+            let parsed = names
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    serde_json::from_value::<Grant>(serde_json::Value::String(n.to_owned())).map_err(|_| {
+                        InvalidConfig {
+                            key: "grants",
+                            reason: format!(
+                                "{app}: unknown grant {n:?} (e.g. register-plugins, enable-plugins)"
+                            ),
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            grants.add(app, parsed);
+        }
+        Ok(Policy { grants, ..Policy::default() })
     }
 
     /// `identify_timeout_ms` as a duration.
@@ -174,6 +211,11 @@ impl Config {
     /// `auth_timeout_ms` as a duration.
     pub fn auth_timeout(&self) -> Duration {
         Duration::from_millis(self.auth_timeout_ms)
+    }
+
+    /// `tenant_hook_timeout_ms` as a duration.
+    pub fn tenant_hook_timeout(&self) -> Duration {
+        Duration::from_millis(self.tenant_hook_timeout_ms)
     }
 
     /// `push_timeout_ms` as a duration.
@@ -214,6 +256,23 @@ mod tests {
             keel_sdk::config::load_from(None, config_env(env)).expect("unknown KEEL_LOG must not be refused");
         assert_eq!(c.poll_interval_ms, 250);
         assert_eq!(c.listen, "127.0.0.1:4000".parse().unwrap());
+    }
+
+    #[test]
+    fn grants_are_read_by_name_and_refused_when_unknown() {
+        let env: std::collections::HashMap<String, String> =
+            [("KEEL_GRANTS__OPS", "register-plugins, enable-plugins")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        let c: Config = keel_sdk::config::load_from(None, config_env(env)).unwrap();
+        let policy = c.policy().unwrap();
+        assert!(policy.grants.has("ops", Grant::RegisterPlugins));
+        assert!(policy.grants.has("ops", Grant::EnablePlugins));
+        assert!(!policy.grants.has("keel", Grant::RegisterPlugins));
+        let c = Config { grants: [("ops".into(), "root".into())].into(), ..Config::default() };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("grants") && err.contains("\"root\""), "{err}");
     }
 
     fn config_env(map: std::collections::HashMap<String, String>) -> ::config::Environment {

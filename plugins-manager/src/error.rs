@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use keel_sdk::access::Denied;
 use keel_sdk::dapr::DaprError;
 use keel_sdk::protocol::errors::{self, Code, PlatformError};
 use keel_sdk::protocol::{IdError, PlatformTooOld};
@@ -42,15 +43,18 @@ pub enum RegistryError {
     /// Core services cannot be unregistered (the registry would register them again at boot).
     #[error("plugin {0:?} is a core service of the platform and cannot be unregistered")]
     CoreService(String),
-    /// Through keel's public port, without the admin role.
-    #[error("forbidden: registering and unregistering plugins needs the admin role")]
-    NotAdmin,
-    /// An app other than keel and the core services, calling through its own sidecar.
-    #[error("forbidden: app {app:?} may not register or unregister plugins; go through keel as an admin")]
-    AppNotAllowed { app: String },
-    /// A plugin that is not a core service, calling through keel's internal flow.
-    #[error("forbidden: plugin {plugin:?} may not register or unregister plugins; only admins and core services may")]
-    PluginNotAllowed { plugin: String },
+    /// The caller's scope, tenant or grants do not allow the change ([`crate::authorize`]).
+    #[error("forbidden: {0}")]
+    Denied(#[source] Denied),
+    /// A tenant id that is not a DNS label.
+    #[error("tenant id {0:?} is invalid: use lower-case letters, digits and '-' (at most 63)")]
+    BadTenant(String),
+    /// Core services, and every plugin for the platform tenant, cannot be disabled.
+    #[error("plugin {id:?} is always enabled for tenant {tenant:?} (core services are enabled for every tenant, and the platform tenant has every plugin)")]
+    AlwaysEnabled { id: String, tenant: String },
+    /// Plugins enabled for the tenant need the plugin being disabled.
+    #[error("plugin {id:?} cannot be disabled for tenant {tenant:?} while {dependents} need it (their dependence); disable those first")]
+    NeededBy { id: String, tenant: String, dependents: String },
     /// Other plugins implement the plugin's points.
     #[error("plugin {id:?} cannot be unregistered while other plugins implement its addon points ({implementers}); unregister those first, or use ?force=true to remove their implementations too")]
     InUse { id: String, implementers: String },
@@ -100,6 +104,11 @@ pub enum RegistryError {
     /// Another plugin implements the point already.
     #[error("point {point:?} of plugin {main:?} is already implemented by plugin {by:?}; unregister {by:?} first or drop the point from main_plugin")]
     PointTaken { main: String, point: String, by: String },
+    /// A plugin that the plugin being enabled needs is not registered or out of range.
+    #[error(
+        "plugin {plugin:?} needs plugin {dependency:?} (its dependence), which {reason}; register it first"
+    )]
+    DependencyMissing { plugin: String, dependency: String, reason: String },
     /// The extended plugin's `/v1/addons/identify` refused.
     #[error("plugin {main:?} refused the implementation of its points in /v1/addons/identify: {msg}")]
     AddonsRefused { main: String, msg: String },
@@ -164,8 +173,10 @@ impl PlatformError for RegistryError {
             Self::AlreadyRegistered(_) => Code::AlreadyRegistered,
             Self::InProgress(_) => Code::InProgress,
             Self::CoreService(_) => Code::CoreService,
-            Self::NotAdmin => Code::Forbidden,
-            Self::AppNotAllowed { .. } | Self::PluginNotAllowed { .. } => Code::CallerNotAllowed,
+            Self::Denied(denied) => denied.code(),
+            Self::BadTenant(_) => Code::BadRequest,
+            Self::AlwaysEnabled { .. } => Code::Conflict,
+            Self::NeededBy { .. } => Code::InUse,
             Self::InUse { .. } => Code::InUse,
             Self::Unreachable { .. } => Code::PluginUnreachable,
             Self::Timeout { .. } => Code::PluginTimeout,
@@ -180,6 +191,7 @@ impl PlatformError for RegistryError {
             Self::PointNotDeclared { .. } => Code::PointNotDeclared,
             Self::PointTaken { .. } => Code::PointTaken,
             Self::AddonsRefused { .. } => Code::AddonsRefused,
+            Self::DependencyMissing { .. } => Code::DependencyMissing,
             Self::Sidecar(_) => Code::SidecarUnavailable,
             Self::ClientCredentials { .. } => Code::DependencyUnavailable,
             Self::Store(_) => Code::StoreUnavailable,
@@ -198,6 +210,8 @@ impl PlatformError for RegistryError {
             | Self::InProgress(id)
             | Self::CoreService(id)
             | Self::InUse { id, .. }
+            | Self::AlwaysEnabled { id, .. }
+            | Self::NeededBy { id, .. }
             | Self::Unreachable { id, .. }
             | Self::Timeout { id, .. }
             | Self::PluginHttp { id, .. }
@@ -212,12 +226,12 @@ impl PlatformError for RegistryError {
             | Self::PointNotDeclared { main, .. }
             | Self::PointTaken { main, .. }
             | Self::AddonsRefused { main, .. } => Some(main),
-            Self::PluginNotAllowed { plugin } => Some(plugin),
+            Self::DependencyMissing { dependency, .. } => Some(dependency),
             Self::BadRequest(_)
             | Self::InvalidId(_)
             | Self::BadSecret(_)
-            | Self::NotAdmin
-            | Self::AppNotAllowed { .. }
+            | Self::BadTenant(_)
+            | Self::Denied(_)
             | Self::Sidecar(_)
             | Self::Store(_)
             | Self::Contention(_)

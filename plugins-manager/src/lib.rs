@@ -6,6 +6,8 @@
 //!   table in one conditional transaction and pushes the table to keel ([`register`]).
 //! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]); who may
 //!   change the registry is decided in one place ([`authorize`]).
+//! - `GET /v1/tenants/{tenant}/plugins`, `POST`/`DELETE /v1/tenants/{tenant}/plugins/{id}`:
+//!   which plugins each tenant has enabled ([`tenants`]).
 //! - Every refusal is a [`RegistryError`], answered with the platform's error catalogue
 //!   (`keel_sdk::protocol::errors`) ([`error`]).
 //! - The replica holding the polling lease ([`lease`]) polls every plugin's `/v1/status` and
@@ -42,6 +44,7 @@ pub mod registry;
 pub mod secret;
 pub mod store;
 pub mod table;
+pub mod tenants;
 
 use std::io;
 use std::net::SocketAddr;

@@ -264,7 +264,7 @@ impl Registry {
                     return Err(RegistryError::AlreadyRegistered(id.to_owned()));
                 }
                 let plan = table::check_extensions(t, plugin)?;
-                table::add_plugin(t, plugin, status, &plan);
+                table::add_plugin(t, plugin, status, &plan, core);
                 Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id), record_value.clone()))])
             })
             .await?

@@ -28,6 +28,8 @@ pub struct RegistryState {
     in_flight: Mutex<HashSet<String>>,
     /// Turns to run a registration (`max_concurrent_registrations`).
     pub registrations: tokio::sync::Semaphore,
+    /// Who may change what ([`crate::authorize`]), from `cfg.grants`.
+    pub policy: keel_sdk::access::Policy,
 }
 
 impl RegistryState {
@@ -38,6 +40,8 @@ impl RegistryState {
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
             in_flight: Mutex::new(HashSet::new()),
             registrations: tokio::sync::Semaphore::new(cfg.max_concurrent_registrations.max(1)),
+            // `start` validated the configuration; an invalid one here (tests) grants nothing extra.
+            policy: cfg.policy().unwrap_or_default(),
             cfg,
         })
     }

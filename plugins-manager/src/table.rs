@@ -2,6 +2,8 @@
 //! adds to the table, what unregistering it removes. No I/O here, so registration re-checks the
 //! rules against the freshest table inside every commit attempt.
 
+use std::collections::BTreeSet;
+
 use keel_sdk::protocol::{
     parse_version, AddonTarget, PluginStatus, PointImpl, RouteEntry, RouteTable, ValidIdentify,
 };
@@ -70,8 +72,16 @@ fn offered(entry: &RouteEntry) -> String {
     }
 }
 
-/// Adds `plugin` with `status` and makes it the implementer of the points in `plan`.
-pub fn add_plugin(table: &mut RouteTable, plugin: &ValidIdentify, status: PluginStatus, plan: &[Extension]) {
+/// Adds `plugin` with `status` and makes it the implementer of the points in `plan`. A core
+/// service is enabled for every tenant; any other plugin for none yet (each tenant enables it,
+/// see `tenants.rs`; the platform tenant always has it).
+pub fn add_plugin(
+    table: &mut RouteTable,
+    plugin: &ValidIdentify,
+    status: PluginStatus,
+    plan: &[Extension],
+    core: bool,
+) {
     let me = plugin.id.as_str().to_owned();
     let entry = RouteEntry {
         status,
@@ -79,7 +89,7 @@ pub fn add_plugin(table: &mut RouteTable, plugin: &ValidIdentify, status: Plugin
         addons: plugin.doc.addons.iter().map(|a| (a.endpoint.clone(), None)).collect(),
         public_endpoints: plugin.doc.public_endpoints.clone(),
         timeout_ms: plugin.doc.timeout_ms,
-        tenants: None,
+        tenants: (!core).then(BTreeSet::new),
     };
     table.plugins.insert(me.clone(), entry);
     for ext in plan {
@@ -162,7 +172,7 @@ mod tests {
 
     fn with_greeter() -> RouteTable {
         let mut t = RouteTable::default();
-        add_plugin(&mut t, &greeter(), PluginStatus::Active, &[]);
+        add_plugin(&mut t, &greeter(), PluginStatus::Active, &[], false);
         t
     }
 
@@ -171,7 +181,7 @@ mod tests {
         let mut t = with_greeter();
         let e = emoji("1.0", "decorate");
         let plan = check_extensions(&t, &e).unwrap();
-        add_plugin(&mut t, &e, PluginStatus::Starting, &plan);
+        add_plugin(&mut t, &e, PluginStatus::Starting, &plan, false);
         let target = t.addon("greeter", "decorate").unwrap().unwrap();
         assert_eq!((target.plugin.as_str(), target.endpoint.as_str()), ("emoji", "hooks/decorate"));
         assert_eq!(t.plugins["emoji"].status, PluginStatus::Starting);
@@ -194,7 +204,7 @@ mod tests {
         let other = identify(json!({"plugin_id": "other", "version": "1.0.0",
             "main_plugin": [{"id": "greeter", "version": "1", "endpoints": [{"addons": "decorate", "endpoint": "x"}]}]}));
         let plan = check_extensions(&taken, &other).unwrap();
-        add_plugin(&mut taken, &other, PluginStatus::Active, &plan);
+        add_plugin(&mut taken, &other, PluginStatus::Active, &plan, false);
         let err = check_extensions(&taken, &emoji("1.0", "decorate")).unwrap_err();
         assert!(err.to_string().contains("already implemented by plugin \"other\""), "{err}");
     }
@@ -204,7 +214,7 @@ mod tests {
         let mut t = with_greeter();
         let e = emoji("1", "decorate");
         let plan = check_extensions(&t, &e).unwrap();
-        add_plugin(&mut t, &e, PluginStatus::Active, &plan);
+        add_plugin(&mut t, &e, PluginStatus::Active, &plan, false);
         let upgraded = identify(json!({"plugin_id": "greeter", "version": "1.3.0", "timeout_ms": 30000,
             "addons": [{"endpoint": "decorate"}, {"endpoint": "translate"}], "public_endpoints": ["login"]}));
         let entry = t.plugins.get_mut("greeter").unwrap();
@@ -222,7 +232,7 @@ mod tests {
         let mut t = with_greeter();
         let e = emoji("1", "decorate");
         let plan = check_extensions(&t, &e).unwrap();
-        add_plugin(&mut t, &e, PluginStatus::Active, &plan);
+        add_plugin(&mut t, &e, PluginStatus::Active, &plan, false);
         assert!(remove_plugin(&mut t, "emoji").is_some());
         assert_eq!(t.addon("greeter", "decorate"), Ok(None));
         assert!(remove_plugin(&mut t, "emoji").is_none());

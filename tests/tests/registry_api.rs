@@ -72,6 +72,29 @@ async fn listing_pages_by_offset_or_cursor_with_a_total() {
     assert!(table["version"].as_u64().unwrap() >= 6);
 }
 
+/// The design document's form (issue 18 §3): an implementing endpoint with a leading slash.
+#[actix_rt::test]
+async fn an_absolute_implementing_endpoint_is_accepted_and_stored_relative() {
+    let mut p = Platform::new();
+    start_registry(&mut p, &[]).await;
+    p.start(fake("mailer", &[("FAKE_ADDONS", "before-send")])).await;
+    p.start(fake("signer", &[("FAKE_IMPLEMENTS", "mailer@1.0:before-send=/before-send-callback")])).await;
+    assert_eq!(register(&p, REGISTRY, "mailer", None).await.0, 201);
+    let (status, body) = register(&p, REGISTRY, "signer", None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["implements"][0]["endpoint"], "before-send-callback", "{body}");
+    let table = routes(&p, REGISTRY).await;
+    assert_eq!(
+        table["plugins"]["mailer"]["addons"]["before-send"],
+        serde_json::json!({"plugin": "signer", "endpoint": "before-send-callback"})
+    );
+    // The extended plugin was asked about the endpoint in the form it will be called at.
+    let asked = addons_calls(&p, "mailer").await;
+    assert_eq!(asked[0]["endpoint"][0]["endpoint"], "before-send-callback", "{asked:?}");
+    let record = stored_record(&p, "signer").await.unwrap();
+    assert_eq!(record["identify"]["main_plugin"][0]["endpoints"][0]["endpoint"], "before-send-callback");
+}
+
 #[actix_rt::test]
 async fn core_services_register_in_any_start_order_and_keel_routes_to_the_registry() {
     let mut p = Platform::new();
@@ -89,10 +112,10 @@ async fn core_services_register_in_any_start_order_and_keel_routes_to_the_regist
     }
 
     // Through keel, as platform.md §1 shows: the registry's API, then a plugin it registered.
+    // Registering is for platform scope or a granted app (`registry_scopes.rs`); here, directly.
     p.start(fake("via-keel", &[])).await;
     let through_keel = |path: &str| format!("{}/v1.0/invoke/keel/method/{path}", p.dapr_url(REGISTRY));
-    let (status, body) =
-        call("POST", &through_keel("plugins/v1/plugins"), Some(serde_json::json!({"id": "via-keel"}))).await;
+    let (status, body) = register(&p, REGISTRY, "via-keel", None).await;
     assert_eq!(status, 201, "{body}");
     let (status, body) = call("GET", &through_keel("plugins/v1/plugins/via-keel"), None).await;
     assert_eq!((status, &body["status"]), (200, &Value::from("ACTIVE")), "{body}");
@@ -107,7 +130,7 @@ async fn core_services_register_in_any_start_order_and_keel_routes_to_the_regist
     assert_eq!(status, 200);
     let (status, body) = call("DELETE", &from_plugin("plugins/v1/plugins/via-keel"), None).await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["msg"].as_str().unwrap().contains("\"via-keel\" may not"), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("app \"via-keel\" does not have it"), "{body}");
     // Nor go around keel: its sidecar says who it is, whatever headers it adds.
     let direct = format!("{}/v1.0/invoke/plugins/method/v1/plugins/via-keel", p.dapr_url("via-keel"));
     let req = keel_e2e::client().delete(direct).insert_header(("x-keel-roles", "admin"));

@@ -92,6 +92,42 @@ async fn a_malformed_identify_is_422_naming_the_field() {
 }
 
 #[actix_rt::test]
+async fn an_oversized_identify_is_422_naming_the_limit_or_the_field() {
+    let p = platform(vec![
+        fake("huge", &[("FAKE_ADDONS", "p"), ("FAKE_DESC_BYTES", "3000000")]),
+        fake("wordy", &[("FAKE_ADDONS", "p"), ("FAKE_DESC_BYTES", "2000")]),
+    ])
+    .await;
+    refused(&p, "huge", 422, &["malformed /v1/identify", "bytes; the limit is 65536 bytes"], &["huge"]).await;
+    refused(&p, "wordy", 422, &["addons[0].desc is 2000 bytes long; the limit is 1024"], &["wordy"]).await;
+}
+
+#[actix_rt::test]
+async fn percent_encoded_dot_segments_are_refused_like_plain_ones() {
+    let p = with_greeter(
+        vec![
+            fake("plain", &[("FAKE_IMPLEMENTS", "greeter@1:decorate=hooks/../admin")]),
+            fake("encoded", &[("FAKE_IMPLEMENTS", "greeter@1:decorate=hooks/%2e%2e/admin")]),
+            fake("mixed", &[("FAKE_IMPLEMENTS", "greeter@1:decorate=.%2E/admin")]),
+            fake("public", &[("FAKE_PUBLIC", "ok,%2E%2e/secret")]),
+            fake("point", &[("FAKE_ADDONS", "%2e%2e")]),
+        ],
+        &[],
+    )
+    .await;
+    let field = "main_plugin[0].endpoints[0].endpoint";
+    for (id, endpoint) in
+        [("plain", "hooks/../admin"), ("encoded", "hooks/%2e%2e/admin"), ("mixed", ".%2E/admin")]
+    {
+        let quoted = format!("{endpoint:?}");
+        refused(&p, id, 422, &[field, &quoted, "must be a relative path"], &[id, "greeter"]).await;
+    }
+    refused(&p, "public", 422, &["public_endpoints[1]", "\"%2E%2e/secret\""], &["public"]).await;
+    refused(&p, "point", 422, &["addons[0].endpoint", "\"%2e%2e\""], &["point"]).await;
+    assert!(addons_calls(&p, "greeter").await.is_empty(), "greeter must not be asked");
+}
+
+#[actix_rt::test]
 async fn an_identify_reporting_another_id_is_422_naming_both() {
     let p = platform(vec![fake("mismatch", &[("FAKE_ID", "someone-else")])]).await;
     refused(

@@ -9,7 +9,7 @@ use actix_web::{http::StatusCode, web, App};
 use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
 use keel_sdk::dapr::SidecarConfig;
 use keel_sdk::protocol::errors::Refused;
-use keel_sdk::protocol::headers::{X_KEEL_ERROR, X_KEEL_ROLES};
+use keel_sdk::protocol::headers::{X_KEEL_ERROR, X_KEEL_ROLES, X_KEEL_SCOPE, X_KEEL_TENANT, X_KEEL_USER};
 use serde_json::{json, Value};
 
 use super::configure;
@@ -97,10 +97,13 @@ async fn an_unreachable_sidecar_is_503_naming_it() {
 #[actix_web::test]
 async fn plugins_calling_directly_may_not_register() {
     let req = post(json!({"id": "echo"})).insert_header((DAPR_CALLER_APP_ID, "echo"));
-    refused(req, StatusCode::FORBIDDEN, "ERR_CALLER_NOT_ALLOWED", "go through keel as an admin").await;
+    refused(req, StatusCode::FORBIDDEN, "ERR_CALLER_NOT_ALLOWED", "needs the grant register-plugins").await;
     let req = TestRequest::delete()
         .uri("/v1/plugins/echo")
         .insert_header((DAPR_CALLER_APP_ID, "keel"))
-        .insert_header((X_KEEL_ROLES, "user"));
-    refused(req, StatusCode::FORBIDDEN, "ERR_FORBIDDEN", "admin role").await;
+        .insert_header((X_KEEL_USER, "boss"))
+        .insert_header((X_KEEL_TENANT, "acme"))
+        .insert_header((X_KEEL_SCOPE, "tenant"))
+        .insert_header((X_KEEL_ROLES, "admin"));
+    refused(req, StatusCode::FORBIDDEN, "ERR_FORBIDDEN", "needs platform scope").await;
 }

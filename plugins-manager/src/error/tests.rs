@@ -8,6 +8,7 @@ use keel_sdk::protocol::errors::{ErrorBody, Fault, Refused};
 use keel_sdk::protocol::headers::X_KEEL_ERROR;
 
 use super::*;
+use keel_sdk::access::Denied;
 use RegistryError as E;
 
 /// What only the log may see: it appears in every internal cause below.
@@ -52,32 +53,34 @@ fn position(e: &RegistryError) -> usize {
         E::AlreadyRegistered(_) => 5,
         E::InProgress(_) => 6,
         E::CoreService(_) => 7,
-        E::NotAdmin => 8,
-        E::AppNotAllowed { .. } => 9,
-        E::PluginNotAllowed { .. } => 10,
-        E::InUse { .. } => 11,
-        E::Unreachable { .. } => 12,
-        E::Timeout { .. } => 13,
-        E::PluginHttp { .. } => 14,
-        E::PluginRefused { .. } => 15,
-        E::MalformedIdentify { .. } => 16,
-        E::MalformedStatus { .. } => 17,
-        E::IdMismatch { .. } => 18,
-        E::PlatformTooOld { .. } => 19,
-        E::MainNotRegistered { .. } => 20,
-        E::MainVersion { .. } => 21,
-        E::PointNotDeclared { .. } => 22,
-        E::PointTaken { .. } => 23,
-        E::AddonsRefused { .. } => 24,
-        E::Sidecar(_) => 25,
-        E::ClientCredentials { .. } => 26,
-        E::Store(_) => 27,
-        E::Contention(_) => 28,
-        E::Internal(_) => 29,
+        E::Denied(_) => 8,
+        E::InUse { .. } => 9,
+        E::Unreachable { .. } => 10,
+        E::Timeout { .. } => 11,
+        E::PluginHttp { .. } => 12,
+        E::PluginRefused { .. } => 13,
+        E::MalformedIdentify { .. } => 14,
+        E::MalformedStatus { .. } => 15,
+        E::IdMismatch { .. } => 16,
+        E::PlatformTooOld { .. } => 17,
+        E::MainNotRegistered { .. } => 18,
+        E::MainVersion { .. } => 19,
+        E::PointNotDeclared { .. } => 20,
+        E::PointTaken { .. } => 21,
+        E::AddonsRefused { .. } => 22,
+        E::Sidecar(_) => 23,
+        E::ClientCredentials { .. } => 24,
+        E::Store(_) => 25,
+        E::Contention(_) => 26,
+        E::Internal(_) => 27,
+        E::BadTenant(_) => 28,
+        E::AlwaysEnabled { .. } => 29,
+        E::NeededBy { .. } => 30,
+        E::DependencyMissing { .. } => 31,
     }
 }
 
-const VARIANTS: usize = 30;
+const VARIANTS: usize = 32;
 
 fn every_case() -> Vec<Case> {
     use Fault::{Client, Platform, Plugin, Sidecar};
@@ -91,14 +94,16 @@ fn every_case() -> Vec<Case> {
         case(E::AlreadyRegistered("echo".into()), 409, "ERR_ALREADY_REGISTERED", Client, Some("echo")),
         case(E::InProgress("echo".into()), 409, "ERR_IN_PROGRESS", Client, Some("echo")),
         case(E::CoreService("auth".into()), 403, "ERR_CORE_SERVICE", Client, Some("auth")),
-        case(E::NotAdmin, 403, "ERR_FORBIDDEN", Client, None),
-        case(E::AppNotAllowed { app: "echo".into() }, 403, "ERR_CALLER_NOT_ALLOWED", Client, None),
         case(
-            E::PluginNotAllowed { plugin: "echo".into() },
+            E::Denied(Denied::NeedsPlatformScope {
+                what: "registering and unregistering plugins".into(),
+                who: "boss".into(),
+                tenant: "acme".into(),
+            }),
             403,
-            "ERR_CALLER_NOT_ALLOWED",
+            "ERR_FORBIDDEN",
             Client,
-            Some("echo"),
+            None,
         ),
         case(
             E::InUse { id: "greeter".into(), implementers: "\"emoji\" implements \"decorate\"".into() },
@@ -239,6 +244,32 @@ fn every_case() -> Vec<Case> {
         ),
         case(E::Contention(30), 503, "ERR_CONTENTION", Platform, None),
         case(E::Internal(format!("entry vanished at {INTERNAL}")), 500, "ERR_INTERNAL", Platform, None),
+        case(E::BadTenant("Acme".into()), 400, "ERR_BAD_REQUEST", Client, None),
+        case(
+            E::AlwaysEnabled { id: "auth".into(), tenant: "acme".into() },
+            409,
+            "ERR_CONFLICT",
+            Client,
+            Some("auth"),
+        ),
+        case(
+            E::NeededBy { id: "base".into(), tenant: "acme".into(), dependents: "\"app\"".into() },
+            409,
+            "ERR_IN_USE",
+            Client,
+            Some("base"),
+        ),
+        case(
+            E::DependencyMissing {
+                plugin: "app".into(),
+                dependency: "base".into(),
+                reason: "is not registered".into(),
+            },
+            424,
+            "ERR_DEPENDENCY_MISSING",
+            Plugin,
+            Some("base"),
+        ),
     ]
 }
 

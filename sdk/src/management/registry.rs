@@ -8,6 +8,9 @@
 //! | `GET /v1/plugins/{id}` | | [`PluginView`] |
 //! | `DELETE /v1/plugins/{id}` | [`UnregisterQuery`] | [`PluginView`], as it was |
 //! | `GET /v1/routes` | | [`crate::protocol::RouteTable`] |
+//! | `GET /v1/tenants/{tenant}/plugins` | | [`TenantPlugins`] |
+//! | `POST /v1/tenants/{tenant}/plugins/{id}` | [`Enable`] (optional) | [`TenantChange`] |
+//! | `DELETE /v1/tenants/{tenant}/plugins/{id}` | | [`TenantChange`] |
 //!
 //! Every answer comes inside the envelope ([`crate::protocol::Reply`]). A plugin's secret is
 //! accepted at registration and never answered: [`PluginView`] has no field that could hold it.
@@ -154,6 +157,48 @@ pub struct Registration {
     /// registered without one cannot obtain tokens of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+/// The body of `POST /v1/tenants/{tenant}/plugins/{id}` (optional: an empty body is `{}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enable {
+    /// Passed as is to the plugin's `POST /v1/tenant/enable` (and to its dependencies').
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// The plugins a tenant's users may call, by ascending id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantPlugins {
+    /// The tenant.
+    pub tenant: String,
+    /// Every plugin enabled for it.
+    #[serde(default)]
+    pub plugins: Vec<TenantPlugin>,
+}
+
+/// One plugin enabled for a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantPlugin {
+    /// The plugin's id.
+    pub id: String,
+    /// True when it cannot be disabled: a core service, or any plugin for the platform tenant.
+    #[serde(default)]
+    pub always: bool,
+}
+
+/// What enabling or disabling changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantChange {
+    /// The tenant.
+    pub tenant: String,
+    /// The plugin asked for.
+    pub plugin: String,
+    /// The plugins whose state changed, dependencies first: on enable the plugin and the
+    /// dependencies that were not enabled yet; empty when nothing changed.
+    #[serde(default)]
+    pub changed: Vec<String>,
 }
 
 // === impl PluginView ===

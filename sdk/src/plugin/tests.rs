@@ -101,6 +101,11 @@ async fn app_token_is_required_when_configured_except_for_health() {
 fn invalid_declarations_are_refused_at_build() {
     let err = PluginSpec::new("Bad Id", "1.0.0").build().err().unwrap();
     assert!(err.to_string().contains("plugin_id"));
-    let err = PluginSpec::new("ok", "1.0.0").implements("x", "1", &[("p", "/abs")]).build().err().unwrap();
+    let err = PluginSpec::new("ok", "1.0.0").implements("x", "1", &[("p", "//abs")]).build().err().unwrap();
+    assert!(err.to_string().contains("relative path"));
+    // The design document's form, with a leading slash, is accepted (and normalised by the registry).
+    assert!(PluginSpec::new("ok", "1.0.0").implements("x", "1", &[("p", "/abs")]).build().is_ok());
+    let err =
+        PluginSpec::new("ok", "1.0.0").implements("x", "1", &[("p", "a/%2e%2e")]).build().err().unwrap();
     assert!(err.to_string().contains("relative path"));
 }

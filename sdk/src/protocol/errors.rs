@@ -188,6 +188,9 @@ catalogue! {
     MainNotRegistered => ("ERR_MAIN_NOT_REGISTERED", 424, Plugin),
     /// A plugin the registrant extends is outside the version range it was written against.
     MainVersion => ("ERR_MAIN_VERSION", 424, Plugin),
+    /// A plugin that the plugin being enabled for a tenant needs (its `dependence`) is not
+    /// registered, or outside the version range it needs.
+    DependencyMissing => ("ERR_DEPENDENCY_MISSING", 424, Plugin),
     /// The extended plugin does not offer the point.
     PointNotDeclared => ("ERR_POINT_NOT_DECLARED", 422, Plugin),
     /// The extended plugin's `/v1/addons/identify` refused the implementation.

@@ -33,10 +33,36 @@ pub struct Identify {
     /// it (a report generator, say); the registry copies it into the route table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Plugins this plugin needs (tKeel's `dependence`): enabling it for a tenant enables them
+    /// too (`platform.md` §9).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependence: Vec<Dependency>,
+}
+
+/// One plugin another needs, with the version range it was written against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    /// The needed plugin's id.
+    pub id: String,
+    /// The version range it must be in (`*` or empty: any).
+    #[serde(default)]
+    pub version: String,
 }
 
 /// The largest `timeout_ms` a plugin may ask for: one hour.
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+/// The largest identify document the registry reads (bytes, envelope included): a plugin's
+/// declaration is a few hundred bytes; anything near this is a mistake or an attack on the store,
+/// which keeps the document with the plugin's record.
+pub const MAX_IDENTIFY_BYTES: usize = 64 * 1024;
+/// The longest free text (`addons[i].desc`), in bytes.
+pub const MAX_DESC_LEN: usize = 1024;
+/// The longest name, path or version field (points, endpoints, version ranges), in bytes.
+pub const MAX_FIELD_LEN: usize = 256;
+/// The most entries in one list (`addons`, `main_plugin`, its `endpoints`, `public_endpoints`,
+/// `dependence`).
+pub const MAX_ENTRIES: usize = 100;
 
 /// One extension point offered by a plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +94,8 @@ pub struct PointImpl {
     /// The point's name, as the extended plugin declared it. Alias: `addons_point`.
     #[serde(alias = "addons_point")]
     pub addons: String,
-    /// The path on this plugin that implements it (relative, e.g. `hooks/before-notify`).
+    /// The path on this plugin that implements it (relative, e.g. `hooks/before-notify`; a
+    /// leading `/` is dropped at validation).
     pub endpoint: String,
 }
 
@@ -104,12 +131,32 @@ pub enum IdentifyError {
     /// A plugin listing itself in `main_plugin`.
     #[error("main_plugin[{index}].id: a plugin cannot implement its own points")]
     SelfExtension { index: usize },
+    /// The whole document is larger than [`MAX_IDENTIFY_BYTES`].
+    #[error("the identify document is {size} bytes; the limit is {max} bytes")]
+    TooLarge { size: usize, max: usize },
+    /// A field longer than its limit.
+    #[error("{field} is {len} bytes long; the limit is {max}")]
+    TooLong { field: String, len: usize, max: usize },
+    /// A list with more entries than [`MAX_ENTRIES`].
+    #[error("{field} has {count} entries; the limit is {max}")]
+    TooMany { field: String, count: usize, max: usize },
+    /// A plugin listing itself in `dependence`.
+    #[error("dependence[{index}].id: a plugin cannot depend on itself")]
+    SelfDependency { index: usize },
+}
+
+/// Refuses an identify answer of `size` bytes over [`MAX_IDENTIFY_BYTES`], before it is parsed.
+pub fn check_document_size(size: usize) -> Result<(), IdentifyError> {
+    if size > MAX_IDENTIFY_BYTES {
+        return Err(IdentifyError::TooLarge { size, max: MAX_IDENTIFY_BYTES });
+    }
+    Ok(())
 }
 
 /// A validated identify document with its versions parsed.
 #[derive(Debug, Clone)]
 pub struct ValidIdentify {
-    /// The document as received.
+    /// The document as received, its endpoints normalised to the relative form.
     pub doc: Identify,
     /// The plugin's id.
     pub id: PluginId,
@@ -119,6 +166,8 @@ pub struct ValidIdentify {
     pub keel_version: Option<Version>,
     /// Each `main_plugin` entry's version range, in order.
     pub main_plugin_reqs: Vec<VersionReq>,
+    /// Each `dependence` entry's version range, in order.
+    pub dependence_reqs: Vec<VersionReq>,
 }
 
 /// The platform is older than what the plugin needs.
@@ -145,27 +194,124 @@ impl ValidIdentify {
     }
 }
 
-/// Checks that `endpoint` is a relative path a sidecar can invoke.
+/// Checks that `endpoint` is a relative path a sidecar can invoke: no leading `/`, no scheme, no
+/// query or fragment, no empty, `.` or `..` segment, and none that decodes to one (`%2e%2e`,
+/// `.%2E`, ...) or hides a separator or control byte (`%2f`, `%5c`, `%00`): the router and the
+/// sidecar decode paths, so an encoded form must be judged as what it becomes.
 pub fn is_relative_endpoint(endpoint: &str) -> bool {
     !endpoint.is_empty()
         && !endpoint.starts_with('/')
         && !endpoint.contains("://")
         && !endpoint.chars().any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#' || c == '\\')
-        && endpoint.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && endpoint.split('/').all(is_plain_segment)
+}
+
+/// One path segment that is neither empty, `.` nor `..`, before or after percent-decoding, and
+/// whose decoded bytes are no separator or control byte. A `%` not followed by two hex digits is
+/// refused too (it cannot be decoded the same way by everyone).
+fn is_plain_segment(seg: &str) -> bool {
+    if seg.is_empty() || seg == "." || seg == ".." {
+        return false;
+    }
+    let bytes = seg.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else { return false };
+            if byte == b'/'
+                || byte == b'\\'
+                || byte == b'%'
+                || byte.is_ascii_control()
+                || byte == b'?'
+                || byte == b'#'
+            {
+                return false;
+            }
+            decoded.push(byte);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    decoded != b"." && decoded != b".."
 }
 
 impl Identify {
-    /// Validates the document, in this order, reporting the first defect: its id, its versions,
-    /// the points it offers, the points of other plugins it implements, its public endpoints,
-    /// its time limit.
-    pub fn validate(self) -> Result<ValidIdentify, IdentifyError> {
+    /// Validates the document, in this order, reporting the first defect: the sizes of its
+    /// fields and lists, its id, its versions, the points it offers, the points of other plugins
+    /// it implements, its public endpoints, its time limit, its dependencies.
+    ///
+    /// Endpoints written as absolute paths (`"/before-send-callback"`, the design document's
+    /// form) are first normalised to the relative form the platform stores (`"before-send-callback"`).
+    pub fn validate(mut self) -> Result<ValidIdentify, IdentifyError> {
+        self.normalise();
+        self.check_sizes()?;
         let id = self.valid_id()?;
         let (version, keel_version) = self.valid_versions()?;
         self.check_points()?;
         let main_plugin_reqs = self.valid_implementations(&id)?;
         self.check_public_endpoints()?;
         self.check_timeout()?;
-        Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs })
+        let dependence_reqs = self.valid_dependence(&id)?;
+        Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs, dependence_reqs })
+    }
+
+    /// One leading `/` dropped from implementing endpoints and public endpoints: a plugin's
+    /// endpoints are paths on the plugin, written either way (`//x` stays, and is refused).
+    fn normalise(&mut self) {
+        let relative = |e: &mut String| {
+            if e.starts_with('/') && !e.starts_with("//") {
+                e.remove(0);
+            }
+        };
+        for main in &mut self.main_plugin {
+            main.endpoints.iter_mut().for_each(|imp| relative(&mut imp.endpoint));
+        }
+        self.public_endpoints.iter_mut().for_each(relative);
+    }
+
+    /// Sizes: every list within [`MAX_ENTRIES`], the description within [`MAX_DESC_LEN`], every
+    /// other field within [`MAX_FIELD_LEN`] (ids are bounded by their own syntax).
+    fn check_sizes(&self) -> Result<(), IdentifyError> {
+        let count = |field: &str, count: usize| match count > MAX_ENTRIES {
+            true => Err(IdentifyError::TooMany { field: field.to_owned(), count, max: MAX_ENTRIES }),
+            false => Ok(()),
+        };
+        let len = |field: String, value: &str, max: usize| match value.len() > max {
+            true => Err(IdentifyError::TooLong { field, len: value.len(), max }),
+            false => Ok(()),
+        };
+        len("plugin_id".into(), &self.plugin_id, MAX_FIELD_LEN)?;
+        len("version".into(), &self.version, MAX_FIELD_LEN)?;
+        len("keel_version".into(), &self.keel_version, MAX_FIELD_LEN)?;
+        count("addons", self.addons.len())?;
+        for (i, a) in self.addons.iter().enumerate() {
+            len(format!("addons[{i}].endpoint"), &a.endpoint, MAX_FIELD_LEN)?;
+            len(format!("addons[{i}].desc"), &a.desc, MAX_DESC_LEN)?;
+        }
+        count("main_plugin", self.main_plugin.len())?;
+        for (i, m) in self.main_plugin.iter().enumerate() {
+            len(format!("main_plugin[{i}].id"), &m.id, MAX_FIELD_LEN)?;
+            len(format!("main_plugin[{i}].version"), &m.version, MAX_FIELD_LEN)?;
+            count(&format!("main_plugin[{i}].endpoints"), m.endpoints.len())?;
+            for (j, e) in m.endpoints.iter().enumerate() {
+                len(format!("main_plugin[{i}].endpoints[{j}].addons"), &e.addons, MAX_FIELD_LEN)?;
+                len(format!("main_plugin[{i}].endpoints[{j}].endpoint"), &e.endpoint, MAX_FIELD_LEN)?;
+            }
+        }
+        count("public_endpoints", self.public_endpoints.len())?;
+        for (i, e) in self.public_endpoints.iter().enumerate() {
+            len(format!("public_endpoints[{i}]"), e, MAX_FIELD_LEN)?;
+        }
+        count("dependence", self.dependence.len())?;
+        for (i, d) in self.dependence.iter().enumerate() {
+            len(format!("dependence[{i}].id"), &d.id, MAX_FIELD_LEN)?;
+            len(format!("dependence[{i}].version"), &d.version, MAX_FIELD_LEN)?;
+        }
+        Ok(())
     }
 
     /// Ids: `plugin_id` is present and a valid plugin id.
@@ -229,6 +375,28 @@ impl Identify {
             }
         }
         Ok(())
+    }
+
+    /// Dependencies: each `dependence` entry names a valid id other than the plugin's own, once,
+    /// with a version range that parses (returned, in order).
+    fn valid_dependence(&self, own_id: &PluginId) -> Result<Vec<VersionReq>, IdentifyError> {
+        let mut seen = HashSet::new();
+        let mut reqs = Vec::with_capacity(self.dependence.len());
+        for (i, dep) in self.dependence.iter().enumerate() {
+            let field = format!("dependence[{i}].id");
+            let dep_id = PluginId::parse(&dep.id)
+                .map_err(|source| IdentifyError::Id { field: field.clone(), source })?;
+            if dep_id == *own_id {
+                return Err(IdentifyError::SelfDependency { index: i });
+            }
+            if !seen.insert(dep.id.as_str()) {
+                return Err(IdentifyError::DuplicatePoint { field, name: dep.id.clone() });
+            }
+            reqs.push(parse_version_req("dependence version", &dep.version).map_err(|source| {
+                IdentifyError::Version { field: format!("dependence[{i}].version"), source }
+            })?);
+        }
+        Ok(reqs)
     }
 
     /// Time limit: `timeout_ms`, when given, is 1 to [`MAX_TIMEOUT_MS`].
@@ -376,7 +544,7 @@ mod tests {
                 "main_plugin[0].endpoints[0].endpoint is required",
             ),
             (
-                Box::new(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("/abs")),
+                Box::new(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("//abs")),
                 "must be a relative path",
             ),
             (
@@ -392,6 +560,13 @@ mod tests {
             (Box::new(|v| v["public_endpoints"] = json!(["http://x"])), "public_endpoints[0]"),
             (Box::new(|v| v["timeout_ms"] = json!(0)), "timeout_ms: 0 is out of range"),
             (Box::new(|v| v["timeout_ms"] = json!(3_600_001)), "use 1 to 3600000"),
+            (Box::new(|v| v["dependence"] = json!([{"id": "Bad_Id"}])), "dependence[0].id:"),
+            (Box::new(|v| v["dependence"] = json!([{"id": "acme-mailer"}])), "cannot depend on itself"),
+            (
+                Box::new(|v| v["dependence"] = json!([{"id": "a"}, {"id": "a"}])),
+                "dependence[1].id: point \"a\" is listed more than once",
+            ),
+            (Box::new(|v| v["dependence"] = json!([{"id": "a", "version": "!!"}])), "dependence[0].version"),
         ];
         for (mutate, expected) in cases {
             let err = with(mutate).unwrap_err().to_string();
@@ -420,12 +595,12 @@ mod tests {
         assert!(err.starts_with("addons[0]"), "{err}");
         let err = first(|v| {
             v["main_plugin"][0]["endpoints"] = json!([]);
-            v["public_endpoints"] = json!(["/abs"]);
+            v["public_endpoints"] = json!(["//abs"]);
             v["timeout_ms"] = json!(0);
         });
         assert!(err.starts_with("main_plugin[0].endpoints"), "{err}");
         let err = first(|v| {
-            v["public_endpoints"] = json!(["/abs"]);
+            v["public_endpoints"] = json!(["//abs"]);
             v["timeout_ms"] = json!(0);
         });
         assert!(err.starts_with("public_endpoints[0]"), "{err}");
@@ -457,11 +632,65 @@ mod tests {
 
     #[test]
     fn relative_endpoints() {
-        for ok in ["a", "hooks/before", "v1/x-y_z.json"] {
+        for ok in ["a", "hooks/before", "v1/x-y_z.json", "a%20b", "%2e%2e%2e", "caf%C3%A9", "..."] {
             assert!(is_relative_endpoint(ok), "{ok}");
         }
         for bad in ["", "/a", "a//b", "a/", "./a", "a/..", "http://x", "a?b", "a#b", "a b", "a\\b"] {
             assert!(!is_relative_endpoint(bad), "{bad}");
         }
+        // Encoded dot segments, separators and control bytes are what they decode to.
+        for bad in [
+            "%2e%2e",
+            "a/%2e%2e/b",
+            ".%2E",
+            "%2E.",
+            "%2e",
+            "a/%2E%2e",
+            "a%2fb",
+            "a%2F..",
+            "a%5cb",
+            "a%00b",
+            "a%0d%0a",
+            "a%3fb",
+            "a%23b",
+            "a%25b",
+            "a%",
+            "a%2",
+            "a%zz",
+        ] {
+            assert!(!is_relative_endpoint(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_are_capped_naming_the_field() {
+        let err = with(|v| v["addons"][0]["desc"] = json!("x".repeat(MAX_DESC_LEN + 1))).unwrap_err();
+        assert_eq!(err.to_string(), "addons[0].desc is 1025 bytes long; the limit is 1024");
+        let err = with(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("e".repeat(300)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("main_plugin[0].endpoints[0].endpoint is 300 bytes"), "{err}");
+        let many: Vec<_> = (0..101).map(|i| json!({"endpoint": format!("p{i}")})).collect();
+        let err = with(|v| v["addons"] = json!(many)).unwrap_err().to_string();
+        assert_eq!(err, "addons has 101 entries; the limit is 100");
+        assert!(with(|v| v["addons"][0]["desc"] = json!("x".repeat(MAX_DESC_LEN))).is_ok());
+        assert!(check_document_size(MAX_IDENTIFY_BYTES).is_ok());
+        let err = check_document_size(3 << 20).unwrap_err().to_string();
+        assert_eq!(err, "the identify document is 3145728 bytes; the limit is 65536 bytes");
+    }
+
+    #[test]
+    fn absolute_endpoints_are_normalised_to_the_relative_form() {
+        let v = with(|v| {
+            v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("/before-send-callback");
+            v["public_endpoints"] = json!(["/login"]);
+        })
+        .unwrap();
+        assert_eq!(v.doc.main_plugin[0].endpoints[0].endpoint, "before-send-callback");
+        assert_eq!(v.doc.public_endpoints, ["login"]);
+        let err = with(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("//x")).unwrap_err();
+        assert!(err.to_string().contains("must be a relative path"), "{err}");
+        let err = with(|v| v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("/%2e%2e/x")).unwrap_err();
+        assert!(err.to_string().contains("main_plugin[0].endpoints[0].endpoint"), "{err}");
     }
 }

@@ -12,20 +12,23 @@ pub mod identify;
 pub mod ids;
 pub mod routes;
 pub mod status;
+pub mod tenant;
 pub mod version;
 
 pub use addons::{AddonsIdentifyRequest, ImplementedEndpoint, PluginRef};
 pub use envelope::{Envelope, Reply};
 pub use errors::{Code, ErrorBody, Fault, PlatformError};
 pub use identify::{
-    is_relative_endpoint, AddonPoint, Identify, IdentifyError, MainPlugin, PlatformTooOld, PointImpl,
-    ValidIdentify, MAX_TIMEOUT_MS,
+    check_document_size, is_relative_endpoint, AddonPoint, Dependency, Identify, IdentifyError, MainPlugin,
+    PlatformTooOld, PointImpl, ValidIdentify, MAX_DESC_LEN, MAX_ENTRIES, MAX_FIELD_LEN, MAX_IDENTIFY_BYTES,
+    MAX_TIMEOUT_MS,
 };
 pub use ids::{
     IdError, PluginId, AUTH_APP_ID, CORE_APP_IDS, HOSTING_APP_ID, KEEL_APP_ID, REGISTRY_APP_ID, RESERVED_IDS,
 };
 pub use routes::{AddonTarget, PushedEndpoint, PushedRoute, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
 pub use status::{PluginStatus, StatusResponse};
+pub use tenant::TenantHook;
 pub use version::{parse_version, parse_version_req, VersionError};
 
 /// The platform version this build of Keel implements; plugins state the version they need in
@@ -40,4 +43,8 @@ pub mod paths {
     pub const STATUS: &str = "v1/status";
     /// `POST`: another plugin asks to implement one of this plugin's addon points.
     pub const ADDONS_IDENTIFY: &str = "v1/addons/identify";
+    /// `POST` (optional): a tenant enabled the plugin ([`super::TenantHook`]).
+    pub const TENANT_ENABLE: &str = "v1/tenant/enable";
+    /// `POST` (optional): a tenant disabled the plugin ([`super::TenantHook`]).
+    pub const TENANT_DISABLE: &str = "v1/tenant/disable";
 }

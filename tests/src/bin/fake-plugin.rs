@@ -17,7 +17,12 @@
 //! - `FAKE_IDENTIFY_HTTP`: the HTTP status of `/v1/identify` (default 200);
 //! - `FAKE_IDENTIFY_RET` / `FAKE_IDENTIFY_MSG`: the envelope of `/v1/identify` (default 0 / ok);
 //! - `FAKE_IDENTIFY_DELAY_MS`: how long `/v1/identify` takes;
-//! - `FAKE_ADDONS_REFUSE=<msg>`: refuse every `/v1/addons/identify` with `ret 1` and this message.
+//! - `FAKE_ADDONS_REFUSE=<msg>`: refuse every `/v1/addons/identify` with `ret 1` and this message;
+//! - `FAKE_DESC_BYTES=n`: each offered point's `desc` is `n` bytes long (a 3 MB one, say);
+//! - `FAKE_DEPENDENCE=base@1.0,other@*`: the plugins it needs (`dependence`);
+//! - `FAKE_TENANT_HOOKS`: how `POST /v1/tenant/enable|disable` answer: `ok` (default), `absent`
+//!   (404, as a plugin that does not serve them) or `refuse:<msg>` (`ret 1` with the message).
+//!   Every call is recorded with the other requests (`GET /fake/requests`).
 //!
 //! Changed at run time (on its app port, or through any sidecar as `.../method/fake/...`):
 //! - `POST /fake/status` with a body `ACTIVE`/`FAILED`/...: what `/v1/status` reports;
@@ -62,6 +67,7 @@ struct Settings {
     identify_http: u16,
     identify_delay: Duration,
     addons_refuse: Option<String>,
+    tenant_hooks: String,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -96,8 +102,12 @@ fn identify_body() -> String {
         return raw;
     }
     let id = env("FAKE_ID").or_else(|| env("APP_ID")).unwrap_or_else(|| "fake".into());
+    let desc = match env("FAKE_DESC_BYTES").and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => "d".repeat(n),
+        None => "a fake point".into(),
+    };
     let addons: Vec<Value> =
-        list("FAKE_ADDONS").iter().map(|p| json!({"endpoint": p, "desc": "a fake point"})).collect();
+        list("FAKE_ADDONS").iter().map(|p| json!({"endpoint": p, "desc": desc})).collect();
     let ret: i64 = env("FAKE_IDENTIFY_RET").and_then(|r| r.parse().ok()).unwrap_or(0);
     let msg = env("FAKE_IDENTIFY_MSG").unwrap_or_else(|| "ok".into());
     json!({
@@ -109,6 +119,10 @@ fn identify_body() -> String {
         "main_plugin": implements(&env("FAKE_IMPLEMENTS").unwrap_or_default()),
         "public_endpoints": list("FAKE_PUBLIC"),
         "timeout_ms": env("FAKE_TIMEOUT_MS").and_then(|t| t.parse::<u64>().ok()),
+        "dependence": list("FAKE_DEPENDENCE").iter().map(|d| {
+            let (id, range) = d.split_once('@').unwrap_or((d, "*"));
+            json!({"id": id, "version": range})
+        }).collect::<Vec<_>>(),
     })
     .to_string()
 }
@@ -165,6 +179,25 @@ async fn addons_identify(
     match &settings.addons_refuse {
         Some(msg) => HttpResponse::Ok().json(json!({"ret": 1, "msg": msg})),
         None => HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok"})),
+    }
+}
+
+async fn tenant_hook(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<State>,
+    settings: web::Data<Settings>,
+) -> HttpResponse {
+    let seen = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    state.requests.lock().unwrap_or_else(|e| e.into_inner()).push(json!({
+        "method": req.method().as_str(), "path": req.path(), "body": seen,
+    }));
+    match settings.tenant_hooks.split_once(':') {
+        _ if settings.tenant_hooks == "absent" => {
+            HttpResponse::NotFound().json(json!({"ret": -404, "msg": "no such endpoint"}))
+        }
+        Some(("refuse", msg)) => HttpResponse::Ok().json(json!({"ret": 1, "msg": msg})),
+        _ => HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok"})),
     }
 }
 
@@ -263,6 +296,7 @@ async fn main() -> std::io::Result<()> {
             env("FAKE_IDENTIFY_DELAY_MS").and_then(|s| s.parse().ok()).unwrap_or(0),
         ),
         addons_refuse: env("FAKE_ADDONS_REFUSE"),
+        tenant_hooks: env("FAKE_TENANT_HOOKS").unwrap_or_else(|| "ok".into()),
     }));
     let server = HttpServer::new(move || {
         App::new()
@@ -272,6 +306,7 @@ async fn main() -> std::io::Result<()> {
             .route("/v1/identify", web::get().to(identify))
             .route("/v1/status", web::get().to(status))
             .route("/v1/addons/identify", web::post().to(addons_identify))
+            .route("/v1/tenant/{hook}", web::post().to(tenant_hook))
             .route("/fake/status", web::post().to(set_status))
             .route("/fake/status-mode", web::post().to(set_mode))
             .route("/fake/addons-calls", web::get().to(addons_calls))
