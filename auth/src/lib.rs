@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod authorize;
 pub mod bootstrap;
 pub mod config;
 pub mod directory;

@@ -1,14 +1,16 @@
 //! `/v1/clients/{plugin_id}`: client credentials for the client-credentials grant. The registry
 //! (`plugins`, as stamped by its sidecar in `dapr-caller-app-id`) sets them when a plugin is
-//! registered with a secret and removes them when it is unregistered; the super-admin may manage
+//! registered with a secret and removes them when it is unregistered; platform scope may manage
 //! them too (integrators). Secrets are stored as Argon2id hashes and never answered.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::protocol::{PluginId, Reply, REGISTRY_APP_ID};
+use keel_sdk::access::Permission;
+use keel_sdk::protocol::{PluginId, Reply};
 use keel_sdk::tokens::now_secs;
 use serde::{Deserialize, Serialize};
 
 use super::caller::{authenticate, caller_app};
+use crate::authorize;
 use crate::error::{AuthError, Denied};
 use crate::model::{keys, ClientRecord};
 use crate::state::AuthState;
@@ -105,16 +107,18 @@ pub async fn delete(
     Ok(HttpResponse::Ok().json(Reply::ok(ClientDeleted { deleted: existed })))
 }
 
-/// Who may manage clients: the registry's app (by its sidecar's stamp), or the super-admin.
+/// Who may manage clients: an app granted it (the registry, by its sidecar's stamp), or a person
+/// of platform scope (who may register plugins anyway).
 async fn manager(req: &HttpRequest) -> Result<String, AuthError> {
-    if caller_app(req) == Some(REGISTRY_APP_ID) {
-        return Ok(REGISTRY_APP_ID.to_owned());
+    if let Some(app) = caller_app(req).filter(|app| authorize::app_may(app, Permission::SetClientCredentials))
+    {
+        return Ok(app.to_owned());
     }
     let identity = authenticate(req).await?;
-    if identity.is_super_admin() {
-        Ok(identity.sub.clone())
-    } else {
-        Err(Denied::NotClientManager.into())
+    match authorize::require(&identity, Permission::RegisterPlugins) {
+        Ok(()) => Ok(identity.sub.clone()),
+        Err(AuthError::Forbidden(_)) => Err(Denied::NotClientManager.into()),
+        Err(e) => Err(e),
     }
 }
 
