@@ -136,6 +136,7 @@ pub async fn revoke_access(state: &AuthState, store: &Store, jti: &str, exp: u64
     state.verifier.revoke_locally(jti);
     let now = now_secs();
     store
+        .published()
         .update::<RevokedDoc, ()>(REVOKED_KEY, |doc| {
             doc.jtis.retain(|_, e| *e >= now);
             doc.jtis.insert(jti.to_owned(), exp);

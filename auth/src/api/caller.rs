@@ -64,7 +64,7 @@ pub async fn authenticate_client(
     creds: ClientCredentials,
 ) -> Result<String, AuthError> {
     let record = match PluginId::parse(&creds.id) {
-        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
+        Ok(_) => client_record(store, &creds.id).await?,
         Err(_) => None,
     };
     if state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
@@ -76,6 +76,28 @@ pub async fn authenticate_client(
             basic: creds.basic,
         })
     }
+}
+
+/// Client `id`'s stored credentials. Found only in the shared store (where older versions kept
+/// them), they are moved to auth's own store first.
+pub async fn client_record(store: &Store, id: &str) -> Result<Option<ClientRecord>, AuthError> {
+    let key = keys::client(id);
+    if let Some(found) = store.get::<ClientRecord>(&key).await? {
+        return Ok(Some(found.value));
+    }
+    let Some(legacy) = store.legacy() else {
+        return Ok(None);
+    };
+    let Some(old) = legacy.get::<ClientRecord>(&key).await? else {
+        return Ok(None);
+    };
+    match store.put_if(&key, &old.value, None, None).await {
+        Err(e) if crate::store::is_race(&e) => {}
+        other => other?,
+    }
+    legacy.delete_if(&key, None).await?;
+    tracing::info!(client = %id, "Moved client credentials to auth's own store");
+    Ok(Some(old.value))
 }
 
 /// Auth's state and this worker's store, from the app data.

@@ -9,7 +9,7 @@ use keel_sdk::protocol::{PluginId, Reply};
 use keel_sdk::tokens::now_secs;
 use serde::{Deserialize, Serialize};
 
-use super::caller::{authenticate, caller_app};
+use super::caller::{authenticate, caller_app, client_record};
 use crate::authorize;
 use crate::error::{AuthError, Denied};
 use crate::model::{keys, ClientRecord};
@@ -62,7 +62,7 @@ pub async fn put(
     if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
         return Err(AuthError::Invalid(format!("secret must be 1 to {MAX_SECRET_BYTES} bytes")));
     }
-    let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
+    let existed = client_record(&store, &id).await?.is_some();
     let record = ClientRecord {
         id: id.clone(),
         secret_hash: state.hasher.hash(secret).await?,
@@ -84,11 +84,9 @@ pub async fn get(
 ) -> Result<HttpResponse, AuthError> {
     manager(&req).await?;
     let id = client_id(&id)?;
-    let record = store
-        .get::<ClientRecord>(&keys::client(&id))
+    let record = client_record(&store, &id)
         .await?
-        .ok_or_else(|| AuthError::NotFound(format!("client {id:?} not found")))?
-        .value;
+        .ok_or_else(|| AuthError::NotFound(format!("client {id:?} not found")))?;
     Ok(HttpResponse::Ok().json(Reply::ok(ClientView::from(&record))))
 }
 
@@ -101,7 +99,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, AuthError> {
     let by = manager(&req).await?;
     let id = client_id(&id)?;
-    let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
+    let existed = client_record(&store, &id).await?.is_some();
     store.delete_if(&keys::client(&id), None).await?;
     tracing::info!(client = %id, by = %by, existed, "Removed client credentials");
     Ok(HttpResponse::Ok().json(Reply::ok(ClientDeleted { deleted: existed })))

@@ -153,7 +153,7 @@ pub async fn rotate(
     let now = now_secs();
     let ring = store
         .update::<KeyRing, KeyRing>(keys::KEYRING, |ring| {
-            ring.rotate(now, keep)?;
+            ring.rotate(now, keep, &state.sealer)?;
             Ok(ring.clone())
         })
         .await?;

@@ -178,12 +178,14 @@ async fn edit<R>(
     tenant: &str,
     change: impl Fn(&mut std::collections::BTreeMap<String, RoleRecord>) -> Result<R, AuthError>,
 ) -> Result<R, AuthError> {
-    store
+    let out = store
         .update::<Directory, R>(TENANTS_KEY, |dir| {
             let record = dir.tenants.get_mut(tenant).ok_or_else(|| tenant_not_found(tenant))?;
             change(&mut record.roles)
         })
-        .await
+        .await?;
+    directory::publish_after_change(store).await;
+    Ok(out)
 }
 
 /// The tenant whose roles the request manages, once `me` may.

@@ -95,6 +95,7 @@ pub async fn update(
             Ok(TenantView::from(&*record))
         })
         .await?;
+    directory::publish_after_change(&store).await;
     Ok(HttpResponse::Ok().json(Reply::ok(view)))
 }
 
