@@ -14,6 +14,13 @@ use serde::{Deserialize, Serialize};
 /// `config` crate would turn a password such as `007` or `1e3` into a number first.
 pub const ADMIN_PASSWORD_ENV: &str = "KEEL_ADMIN_PASSWORD";
 
+/// Auth's private state store (components/auth-state.yaml).
+pub const AUTH_STORE: &str = "auth-state";
+/// Auth's secret store (components/secretstore.yaml).
+pub const SECRET_STORE: &str = "auth-secrets";
+/// The secret holding the sealing key.
+pub const SEALING_SECRET: &str = "sealing-key";
+
 /// Everything auth can be told. Every duration carries its unit in its name.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -23,8 +30,15 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Number of HTTP worker threads (0: one per CPU).
     pub workers: usize,
-    /// Dapr state store holding everything auth keeps (keys prefixed `auth/`).
+    /// Auth's private Dapr state store (keys prefixed `auth/`): signing keys, users, clients,
+    /// refresh tokens. Its component is scoped to auth, so no other sidecar reads it.
     pub store: String,
+    /// The shared state store where auth publishes what keel reads: revocations and grants.
+    pub shared_store: String,
+    /// Dapr secret store holding the sealing key.
+    pub secret_store: String,
+    /// Name of the secret (and of its key) holding the sealing key: base64 of 32 bytes.
+    pub sealing_secret: String,
     /// Time limit for one call to the state store.
     pub store_timeout_ms: u64,
     /// How long to wait for the sidecar at start.
@@ -66,6 +80,8 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("store", &self.store)
+            .field("shared_store", &self.shared_store)
+            .field("secret_store", &self.secret_store)
             .field("admin_username", &self.admin_username)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
             .field("issuer", &self.issuer)
@@ -82,7 +98,10 @@ impl Default for Config {
         Self {
             listen: keel_sdk::config::app_listen_addr(),
             workers: 0,
-            store: keel_sdk::protocol::STATE_STORE.to_owned(),
+            store: AUTH_STORE.to_owned(),
+            shared_store: keel_sdk::protocol::STATE_STORE.to_owned(),
+            secret_store: SECRET_STORE.to_owned(),
+            sealing_secret: SEALING_SECRET.to_owned(),
             store_timeout_ms: 5_000,
             sidecar_wait_ms: 60_000,
             admin_username: "admin".to_owned(),
@@ -123,8 +142,12 @@ impl Config {
         if self.access_token_ttl_seconds == 0 || self.refresh_token_ttl_seconds == 0 {
             return bad("access_token_ttl_seconds and refresh_token_ttl_seconds must be above 0".into());
         }
-        if self.issuer.is_empty() || self.audience.is_empty() || self.store.is_empty() {
-            return bad("issuer, audience and store must not be empty".into());
+        let names = [&self.issuer, &self.audience, &self.store, &self.shared_store, &self.secret_store];
+        if names.iter().any(|n| n.is_empty()) || self.sealing_secret.is_empty() {
+            return bad(
+                "issuer, audience, store, shared_store, secret_store and sealing_secret must not be empty"
+                    .into(),
+            );
         }
         if self.reload_interval_ms == 0 || self.store_timeout_ms == 0 {
             return bad("reload_interval_ms and store_timeout_ms must be above 0".into());
@@ -160,7 +183,7 @@ impl Config {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
             leeway: Duration::from_secs(self.clock_leeway_seconds),
-            state_store: self.store.clone(),
+            state_store: self.shared_store.clone(),
             ..keel_sdk::tokens::VerifierConfig::default()
         }
     }

@@ -57,7 +57,9 @@ pub async fn create_tenant(store: &Store, record: TenantRecord, users: UsersDoc)
             .transact(&[upsert_if(TENANTS_KEY, &dir, etag)?, upsert_if(&keys::users(id), users, None)?])
             .await
     })
-    .await
+    .await?;
+    publish_after_change(store).await;
+    Ok(())
 }
 
 /// Deletes tenant `id` with all its users and roles, in one transaction.
@@ -74,7 +76,9 @@ pub async fn delete_tenant(store: &Store, id: &str) -> Result<(), AuthError> {
         }
         store.transact(&ops).await
     })
-    .await
+    .await?;
+    publish_after_change(store).await;
+    Ok(())
 }
 
 /// Deletes role `role` of tenant `tenant` and takes it away from every user holding it, in one
@@ -96,7 +100,9 @@ pub async fn delete_role(store: &Store, tenant: &str, role: &str) -> Result<(), 
         let ops = [upsert_if(TENANTS_KEY, &dir, etag)?, upsert_if(&keys::users(tenant), &users, users_etag)?];
         store.transact(&ops).await
     })
-    .await
+    .await?;
+    publish_after_change(store).await;
+    Ok(())
 }
 
 /// Changes the users of `tenant` with `change`, which also sees the tenant's record (to check
@@ -120,4 +126,28 @@ pub async fn change_users<R>(
         Ok(out)
     })
     .await
+}
+
+/// Publishes the directory (tenants, roles, grants: no secrets) to the shared store, where keel
+/// reads the grants, when it differs from what is there. The private copy is the one every write
+/// is conditional on; this one follows it after each change and on every reload round (so a
+/// failed publication, or a replica's older one, is corrected within a reload interval).
+pub async fn publish(store: &Store) -> Result<(), AuthError> {
+    let Some(shared) = store.legacy() else {
+        return Ok(());
+    };
+    let current = directory(store).await?.value;
+    let published = shared.get::<Directory>(TENANTS_KEY).await?.map(|v| v.value);
+    if published.as_ref() != Some(&current) {
+        shared.put(TENANTS_KEY, &current).await?;
+    }
+    Ok(())
+}
+
+/// [`publish`] after a change that is already stored: a failure is logged, not answered (the
+/// reloader publishes again).
+pub async fn publish_after_change(store: &Store) {
+    if let Err(e) = publish(store).await {
+        tracing::warn!(error = %e.detailed(), "Publishing the grants for keel failed; the reloader retries");
+    }
 }

@@ -67,19 +67,12 @@ pub enum Denied {
     /// A client-credentials token on the management API.
     #[error("client tokens cannot use the management API")]
     ClientToken,
-    /// Something only the platform's super-admin does.
-    #[error("only the platform's super-admin may do this")]
-    NotSuperAdmin,
-    /// Managing a tenant without its admin role.
-    #[error("managing tenant {0:?} needs its admin role")]
-    NotTenantAdmin(String),
-    /// Listing tenants without any admin role.
-    #[error("listing tenants needs an admin role")]
-    NotAnAdmin,
-    /// Managing client credentials, being neither the registry nor the super-admin.
-    #[error(
-        "client credentials are managed by the registry (app-id {REGISTRY_APP_ID:?}) or the super-admin"
-    )]
+    /// The platform's rule refused it (`keel_sdk::access`, applied by `crate::authorize`): a
+    /// platform permission without platform scope, another tenant, a user or role of wider scope.
+    #[error(transparent)]
+    Rule(keel_sdk::access::Denied),
+    /// Managing client credentials, being neither the registry nor of platform scope.
+    #[error("client credentials are managed by the registry (app-id {REGISTRY_APP_ID:?}) or platform scope")]
     NotClientManager,
     /// Changing one's own password without knowing the current one.
     #[error("the current password is wrong")]

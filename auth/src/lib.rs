@@ -10,8 +10,10 @@
 //! - On the first start: the signing key, the platform tenant and its super-admin
 //!   ([`bootstrap`]).
 //!
-//! Everything lives in the Dapr state store under keys starting with `auth/` ([`model::keys`]);
-//! writes that must not race are conditional ([`store`], [`directory`]).
+//! Everything lives in auth's own Dapr state store (`auth-state`, scoped to auth) under keys
+//! starting with `auth/` ([`model::keys`]), the private keys sealed with a key from a Dapr secret
+//! store ([`sealing`]); what keel reads (revocations, grants) is published to the shared
+//! `statestore`. Writes that must not race are conditional ([`store`], [`directory`]).
 //!
 //! # How to use
 //!
@@ -27,13 +29,16 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod authorize;
 pub mod bootstrap;
 pub mod config;
 pub mod directory;
 pub mod error;
 pub mod keys;
+pub mod migrate;
 pub mod model;
 pub mod passwords;
+pub mod sealing;
 pub mod state;
 pub mod store;
 #[cfg(test)]
@@ -104,22 +109,35 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     dapr.wait_for_sidecar(Duration::from_millis(cfg.sidecar_wait_ms))
         .await
         .map_err(|e| io::Error::other(e.to_string()))?;
-    let store = Store::new(dapr, &cfg.store);
+    // No sealing key is the operator's to fix: an InvalidInput error, which exits 64 like a bad
+    // configuration.
+    let sealer =
+        sealing::Sealer::load(&dapr, &cfg.secret_store, &cfg.sealing_secret).await.map_err(|e| match e {
+            sealing::SealingKeyError::Missing { .. } => invalid(e.to_string()),
+            sealing::SealingKeyError::Sidecar(_) => io::Error::other(e.to_string()),
+        })?;
+    let store = Store::split(dapr, &cfg.store, &cfg.shared_store);
     // The decoy hash takes one Argon2 computation: off the async thread.
     let state_cfg = cfg.clone();
-    let state =
-        web::block(move || AuthState::new(state_cfg)).await.map_err(|e| io::Error::other(e.to_string()))?;
+    let state = web::block(move || AuthState::new(state_cfg, sealer))
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?;
     let state = Arc::new(state.map_err(failed)?);
-    let ring = keys::load_or_create(&store, keel_sdk::tokens::now_secs()).await.map_err(failed)?;
+    migrate::directory_from_shared(&store).await.map_err(failed)?;
+    let legacy = store.legacy();
+    let ring = keys::load_or_create(&store, legacy.as_ref(), &state.sealer, keel_sdk::tokens::now_secs())
+        .await
+        .map_err(failed)?;
     state.install_ring(&ring).map_err(failed)?;
     state.reload(&store).await.map_err(failed)?;
     bootstrap::run(&state, &store).await.map_err(failed)?;
+    directory::publish(&store).await.map_err(failed)?;
 
     let data = web::Data::from(state.clone());
-    let store_name = cfg.store.clone();
+    let (store_name, shared_name) = (cfg.store.clone(), cfg.shared_store.clone());
     let mut server = HttpServer::new(move || {
         // Per worker: the sidecar client belongs to one thread.
-        let store = web::Data::new(Store::new(DaprClient::new(sidecar.clone()), &store_name));
+        let store = web::Data::new(Store::split(DaprClient::new(sidecar.clone()), &store_name, &shared_name));
         // Middleware runs in reverse order of registration: the app token check first, then the
         // request log, then the error log closest to the handlers.
         App::new()

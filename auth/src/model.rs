@@ -72,6 +72,10 @@ pub struct RoleRecord {
     /// Creation time.
     #[serde(default)]
     pub created_at: u64,
+    /// Holders have platform scope (`crate::authorize::scope_of`); only roles of the platform
+    /// tenant, set only by platform scope.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform: bool,
 }
 
 impl TenantRecord {
@@ -90,10 +94,7 @@ impl TenantRecord {
                     roles::USER => "every user of the tenant",
                     _ => "every client-credentials token (plugins and integrators)",
                 };
-                (
-                    r.to_owned(),
-                    RoleRecord { desc: desc.to_owned(), plugins: BTreeSet::new(), created_at: now },
-                )
+                (r.to_owned(), RoleRecord { desc: desc.to_owned(), created_at: now, ..RoleRecord::default() })
             })
             .collect();
         Self { id: id.to_owned(), name: name.to_owned(), created_at: now, roles }
@@ -200,6 +201,7 @@ pub fn role_view(tenant: &str, name: &str, role: &RoleRecord) -> RoleView {
         desc: role.desc.clone(),
         plugins: role.plugins.iter().cloned().collect(),
         built_in: is_built_in_role(name),
+        platform: role.platform,
     }
 }
 

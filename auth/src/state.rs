@@ -13,6 +13,7 @@ use crate::error::AuthError;
 use crate::keys::{KeyRing, Signer};
 use crate::model::keys::{KEYRING, REVOKED_KEY};
 use crate::passwords::Hasher;
+use crate::sealing::Sealer;
 use crate::store::Store;
 use crate::Config;
 
@@ -24,6 +25,8 @@ pub struct AuthState {
     pub hasher: Hasher,
     /// Auth's own view of which tokens are valid.
     pub verifier: Verifier,
+    /// Seals and opens the private keys at rest.
+    pub sealer: Sealer,
     signer: RwLock<Option<Arc<Signer>>>,
     jwks: RwLock<Arc<JwkSet>>,
     /// Last reload of the key ring triggered by an unknown `kid` (another replica rotated).
@@ -31,8 +34,8 @@ pub struct AuthState {
 }
 
 impl AuthState {
-    /// The state for `cfg`; computes one decoy hash (call it at start).
-    pub fn new(cfg: Config) -> Result<Self, AuthError> {
+    /// The state for `cfg`, sealing with `sealer`; computes one decoy hash (call it at start).
+    pub fn new(cfg: Config, sealer: Sealer) -> Result<Self, AuthError> {
         let params =
             cfg.argon2_params().map_err(|e| AuthError::Invalid(format!("argon2 parameters: {e}")))?;
         let hasher = Hasher::new(params, cfg.max_concurrent_hashes)?;
@@ -41,6 +44,7 @@ impl AuthState {
             cfg,
             hasher,
             verifier,
+            sealer,
             signer: RwLock::new(None),
             jwks: RwLock::new(Arc::new(JwkSet { keys: Vec::new() })),
             kid_reload: tokio::sync::Mutex::new(None),
@@ -53,9 +57,10 @@ impl AuthState {
         self.cfg.access_token_ttl_seconds + self.cfg.clock_leeway_seconds + 60
     }
 
-    /// Starts using `ring`: its current key signs, its published keys verify.
+    /// Starts using `ring`: its current key signs (opened with the sealing key), its published
+    /// keys verify.
     pub fn install_ring(&self, ring: &KeyRing) -> Result<(), AuthError> {
-        let signer = Arc::new(ring.signer()?);
+        let signer = Arc::new(ring.signer(&self.sealer)?);
         let jwks = ring.jwks(now_secs(), self.keep_retired_seconds())?;
         self.verifier.set_jwks(&jwks);
         *self.jwks.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(jwks);
@@ -82,7 +87,7 @@ impl AuthState {
         if let Some(ring) = store.get::<KeyRing>(KEYRING).await? {
             self.install_ring(&ring.value)?;
         }
-        let revoked = store.get_or_default::<RevokedDoc>(REVOKED_KEY).await?;
+        let revoked = store.published().get_or_default::<RevokedDoc>(REVOKED_KEY).await?;
         self.verifier.set_revoked(&revoked.value);
         Ok(())
     }
@@ -108,7 +113,11 @@ pub fn spawn_reloader(state: Arc<AuthState>, store: Store) -> actix_rt::task::Jo
         let mut failing = false;
         loop {
             actix_rt::time::sleep(Duration::from_millis(state.cfg.reload_interval_ms)).await;
-            match state.reload(&store).await {
+            let round = async {
+                state.reload(&store).await?;
+                crate::directory::publish(&store).await
+            };
+            match round.await {
                 Ok(()) if failing => {
                     tracing::info!("Reloading keys and revocations works again");
                     failing = false;

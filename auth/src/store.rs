@@ -14,11 +14,13 @@ use crate::error::AuthError;
 /// Retries after a lost race before giving up with [`AuthError::Contention`] (16 attempts in all).
 const RACE_RETRIES: usize = 15;
 
-/// One thread's handle on the store (the sidecar client is per thread).
+/// One thread's handle on auth's stores (the sidecar client is per thread): its private store,
+/// readable only by auth's sidecar, and the shared one where it publishes what keel reads.
 #[derive(Clone)]
 pub struct Store {
     dapr: DaprClient,
     name: String,
+    shared: String,
 }
 
 /// A value and the ETag it was read with (`None`: the key did not exist).
@@ -30,9 +32,26 @@ pub struct Versioned<T> {
 }
 
 impl Store {
-    /// The store `name` through `dapr`.
+    /// The store `name` through `dapr`, for everything (private and published alike).
     pub fn new(dapr: DaprClient, name: &str) -> Self {
-        Self { dapr, name: name.to_owned() }
+        Self::split(dapr, name, name)
+    }
+
+    /// Private state in `private`, what keel reads published in `shared`.
+    pub fn split(dapr: DaprClient, private: &str, shared: &str) -> Self {
+        Self { dapr, name: private.to_owned(), shared: shared.to_owned() }
+    }
+
+    /// The shared store (itself when not split), where the revocations and the grants keel reads
+    /// are published.
+    pub fn published(&self) -> Store {
+        Self::new(self.dapr.clone(), &self.shared)
+    }
+
+    /// The shared store when it is another store than the private one: where older versions kept
+    /// everything, so start-up moves what it finds there ([`crate::migrate`]).
+    pub fn legacy(&self) -> Option<Store> {
+        (self.shared != self.name).then(|| self.published())
     }
 
     /// The sidecar client.

@@ -26,6 +26,9 @@ impl Harness {
             argon2_parallelism: 1,
             admin_password: Some(ADMIN_PASSWORD.to_owned()),
             clock_leeway_seconds: 0,
+            // The fake sidecar has one store: private and shared are the same.
+            store: keel_sdk::protocol::STATE_STORE.to_owned(),
+            shared_store: keel_sdk::protocol::STATE_STORE.to_owned(),
             ..Config::default()
         };
         edit(&mut cfg);
@@ -35,8 +38,9 @@ impl Harness {
     /// Boots (again) on `fake`: what a restart does.
     pub async fn boot(fake: FakeSidecar, cfg: Config) -> Self {
         let store = Store::new(fake.dapr(), &cfg.store);
-        let shared = AuthState::new(cfg).unwrap();
-        let ring = keys::load_or_create(&store, keel_sdk::tokens::now_secs()).await.unwrap();
+        let shared = AuthState::new(cfg, crate::sealing::Sealer::new(&[9; 32])).unwrap();
+        let ring =
+            keys::load_or_create(&store, None, &shared.sealer, keel_sdk::tokens::now_secs()).await.unwrap();
         shared.install_ring(&ring).unwrap();
         shared.reload(&store).await.unwrap();
         bootstrap::run(&shared, &store).await.unwrap();

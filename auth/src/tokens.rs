@@ -4,27 +4,30 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use keel_sdk::access::Scope;
 use keel_sdk::management::auth::TokenResponse;
-use keel_sdk::tokens::{now_secs, roles, AccessClaims, Identity, RevokedDoc, PLATFORM_TENANT};
+use keel_sdk::tokens::{now_secs, roles, AccessClaims, RevokedDoc, PLATFORM_TENANT};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::authorize::scope_of;
 use crate::error::{AuthError, OAuthCode};
 use crate::model::keys::{self, REVOKED_KEY};
-use crate::model::{RefreshRecord, UserRecord};
+use crate::model::{RefreshRecord, TenantRecord, UserRecord};
 use crate::state::AuthState;
 use crate::store::{is_race, Store};
 
 /// Refresh tokens start with this, so revocation can tell them from JWTs without a hint.
 pub const REFRESH_PREFIX: &str = "krt_";
 
-/// The claims of a new access token for `sub` of `tenant`.
+/// The claims of a new access token for `sub` of `tenant`, acting with `scope`.
 pub fn claims(
     state: &AuthState,
     sub: &str,
     tenant: &str,
     roles: Vec<String>,
     client_id: Option<String>,
+    scope: Scope,
 ) -> AccessClaims {
     let now = now_secs();
     AccessClaims {
@@ -36,24 +39,28 @@ pub fn claims(
         iat: now,
         nbf: now,
         jti: uuid::Uuid::new_v4().simple().to_string(),
-        scope: Some(Identity::derived_scope(tenant, &roles, client_id.is_some())),
+        scope: Some(scope),
         roles,
         client_id,
     }
 }
 
-/// Tokens for `user` of `tenant`: an access token and a refresh token valid until `refresh_exp`
-/// (a new login: now + the refresh lifetime).
+/// Tokens for `user` of `tenant`: an access token (with the scope the user's roles give there,
+/// [`scope_of`]) and a refresh token valid until `refresh_exp` (a new login: now + the refresh
+/// lifetime).
 pub async fn issue_for_user(
     state: &AuthState,
     store: &Store,
-    tenant: &str,
+    tenant: &TenantRecord,
     user: &UserRecord,
     refresh_exp: Option<u64>,
 ) -> Result<TokenResponse, AuthError> {
     let now = now_secs();
     let refresh_exp = refresh_exp.unwrap_or(now + state.cfg.refresh_token_ttl_seconds);
-    let access = state.signer()?.sign(&claims(state, &user.username, tenant, user.roles.clone(), None))?;
+    let scope = scope_of(tenant, &user.roles);
+    let tenant = tenant.id.as_str();
+    let access =
+        state.signer()?.sign(&claims(state, &user.username, tenant, user.roles.clone(), None, scope))?;
     let refresh = new_refresh_token();
     let record = RefreshRecord {
         tenant: tenant.to_owned(),
@@ -76,8 +83,15 @@ pub async fn issue_for_user(
 
 /// An access token for client `client_id` (no refresh token: the client has its secret).
 pub fn issue_for_client(state: &AuthState, client_id: &str) -> Result<TokenResponse, AuthError> {
-    let claims =
-        claims(state, client_id, PLATFORM_TENANT, vec![roles::CLIENT.to_owned()], Some(client_id.to_owned()));
+    // A client never administers: tenant scope, whatever it is granted.
+    let claims = claims(
+        state,
+        client_id,
+        PLATFORM_TENANT,
+        vec![roles::CLIENT.to_owned()],
+        Some(client_id.to_owned()),
+        Scope::Tenant,
+    );
     Ok(TokenResponse {
         access_token: state.signer()?.sign(&claims)?,
         token_type: "Bearer".to_owned(),
@@ -122,6 +136,7 @@ pub async fn revoke_access(state: &AuthState, store: &Store, jti: &str, exp: u64
     state.verifier.revoke_locally(jti);
     let now = now_secs();
     store
+        .published()
         .update::<RevokedDoc, ()>(REVOKED_KEY, |doc| {
             doc.jtis.retain(|_, e| *e >= now);
             doc.jtis.insert(jti.to_owned(), exp);

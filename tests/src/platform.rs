@@ -160,7 +160,39 @@ impl Platform {
                 db.display()
             ),
         );
+        p.write_auth_components();
         p
+    }
+
+    /// auth's private store (`auth-state`, scoped to auth, as components/auth-state.yaml) and its
+    /// secret store (`auth-secrets`, a `secretstores.local.file` over `secrets/auth.json` holding a
+    /// random `sealing-key`, as components/secretstore.yaml and scripts/local-secrets make it).
+    fn write_auth_components(&self) {
+        let db = self.dir.path().join("auth-state.db");
+        self.write_component(
+            "auth-state.yaml",
+            &format!(
+                "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: auth-state\nspec:\n  type: state.sqlite\n  version: v1\n  metadata:\n  - name: connectionString\n    value: \"{}\"\nscopes:\n- auth\n",
+                db.display()
+            ),
+        );
+        let secrets = self.dir.path().join("secrets");
+        fs::create_dir_all(&secrets).expect("secrets dir");
+        let key: [u8; 32] = rand::random();
+        self.write_auth_secret(&format!("{{\"sealing-key\":\"{}\"}}\n", crate::base64(&key)));
+        self.write_component(
+            "auth-secrets.yaml",
+            &format!(
+                "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: auth-secrets\nspec:\n  type: secretstores.local.file\n  version: v1\n  metadata:\n  - name: secretsFile\n    value: \"{}\"\nscopes:\n- auth\n",
+                secrets.join("auth.json").display()
+            ),
+        );
+    }
+
+    /// Replaces auth's secrets file (`secrets/auth.json`) with `json`, read by sidecars started
+    /// from now on.
+    pub fn write_auth_secret(&self, json: &str) {
+        fs::write(self.dir.path().join("secrets").join("auth.json"), json).expect("write secrets");
     }
 
     /// The temporary directory everything lives in.

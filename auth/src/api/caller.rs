@@ -1,6 +1,6 @@
 //! Who is calling: a verified access token ([`Caller`], an extractor, so a handler cannot run
-//! without one), checked client credentials, the app-id the caller's sidecar stamped, and which
-//! tenant a management request may act on.
+//! without one), checked client credentials, and the app-id the caller's sidecar stamped. What
+//! each may do is decided in [`crate::authorize`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +13,6 @@ use keel_sdk::protocol::PluginId;
 use keel_sdk::tokens::{bearer_token, Identity, VerifyError};
 
 use super::form::ClientCredentials;
-use crate::directory::tenant_not_found;
 use crate::error::{AuthError, Denied, OAuthCode};
 use crate::model::{keys, ClientRecord};
 use crate::state::AuthState;
@@ -27,14 +26,6 @@ impl Caller {
     pub fn person(&self) -> Result<&Identity, AuthError> {
         if self.0.client_id.is_some() {
             return Err(Denied::ClientToken.into());
-        }
-        Ok(&self.0)
-    }
-
-    /// The identity, refusing everyone but the platform's super-admin.
-    pub fn super_admin(&self) -> Result<&Identity, AuthError> {
-        if !self.0.is_super_admin() {
-            return Err(Denied::NotSuperAdmin.into());
         }
         Ok(&self.0)
     }
@@ -73,7 +64,7 @@ pub async fn authenticate_client(
     creds: ClientCredentials,
 ) -> Result<String, AuthError> {
     let record = match PluginId::parse(&creds.id) {
-        Ok(_) => store.get::<ClientRecord>(&keys::client(&creds.id)).await?.map(|r| r.value),
+        Ok(_) => client_record(store, &creds.id).await?,
         Err(_) => None,
     };
     if state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
@@ -87,6 +78,28 @@ pub async fn authenticate_client(
     }
 }
 
+/// Client `id`'s stored credentials. Found only in the shared store (where older versions kept
+/// them), they are moved to auth's own store first.
+pub async fn client_record(store: &Store, id: &str) -> Result<Option<ClientRecord>, AuthError> {
+    let key = keys::client(id);
+    if let Some(found) = store.get::<ClientRecord>(&key).await? {
+        return Ok(Some(found.value));
+    }
+    let Some(legacy) = store.legacy() else {
+        return Ok(None);
+    };
+    let Some(old) = legacy.get::<ClientRecord>(&key).await? else {
+        return Ok(None);
+    };
+    match store.put_if(&key, &old.value, None, None).await {
+        Err(e) if crate::store::is_race(&e) => {}
+        other => other?,
+    }
+    legacy.delete_if(&key, None).await?;
+    tracing::info!(client = %id, "Moved client credentials to auth's own store");
+    Ok(Some(old.value))
+}
+
 /// Auth's state and this worker's store, from the app data.
 pub fn context(req: &HttpRequest) -> Result<(web::Data<AuthState>, web::Data<Store>), AuthError> {
     let state = req.app_data::<web::Data<AuthState>>().cloned();
@@ -98,18 +111,4 @@ pub fn context(req: &HttpRequest) -> Result<(web::Data<AuthState>, web::Data<Sto
 /// caller sent, so it cannot be forged through a sidecar.
 pub fn caller_app(req: &HttpRequest) -> Option<&str> {
     req.headers().get(DAPR_CALLER_APP_ID).and_then(|v| v.to_str().ok())
-}
-
-/// The tenant a management request acts on: `asked` (from `?tenant=`) or the caller's own. A
-/// tenant admin asking for another tenant gets the same 404 as for a tenant that does not exist;
-/// a non-admin of the tenant gets 403.
-pub fn target_tenant(caller: &Identity, asked: Option<&str>) -> Result<String, AuthError> {
-    let tenant = asked.unwrap_or(&caller.tenant);
-    if !caller.is_super_admin() && tenant != caller.tenant {
-        return Err(tenant_not_found(tenant));
-    }
-    if !caller.is_admin_of(tenant) {
-        return Err(Denied::NotTenantAdmin(tenant.to_owned()).into());
-    }
-    Ok(tenant.to_owned())
 }

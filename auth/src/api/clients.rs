@@ -1,14 +1,16 @@
 //! `/v1/clients/{plugin_id}`: client credentials for the client-credentials grant. The registry
 //! (`plugins`, as stamped by its sidecar in `dapr-caller-app-id`) sets them when a plugin is
-//! registered with a secret and removes them when it is unregistered; the super-admin may manage
+//! registered with a secret and removes them when it is unregistered; platform scope may manage
 //! them too (integrators). Secrets are stored as Argon2id hashes and never answered.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use keel_sdk::protocol::{PluginId, Reply, REGISTRY_APP_ID};
+use keel_sdk::access::Permission;
+use keel_sdk::protocol::{PluginId, Reply};
 use keel_sdk::tokens::now_secs;
 use serde::{Deserialize, Serialize};
 
-use super::caller::{authenticate, caller_app};
+use super::caller::{authenticate, caller_app, client_record};
+use crate::authorize;
 use crate::error::{AuthError, Denied};
 use crate::model::{keys, ClientRecord};
 use crate::state::AuthState;
@@ -60,7 +62,7 @@ pub async fn put(
     if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
         return Err(AuthError::Invalid(format!("secret must be 1 to {MAX_SECRET_BYTES} bytes")));
     }
-    let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
+    let existed = client_record(&store, &id).await?.is_some();
     let record = ClientRecord {
         id: id.clone(),
         secret_hash: state.hasher.hash(secret).await?,
@@ -82,11 +84,9 @@ pub async fn get(
 ) -> Result<HttpResponse, AuthError> {
     manager(&req).await?;
     let id = client_id(&id)?;
-    let record = store
-        .get::<ClientRecord>(&keys::client(&id))
+    let record = client_record(&store, &id)
         .await?
-        .ok_or_else(|| AuthError::NotFound(format!("client {id:?} not found")))?
-        .value;
+        .ok_or_else(|| AuthError::NotFound(format!("client {id:?} not found")))?;
     Ok(HttpResponse::Ok().json(Reply::ok(ClientView::from(&record))))
 }
 
@@ -99,22 +99,24 @@ pub async fn delete(
 ) -> Result<HttpResponse, AuthError> {
     let by = manager(&req).await?;
     let id = client_id(&id)?;
-    let existed = store.get::<ClientRecord>(&keys::client(&id)).await?.is_some();
+    let existed = client_record(&store, &id).await?.is_some();
     store.delete_if(&keys::client(&id), None).await?;
     tracing::info!(client = %id, by = %by, existed, "Removed client credentials");
     Ok(HttpResponse::Ok().json(Reply::ok(ClientDeleted { deleted: existed })))
 }
 
-/// Who may manage clients: the registry's app (by its sidecar's stamp), or the super-admin.
+/// Who may manage clients: an app granted it (the registry, by its sidecar's stamp), or a person
+/// of platform scope (who may register plugins anyway).
 async fn manager(req: &HttpRequest) -> Result<String, AuthError> {
-    if caller_app(req) == Some(REGISTRY_APP_ID) {
-        return Ok(REGISTRY_APP_ID.to_owned());
+    if let Some(app) = caller_app(req).filter(|app| authorize::app_may(app, Permission::SetClientCredentials))
+    {
+        return Ok(app.to_owned());
     }
     let identity = authenticate(req).await?;
-    if identity.is_super_admin() {
-        Ok(identity.sub.clone())
-    } else {
-        Err(Denied::NotClientManager.into())
+    match authorize::require(&identity, Permission::RegisterPlugins) {
+        Ok(()) => Ok(identity.sub.clone()),
+        Err(AuthError::Forbidden(_)) => Err(Denied::NotClientManager.into()),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,4 +1,5 @@
 //! Auth's HTTP API: every route in one place ([`configure`]), shared by `start` and the tests.
+//! Who may call each is decided in [`crate::authorize`].
 //!
 //! | method and path | who | what |
 //! |---|---|---|
@@ -6,13 +7,13 @@
 //! | `GET /v1/oauth/jwks` | anyone (public) | the token signing keys |
 //! | `POST /v1/oauth/introspect` | bearer or client credentials (public) | RFC 7662 |
 //! | `POST /v1/oauth/revoke` | whoever holds the token (public) | RFC 7009 |
-//! | `POST /v1/oauth/keys/rotate` | super-admin | a new signing key |
-//! | `GET, POST /v1/tenants`; `GET, PATCH, DELETE /v1/tenants/{id}` | super-admin; a tenant's admin for its own | tenants |
-//! | `GET, POST /v1/users`; `GET, PATCH, DELETE /v1/users/{name}` | the tenant's admins (`?tenant=` for the super-admin) | users |
+//! | `POST /v1/oauth/keys/rotate` | platform scope | a new signing key |
+//! | `GET, POST /v1/tenants`; `GET, PATCH, DELETE /v1/tenants/{id}` | platform scope; a tenant's admin for its own | tenants |
+//! | `GET, POST /v1/users`; `GET, PATCH, DELETE /v1/users/{name}` | the tenant's admins (`?tenant=` for platform scope) | users |
 //! | `GET, POST /v1/roles`; `GET, PATCH, DELETE /v1/roles/{name}` | the tenant's admins | roles |
 //! | `GET /v1/roles/{name}/grants`; `PUT, DELETE /v1/roles/{name}/grants/{plugin_id}` | the tenant's admins | grants |
 //! | `GET /v1/me`; `PUT /v1/me/password` | any user | own identity and password |
-//! | `PUT, GET, DELETE /v1/clients/{plugin_id}` | app `plugins` (its sidecar's stamp) or super-admin | client credentials |
+//! | `PUT, GET, DELETE /v1/clients/{plugin_id}` | app `plugins` (its sidecar's stamp) or platform scope | client credentials |
 
 pub mod caller;
 pub mod clients;

@@ -1,6 +1,6 @@
 //! The other OAuth endpoints: the published keys (`GET /v1/oauth/jwks`), introspection
 //! (`POST /v1/oauth/introspect`, RFC 7662), revocation (`POST /v1/oauth/revoke`, RFC 7009) and key
-//! rotation (`POST /v1/oauth/keys/rotate`, super-admin).
+//! rotation (`POST /v1/oauth/keys/rotate`, platform scope).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -141,19 +141,19 @@ pub async fn revoke(
     Ok(HttpResponse::Ok().json(Envelope::ok()))
 }
 
-/// `POST /v1/oauth/keys/rotate` (super-admin): a new signing key signs from now on; the old one
+/// `POST /v1/oauth/keys/rotate` (platform scope): a new signing key signs from now on; the old one
 /// stays published until its tokens have expired.
 pub async fn rotate(
     caller: Caller,
     state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    caller.super_admin()?;
+    crate::authorize::require(&caller.0, keel_sdk::access::Permission::RotateKeys)?;
     let keep = state.keep_retired_seconds();
     let now = now_secs();
     let ring = store
         .update::<KeyRing, KeyRing>(keys::KEYRING, |ring| {
-            ring.rotate(now, keep)?;
+            ring.rotate(now, keep, &state.sealer)?;
             Ok(ring.clone())
         })
         .await?;

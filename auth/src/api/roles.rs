@@ -1,12 +1,15 @@
 //! `/v1/roles[?tenant=]`: a tenant's roles and the plugins each may call (its grants), managed
-//! by the tenant's admins. Keel reads the grants from the same stored document.
+//! by the tenant's admins; roles of platform scope (platform tenant only) by platform scope only
+//! ([`crate::authorize`]). Keel reads the grants from the same stored document.
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::access::Permission;
 use keel_sdk::management::auth::{NewRole, RoleChange, RoleList, TenantQuery};
 use keel_sdk::protocol::{Envelope, Reply};
-use keel_sdk::tokens::now_secs;
+use keel_sdk::tokens::{now_secs, Identity};
 
-use super::caller::{target_tenant, Caller};
+use super::caller::Caller;
+use crate::authorize::may_edit_role;
 use crate::directory::{self, role_not_found, tenant_not_found};
 use crate::error::AuthError;
 use crate::model::{
@@ -20,7 +23,7 @@ pub async fn list(
     q: web::Query<TenantQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
+    let tenant = target(caller.person()?, q.tenant.as_deref())?;
     let record = directory::tenant(&store, &tenant).await?;
     let roles = record.roles.iter().map(|(n, r)| role_view(&tenant, n, r)).collect();
     Ok(HttpResponse::Ok().json(Reply::ok(RoleList { roles })))
@@ -34,14 +37,15 @@ pub async fn create(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
-    let tenant = target_tenant(me, q.tenant.as_deref())?;
-    let NewRole { name, desc, plugins } = body.into_inner();
+    let tenant = target(me, q.tenant.as_deref())?;
+    let NewRole { name, desc, plugins, platform } = body.into_inner();
     check_label("role name", &name)?;
     if is_built_in_role(&name) {
         return Err(AuthError::Conflict(format!("role {name:?} is built in")));
     }
+    may_edit_role(me, &tenant, &name, None, platform)?;
     plugins.iter().try_for_each(|p| check_grant_target(p))?;
-    let role = RoleRecord { desc, plugins, created_at: now_secs() };
+    let role = RoleRecord { desc, plugins, created_at: now_secs(), platform };
     let view = edit(&store, &tenant, |roles| {
         if roles.contains_key(&name) {
             return Err(AuthError::Conflict(format!("role {name:?} already exists in tenant {tenant:?}")));
@@ -61,7 +65,7 @@ pub async fn get(
     q: web::Query<TenantQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
+    let tenant = target(caller.person()?, q.tenant.as_deref())?;
     let record = directory::tenant(&store, &tenant).await?;
     let role = record.roles.get(name.as_str()).ok_or_else(|| role_not_found(&tenant, &name))?;
     Ok(HttpResponse::Ok().json(Reply::ok(role_view(&tenant, &name, role))))
@@ -76,13 +80,17 @@ pub async fn update(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
-    let tenant = target_tenant(me, q.tenant.as_deref())?;
+    let tenant = target(me, q.tenant.as_deref())?;
     let change = body.into_inner();
     if let Some(plugins) = &change.plugins {
         plugins.iter().try_for_each(|p| check_grant_target(p))?;
     }
     let view = edit(&store, &tenant, |roles| {
         let role = roles.get_mut(name.as_str()).ok_or_else(|| role_not_found(&tenant, &name))?;
+        may_edit_role(me, &tenant, &name, Some(role), change.platform == Some(true))?;
+        if let Some(platform) = change.platform {
+            role.platform = platform;
+        }
         if let Some(desc) = &change.desc {
             role.desc = desc.clone();
         }
@@ -104,13 +112,15 @@ pub async fn delete(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
-    let tenant = target_tenant(me, q.tenant.as_deref())?;
+    let tenant = target(me, q.tenant.as_deref())?;
     if is_built_in_role(&name) {
         return Err(AuthError::Conflict(format!(
             "role {:?} is built in and cannot be deleted",
             name.as_str()
         )));
     }
+    let record = directory::tenant(&store, &tenant).await?;
+    may_edit_role(me, &tenant, &name, record.roles.get(name.as_str()), false)?;
     directory::delete_role(&store, &tenant, &name).await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Deleted a role");
     Ok(HttpResponse::Ok().json(Envelope::ok()))
@@ -144,11 +154,12 @@ async fn set_grant(
     granted: bool,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
-    let tenant = target_tenant(me, q.tenant.as_deref())?;
+    let tenant = target(me, q.tenant.as_deref())?;
     let (name, plugin) = path.into_inner();
     check_grant_target(&plugin)?;
     let view = edit(&store, &tenant, |roles| {
         let role = roles.get_mut(&name).ok_or_else(|| role_not_found(&tenant, &name))?;
+        may_edit_role(me, &tenant, &name, Some(role), false)?;
         if granted {
             role.plugins.insert(plugin.clone());
         } else if !role.plugins.remove(&plugin) {
@@ -167,10 +178,17 @@ async fn edit<R>(
     tenant: &str,
     change: impl Fn(&mut std::collections::BTreeMap<String, RoleRecord>) -> Result<R, AuthError>,
 ) -> Result<R, AuthError> {
-    store
+    let out = store
         .update::<Directory, R>(TENANTS_KEY, |dir| {
             let record = dir.tenants.get_mut(tenant).ok_or_else(|| tenant_not_found(tenant))?;
             change(&mut record.roles)
         })
-        .await
+        .await?;
+    directory::publish_after_change(store).await;
+    Ok(out)
+}
+
+/// The tenant whose roles the request manages, once `me` may.
+fn target(me: &Identity, asked: Option<&str>) -> Result<String, AuthError> {
+    crate::authorize::target_tenant(me, asked, |tenant| Permission::ManageRoles { tenant })
 }

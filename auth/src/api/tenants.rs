@@ -1,14 +1,16 @@
-//! `/v1/tenants`: the super-admin creates and deletes tenants; a tenant admin sees and renames
-//! only their own.
+//! `/v1/tenants`: platform scope creates and deletes tenants; a tenant admin sees and renames
+//! only their own ([`crate::authorize`]).
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::access::{Permission, Scope};
 use keel_sdk::management::auth::{CreatedTenant, NewTenant, TenantChange, TenantList, TenantView};
 use keel_sdk::protocol::{Envelope, Reply};
 use keel_sdk::tokens::{now_secs, roles, PLATFORM_TENANT};
 
 use super::caller::Caller;
+use crate::authorize::{require, target_tenant};
 use crate::directory::{self, tenant_not_found};
-use crate::error::{AuthError, Denied};
+use crate::error::AuthError;
 use crate::model::{
     check_label, check_username, keys::TENANTS_KEY, Directory, TenantRecord, UserRecord, UsersDoc,
 };
@@ -16,28 +18,28 @@ use crate::passwords::check_new_password;
 use crate::state::AuthState;
 use crate::store::Store;
 
-/// `GET /v1/tenants`: every tenant for the super-admin, their own for a tenant admin.
+/// `GET /v1/tenants`: every tenant for platform scope, their own for a tenant admin.
 pub async fn list(caller: Caller, store: web::Data<Store>) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
+    let own = target_tenant(me, None, |tenant| Permission::ManageUsers { tenant })?;
     let dir = directory::directory(&store).await?.value;
-    let tenants: Vec<TenantView> = if me.is_super_admin() {
+    let tenants: Vec<TenantView> = if me.scope == Scope::Platform {
         dir.tenants.values().map(TenantView::from).collect()
-    } else if me.is_admin_of(&me.tenant) {
-        dir.tenants.get(&me.tenant).map(TenantView::from).into_iter().collect()
     } else {
-        return Err(Denied::NotAnAdmin.into());
+        dir.tenants.get(&own).map(TenantView::from).into_iter().collect()
     };
     Ok(HttpResponse::Ok().json(Reply::ok(TenantList { tenants })))
 }
 
-/// `POST /v1/tenants` (super-admin): `{"id", "name"?, "admin"?: {"username", "password"}}`.
+/// `POST /v1/tenants` (platform scope): `{"id", "name"?, "admin"?: {"username", "password"}}`.
 pub async fn create(
     caller: Caller,
     body: web::Json<NewTenant>,
     state: web::Data<AuthState>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let me = caller.super_admin()?;
+    let me = caller.person()?;
+    require(me, Permission::ManageTenants)?;
     let NewTenant { id, name, admin } = body.into_inner();
     check_label("tenant id", &id)?;
     let now = now_secs();
@@ -64,25 +66,25 @@ pub async fn create(
     Ok(HttpResponse::Created().json(Reply::ok(answer)))
 }
 
-/// `GET /v1/tenants/{id}`: the super-admin, or the tenant's own admin.
+/// `GET /v1/tenants/{id}`: platform scope, or the tenant's own admin.
 pub async fn get(
     caller: Caller,
     id: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let tenant = super::caller::target_tenant(caller.person()?, Some(&id))?;
+    let tenant = target_tenant(caller.person()?, Some(&id), |tenant| Permission::ManageUsers { tenant })?;
     let record = directory::tenant(&store, &tenant).await?;
     Ok(HttpResponse::Ok().json(Reply::ok(TenantView::from(&record))))
 }
 
-/// `PATCH /v1/tenants/{id}` `{"name"}`: the super-admin, or the tenant's own admin.
+/// `PATCH /v1/tenants/{id}` `{"name"}`: platform scope, or the tenant's own admin.
 pub async fn update(
     caller: Caller,
     id: web::Path<String>,
     body: web::Json<TenantChange>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let tenant = super::caller::target_tenant(caller.person()?, Some(&id))?;
+    let tenant = target_tenant(caller.person()?, Some(&id), |tenant| Permission::ManageUsers { tenant })?;
     let change = body.into_inner();
     let view = store
         .update::<Directory, TenantView>(TENANTS_KEY, |dir| {
@@ -93,16 +95,18 @@ pub async fn update(
             Ok(TenantView::from(&*record))
         })
         .await?;
+    directory::publish_after_change(&store).await;
     Ok(HttpResponse::Ok().json(Reply::ok(view)))
 }
 
-/// `DELETE /v1/tenants/{id}` (super-admin): the tenant, its users and its roles.
+/// `DELETE /v1/tenants/{id}` (platform scope): the tenant, its users and its roles.
 pub async fn delete(
     caller: Caller,
     id: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let me = caller.super_admin()?;
+    let me = caller.person()?;
+    require(me, Permission::ManageTenants)?;
     if id.as_str() == PLATFORM_TENANT {
         return Err(AuthError::Conflict("the platform tenant cannot be deleted".into()));
     }

@@ -69,7 +69,8 @@ async fn password_grant(state: &AuthState, store: &Store, form: &Form) -> Result
             return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
         }
     };
-    let answer = tokens::issue_for_user(state, store, tenant, &user, None).await?;
+    let record = directory::tenant(store, tenant).await?;
+    let answer = tokens::issue_for_user(state, store, &record, &user, None).await?;
     tracing::info!(user = %user.username, tenant, "Issued tokens (password grant)");
     Ok(answer)
 }
@@ -108,7 +109,8 @@ async fn refresh_grant(state: &AuthState, store: &Store, form: &Form) -> Result<
     let user = directory::find_user(store, &record.tenant, &record.username).await?;
     match user {
         Some(u) if !u.disabled && u.generation == record.generation => {
-            let answer = tokens::issue_for_user(state, store, &record.tenant, &u, Some(record.exp)).await?;
+            let tenant = directory::tenant(store, &record.tenant).await?;
+            let answer = tokens::issue_for_user(state, store, &tenant, &u, Some(record.exp)).await?;
             tracing::info!(user = %u.username, tenant = %record.tenant, "Issued tokens (refresh grant)");
             Ok(answer)
         }

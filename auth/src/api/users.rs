@@ -1,16 +1,18 @@
-//! `/v1/users[?tenant=]`: a tenant's users, managed by its admins (the super-admin may name any
-//! tenant with `?tenant=`). Answers never contain a password or a hash.
+//! `/v1/users[?tenant=]`: a tenant's users, managed by its admins (platform scope may name any
+//! tenant with `?tenant=`); nobody changes a user of wider scope than their own
+//! ([`crate::authorize`]). Answers never contain a password or a hash.
 
 use actix_web::{web, HttpResponse};
+use keel_sdk::access::Permission;
 use keel_sdk::management::auth::{NewUser, TenantQuery, UserChange, UserList};
 use keel_sdk::protocol::{Envelope, Reply};
-use keel_sdk::service::snippet;
-use keel_sdk::tokens::{now_secs, roles, Identity, PLATFORM_TENANT};
+use keel_sdk::tokens::{now_secs, roles, Identity};
 
-use super::caller::{target_tenant, Caller};
+use super::caller::Caller;
+use crate::authorize::{may_assign_roles, may_change_user};
 use crate::directory::{self, user_not_found};
 use crate::error::AuthError;
-use crate::model::{check_username, user_view, TenantRecord, UserRecord};
+use crate::model::{check_username, user_view, UserRecord};
 use crate::passwords::check_new_password;
 use crate::state::AuthState;
 use crate::store::Store;
@@ -21,7 +23,7 @@ pub async fn list(
     q: web::Query<TenantQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
+    let tenant = target(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
     let users = users.users.values().map(|u| user_view(&tenant, u)).collect();
     Ok(HttpResponse::Ok().json(Reply::ok(UserList { users })))
@@ -36,7 +38,7 @@ pub async fn create(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
-    let tenant = target_tenant(me, q.tenant.as_deref())?;
+    let tenant = target(me, q.tenant.as_deref())?;
     let NewUser { username, password, roles } = body.into_inner();
     check_username(&username)?;
     check_new_password(&password, state.cfg.min_password_length)?;
@@ -52,7 +54,7 @@ pub async fn create(
         generation: 0,
     };
     let view = directory::change_users(&store, &tenant, |doc, record| {
-        check_roles(me, record, &user.roles)?;
+        may_assign_roles(me, record, &user.roles)?;
         if doc.users.contains_key(&username) {
             return Err(AuthError::Conflict(format!(
                 "user {username:?} already exists in tenant {tenant:?}"
@@ -73,7 +75,7 @@ pub async fn get(
     q: web::Query<TenantQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
-    let tenant = target_tenant(caller.person()?, q.tenant.as_deref())?;
+    let tenant = target(caller.person()?, q.tenant.as_deref())?;
     let users = directory::users(&store, &tenant).await?.value;
     let user = users.users.get(name.as_str()).ok_or_else(|| user_not_found(&tenant, &name))?;
     Ok(HttpResponse::Ok().json(Reply::ok(user_view(&tenant, user))))
@@ -90,7 +92,7 @@ pub async fn update(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
-    let tenant = target_tenant(me, q.tenant.as_deref())?;
+    let tenant = target(me, q.tenant.as_deref())?;
     let change = body.into_inner();
     let myself = me.tenant == tenant && me.sub == *name;
     if myself && change.disabled == Some(true) {
@@ -106,8 +108,9 @@ pub async fn update(
     let now = now_secs();
     let view = directory::change_users(&store, &tenant, |doc, record| {
         let user = doc.users.get_mut(name.as_str()).ok_or_else(|| user_not_found(&tenant, &name))?;
+        may_change_user(me, record, &user.username, &user.roles)?;
         if let Some(roles) = &change.roles {
-            check_roles(me, record, roles)?;
+            may_assign_roles(me, record, roles)?;
             let keeps_power = |r: &str| !user.roles.iter().any(|x| x == r) || roles.iter().any(|x| x == r);
             if myself && !(keeps_power(roles::ADMIN) && keeps_power(roles::SUPER_ADMIN)) {
                 return Err(AuthError::Conflict("you cannot take away your own admin roles".into()));
@@ -140,34 +143,22 @@ pub async fn delete(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let me = caller.person()?;
-    let tenant = target_tenant(me, q.tenant.as_deref())?;
+    let tenant = target(me, q.tenant.as_deref())?;
     if me.tenant == tenant && me.sub == *name {
         return Err(AuthError::Conflict("you cannot delete yourself".into()));
     }
-    directory::change_users(&store, &tenant, |doc, _| {
-        doc.users.remove(name.as_str()).map(|_| ()).ok_or_else(|| user_not_found(&tenant, &name))
+    directory::change_users(&store, &tenant, |doc, record| {
+        let user = doc.users.get(name.as_str()).ok_or_else(|| user_not_found(&tenant, &name))?;
+        may_change_user(me, record, &user.username, &user.roles)?;
+        doc.users.remove(name.as_str());
+        Ok(())
     })
     .await?;
     tracing::info!(user = %name, tenant = %tenant, by = %me.sub, "Deleted a user");
     Ok(HttpResponse::Ok().json(Envelope::ok()))
 }
 
-/// Roles a user of `record` may be given by `me`: the tenant's roles, except `client` (only
-/// client tokens carry it); `super-admin` only in the platform tenant and only by the super-admin.
-fn check_roles(me: &Identity, record: &TenantRecord, wanted: &[String]) -> Result<(), AuthError> {
-    for role in wanted {
-        let allowed = match role.as_str() {
-            roles::SUPER_ADMIN => record.id == PLATFORM_TENANT && me.is_super_admin(),
-            roles::CLIENT => false,
-            other => record.roles.contains_key(other),
-        };
-        if !allowed {
-            return Err(AuthError::Invalid(format!(
-                "role {:?} cannot be given in tenant {:?} (create it first with POST /v1/roles)",
-                snippet(role.as_bytes()),
-                record.id
-            )));
-        }
-    }
-    Ok(())
+/// The tenant whose users the request manages, once `me` may.
+fn target(me: &Identity, asked: Option<&str>) -> Result<String, AuthError> {
+    crate::authorize::target_tenant(me, asked, |tenant| Permission::ManageUsers { tenant })
 }

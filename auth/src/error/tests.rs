@@ -61,23 +61,23 @@ const VARIANTS: usize = 9;
 fn every_denial() -> Vec<Denied> {
     let all = vec![
         Denied::ClientToken,
-        Denied::NotSuperAdmin,
-        Denied::NotTenantAdmin("acme".into()),
-        Denied::NotAnAdmin,
+        Denied::Rule(keel_sdk::access::Denied::NeedsPlatformScope {
+            what: "managing tenants".into(),
+            who: "pat".into(),
+            tenant: "platform".into(),
+        }),
         Denied::NotClientManager,
         Denied::WrongCurrentPassword,
     ];
     for d in &all {
         match d {
             Denied::ClientToken
-            | Denied::NotSuperAdmin
-            | Denied::NotTenantAdmin(_)
-            | Denied::NotAnAdmin
+            | Denied::Rule(_)
             | Denied::NotClientManager
             | Denied::WrongCurrentPassword => {}
         }
     }
-    assert_eq!(all.len(), 6, "one case per Denied variant");
+    assert_eq!(all.len(), 4, "one case per Denied variant");
     all
 }
 

@@ -1,5 +1,6 @@
 //! Everything about talking to a Dapr sidecar over HTTP: where it is ([`SidecarConfig`]), the
-//! client ([`DaprClient`]) with service invocation and the state API, its typed errors, and the
+//! client ([`DaprClient`]) with service invocation, the state API and the secrets API, its typed
+//! errors, and the
 //! header hygiene every forwarding part shares.
 //!
 //! ```no_run
@@ -18,6 +19,7 @@ pub mod error;
 pub mod error_body;
 pub mod headers;
 pub mod invoke;
+pub mod secrets;
 pub mod state;
 
 pub use client::DaprClient;
@@ -25,4 +27,5 @@ pub use config::SidecarConfig;
 pub use error::DaprError;
 pub use error_body::DaprErrorBody;
 pub use invoke::{invoke_path, Invoked};
+pub use secrets::Secret;
 pub use state::{BulkItem, Concurrency, DeleteItem, SaveItem, StateItem, StateOptions, TransactionOp};

@@ -15,7 +15,7 @@ use crate::service::snippet;
 
 /// Everything but unreserved characters is escaped; daprd decodes keys with `QueryUnescape`,
 /// so a literal `+` must travel as `%2B` or it becomes a space.
-const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+pub(super) const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// How a write treats a concurrent change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

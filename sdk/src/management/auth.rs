@@ -103,6 +103,10 @@ pub struct RoleView {
     /// `admin`, `user`, `client` and `super-admin`: nobody creates or deletes them.
     #[serde(default)]
     pub built_in: bool,
+    /// Its holders have platform scope (`keel_sdk::access::Scope::Platform`): only roles of the
+    /// platform tenant, given and changed only by platform scope. Left out when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform: bool,
 }
 
 /// `GET /v1/roles`: a tenant's roles, by name.
@@ -235,6 +239,9 @@ pub struct NewRole {
     /// Plugins granted from the start.
     #[serde(default)]
     pub plugins: std::collections::BTreeSet<String>,
+    /// Give its holders platform scope (platform tenant only; needs platform scope).
+    #[serde(default)]
+    pub platform: bool,
 }
 
 /// The body of `PATCH /v1/roles/{name}`.
@@ -245,6 +252,9 @@ pub struct RoleChange {
     pub desc: Option<String>,
     /// Replaces the grants.
     pub plugins: Option<std::collections::BTreeSet<String>>,
+    /// Gives or takes platform scope (platform tenant only; needs platform scope).
+    #[serde(default)]
+    pub platform: Option<bool>,
 }
 
 impl std::fmt::Debug for TokenResponse {

@@ -1,5 +1,6 @@
 //! The start-up every Keel service shares, so each `main` is a few lines: load and check the
-//! configuration (exit 64, `EX_USAGE`, when it is bad), start, log where it listens, wait for
+//! configuration (exit 64, `EX_USAGE`, when it is bad, or when start fails with
+//! `io::ErrorKind::InvalidInput`: something only the operator can fix), start, log where it listens, wait for
 //! SIGTERM or Ctrl-C, drain. Also the pieces every service's door needs: the app API token check
 //! ([`AppToken`]), constant-time comparison of secrets ([`secret_eq`]), bounded quotes of
 //! untrusted text ([`snippet`]) and retry schedules ([`retry`]).
@@ -68,6 +69,12 @@ where
     actix_web::rt::System::new().block_on(async move {
         let running = match start(cfg).await {
             Ok(running) => running,
+            // What only the operator can fix, found at start (a missing secret, say): the same
+            // exit as a bad configuration.
+            Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
+                tracing::error!(%error, "Invalid configuration");
+                return ExitCode::from(EX_USAGE);
+            }
             Err(error) => {
                 tracing::error!(%error, "Cannot start");
                 return ExitCode::FAILURE;

@@ -148,7 +148,13 @@ pub async fn stored_record(platform: &Platform, id: &str) -> Option<Value> {
 
 /// auth's stored client credentials for plugin `id` (the only place its secret is kept, hashed).
 pub async fn stored_client(platform: &Platform, id: &str) -> Option<Value> {
-    stored(platform, &format!("auth/clients/{id}")).await
+    // auth's private store: only auth's own sidecar reads it.
+    platform
+        .dapr("auth")
+        .get_state_json::<Value>("auth-state", &format!("auth/clients/{id}"))
+        .await
+        .expect("read auth's state")
+        .map(|(v, _)| v)
 }
 
 /// Kills app `id` and its sidecar at once (SIGKILL), as a machine crash would. The app is killed

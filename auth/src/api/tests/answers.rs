@@ -62,6 +62,7 @@ fn role_answers_keep_their_bytes() {
         desc: "operators".into(),
         plugins: BTreeSet::from(["echo".to_owned(), "greeter".to_owned()]),
         created_at: 5,
+        platform: false,
     };
     let view = role_view("acme", "ops", &role);
     let one =
