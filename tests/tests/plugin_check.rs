@@ -257,8 +257,14 @@ async fn every_example_passes_the_check_through_a_sidecar() {
     }
 
     // An app-id no sidecar knows: the sidecar's refusal, with what to start.
-    let out = check(&["nobody"], &sidecar).await;
+    // Nothing else is tried: it would fail the same way.
+    let out = check(&["nobody", "-o", "json"], &sidecar).await;
     assert_eq!(out.code, 8, "{}", out.text());
-    assert!(out.stdout.contains("identify.unreachable"), "{}", out.text());
-    assert!(out.stdout.contains("the sidecar could not invoke the app"), "{}", out.text());
+    let finding = out.finding("identify.unreachable").unwrap_or_else(|| panic!("{}", out.text()));
+    assert!(
+        finding["message"].as_str().unwrap().contains("the sidecar could not invoke the app"),
+        "{finding}"
+    );
+    assert!(finding["fix"].as_str().unwrap().contains("start the plugin behind a sidecar"), "{finding}");
+    assert_eq!(out.report()["findings"].as_array().unwrap().len(), 1, "{}", out.text());
 }

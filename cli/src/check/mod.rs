@@ -170,8 +170,9 @@ pub async fn run(opts: Options, format: Output, app_token: Option<String>) -> Re
     Ok(())
 }
 
-/// The checks, in the order the registry meets the plugin: identify (stopping there when it
-/// cannot be read), addons identify, status, then the robustness probes.
+/// The checks, in the order the registry meets the plugin: identify, addons identify (when
+/// identify is valid and offers points), status, then the robustness probes. When identify got
+/// no connection at all, nothing else would either: the report stops there.
 pub async fn check(probe: &Probe, app_id: Option<&str>) -> Report {
     let mut findings = Findings::default();
     let mut checked = Vec::new();
@@ -179,7 +180,8 @@ pub async fn check(probe: &Probe, app_id: Option<&str>) -> Report {
     if let Some(valid) = &valid {
         addons::check(probe, valid, &mut findings, &mut checked).await;
     }
-    if valid.is_some() || !findings.all().iter().any(|f| f.check == "identify.unreachable") {
+    let unreachable = findings.all().iter().any(|f| f.check == "identify.unreachable");
+    if !unreachable {
         status::check(probe, &mut findings, &mut checked).await;
         robustness::check(probe, &mut findings, &mut checked).await;
     }
