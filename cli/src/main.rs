@@ -1,6 +1,9 @@
-//! `keelctl`: the operator's command line for a Keel platform. It talks only to keel's public
-//! port, with the token `keelctl login` stored in the user's config directory, and reads the
-//! platform's answers as keel-sdk's shared records (`keel_sdk::management`).
+//! `keelctl`: the operator's command line for a Keel platform. It talks to the platform only
+//! through keel's public port, with the token `keelctl login` stored in the user's config
+//! directory, and reads the platform's answers as keel-sdk's shared records
+//! (`keel_sdk::management`). For plugin authors it also checks a plugin against the protocol
+//! before registration, talking to the plugin alone ([`check`]), and writes new plugins from
+//! embedded templates ([`scaffold`]).
 //!
 //! It speaks its own language: the platform's refusals are shown with their message, with the
 //! API's parameters replaced by keelctl's flags and advice added by catalogue code

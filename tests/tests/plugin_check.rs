@@ -94,17 +94,26 @@ const CASES: &[(&str, &str, &str)] = &[
     ("identify-ret", "identify.refused", "error"),
     ("identify-500", "identify.http-status", "error"),
     ("identify-text", "identify.not-json", "error"),
+    ("identify-shape", "identify.shape", "error"),
+    ("identify-content-type", "identify.content-type", "warning"),
     ("identify-slow", "identify.slow", "warning"),
     ("identify-hang", "identify.timeout", "error"),
     ("addons-missing", "addons.not-served", "error"),
     ("addons-refuse", "addons.refused", "warning"),
     ("addons-garbage-ok", "addons.accepts-malformed", "warning"),
     ("addons-500", "addons.http-status", "error"),
+    ("addons-refuse-silently", "addons.refused-silently", "warning"),
+    ("addons-bare-ok", "addons.no-envelope", "warning"),
+    ("addons-hang", "addons.timeout", "error"),
     ("status-bad", "status.value", "error"),
     ("status-starting", "status.not-active", "warning"),
     ("status-slow", "status.slow", "warning"),
     ("status-500", "status.http-status", "error"),
+    ("status-ret", "status.refused", "error"),
+    ("status-hang", "status.timeout", "error"),
     ("bare-404", "errors.no-envelope", "warning"),
+    ("unknown-ret-zero", "errors.ret-zero", "warning"),
+    ("unknown-hang", "errors.unknown-path", "error"),
     ("large-hang", "errors.large-body", "error"),
     ("large-crash", "errors.crashed", "error"),
 ];
@@ -248,8 +257,14 @@ async fn every_example_passes_the_check_through_a_sidecar() {
     }
 
     // An app-id no sidecar knows: the sidecar's refusal, with what to start.
-    let out = check(&["nobody"], &sidecar).await;
+    // Nothing else is tried: it would fail the same way.
+    let out = check(&["nobody", "-o", "json"], &sidecar).await;
     assert_eq!(out.code, 8, "{}", out.text());
-    assert!(out.stdout.contains("identify.unreachable"), "{}", out.text());
-    assert!(out.stdout.contains("the sidecar could not invoke the app"), "{}", out.text());
+    let finding = out.finding("identify.unreachable").unwrap_or_else(|| panic!("{}", out.text()));
+    assert!(
+        finding["message"].as_str().unwrap().contains("the sidecar could not invoke the app"),
+        "{finding}"
+    );
+    assert!(finding["fix"].as_str().unwrap().contains("start the plugin behind a sidecar"), "{finding}");
+    assert_eq!(out.report()["findings"].as_array().unwrap().len(), 1, "{}", out.text());
 }

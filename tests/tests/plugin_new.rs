@@ -123,7 +123,7 @@ async fn a_new_python_plugin_passes_its_test_and_the_check_and_registers() {
         .output()
         .expect("run run.sh test");
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Ran 4 tests"), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Ran 5 tests"), "{}", text(&out));
     let app = AppSpec::command(id, vec![dir.join("run.sh").display().to_string()])
         .env("KEEL_PLUGIN_VENV", venv.display().to_string());
     started_checked_and_registered(id, app).await;

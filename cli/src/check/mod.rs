@@ -144,7 +144,8 @@ impl Findings {
 pub fn parse_target(s: &str) -> Result<Target, CliError> {
     if s.contains("://") {
         let url = url::Url::parse(s).map_err(|e| CliError::Usage(format!("{s:?} is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        // A plugin's app port speaks plain HTTP to its sidecar (and keelctl has no TLS client).
+        if url.scheme() != "http" || url.host_str().is_none_or(str::is_empty) {
             return Err(CliError::Usage(format!(
                 "{s:?}: give the plugin's app URL as http://host:port, or its app-id"
             )));
@@ -170,8 +171,9 @@ pub async fn run(opts: Options, format: Output, app_token: Option<String>) -> Re
     Ok(())
 }
 
-/// The checks, in the order the registry meets the plugin: identify (stopping there when it
-/// cannot be read), addons identify, status, then the robustness probes.
+/// The checks, in the order the registry meets the plugin: identify, addons identify (when
+/// identify is valid and offers points), status, then the robustness probes. When identify got
+/// no connection at all, nothing else would either: the report stops there.
 pub async fn check(probe: &Probe, app_id: Option<&str>) -> Report {
     let mut findings = Findings::default();
     let mut checked = Vec::new();
@@ -179,7 +181,8 @@ pub async fn check(probe: &Probe, app_id: Option<&str>) -> Report {
     if let Some(valid) = &valid {
         addons::check(probe, valid, &mut findings, &mut checked).await;
     }
-    if valid.is_some() || !findings.all().iter().any(|f| f.check == "identify.unreachable") {
+    let unreachable = findings.all().iter().any(|f| f.check == "identify.unreachable");
+    if !unreachable {
         status::check(probe, &mut findings, &mut checked).await;
         robustness::check(probe, &mut findings, &mut checked).await;
     }

@@ -128,6 +128,7 @@ fn targets_are_app_ids_or_urls() {
     assert_eq!(parse_target("http://127.0.0.1:3110/").unwrap(), Target::Url("http://127.0.0.1:3110".into()));
     assert_eq!(parse_target("Echo").unwrap_err().exit_code(), 2);
     assert_eq!(parse_target("ftp://x").unwrap_err().exit_code(), 2);
+    assert_eq!(parse_target("https://127.0.0.1:3110").unwrap_err().exit_code(), 2);
 }
 
 #[test]

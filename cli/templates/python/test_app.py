@@ -7,6 +7,7 @@ import asyncio
 import json
 import unittest
 
+import app as plugin
 from app import app
 
 
@@ -55,6 +56,21 @@ class Protocol(unittest.TestCase):
         status, doc = call("GET", "/no-such-path")
         self.assertEqual(status, 404)
         self.assertNotEqual(doc["ret"], 0)
+
+    def test_addons_identify_judges_implementers(self):
+        saved, plugin.ADDONS = plugin.ADDONS, [{"endpoint": "before-save", "desc": "d"}]
+        try:
+            request = {"plugin": {"id": "other", "version": "1.0.0"},
+                       "endpoint": [{"addons_point": "before-save", "endpoint": "hooks/x"}]}
+            self.assertEqual(call("POST", "/v1/addons/identify", json.dumps(request).encode())[1]["ret"], 0)
+            request["endpoint"][0]["addons_point"] = "not-offered"
+            self.assertNotEqual(call("POST", "/v1/addons/identify", json.dumps(request).encode())[1]["ret"], 0)
+            status, doc = call("POST", "/v1/addons/identify", b"{}")
+            self.assertEqual(status, 400)
+            status, doc = call("GET", "/v1/identify")
+            self.assertEqual(doc["addons"], plugin.ADDONS)
+        finally:
+            plugin.ADDONS = saved
 
     def test_hello(self):
         status, doc = call("GET", "/hello")

@@ -7,11 +7,15 @@
 //!   (`auth`), `bad-version` (`latest`), `partial-version` (`1.0`), `no-keel-version`,
 //!   `future-keel` (`99.0`), `aliases` (tKeel's names), `misspelt` (an `addon` field),
 //!   `no-envelope`, `identify-ret` (`ret` 1), `identify-500`, `identify-text` (not JSON),
+//!   `identify-shape` (a number for `version`), `identify-content-type` (JSON sent as text),
 //!   `identify-slow` (3 s), `identify-hang` (never answers);
 //! - addons identify: `addons-missing` (not served), `addons-refuse` (`ret` 1 with a `msg`),
-//!   `addons-garbage-ok` (says yes to anything), `addons-500`;
-//! - status: `status-bad` (`RUNNING`), `status-starting`, `status-slow` (1.5 s), `status-500`;
-//! - errors: `bare-404` (unknown paths answer 404 with no body), `large-hang` (never answers a
+//!   `addons-refuse-silently` (`ret` 1, no `msg`), `addons-bare-ok` (200 with no body),
+//!   `addons-garbage-ok` (says yes to anything), `addons-500`, `addons-hang`;
+//! - status: `status-bad` (`RUNNING`), `status-starting`, `status-slow` (1.5 s), `status-500`,
+//!   `status-ret` (`ret` 1), `status-hang`;
+//! - errors: `bare-404` (unknown paths answer 404 with no body), `unknown-ret-zero` (404 with
+//!   `ret` 0), `unknown-hang` (never answers an unknown path), `large-hang` (never answers a
 //!   large body), `large-crash` (exits on a large body).
 //!
 //! `GET /healthz` always answers 204, so a test can wait for it whatever the faults.
@@ -39,8 +43,17 @@ const KNOWN: &[&str] = &[
     "identify-ret",
     "identify-500",
     "identify-text",
+    "identify-shape",
+    "identify-content-type",
     "identify-slow",
     "identify-hang",
+    "addons-refuse-silently",
+    "addons-bare-ok",
+    "addons-hang",
+    "status-ret",
+    "status-hang",
+    "unknown-ret-zero",
+    "unknown-hang",
     "addons-missing",
     "addons-refuse",
     "addons-garbage-ok",
@@ -127,12 +140,24 @@ async fn identify(faults: web::Data<Faults>) -> HttpResponse {
         doc["ret"] = json!(1);
         doc["msg"] = json!("not today");
     }
+    if has("identify-shape") {
+        doc["version"] = json!(1);
+    }
+    if has("identify-content-type") {
+        return HttpResponse::Ok().content_type("text/plain").body(doc.to_string());
+    }
     HttpResponse::Ok().json(doc)
 }
 
 async fn addons_identify(faults: web::Data<Faults>, body: web::Bytes) -> HttpResponse {
     if faults.contains("addons-500") {
         return HttpResponse::InternalServerError().body("boom");
+    }
+    if faults.contains("addons-hang") {
+        return never().await;
+    }
+    if faults.contains("addons-bare-ok") {
+        return HttpResponse::Ok().finish();
     }
     if faults.contains("addons-garbage-ok") {
         return HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok"}));
@@ -144,10 +169,19 @@ async fn addons_identify(faults: web::Data<Faults>, body: web::Bytes) -> HttpRes
     if faults.contains("addons-refuse") {
         return HttpResponse::Ok().json(json!({"ret": 1, "msg": "no strangers"}));
     }
+    if faults.contains("addons-refuse-silently") {
+        return HttpResponse::Ok().json(json!({"ret": 1}));
+    }
     HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok"}))
 }
 
 async fn status(faults: web::Data<Faults>) -> HttpResponse {
+    if faults.contains("status-hang") {
+        return never().await;
+    }
+    if faults.contains("status-ret") {
+        return HttpResponse::Ok().json(json!({"ret": 2, "msg": "database down", "status": "ACTIVE"}));
+    }
     if faults.contains("status-slow") {
         tokio::time::sleep(Duration::from_millis(1_500)).await;
     }
@@ -172,8 +206,14 @@ async fn other(faults: web::Data<Faults>, req: HttpRequest, body: web::Bytes) ->
             std::process::exit(3);
         }
     }
+    if faults.contains("unknown-hang") {
+        return never().await;
+    }
     if faults.contains("bare-404") {
         return HttpResponse::NotFound().finish();
+    }
+    if faults.contains("unknown-ret-zero") {
+        return HttpResponse::NotFound().json(json!({"ret": 0, "msg": "ok"}));
     }
     let msg = format!("no such endpoint: {} {}", req.method(), req.path());
     HttpResponse::NotFound().json(json!({"ret": 404, "msg": msg}))
