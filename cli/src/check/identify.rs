@@ -259,6 +259,10 @@ fn fix_for(e: &IdentifyError) -> String {
         IdentifyError::BadEndpoint { .. } => "use a relative path such as \"hooks/before-send\"".into(),
         IdentifyError::OutOfRange { max, .. } => format!("use a value from 1 to {max}"),
         IdentifyError::SelfExtension { .. } => "remove that entry: a plugin cannot implement its own points".into(),
+        IdentifyError::TooLarge { max, .. } => format!("keel identify under {max} bytes: move long texts to your docs"),
+        IdentifyError::TooLong { field, max, .. } => format!("shorten {field} to at most {max} bytes"),
+        IdentifyError::TooMany { field, max, .. } => format!("list at most {max} entries in {field}"),
+        IdentifyError::SelfDependency { .. } => "remove that entry: a plugin does not depend on itself".into(),
     }
 }
 
