@@ -42,8 +42,11 @@ impl Case {
         let fleet = self.fleet(&platform).await?;
         eprintln!("[{kind:?}] {plugins} plugin sidecars ready in {} shard(s)", fleet.shards);
 
+        // Registrations are sent through the registry's own sidecar (caller app-id `plugins`),
+        // which may change the registry only with the grant (plugins-manager/README.md).
         let registry = AppSpec::bin(REGISTRY_APP_ID, "plugins-manager")
-            .env("KEEL_POLL_INTERVAL_MS", self.interval.as_millis().to_string());
+            .env("KEEL_POLL_INTERVAL_MS", self.interval.as_millis().to_string())
+            .env("KEEL_GRANTS__PLUGINS", "register-plugins");
         platform.start(registry).await;
         let sidecar_pid = platform.app(REGISTRY_APP_ID).pid();
         let registry_pid = app_pid(&platform, REGISTRY_APP_ID)?;

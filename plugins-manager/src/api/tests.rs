@@ -107,3 +107,22 @@ async fn plugins_calling_directly_may_not_register() {
         .insert_header((X_KEEL_ROLES, "admin"));
     refused(req, StatusCode::FORBIDDEN, "ERR_FORBIDDEN", "needs platform scope").await;
 }
+
+#[actix_web::test]
+async fn tenant_changes_are_checked_before_anything_is_called() {
+    let as_boss = |req: TestRequest| {
+        req.insert_header((DAPR_CALLER_APP_ID, "keel"))
+            .insert_header((X_KEEL_USER, "boss"))
+            .insert_header((X_KEEL_TENANT, "acme"))
+            .insert_header((X_KEEL_SCOPE, "tenant"))
+            .insert_header((X_KEEL_ROLES, "admin"))
+    };
+    let other = as_boss(TestRequest::post().uri("/v1/tenants/beta/plugins/echo"));
+    refused(other, StatusCode::FORBIDDEN, "ERR_FORBIDDEN", "tenant \"beta\"").await;
+    let other = as_boss(TestRequest::delete().uri("/v1/tenants/beta/plugins/echo"));
+    refused(other, StatusCode::FORBIDDEN, "ERR_FORBIDDEN", "not its admin").await;
+    let bad = as_boss(TestRequest::post().uri("/v1/tenants/acme/plugins/echo").set_payload(r#"{"nope": 1}"#));
+    refused(bad, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "unknown field `nope`").await;
+    let bad = TestRequest::get().uri("/v1/tenants/Not_A_Tenant/plugins");
+    refused(bad, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "tenant id \"Not_A_Tenant\" is invalid").await;
+}

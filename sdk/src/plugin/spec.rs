@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::protocol::{
-    AddonPoint, AddonsIdentifyRequest, Identify, IdentifyError, MainPlugin, PointImpl, ValidIdentify,
+    AddonPoint, AddonsIdentifyRequest, Dependency, Identify, IdentifyError, MainPlugin, PointImpl,
+    ValidIdentify,
 };
 
 use super::StatusHandle;
@@ -68,6 +69,15 @@ impl PluginSpec {
                 .map(|(p, e)| PointImpl { addons: (*p).to_owned(), endpoint: (*e).to_owned() })
                 .collect(),
         });
+        self
+    }
+
+    /// Needs plugin `plugin_id` in `version_req` (identify's `dependence`): a tenant enabling this
+    /// plugin enables that one too.
+    pub fn depends_on(mut self, plugin_id: &str, version_req: &str) -> Self {
+        self.identify
+            .dependence
+            .push(Dependency { id: plugin_id.to_owned(), version: version_req.to_owned() });
         self
     }
 
