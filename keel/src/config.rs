@@ -67,6 +67,10 @@ pub struct RouterConfig {
     /// `read-routes`). A configuration file's `[grants]` table adds apps or replaces an app's
     /// list (`greeter = ["read-routes"]`).
     pub grants: AppGrants,
+    /// Proxies in front of the public port whose `Forwarded`/`X-Forwarded-For` keel believes,
+    /// comma-separated addresses or CIDR networks, `KEEL_TRUSTED_PROXIES`; none by default, so
+    /// the TCP peer is the client ([`crate::client_addr`]).
+    pub trusted_proxies: String,
 }
 
 impl Default for RouterConfig {
@@ -87,6 +91,7 @@ impl Default for RouterConfig {
             shutdown_timeout_s: 10,
             credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
             grants: AppGrants::core_defaults(),
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -121,6 +126,7 @@ impl RouterConfig {
                 return Err(invalid(format!("{key} must be greater than 0")));
             }
         }
+        crate::client_addr::TrustedProxies::parse(&self.trusted_proxies).map_err(invalid)?;
         if self.public_enabled && (self.issuer.is_empty() || self.audience.is_empty()) {
             return Err(invalid("issuer and audience must not be empty while the public port is on".into()));
         }
@@ -263,6 +269,12 @@ mod tests {
         assert!(err.to_string().contains("max_body_bytes"), "{err}");
         let err = load(&[("KEEL_ADMIN_LISTEN", "nowhere")]).unwrap_err();
         assert!(err.to_string().contains("admin_listen"), "{err}");
+        let err = load(&[("KEEL_TRUSTED_PROXIES", "10.0.0.1, proxy.local")]).unwrap_err();
+        assert!(
+            err.to_string().contains("trusted_proxies") && err.to_string().contains("proxy.local"),
+            "{err}"
+        );
+        assert!(load(&[("KEEL_TRUSTED_PROXIES", "10.0.0.0/8,::1")]).is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header::{HeaderValue, X_FORWARDED_FOR};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::ctx::{Caller, Ctx, Flow};
@@ -104,6 +105,7 @@ async fn resolve_external(
     dapr: &DaprClient,
     ctx: &mut Ctx,
 ) -> Result<(Resolved, Option<Arc<Identity>>), RouteError> {
+    ctx.client = req.peer_addr().map(|peer| state.trusted_proxies.client(peer.ip(), req.headers())); // the peer, or what trusted proxies recorded
     let verifier = gate::verifier(state.verifier.as_deref())?; // 401 for everything while no verification is configured
     let target = target::external(req.path())?; // 400 malformed path, bad id; 403 addons, keel itself
     ctx.named(Destination::Plugin(target));
@@ -126,6 +128,9 @@ pub async fn proxy(
     let mut up = upstream::request(hop.dapr, hop.req, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
     if let Vouch::External(_) = vouch {
         hop.state.credentials.strip_for(&route.plugin, up.headers_mut()); // the client's token and credential cookies stay with keel (and auth)
+        if let Some(client) = ctx.client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+            up.headers_mut().insert(X_FORWARDED_FOR, client); // keel's word on the client's address, for auth's throttling
+        }
     }
     let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
     upstream::respond(res, &route, ctx.started, hop.state.max_body_bytes).await // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it

@@ -26,6 +26,7 @@
 
 pub mod access_log;
 pub mod caller;
+pub mod client_addr;
 pub mod config;
 pub mod control;
 pub mod credentials;

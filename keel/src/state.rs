@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::client_addr::TrustedProxies;
 use super::config::Config;
 use super::credentials::Credentials;
 use super::errors::RouteError;
@@ -27,6 +28,8 @@ pub struct RouterState {
     pub max_body_bytes: u64,
     /// Who may use keel's control API: the grants of internal callers.
     pub access: keel_sdk::access::Policy,
+    /// The proxies whose `Forwarded`/`X-Forwarded-For` are believed.
+    pub trusted_proxies: TrustedProxies,
     /// What is removed from external requests before a plugin sees them.
     pub credentials: Credentials,
     /// The public port's token verifier, if any.
@@ -56,6 +59,8 @@ impl RouterState {
             },
             max_body_bytes: cfg.router.max_body_bytes,
             credentials: Credentials::new(&cfg.router.credential_cookies),
+            trusted_proxies: TrustedProxies::parse(&cfg.router.trusted_proxies)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
             // Every caller of keel's app port has a stamped app-id, so nothing is "local" here.
             access: keel_sdk::access::Policy { grants: cfg.router.grants.clone(), trust_local: false },
             verifier: cfg.verifier.clone(),

@@ -272,3 +272,46 @@ async fn send_res(
     let bytes = res.body().limit(1 << 20).await.unwrap();
     (res.status().as_u16(), res.headers().clone(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
+
+#[actix_rt::test]
+async fn the_client_address_is_the_peer_unless_a_trusted_proxy_recorded_it() {
+    /// The first `x-forwarded-for` value echo's public endpoint `hello` got for a request with
+    /// `headers`: keel's. (The sidecar on the way adds its own host's address after it, as
+    /// daprd does.)
+    async fn seen(p: &Platform, headers: &[(&str, &str)]) -> Value {
+        let mut req = public(p, "GET", "echo/hello");
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let (status, _, body) = send(req).await;
+        assert_eq!(status, 200, "{body}");
+        body["headers"]["x-forwarded-for"][0].clone()
+    }
+    async fn with(proxies: &str) -> Platform {
+        let mut p = Platform::new();
+        p.start(AppSpec::sidecar_only("caller")).await;
+        let mut t = table(1, &[("echo", "ACTIVE")]);
+        t["plugins"]["echo"]["public_endpoints"] = json!(["hello"]);
+        seed(&p, "caller", &t).await;
+        p.start(upstream("echo")).await;
+        p.start(keel(&[("KEEL_TRUSTED_PROXIES", proxies)])).await;
+        wait_routes(&p, 1).await;
+        p
+    }
+    let spoofed = [("x-forwarded-for", "6.6.6.6"), ("forwarded", "for=6.6.6.6"), ("x-real-ip", "6.6.6.6")];
+
+    // No trusted proxy (the default): whatever the client claims is dropped; the peer it is.
+    let p = with("").await;
+    assert_eq!(seen(&p, &spoofed).await, json!("127.0.0.1"));
+    drop(p);
+
+    // Behind a trusted proxy (here: loopback), the address it recorded, the client's own claim
+    // to its left skipped.
+    let p = with("127.0.0.0/8").await;
+    assert_eq!(seen(&p, &[("x-forwarded-for", "6.6.6.6, 203.0.113.9")]).await, json!("203.0.113.9"));
+    assert_eq!(
+        seen(&p, &[("forwarded", r#"for="[2001:db8::1]:4711";proto=https"#)]).await,
+        json!("2001:db8::1")
+    );
+    assert_eq!(seen(&p, &[]).await, json!("127.0.0.1"));
+}
