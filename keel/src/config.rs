@@ -71,6 +71,15 @@ pub struct RouterConfig {
     /// comma-separated addresses or CIDR networks, `KEEL_TRUSTED_PROXIES`; none by default, so
     /// the TCP peer is the client ([`crate::client_addr`]).
     pub trusted_proxies: String,
+    /// Longest request target (path and query) in bytes, `KEEL_MAX_TARGET_BYTES`: 414 with keel's
+    /// envelope above. Below actix-http's own 128 KiB head limit.
+    pub max_target_bytes: usize,
+    /// Most header lines in a request, `KEEL_MAX_HEADERS`: 431 above. At most 96 (actix-http's
+    /// own limit, past which it answers a bare 431 keel cannot dress).
+    pub max_headers: usize,
+    /// Largest sum of header names and values in bytes, `KEEL_MAX_HEADER_BYTES`: 431 above.
+    /// Below actix-http's own 128 KiB head limit.
+    pub max_header_bytes: usize,
 }
 
 impl Default for RouterConfig {
@@ -92,6 +101,9 @@ impl Default for RouterConfig {
             credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
             grants: AppGrants::core_defaults(),
             trusted_proxies: String::new(),
+            max_target_bytes: 8 * 1024,
+            max_headers: 64,
+            max_header_bytes: 32 * 1024,
         }
     }
 }
@@ -127,6 +139,19 @@ impl RouterConfig {
             }
         }
         crate::client_addr::TrustedProxies::parse(&self.trusted_proxies).map_err(invalid)?;
+        use crate::limits::{ACTIX_MAX_HEADERS, ACTIX_MAX_HEAD_BYTES};
+        let head = [
+            ("max_target_bytes", self.max_target_bytes, ACTIX_MAX_HEAD_BYTES / 2),
+            ("max_headers", self.max_headers, ACTIX_MAX_HEADERS),
+            ("max_header_bytes", self.max_header_bytes, ACTIX_MAX_HEAD_BYTES / 2),
+        ];
+        for (key, value, max) in head {
+            if value == 0 || value > max {
+                return Err(invalid(format!(
+                    "{key} must be between 1 and {max} (the HTTP server's own limit)"
+                )));
+            }
+        }
         if self.public_enabled && (self.issuer.is_empty() || self.audience.is_empty()) {
             return Err(invalid("issuer and audience must not be empty while the public port is on".into()));
         }

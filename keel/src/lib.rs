@@ -34,6 +34,7 @@ pub mod ctx;
 pub mod errors;
 pub mod forward;
 pub mod gate;
+pub mod limits;
 pub mod loader;
 pub mod metrics;
 pub mod ports;
@@ -178,12 +179,13 @@ where
     let Port { listener, workers, shutdown_s, keep_alive, token, logged, routes } = port;
     let (state, sidecar) = (state.clone(), sidecar.clone());
     let server = HttpServer::new(move || {
-        // Middleware runs in reverse order of registration: the token check runs first, and the
-        // logging phase (outermost) sees every answer, the token check's refusals included.
+        // Middleware runs in reverse order of registration: the logging phase (outermost) sees
+        // every answer, then the head's limits (routing ports), then the token check.
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(DaprClient::new(sidecar.clone())))
             .wrap(token.clone())
+            .wrap(Condition::new(logged, from_fn(limits::enforce)))
             .wrap(Condition::new(logged, from_fn(access_log::record)))
             .configure(routes.clone())
     })
