@@ -112,7 +112,7 @@ async fn resolve_external(
     let table = state.table()?; // 503 starting
     let who = gate::authenticate(verifier, req, dapr, &table, target).await?; // 401 no or bad token; 403 may not call the plugin
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
-    precheck::check(dapr, req, &table, state, target, who.as_deref()).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
+    precheck::check(dapr, req, &table, state, target, who.as_deref(), ctx.client).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
     let route = routes::endpoint(&table, target, &state.policy)?; // 404 unknown plugin; 503 not ACTIVE
     Ok((route, who)) // the table is let go here: a route swap cannot touch this request
 }

@@ -4,10 +4,12 @@
 //! from the registry's table, held in memory; keel's own refusals are in [`errors`].
 //!
 //! Where a request enters, is checked, and leaves: [`forward`]. The modules, by phase:
-//! [`ports`] (what each port serves) → [`target`] (path → target) → [`caller`] / [`gate`] (who
-//! calls) → [`precheck`] (the external hook) → [`routes`] (the table) → [`upstream`] (the hop to
-//! keel's sidecar) → [`access_log`] (the logging phase, reading [`ctx`]). Shared state:
-//! [`state`]; refusals: [`errors`]; counters: [`metrics`]; the table's loading: [`loader`].
+//! [`ports`] (what each port serves) → [`limits`] (the head's limits) → [`target`] (path →
+//! target) → [`client_addr`] (the client's address) → [`caller`] / [`gate`] (who calls, tenant
+//! enablement) → [`precheck`] (the external hook) → [`routes`] (the table) → [`upstream`] (the hop
+//! to keel's sidecar, less the client's [`credentials`]) → [`access_log`] (the logging phase,
+//! reading [`ctx`]). keel's own API: [`control`]. Shared state: [`state`]; refusals: [`errors`];
+//! counters: [`metrics`]; the table's loading: [`loader`].
 //!
 //! # How to use
 //!

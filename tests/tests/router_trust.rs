@@ -104,6 +104,7 @@ async fn a_plugin_and_the_pre_route_hook_never_see_the_clients_credentials() {
     assert!(check["headers"].get("authorization").is_none(), "the hook got the client's token: {check}");
     assert_eq!(check["headers"]["cookie"], json!(["theme=dark"]));
     assert_eq!(check["identity"]["user"], "admin");
+    assert_eq!(check["client"], "127.0.0.1", "keel's word on the client's address");
     assert!(!checks.iter().any(|c| c.to_string().contains("s3cret")), "a credential reached the hook");
 
     // Auth keeps them: its endpoints authenticate the caller themselves.
