@@ -3,15 +3,18 @@
 //! its caller; from a resolved route on, both share one tail, [`proxy`]:
 //!
 //! ```text
+//!   (both ports: the head's limits, limits.rs, before any handler)
 //!   internal (app port)                      external (public port)
 //!   ─────────────────────────────            ──────────────────────────────────────────
-//!   path → target or addon point             gate: a verifier is configured
-//!   caller: the stamped app-id               path → plugin endpoint (/apis/...)
+//!   path → target or addon point             client address (peer / trusted proxies)
+//!   caller: the stamped app-id,              gate: a verifier is configured
+//!           never keel itself                path → plugin endpoint (/apis/...)
 //!   check: caller registered,                check: token (unless a public endpoint),
-//!          point implemented,                       may call the plugin, pre-route hook,
-//!          target ACTIVE                            target ACTIVE
+//!          point implemented,                       may call the plugin, enabled for the
+//!          target ACTIVE                            tenant, pre-route hook, target ACTIVE
 //!                   └──────────────────┬──────────────────┘
-//!                 proxy: request → send → respond (the plugin's answer, streamed)
+//!                 proxy: request (external: credentials removed, x-forwarded-for set)
+//!                        → send → respond (the plugin's answer, streamed)
 //!                 logging phase (access_log): one line and the metrics, from the Ctx
 //! ```
 //!
