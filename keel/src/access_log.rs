@@ -54,6 +54,7 @@ fn logging<B>(res: &mut ServiceResponse<B>, elapsed: Duration, state: &RouterSta
         Some(c) => (flow_name(c.flow), c.plugin.as_str(), c.endpoint.as_str(), c.caller_name()),
         None => ("", "", "", ""),
     };
+    let client = ctx.as_ref().and_then(|c| c.client).map(tracing::field::display);
     let trace_id = req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()).and_then(|t| t.get(3..35));
     let level = refused.map_or(tracing::Level::INFO, |r| r.code.level());
     log_at!(
@@ -64,6 +65,7 @@ fn logging<B>(res: &mut ServiceResponse<B>, elapsed: Duration, state: &RouterSta
         plugin,
         endpoint,
         caller,
+        client,
         status = status.as_u16(),
         elapsed_ms = elapsed.as_secs_f64() * 1e3,
         error = refused.map(|r| r.code.name()),

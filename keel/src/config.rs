@@ -67,6 +67,19 @@ pub struct RouterConfig {
     /// `read-routes`). A configuration file's `[grants]` table adds apps or replaces an app's
     /// list (`greeter = ["read-routes"]`).
     pub grants: AppGrants,
+    /// Proxies in front of the public port whose `Forwarded`/`X-Forwarded-For` keel believes,
+    /// comma-separated addresses or CIDR networks, `KEEL_TRUSTED_PROXIES`; none by default, so
+    /// the TCP peer is the client ([`crate::client_addr`]).
+    pub trusted_proxies: String,
+    /// Longest request target (path and query) in bytes, `KEEL_MAX_TARGET_BYTES`: 414 with keel's
+    /// envelope above. Below actix-http's own 128 KiB head limit.
+    pub max_target_bytes: usize,
+    /// Most header lines in a request, `KEEL_MAX_HEADERS`: 431 above. At most 96 (actix-http's
+    /// own limit, past which it answers a bare 431 keel cannot dress).
+    pub max_headers: usize,
+    /// Largest sum of header names and values in bytes, `KEEL_MAX_HEADER_BYTES`: 431 above.
+    /// Below actix-http's own 128 KiB head limit.
+    pub max_header_bytes: usize,
 }
 
 impl Default for RouterConfig {
@@ -87,6 +100,10 @@ impl Default for RouterConfig {
             shutdown_timeout_s: 10,
             credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
             grants: AppGrants::core_defaults(),
+            trusted_proxies: String::new(),
+            max_target_bytes: 8 * 1024,
+            max_headers: 64,
+            max_header_bytes: 32 * 1024,
         }
     }
 }
@@ -119,6 +136,20 @@ impl RouterConfig {
         for (key, value) in positive {
             if value == 0 {
                 return Err(invalid(format!("{key} must be greater than 0")));
+            }
+        }
+        crate::client_addr::TrustedProxies::parse(&self.trusted_proxies).map_err(invalid)?;
+        use crate::limits::{ACTIX_MAX_HEADERS, ACTIX_MAX_HEAD_BYTES};
+        let head = [
+            ("max_target_bytes", self.max_target_bytes, ACTIX_MAX_HEAD_BYTES / 2),
+            ("max_headers", self.max_headers, ACTIX_MAX_HEADERS),
+            ("max_header_bytes", self.max_header_bytes, ACTIX_MAX_HEAD_BYTES / 2),
+        ];
+        for (key, value, max) in head {
+            if value == 0 || value > max {
+                return Err(invalid(format!(
+                    "{key} must be between 1 and {max} (the HTTP server's own limit)"
+                )));
             }
         }
         if self.public_enabled && (self.issuer.is_empty() || self.audience.is_empty()) {
@@ -263,6 +294,12 @@ mod tests {
         assert!(err.to_string().contains("max_body_bytes"), "{err}");
         let err = load(&[("KEEL_ADMIN_LISTEN", "nowhere")]).unwrap_err();
         assert!(err.to_string().contains("admin_listen"), "{err}");
+        let err = load(&[("KEEL_TRUSTED_PROXIES", "10.0.0.1, proxy.local")]).unwrap_err();
+        assert!(
+            err.to_string().contains("trusted_proxies") && err.to_string().contains("proxy.local"),
+            "{err}"
+        );
+        assert!(load(&[("KEEL_TRUSTED_PROXIES", "10.0.0.0/8,::1")]).is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! and the metrics. Which refusal, if any, is the catalogue's `Refused` on the same response,
 //! wherever it was made (the handler, an extractor, the app token middleware).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -55,6 +56,8 @@ pub struct Ctx {
     pub registered: bool,
     /// Who called.
     pub caller: Caller,
+    /// The client's address (external flow): the peer, or what trusted proxies recorded.
+    pub client: Option<IpAddr>,
 }
 
 // === impl Ctx ===
@@ -69,6 +72,7 @@ impl Ctx {
             endpoint: String::new(),
             registered: false,
             caller: Caller::Unknown,
+            client: None,
         }
     }
 

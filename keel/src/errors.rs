@@ -109,6 +109,12 @@ pub enum RouteError {
          daprHTTPMaxRequestSize in dapr.yaml); keel's own limit is {limit} bytes, and the sidecars' should be the same"
     )]
     OverSidecarLimit { plugin: String, limit: u64 },
+    /// The request target is longer than keel's limit.
+    #[error("the request's path and query are longer than keel's limit of {limit} bytes")]
+    TargetTooLong { limit: usize },
+    /// The request's headers are over one of keel's limits.
+    #[error("the request has more {what} than keel's limit of {limit}")]
+    HeadTooLarge { what: &'static str, limit: usize },
     /// The request body could not be read from the caller.
     #[error("request body to {plugin:?} could not be read: {reason}")]
     BadBody { plugin: String, reason: String },
@@ -173,6 +179,8 @@ impl PlatformError for RouteError {
             Self::NoSuchApi { .. } => Code::NoSuchApi,
             Self::MethodNotAllowed { .. } => Code::MethodNotAllowed,
             Self::BodyTooLarge { .. } | Self::OverSidecarLimit { .. } => Code::BodyTooLarge,
+            Self::TargetTooLong { .. } => Code::UriTooLong,
+            Self::HeadTooLarge { .. } => Code::HeadersTooLarge,
             Self::BadBody { .. } => Code::BadBody,
             Self::Denied { .. } => Code::PreRouteDenied,
             Self::BadDocument { .. } => Code::BadDocument,
@@ -338,6 +346,13 @@ mod tests {
                 413,
                 Fault::Client,
             ),
+            (RouteError::TargetTooLong { limit: 8 }, "ERR_URI_TOO_LONG", 414, Fault::Client),
+            (
+                RouteError::HeadTooLarge { what: "header lines", limit: 8 },
+                "ERR_HEADERS_TOO_LARGE",
+                431,
+                Fault::Client,
+            ),
             (
                 RouteError::OverSidecarLimit { plugin: "x".into(), limit: 1 },
                 "ERR_BODY_TOO_LARGE",
@@ -426,6 +441,8 @@ mod tests {
                 | RouteError::MethodNotAllowed { .. }
                 | RouteError::BodyTooLarge { .. }
                 | RouteError::OverSidecarLimit { .. }
+                | RouteError::TargetTooLong { .. }
+                | RouteError::HeadTooLarge { .. }
                 | RouteError::BadBody { .. }
                 | RouteError::Denied { .. }
                 | RouteError::BadDocument { .. }
@@ -444,7 +461,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 30, "one case per variant");
+        assert_eq!(cases.len(), 32, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

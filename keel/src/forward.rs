@@ -3,15 +3,18 @@
 //! its caller; from a resolved route on, both share one tail, [`proxy`]:
 //!
 //! ```text
+//!   (both ports: the head's limits, limits.rs, before any handler)
 //!   internal (app port)                      external (public port)
 //!   ─────────────────────────────            ──────────────────────────────────────────
-//!   path → target or addon point             gate: a verifier is configured
-//!   caller: the stamped app-id               path → plugin endpoint (/apis/...)
+//!   path → target or addon point             client address (peer / trusted proxies)
+//!   caller: the stamped app-id,              gate: a verifier is configured
+//!           never keel itself                path → plugin endpoint (/apis/...)
 //!   check: caller registered,                check: token (unless a public endpoint),
-//!          point implemented,                       may call the plugin, pre-route hook,
-//!          target ACTIVE                            target ACTIVE
+//!          point implemented,                       may call the plugin, enabled for the
+//!          target ACTIVE                            tenant, pre-route hook, target ACTIVE
 //!                   └──────────────────┬──────────────────┘
-//!                 proxy: request → send → respond (the plugin's answer, streamed)
+//!                 proxy: request (external: credentials removed, x-forwarded-for set)
+//!                        → send → respond (the plugin's answer, streamed)
 //!                 logging phase (access_log): one line and the metrics, from the Ctx
 //! ```
 //!
@@ -20,6 +23,7 @@
 
 use std::sync::Arc;
 
+use actix_web::http::header::{HeaderValue, X_FORWARDED_FOR};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::ctx::{Caller, Ctx, Flow};
@@ -104,13 +108,14 @@ async fn resolve_external(
     dapr: &DaprClient,
     ctx: &mut Ctx,
 ) -> Result<(Resolved, Option<Arc<Identity>>), RouteError> {
+    ctx.client = req.peer_addr().map(|peer| state.trusted_proxies.client(peer.ip(), req.headers())); // the peer, or what trusted proxies recorded
     let verifier = gate::verifier(state.verifier.as_deref())?; // 401 for everything while no verification is configured
     let target = target::external(req.path())?; // 400 malformed path, bad id; 403 addons, keel itself
     ctx.named(Destination::Plugin(target));
     let table = state.table()?; // 503 starting
     let who = gate::authenticate(verifier, req, dapr, &table, target).await?; // 401 no or bad token; 403 may not call the plugin
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
-    precheck::check(dapr, req, &table, state, target, who.as_deref()).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
+    precheck::check(dapr, req, &table, state, target, who.as_deref(), ctx.client).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
     let route = routes::endpoint(&table, target, &state.policy)?; // 404 unknown plugin; 503 not ACTIVE
     Ok((route, who)) // the table is let go here: a route swap cannot touch this request
 }
@@ -126,6 +131,9 @@ pub async fn proxy(
     let mut up = upstream::request(hop.dapr, hop.req, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
     if let Vouch::External(_) = vouch {
         hop.state.credentials.strip_for(&route.plugin, up.headers_mut()); // the client's token and credential cookies stay with keel (and auth)
+        if let Some(client) = ctx.client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+            up.headers_mut().insert(X_FORWARDED_FOR, client); // keel's word on the client's address, for auth's throttling
+        }
     }
     let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
     upstream::respond(res, &route, ctx.started, hop.state.max_body_bytes).await // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it

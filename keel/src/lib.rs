@@ -4,10 +4,12 @@
 //! from the registry's table, held in memory; keel's own refusals are in [`errors`].
 //!
 //! Where a request enters, is checked, and leaves: [`forward`]. The modules, by phase:
-//! [`ports`] (what each port serves) → [`target`] (path → target) → [`caller`] / [`gate`] (who
-//! calls) → [`precheck`] (the external hook) → [`routes`] (the table) → [`upstream`] (the hop to
-//! keel's sidecar) → [`access_log`] (the logging phase, reading [`ctx`]). Shared state:
-//! [`state`]; refusals: [`errors`]; counters: [`metrics`]; the table's loading: [`loader`].
+//! [`ports`] (what each port serves) → [`limits`] (the head's limits) → [`target`] (path →
+//! target) → [`client_addr`] (the client's address) → [`caller`] / [`gate`] (who calls, tenant
+//! enablement) → [`precheck`] (the external hook) → [`routes`] (the table) → [`upstream`] (the hop
+//! to keel's sidecar, less the client's [`credentials`]) → [`access_log`] (the logging phase,
+//! reading [`ctx`]). keel's own API: [`control`]. Shared state: [`state`]; refusals: [`errors`];
+//! counters: [`metrics`]; the table's loading: [`loader`].
 //!
 //! # How to use
 //!
@@ -26,6 +28,7 @@
 
 pub mod access_log;
 pub mod caller;
+pub mod client_addr;
 pub mod config;
 pub mod control;
 pub mod credentials;
@@ -34,6 +37,7 @@ pub mod errors;
 pub mod forward;
 pub mod gate;
 pub mod gateway;
+pub mod limits;
 pub mod loader;
 pub mod metrics;
 pub mod ports;
@@ -178,12 +182,13 @@ where
     let Port { listener, workers, shutdown_s, keep_alive, token, logged, routes } = port;
     let (state, sidecar) = (state.clone(), sidecar.clone());
     let server = HttpServer::new(move || {
-        // Middleware runs in reverse order of registration: the token check runs first, and the
-        // logging phase (outermost) sees every answer, the token check's refusals included.
+        // Middleware runs in reverse order of registration: the logging phase (outermost) sees
+        // every answer, then the head's limits (routing ports), then the token check.
         App::new()
             .app_data(state.clone())
             .app_data(web::Data::new(DaprClient::new(sidecar.clone())))
             .wrap(token.clone())
+            .wrap(Condition::new(logged, from_fn(limits::enforce)))
             .wrap(Condition::new(logged, from_fn(access_log::record)))
             .configure(routes.clone())
     })

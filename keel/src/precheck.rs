@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use actix_web::http::header::COOKIE;
 use actix_web::http::{Method, StatusCode};
@@ -53,6 +54,9 @@ pub struct Check<'a> {
     pub headers: BTreeMap<&'a str, Vec<Cow<'a, str>>>,
     /// Who keel verified the caller to be; `null` on an endpoint the plugin declared public.
     pub identity: Option<CheckIdentity<'a>>,
+    /// The client's address as keel decided it (the peer, or what a trusted proxy recorded:
+    /// [`crate::client_addr`]); the client's own forwarding headers are not in `headers`.
+    pub client: Option<String>,
 }
 
 /// The verified caller, as the hook sees it.
@@ -87,6 +91,7 @@ pub async fn check(
     state: &RouterState,
     Endpoint { plugin, endpoint }: Endpoint<'_>,
     who: Option<&Identity>,
+    client: Option<IpAddr>,
 ) -> Result<(), RouteError> {
     let Some(target) = hook(table) else { return Ok(()) };
     let policy = &state.policy;
@@ -107,6 +112,7 @@ pub async fn check(
         query: req.query_string(),
         headers: headers(req, &state.credentials),
         identity: who.map(|w| CheckIdentity { user: &w.sub, tenant: &w.tenant, roles: &w.roles }),
+        client: client.map(|ip| ip.to_string()),
     };
     let call = dapr.invoke(Method::POST, &route.plugin, &route.endpoint, Some(&check));
     let answer = match tokio::time::timeout(route.timeout, call).await {

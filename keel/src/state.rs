@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
+use super::client_addr::TrustedProxies;
 use super::config::Config;
 use super::credentials::Credentials;
 use super::errors::RouteError;
 use super::gate::TokenVerifier;
+use super::limits::HeadLimits;
 use super::metrics::Metrics;
 use super::precheck;
 use super::routes::{Applied, Policy, Routes};
@@ -27,6 +29,10 @@ pub struct RouterState {
     pub max_body_bytes: u64,
     /// Who may use keel's control API: the grants of internal callers.
     pub access: keel_sdk::access::Policy,
+    /// The request head's limits on the routing ports.
+    pub head_limits: HeadLimits,
+    /// The proxies whose `Forwarded`/`X-Forwarded-For` are believed.
+    pub trusted_proxies: TrustedProxies,
     /// What is removed from external requests before a plugin sees them.
     pub credentials: Credentials,
     /// The public port's token verifier, if any.
@@ -56,6 +62,13 @@ impl RouterState {
             },
             max_body_bytes: cfg.router.max_body_bytes,
             credentials: Credentials::new(&cfg.router.credential_cookies),
+            head_limits: HeadLimits {
+                target_bytes: cfg.router.max_target_bytes,
+                headers: cfg.router.max_headers,
+                header_bytes: cfg.router.max_header_bytes,
+            },
+            trusted_proxies: TrustedProxies::parse(&cfg.router.trusted_proxies)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
             // Every caller of keel's app port has a stamped app-id, so nothing is "local" here.
             access: keel_sdk::access::Policy { grants: cfg.router.grants.clone(), trust_local: false },
             verifier: cfg.verifier.clone(),

@@ -42,11 +42,15 @@ pub enum Vouch<'a> {
 
 /// Headers never copied from the caller: `dapr-*` are sidecar-stamped facts about the previous
 /// hop or sidecar controls (`dapr-app-id` would even redirect the call, `dapr-api-token` is
-/// keel's app token), `x-keel-*` are keel's to set, and awc sets `host`, the body framing and no
+/// keel's app token), `x-keel-*` are keel's to set, the forwarding headers (`forwarded`,
+/// `x-forwarded-for`, `x-real-ip`) are the caller's claims about its address, which keel
+/// decides itself ([`crate::client_addr`]), and awc sets `host`, the body framing and no
 /// `expect` (the caller's 100-continue was already answered by keel's server).
 pub(super) fn is_caller_only(name: &HeaderName) -> bool {
     let n = name.as_str();
-    n.starts_with("dapr-") || n.starts_with(KEEL_PREFIX) || matches!(n, "host" | "content-length" | "expect")
+    n.starts_with("dapr-")
+        || n.starts_with(KEEL_PREFIX)
+        || matches!(n, "host" | "content-length" | "expect" | "forwarded" | "x-forwarded-for" | "x-real-ip")
 }
 
 /// Headers never copied from the plugin's answer: the framing is keel's, and `x-keel-error` must

@@ -138,6 +138,10 @@ catalogue! {
     PointTaken => ("ERR_POINT_TAKEN", 409, Client),
     /// The request body is larger than the configured limit.
     BodyTooLarge => ("ERR_BODY_TOO_LARGE", 413, Client),
+    /// The request target (path and query) is longer than the configured limit.
+    UriTooLong => ("ERR_URI_TOO_LONG", 414, Client),
+    /// The request's headers are more, or larger, than the configured limits.
+    HeadersTooLarge => ("ERR_HEADERS_TOO_LARGE", 431, Client),
     /// Too many attempts (failed logins): slow down, see `Retry-After`.
     RateLimited => ("ERR_RATE_LIMITED", 429, Client),
     /// OAuth `invalid_request` (RFC 6749 §5.2).
