@@ -1,5 +1,6 @@
-//! Slowing down password guessing (issue 13 §7). Failed password grants are counted per user *and
-//! client address* and per client address alone; past a few free failures each further one makes
+//! Slowing down password guessing (issue 13 §7). Failed password grants (and client
+//! authentications, counted per client id as if it were a user) are counted per user *and client
+//! address* and per client address alone; past a few free failures each further one makes
 //! that key wait longer (doubling from `login_delay_base_ms` up to `login_delay_max_seconds`), and
 //! a waiting key is answered 429 with `Retry-After` before any password hash is computed, so a
 //! guessing client costs auth almost nothing and other users' logins keep their speed.

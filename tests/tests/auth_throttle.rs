@@ -2,7 +2,8 @@
 //! client address and per address: past the free failures the client gets 429 with a growing
 //! `Retry-After`, before any hash is computed, while the real user logs in from another address
 //! at once. The address is keel's `x-forwarded-for`, believed only from keel's sidecar. A refresh
-//! token used twice revokes its whole family (RFC 9700 §4.14.2), and only that family.
+//! token used twice revokes its whole family (RFC 9700 §4.14.2), and only that family. Client
+//! secrets are throttled like passwords.
 
 mod auth_support;
 
@@ -40,7 +41,7 @@ async fn login_from(
 #[actix_rt::test]
 async fn guessing_a_password_is_slowed_down_for_that_address_but_the_real_user_logs_in_elsewhere() {
     let mut p = Platform::new();
-    start(&mut p, auth_app(&[]), &["keel", "echo"]).await;
+    start(&mut p, auth_app(&[]), &["keel", "echo", "plugins"]).await;
     let bob = serde_json::json!({"username": "bob", "password": "bob-password"});
     let root = token(&p, "keel", "admin", ADMIN_PW, None).await;
     assert_eq!(call(&p, "keel", "POST", "v1/users", Body::Json(bob), Some(&root)).await.0, 201);
@@ -80,6 +81,23 @@ async fn guessing_a_password_is_slowed_down_for_that_address_but_the_real_user_l
     }
     let (status, _, body) = login_from(&p, "echo", "192.0.2.99", "bob", "guess").await;
     assert_eq!(status, 429, "{body}");
+
+    // Guessing a client's secret is throttled the same way.
+    let secret = serde_json::json!({"secret": "echo-client-secret"});
+    assert_eq!(call(&p, "plugins", "PUT", "v1/clients/echo", Body::Json(secret), None).await.0, 201);
+    let guess = [("grant_type", "client_credentials"), ("client_id", "echo"), ("client_secret", "guess")];
+    for _ in 0..6 {
+        assert_eq!(call(&p, "echo", "POST", "v1/oauth/token", Body::Form(&guess), None).await.0, 401);
+    }
+    let (status, body) = call(&p, "echo", "POST", "v1/oauth/token", Body::Form(&guess), None).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("ERR_RATE_LIMITED")), "{body}");
+    let right = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "echo"),
+        ("client_secret", "echo-client-secret"),
+    ];
+    let (status, body) = call(&p, "keel", "POST", "v1/oauth/token", Body::Form(&right), None).await;
+    assert_eq!(status, 200, "the client from elsewhere: {body}");
 }
 
 async fn refresh(p: &Platform, token: &str) -> (u16, Value) {

@@ -104,7 +104,7 @@ async fn client_grant(
             basic: true,
         });
     };
-    let client = match authenticate_client(state, store, creds).await {
+    let client = match authenticate_client(req, state, store, creds).await {
         Err(refused @ AuthError::OAuth { .. }) => {
             tracing::info!("Refused a client credentials grant");
             return Err(refused);
