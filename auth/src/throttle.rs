@@ -13,7 +13,8 @@
 //!
 //! The client address is what keel vouches for: the first `x-forwarded-for` entry, believed only
 //! when the caller's sidecar stamped `dapr-caller-app-id: keel`. Anyone else calling auth directly
-//! is counted under their app-id (or `local`).
+//! is counted under their app-id (or `local`). A call from keel without the header has no address:
+//! only its per-user count applies.
 //!
 //! Counts are per replica and in memory, bounded in number; a failure is forgotten after
 //! `login_delay_max_seconds` without another.
@@ -48,6 +49,21 @@ struct Count {
     wait_until: Instant,
 }
 
+/// Where a login came from: an address, or `None` when keel vouched for none (a keel that does
+/// not send `x-forwarded-for` yet). Without an address only the per-user count applies: one
+/// shared bucket for every client behind keel would let one attacker hold everybody back.
+pub type Address = Option<String>;
+
+/// The keys a login from `address` for `user` is counted under.
+fn keys(user: &str, address: &Address) -> Vec<Key> {
+    let at = address.as_deref().unwrap_or(KEEL_APP_ID);
+    let mut keys = vec![Key::UserAt(user.to_owned(), at.to_owned())];
+    if let Some(a) = address {
+        keys.push(Key::Address(a.clone()));
+    }
+    keys
+}
+
 /// The failure counts of one replica. `Send + Sync`.
 pub struct Throttle {
     counts: Mutex<HashMap<Key, Count>>,
@@ -70,10 +86,10 @@ impl Throttle {
     }
 
     /// `Err(wait)` (whole seconds) when `user` from `address` must wait before trying again.
-    pub fn check(&self, user: &str, address: &str) -> Result<(), Duration> {
+    pub fn check(&self, user: &str, address: &Address) -> Result<(), Duration> {
         let now = Instant::now();
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let wait = [Key::UserAt(user.to_owned(), address.to_owned()), Key::Address(address.to_owned())]
+        let wait = keys(user, address)
             .iter()
             .filter_map(|k| counts.get(k))
             .map(|c| c.wait_until.saturating_duration_since(now))
@@ -89,7 +105,7 @@ impl Throttle {
 
     /// Counts a failure of `user` from `address`; returns how long that address must now wait
     /// before trying `user` again (zero while failures are still free).
-    pub fn failed(&self, user: &str, address: &str) -> Duration {
+    pub fn failed(&self, user: &str, address: &Address) -> Duration {
         let now = Instant::now();
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if counts.len() >= MAX_KEYS {
@@ -98,12 +114,12 @@ impl Throttle {
                 counts.clear();
             }
         }
-        let keys = [
-            (Key::UserAt(user.to_owned(), address.to_owned()), self.free_per_user),
-            (Key::Address(address.to_owned()), self.free_per_address),
-        ];
         let mut longest = Duration::ZERO;
-        for (key, free) in keys {
+        for key in keys(user, address) {
+            let free = match key {
+                Key::UserAt(..) => self.free_per_user,
+                Key::Address(_) => self.free_per_address,
+            };
             let count = counts.entry(key).or_insert(Count { failures: 0, last: now, wait_until: now });
             if now.duration_since(count.last) > self.max {
                 *count = Count { failures: 0, last: now, wait_until: now };
@@ -118,9 +134,11 @@ impl Throttle {
     }
 
     /// A success of `user` from `address` clears that pair's count.
-    pub fn succeeded(&self, user: &str, address: &str) {
+    pub fn succeeded(&self, user: &str, address: &Address) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts.remove(&Key::UserAt(user.to_owned(), address.to_owned()));
+        if let Some(key) = keys(user, address).into_iter().next() {
+            counts.remove(&key);
+        }
     }
 
     /// The wait after the `failures`-th failure when `free` are free: the base, doubled for
@@ -136,8 +154,8 @@ impl Throttle {
 }
 
 /// The client address of a login: keel's `x-forwarded-for` (first entry) when keel's sidecar
-/// stamped the call, else `app:<caller>` or `local`.
-pub fn client_address(req: &HttpRequest) -> String {
+/// stamped the call (`None` when keel sent none), else `app:<caller>` or `local`.
+pub fn client_address(req: &HttpRequest) -> Address {
     match caller_app(req) {
         Some(KEEL_APP_ID) => req
             .headers()
@@ -146,16 +164,19 @@ pub fn client_address(req: &HttpRequest) -> String {
             .and_then(|v| v.split(',').next())
             .map(str::trim)
             .filter(|a| !a.is_empty())
-            .map(|a| keel_sdk::service::snippet(a.as_bytes()))
-            .unwrap_or_else(|| "keel".to_owned()),
-        Some(app) => format!("app:{app}"),
-        None => "local".to_owned(),
+            .map(|a| keel_sdk::service::snippet(a.as_bytes())),
+        Some(app) => Some(format!("app:{app}")),
+        None => Some("local".to_owned()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(a: &str) -> Address {
+        Some(a.to_owned())
+    }
 
     fn throttle() -> Throttle {
         let cfg = Config {
@@ -171,23 +192,24 @@ mod tests {
     #[test]
     fn failures_past_the_free_ones_wait_longer_each_time_up_to_the_maximum() {
         let t = throttle();
-        let waits: Vec<u64> = (0..10).map(|_| t.failed("platform/admin", "203.0.113.7").as_secs()).collect();
+        let waits: Vec<u64> =
+            (0..10).map(|_| t.failed("platform/admin", &at("203.0.113.7")).as_secs()).collect();
         assert_eq!(waits, [0, 0, 0, 1, 2, 4, 8, 16, 32, 60]);
-        assert!(t.check("platform/admin", "203.0.113.7").is_err());
+        assert!(t.check("platform/admin", &at("203.0.113.7")).is_err());
     }
 
     #[test]
     fn the_real_user_from_another_address_is_not_held_back() {
         let t = throttle();
         for _ in 0..8 {
-            t.failed("platform/admin", "203.0.113.7");
+            t.failed("platform/admin", &at("203.0.113.7"));
         }
-        assert!(t.check("platform/admin", "203.0.113.7").is_err());
-        assert!(t.check("platform/admin", "198.51.100.2").is_ok());
-        assert!(t.check("platform/bob", "203.0.113.7").is_ok(), "the address limit is not reached yet");
-        t.succeeded("platform/admin", "198.51.100.2");
+        assert!(t.check("platform/admin", &at("203.0.113.7")).is_err());
+        assert!(t.check("platform/admin", &at("198.51.100.2")).is_ok());
+        assert!(t.check("platform/bob", &at("203.0.113.7")).is_ok(), "the address limit is not reached yet");
+        t.succeeded("platform/admin", &at("198.51.100.2"));
         assert!(
-            t.check("platform/admin", "203.0.113.7").is_err(),
+            t.check("platform/admin", &at("203.0.113.7")).is_err(),
             "another address's success clears nothing"
         );
     }
@@ -196,9 +218,22 @@ mod tests {
     fn spraying_many_users_from_one_address_is_held_back_by_the_address_count() {
         let t = throttle();
         for i in 0..11 {
-            t.failed(&format!("platform/user{i}"), "203.0.113.7");
+            t.failed(&format!("platform/user{i}"), &at("203.0.113.7"));
         }
-        assert!(t.check("platform/someone-new", "203.0.113.7").is_err());
-        assert!(t.check("platform/someone-new", "198.51.100.2").is_ok());
+        assert!(t.check("platform/someone-new", &at("203.0.113.7")).is_err());
+        assert!(t.check("platform/someone-new", &at("198.51.100.2")).is_ok());
+    }
+
+    #[test]
+    fn without_an_address_from_keel_only_the_user_count_applies() {
+        let t = throttle();
+        for i in 0..20 {
+            t.failed(&format!("platform/user{i}"), &None);
+        }
+        assert!(t.check("platform/someone-new", &None).is_ok(), "no shared bucket for everyone behind keel");
+        for _ in 0..4 {
+            t.failed("platform/admin", &None);
+        }
+        assert!(t.check("platform/admin", &None).is_err());
     }
 }

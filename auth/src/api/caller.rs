@@ -69,7 +69,7 @@ pub async fn authenticate_client(
     let valid = PluginId::parse(&creds.id).is_ok();
     let who = if valid { format!("client/{}", creds.id) } else { "client/<malformed>".to_owned() };
     if let Err(retry_after) = state.throttle.check(&who, &address) {
-        tracing::info!(%address, "Throttled a client authentication");
+        tracing::info!(address = ?address, "Throttled a client authentication");
         return Err(AuthError::Throttled { retry_after });
     }
     let record = if valid { client_record(store, &creds.id).await? } else { None };

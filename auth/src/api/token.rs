@@ -65,7 +65,7 @@ async fn password_grant(
     let valid = check_username(username).is_ok() && check_label("tenant", tenant).is_ok();
     let who = if valid { format!("{tenant}/{username}") } else { "<malformed>".to_owned() };
     if let Err(retry_after) = state.throttle.check(&who, &address) {
-        tracing::info!(tenant = %snippet(tenant.as_bytes()), %address, "Throttled a password grant");
+        tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, "Throttled a password grant");
         return Err(AuthError::Throttled { retry_after });
     }
     // Malformed names cannot exist: no store read for them (the answer stays the same).
@@ -78,7 +78,7 @@ async fn password_grant(
         // The user name is not logged: people type passwords into the wrong field.
         _ => {
             let wait = state.throttle.failed(&who, &address);
-            tracing::info!(tenant = %snippet(tenant.as_bytes()), %address, wait_ms = wait.as_millis() as u64, "Refused a password grant");
+            tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, wait_ms = wait.as_millis() as u64, "Refused a password grant");
             return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
         }
     };
