@@ -72,6 +72,15 @@ pub struct Config {
     pub max_concurrent_hashes: usize,
     /// Shortest password accepted.
     pub min_password_length: usize,
+    /// Failed logins of one user from one client address before each further one waits
+    /// (`crate::throttle`).
+    pub login_free_failures: u32,
+    /// Failed logins from one client address, whichever users, before each further one waits.
+    pub login_free_failures_per_address: u32,
+    /// The first wait; each further failure doubles it.
+    pub login_delay_base_ms: u64,
+    /// The longest wait, and how long a failure is remembered.
+    pub login_delay_max_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -117,6 +126,10 @@ impl Default for Config {
             argon2_parallelism: argon.p_cost(),
             max_concurrent_hashes: 0,
             min_password_length: 8,
+            login_free_failures: 5,
+            login_free_failures_per_address: 20,
+            login_delay_base_ms: 1_000,
+            login_delay_max_seconds: 900,
         }
     }
 }
@@ -151,6 +164,9 @@ impl Config {
         }
         if self.reload_interval_ms == 0 || self.store_timeout_ms == 0 {
             return bad("reload_interval_ms and store_timeout_ms must be above 0".into());
+        }
+        if self.login_delay_base_ms == 0 || self.login_delay_max_seconds == 0 {
+            return bad("login_delay_base_ms and login_delay_max_seconds must be above 0".into());
         }
         if let Err(e) = self.argon2_params() {
             return bad(format!("argon2 parameters: {e}"));

@@ -4,7 +4,7 @@
 
 use crate::error::AuthError;
 use crate::model::keys::{self, TENANTS_KEY};
-use crate::model::{Directory, TenantRecord, UserRecord, UsersDoc};
+use crate::model::{Directory, RoleRecord, TenantRecord, UserRecord, UsersDoc};
 use crate::store::{delete_if, retry_races, upsert_if, Store, Versioned};
 
 /// The answer for a tenant that does not exist or that the caller may not see.
@@ -81,13 +81,21 @@ pub async fn delete_tenant(store: &Store, id: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Deletes role `role` of tenant `tenant` and takes it away from every user holding it, in one
+/// Deletes role `role` of tenant `tenant` (once `allowed` accepts its record) and takes it away from every user holding it, in one
 /// transaction (a user never keeps a role that no longer exists, and a role created later under
 /// the same name starts without holders).
-pub async fn delete_role(store: &Store, tenant: &str, role: &str) -> Result<(), AuthError> {
+pub async fn delete_role(
+    store: &Store,
+    tenant: &str,
+    role: &str,
+    allowed: impl Fn(&RoleRecord) -> Result<(), AuthError>,
+) -> Result<(), AuthError> {
+    let allowed = &allowed;
     retry_races("the tenant directory", || async move {
         let Versioned { value: mut dir, etag } = directory(store).await?;
         let record = dir.tenants.get_mut(tenant).ok_or_else(|| tenant_not_found(tenant))?;
+        // Checked on the version the transaction is conditional on.
+        allowed(record.roles.get(role).ok_or_else(|| role_not_found(tenant, role))?)?;
         if record.roles.remove(role).is_none() {
             return Err(role_not_found(tenant, role));
         }

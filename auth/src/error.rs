@@ -48,6 +48,10 @@ pub enum AuthError {
         basic: bool,
     },
 
+    /// Too many failed logins from this client: wait (`Retry-After`) before trying again.
+    #[error("too many failed logins; retry in {} s", .retry_after.as_secs().max(1))]
+    Throttled { retry_after: std::time::Duration },
+
     // === the platform ===
     /// The sidecar or the state store failed (the cause is logged, not sent).
     #[error("{}", store_message(.0))]
@@ -129,6 +133,7 @@ impl PlatformError for AuthError {
             Self::NotFound(_) => Code::NotFound,
             Self::Conflict(_) => Code::Conflict,
             Self::OAuth { code, .. } => code.code(),
+            Self::Throttled { .. } => Code::RateLimited,
             Self::Store(DaprError::Connect { .. }) => Code::SidecarUnavailable,
             Self::Store(_) => Code::StoreUnavailable,
             Self::Contention(_) => Code::Contention,
@@ -139,6 +144,13 @@ impl PlatformError for AuthError {
     fn detail(&self) -> Option<String> {
         match self {
             Self::Store(e) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Throttled { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

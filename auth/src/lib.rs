@@ -43,6 +43,7 @@ pub mod state;
 pub mod store;
 #[cfg(test)]
 pub mod testing;
+pub mod throttle;
 pub mod tokens;
 
 use std::io;

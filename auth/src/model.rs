@@ -32,6 +32,11 @@ pub mod keys {
     pub fn refresh(hash: &str) -> String {
         format!("auth/refresh/{hash}")
     }
+
+    /// The mark of a revoked refresh-token family (one login's chain of refresh tokens).
+    pub fn refresh_family(family: &str) -> String {
+        format!("auth/refresh-family/{family}")
+    }
 }
 
 /// Every tenant, with its roles and their grants ([`keys::TENANTS_KEY`]). Keel reads the grants
@@ -173,6 +178,21 @@ pub struct RefreshRecord {
     pub exp: u64,
     /// When this token was issued.
     pub iat: u64,
+    /// The login this token descends from: every refresh token a refresh answers shares it.
+    /// (Empty in older records: the token is then its own family.)
+    #[serde(default)]
+    pub family: String,
+    /// Already exchanged for a new token: a second use means it was stolen, and revokes the
+    /// family (RFC 9700 §4.14.2).
+    #[serde(default)]
+    pub used: bool,
+}
+
+/// A revoked refresh-token family ([`keys::refresh_family`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedFamily {
+    /// When the reuse was seen.
+    pub revoked_at: u64,
 }
 
 impl From<&TenantRecord> for TenantView {

@@ -15,6 +15,7 @@ use crate::model::keys::{KEYRING, REVOKED_KEY};
 use crate::passwords::Hasher;
 use crate::sealing::Sealer;
 use crate::store::Store;
+use crate::throttle::Throttle;
 use crate::Config;
 
 /// The identity service's in-memory state, shared by every worker; `Send + Sync`.
@@ -27,6 +28,8 @@ pub struct AuthState {
     pub verifier: Verifier,
     /// Seals and opens the private keys at rest.
     pub sealer: Sealer,
+    /// Failed-login counts (password guessing).
+    pub throttle: Throttle,
     signer: RwLock<Option<Arc<Signer>>>,
     jwks: RwLock<Arc<JwkSet>>,
     /// Last reload of the key ring triggered by an unknown `kid` (another replica rotated).
@@ -41,6 +44,7 @@ impl AuthState {
         let hasher = Hasher::new(params, cfg.max_concurrent_hashes)?;
         let verifier = Verifier::new(cfg.verifier());
         Ok(Self {
+            throttle: Throttle::new(&cfg),
             cfg,
             hasher,
             verifier,

@@ -1,6 +1,9 @@
 //! Issuing, refreshing and revoking tokens. Access tokens are JWTs signed by the current key;
-//! refresh tokens are random strings of which only the SHA-256 is stored, consumed on use (a
-//! refresh answers a new refresh token) and bounded by the login's absolute expiry.
+//! refresh tokens are random strings of which only the SHA-256 is stored, used once (a refresh
+//! answers a new refresh token of the same family) and bounded by the login's absolute expiry. A
+//! used token is kept, marked used, until the login expires: presenting it again means two parties
+//! hold the chain, so the whole family is revoked and the legitimate holder logs in again
+//! (refresh token rotation with reuse detection, RFC 9700 §4.14.2).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -13,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::authorize::scope_of;
 use crate::error::{AuthError, OAuthCode};
 use crate::model::keys::{self, REVOKED_KEY};
-use crate::model::{RefreshRecord, TenantRecord, UserRecord};
+use crate::model::{RefreshRecord, RevokedFamily, TenantRecord, UserRecord};
 use crate::state::AuthState;
 use crate::store::{is_race, Store};
 
@@ -46,14 +49,15 @@ pub fn claims(
 }
 
 /// Tokens for `user` of `tenant`: an access token (with the scope the user's roles give there,
-/// [`scope_of`]) and a refresh token valid until `refresh_exp` (a new login: now + the refresh
-/// lifetime).
+/// [`scope_of`]) and a refresh token of `family` valid until `refresh_exp` (a new login: no
+/// family, a new one, and now + the refresh lifetime).
 pub async fn issue_for_user(
     state: &AuthState,
     store: &Store,
     tenant: &TenantRecord,
     user: &UserRecord,
     refresh_exp: Option<u64>,
+    family: Option<String>,
 ) -> Result<TokenResponse, AuthError> {
     let now = now_secs();
     let refresh_exp = refresh_exp.unwrap_or(now + state.cfg.refresh_token_ttl_seconds);
@@ -68,6 +72,8 @@ pub async fn issue_for_user(
         generation: user.generation,
         exp: refresh_exp,
         iat: now,
+        family: family.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+        used: false,
     };
     // The TTL lets the store drop dead records by itself; `exp` is still checked on use.
     let ttl = refresh_exp.saturating_sub(now).max(1);
@@ -101,28 +107,72 @@ pub fn issue_for_client(state: &AuthState, client_id: &str) -> Result<TokenRespo
     })
 }
 
-/// Uses up refresh token `token`: its record, which is deleted so the token works once. Unknown,
-/// expired, or already used (a concurrent use won) are all `invalid_grant`.
+/// Uses up refresh token `token`: its record, which is marked used so the token works once.
+/// Unknown or expired is `invalid_grant`; so is a used token (or one a concurrent use won), which
+/// also revokes its whole family: the legitimate holder and the thief both lose the chain.
 pub async fn redeem_refresh(store: &Store, token: &str) -> Result<RefreshRecord, AuthError> {
     let invalid =
         || AuthError::oauth(OAuthCode::InvalidGrant, "the refresh token is invalid, expired or revoked");
-    let key = keys::refresh(&refresh_hash(token));
+    let hash = refresh_hash(token);
+    let key = keys::refresh(&hash);
     let found = store.get::<RefreshRecord>(&key).await?.ok_or_else(invalid)?;
-    match store.delete_if(&key, found.etag.as_deref()).await {
-        Ok(()) => {}
-        Err(e) if is_race(&e) => return Err(invalid()),
-        Err(e) => return Err(e),
+    let mut record = found.value;
+    if record.family.is_empty() {
+        record.family = hash;
     }
-    if found.value.exp <= now_secs() {
+    let now = now_secs();
+    if record.exp <= now {
         return Err(invalid());
     }
-    Ok(found.value)
+    if record.used {
+        revoke_family(store, &record, now).await?;
+        return Err(invalid());
+    }
+    if store.get::<RevokedFamily>(&keys::refresh_family(&record.family)).await?.is_some() {
+        return Err(invalid());
+    }
+    let used = RefreshRecord { used: true, ..record.clone() };
+    let ttl = record.exp.saturating_sub(now).max(1);
+    match store.put_if(&key, &used, found.etag, Some(ttl)).await {
+        Ok(()) => Ok(record),
+        // Used at the same moment by someone else: a reuse as well.
+        Err(e) if is_race(&e) => {
+            revoke_family(store, &record, now).await?;
+            Err(invalid())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Marks `record`'s family revoked (until the login would have expired).
+async fn revoke_family(store: &Store, record: &RefreshRecord, now: u64) -> Result<(), AuthError> {
+    let ttl = record.exp.saturating_sub(now).max(1);
+    let mark = RevokedFamily { revoked_at: now };
+    store.put_if(&keys::refresh_family(&record.family), &mark, None, Some(ttl)).await.or_else(|e| {
+        // Revoked already (a third use, or two at once): nothing more to do.
+        if is_race(&e) {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    tracing::warn!(user = %record.username, tenant = %record.tenant, "A used refresh token was presented again: revoked every refresh token of that login");
+    Ok(())
 }
 
 /// Looks at refresh token `token` without using it up.
 pub async fn peek_refresh(store: &Store, token: &str) -> Result<Option<RefreshRecord>, AuthError> {
-    let record = store.get::<RefreshRecord>(&keys::refresh(&refresh_hash(token))).await?;
-    Ok(record.map(|r| r.value).filter(|r| r.exp > now_secs()))
+    let hash = refresh_hash(token);
+    let Some(found) = store.get::<RefreshRecord>(&keys::refresh(&hash)).await? else {
+        return Ok(None);
+    };
+    let record = found.value;
+    if record.exp <= now_secs() || record.used {
+        return Ok(None);
+    }
+    let family = if record.family.is_empty() { hash } else { record.family.clone() };
+    let revoked = store.get::<RevokedFamily>(&keys::refresh_family(&family)).await?.is_some();
+    Ok((!revoked).then_some(record))
 }
 
 /// Revokes refresh token `token` (deletes its record; unknown tokens are fine).

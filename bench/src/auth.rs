@@ -1,4 +1,6 @@
-//! auth in the benchmark: a token for the external path, and the password grant's latency.
+//! auth in the benchmark: a token for the external path, the password grant's latency, and the
+//! same under a password-guessing attack (how fast one client can really try passwords, and what
+//! a normal login from elsewhere costs meanwhile).
 
 use std::time::Duration;
 
@@ -11,6 +13,56 @@ pub const GRANT_RATE: u32 = 20;
 
 fn form(password: &str) -> String {
     format!("grant_type=password&username=admin&password={password}")
+}
+
+/// The attacker's address and the real user's, as keel would pass them (`x-forwarded-for`).
+const ATTACKER: &str = "203.0.113.7";
+const ELSEWHERE: &str = "198.51.100.2";
+
+/// What the guessing attack measured: the attacker's run, and the real user's logins meanwhile.
+pub struct UnderAttack {
+    /// The attacker's run; its `rps` is the rate of *real tries* (answers other than 429).
+    pub guessing: Measured,
+    /// Normal logins at [`GRANT_RATE`] from another address during the attack.
+    pub login: Measured,
+}
+
+/// One client guessing `admin`'s password as fast as it can (8 connections, no rate limit) from
+/// one address through keel's sidecar (so its `x-forwarded-for` is believed, as keel's is),
+/// while the real admin logs in at [`GRANT_RATE`] from another address, for `seconds`.
+pub async fn measure_guessing(
+    oha: &std::path::Path,
+    cpus: &str,
+    platform: &Platform,
+    password: &str,
+    seconds: u64,
+) -> Result<UnderAttack, String> {
+    let url = format!("{}/v1.0/invoke/auth/method/v1/oauth/token", platform.dapr_url("keel"));
+    let duration = Duration::from_secs(seconds.max(2));
+    let (wrong, right) = (platform.dir().join("guess-form"), platform.dir().join("login-form"));
+    std::fs::write(&wrong, form("not-the-password")).map_err(|e| e.to_string())?;
+    std::fs::write(&right, form(password)).map_err(|e| e.to_string())?;
+    let load = |body, from: &str, rate| Load {
+        url: url.clone(),
+        headers: vec![
+            "content-type: application/x-www-form-urlencoded".into(),
+            format!("x-forwarded-for: {from}"),
+        ],
+        body,
+        rate,
+        duration,
+        connections: 8,
+        finish_in_flight: false,
+    };
+    let attack = load(wrong, ATTACKER, None);
+    let (oha_attack, cpus_attack) = (oha.to_path_buf(), cpus.to_owned());
+    let attacker = std::thread::spawn(move || load::run(&oha_attack, &cpus_attack, &attack));
+    let login = load::run(oha, cpus, &load(right, ELSEWHERE, Some(GRANT_RATE)))?;
+    let mut guessing = attacker.join().map_err(|_| "the attacking load panicked".to_owned())??;
+    let answered: u64 = guessing.statuses.values().sum();
+    let tries = answered - guessing.statuses.get(&429).copied().unwrap_or(0);
+    guessing.rps = tries as f64 / duration.as_secs_f64();
+    Ok(UnderAttack { guessing, login })
 }
 
 /// An access token for the super-admin, from auth through `sidecar` (retried while auth starts).

@@ -41,6 +41,8 @@ pub struct Measured {
     pub p90: f64,
     pub p99: f64,
     pub p999: f64,
+    /// Answers by HTTP status (what a throttled run's 429s are counted from).
+    pub statuses: BTreeMap<u16, u64>,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +53,9 @@ struct OhaJson {
     /// Requests that got no response, by what went wrong.
     #[serde(rename = "errorDistribution", default)]
     errors: BTreeMap<String, u64>,
+    /// Answers by status code (as text keys).
+    #[serde(rename = "statusCodeDistribution", default)]
+    statuses: BTreeMap<String, u64>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +117,7 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
         p90: ms(parsed.latency.p90),
         p99: ms(parsed.latency.p99),
         p999: ms(parsed.latency.p999),
+        statuses: parsed.statuses.iter().filter_map(|(k, n)| Some((k.parse().ok()?, *n))).collect(),
     })
 }
 

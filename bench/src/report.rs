@@ -180,7 +180,15 @@ mod tests {
             body: "1 KiB".into(),
             plugins: 1,
             rate: None,
-            measured: Measured { rps: 10.0, success_rate: 1.0, p50: 1.0, p90: 1.0, p99: 1.0, p999: 1.0 },
+            measured: Measured {
+                rps: 10.0,
+                success_rate: 1.0,
+                p50: 1.0,
+                p90: 1.0,
+                p99: 1.0,
+                p999: 1.0,
+                ..Measured::default()
+            },
         };
         let missing = [
             NotMeasured {

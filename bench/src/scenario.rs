@@ -107,6 +107,7 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     let rounds = judged_rounds(&rig, &paths, &meter, &plan)?;
     let Figures { mut rows, resources } = measure_every_path(&rig, &paths, &meter, &plan).await?;
     rows.push(password_grant(&rig, &meter).await?);
+    rows.extend(password_guessing(&rig, &meter).await?);
     // The targets against what was measured, and the report, which says what was not measured.
     let nginx_missing = rig.nginx.as_ref().err();
     let verdicts = judge(&rows, &resources, &rounds, plan.hop_rate, nginx_missing);
@@ -483,6 +484,34 @@ async fn password_grant(rig: &Rig, meter: &Meter) -> Result<Row, String> {
         rate: Some(auth::GRANT_RATE),
         measured: grant,
     })
+}
+
+/// A password-guessing attack on auth (issue 13 §7): the rate one client really tries passwords
+/// at (answers other than 429, per second), and a normal login's latency from another address
+/// meanwhile (20 logins/s).
+async fn password_guessing(rig: &Rig, meter: &Meter) -> Result<[Row; 2], String> {
+    let run =
+        auth::measure_guessing(&meter.oha, LOAD_CPUS, &rig.platform, ADMIN_PASSWORD, meter.seconds).await?;
+    eprintln!(
+        "password guessing: {:.1} tries/s; a normal login meanwhile: p50 {:.1} ms, p99 {:.1} ms",
+        run.guessing.rps, run.login.p50, run.login.p99
+    );
+    Ok([
+        Row {
+            path: "auth password guessing, one client (tries/s)".into(),
+            body: "form".into(),
+            plugins: 0,
+            rate: None,
+            measured: run.guessing,
+        },
+        Row {
+            path: "auth password grant during guessing".into(),
+            body: "form".into(),
+            plugins: 0,
+            rate: Some(auth::GRANT_RATE),
+            measured: run.login,
+        },
+    ])
 }
 
 /// Writes `doc` (with the previous report's hand-written notes) to `--out`, or for `--smoke` to

@@ -53,6 +53,14 @@ fn the_benchmark_measures_every_path_and_reports_every_target() {
         table_row(&tables, "### form bodies, 0 registered plugin(s)", "auth password grant", "20 req/s");
     let grant = grant.unwrap_or_else(|| panic!("password grant not measured:\n{ctx}"));
     all_positive(grant, 2..8, &ctx);
+    // A guessing attack: the rate one client really tries passwords at, and a normal login then.
+    for (path, load) in [
+        ("auth password guessing, one client (tries/s)", "saturation"),
+        ("auth password grant during guessing", "20 req/s"),
+    ] {
+        let row = table_row(&tables, "### form bodies, 0 registered plugin(s)", path, load);
+        all_positive(row.unwrap_or_else(|| panic!("{path} not measured:\n{ctx}")), 2..8, &ctx);
+    }
 
     // The router's targets are judged on interleaved rounds of each comparison.
     let rounds = table(&tables, "### Interleaved rounds (what the router's targets are judged on)", &ctx);

@@ -57,19 +57,27 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Arc<Identity>, AuthError>
 }
 
 /// Checks client credentials against the stored secret hashes: the client's id, or
-/// `invalid_client` (an unknown client costs the same hash as a wrong secret).
+/// `invalid_client` (an unknown client costs the same hash as a wrong secret). Guessing a client's
+/// secret is throttled like guessing a password ([`crate::throttle`], per client and address).
 pub async fn authenticate_client(
+    req: &HttpRequest,
     state: &AuthState,
     store: &Store,
     creds: ClientCredentials,
 ) -> Result<String, AuthError> {
-    let record = match PluginId::parse(&creds.id) {
-        Ok(_) => client_record(store, &creds.id).await?,
-        Err(_) => None,
-    };
+    let address = crate::throttle::client_address(req);
+    let valid = PluginId::parse(&creds.id).is_ok();
+    let who = if valid { format!("client/{}", creds.id) } else { "client/<malformed>".to_owned() };
+    if let Err(retry_after) = state.throttle.check(&who, &address) {
+        tracing::info!(address = ?address, "Throttled a client authentication");
+        return Err(AuthError::Throttled { retry_after });
+    }
+    let record = if valid { client_record(store, &creds.id).await? } else { None };
     if state.hasher.verify(creds.secret, record.map(|r| r.secret_hash)).await? {
+        state.throttle.succeeded(&who, &address);
         Ok(creds.id)
     } else {
+        state.throttle.failed(&who, &address);
         Err(AuthError::OAuth {
             code: OAuthCode::InvalidClient,
             description: "client authentication failed".into(),

@@ -76,7 +76,7 @@ pub async fn introspect(
     let form = Form::parse(&req, &body)?;
     match form.client_credentials(&req)? {
         Some(creds) => {
-            authenticate_client(&state, &store, creds).await?;
+            authenticate_client(&req, &state, &store, creds).await?;
         }
         None if bearer_token(req.headers()).is_ok() => {
             super::caller::authenticate(&req).await?;
@@ -128,7 +128,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     if let Some(creds) = form.client_credentials(&req)? {
-        authenticate_client(&state, &store, creds).await?;
+        authenticate_client(&req, &state, &store, creds).await?;
     }
     let token = form.require("token")?;
     if token.starts_with(REFRESH_PREFIX) {

@@ -119,9 +119,10 @@ pub async fn delete(
             name.as_str()
         )));
     }
-    let record = directory::tenant(&store, &tenant).await?;
-    may_edit_role(me, &tenant, &name, record.roles.get(name.as_str()), false)?;
-    directory::delete_role(&store, &tenant, &name).await?;
+    directory::delete_role(&store, &tenant, &name, |role| {
+        may_edit_role(me, &tenant, &name, Some(role), false)
+    })
+    .await?;
     tracing::info!(role = %name, tenant = %tenant, by = %me.sub, "Deleted a role");
     Ok(HttpResponse::Ok().json(Envelope::ok()))
 }

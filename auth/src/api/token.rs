@@ -14,7 +14,7 @@ use crate::error::{AuthError, OAuthCode};
 use crate::model::{check_label, check_username};
 use crate::state::AuthState;
 use crate::store::Store;
-use crate::tokens;
+use crate::{throttle, tokens};
 use keel_sdk::management::auth::TokenResponse;
 
 /// `POST /v1/oauth/token`: form body with `grant_type` and the grant's parameters.
@@ -26,7 +26,7 @@ pub async fn token(
 ) -> Result<HttpResponse, AuthError> {
     let form = Form::parse(&req, &body)?;
     let answer = match form.require("grant_type")? {
-        "password" => password_grant(&state, &store, &form).await?,
+        "password" => password_grant(&req, &state, &store, &form).await?,
         "client_credentials" => client_grant(&req, &state, &store, &form).await?,
         "refresh_token" => refresh_grant(&state, &store, &form).await?,
         other => {
@@ -49,15 +49,27 @@ pub fn no_store(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
 }
 
 /// `username`, `password` and the extension parameter `tenant` (default: the platform tenant).
-async fn password_grant(state: &AuthState, store: &Store, form: &Form) -> Result<TokenResponse, AuthError> {
+/// A client address that failed too often for this user (or at all) waits first
+/// ([`crate::throttle`]): 429 before any hash is computed.
+async fn password_grant(
+    req: &HttpRequest,
+    state: &AuthState,
+    store: &Store,
+    form: &Form,
+) -> Result<TokenResponse, AuthError> {
     let username = form.require("username")?;
     let password = form.require("password")?;
     let tenant = form.get("tenant").unwrap_or(PLATFORM_TENANT);
+    let address = throttle::client_address(req);
+    // Malformed names cannot exist; they share one count (and bound the memory counts take).
+    let valid = check_username(username).is_ok() && check_label("tenant", tenant).is_ok();
+    let who = if valid { format!("{tenant}/{username}") } else { "<malformed>".to_owned() };
+    if let Err(retry_after) = state.throttle.check(&who, &address) {
+        tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, "Throttled a password grant");
+        return Err(AuthError::Throttled { retry_after });
+    }
     // Malformed names cannot exist: no store read for them (the answer stays the same).
-    let user = match (check_username(username), check_label("tenant", tenant)) {
-        (Ok(()), Ok(())) => directory::find_user(store, tenant, username).await?,
-        _ => None,
-    };
+    let user = if valid { directory::find_user(store, tenant, username).await? } else { None };
     // Checked against a decoy hash when there is no such user, so both failures cost the same.
     let matched =
         state.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
@@ -65,12 +77,14 @@ async fn password_grant(state: &AuthState, store: &Store, form: &Form) -> Result
         Some(u) if matched && !u.disabled => u,
         // The user name is not logged: people type passwords into the wrong field.
         _ => {
-            tracing::info!(tenant = %snippet(tenant.as_bytes()), "Refused a password grant");
+            let wait = state.throttle.failed(&who, &address);
+            tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, wait_ms = wait.as_millis() as u64, "Refused a password grant");
             return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
         }
     };
+    state.throttle.succeeded(&who, &address);
     let record = directory::tenant(store, tenant).await?;
-    let answer = tokens::issue_for_user(state, store, &record, &user, None).await?;
+    let answer = tokens::issue_for_user(state, store, &record, &user, None, None).await?;
     tracing::info!(user = %user.username, tenant, "Issued tokens (password grant)");
     Ok(answer)
 }
@@ -90,7 +104,7 @@ async fn client_grant(
             basic: true,
         });
     };
-    let client = match authenticate_client(state, store, creds).await {
+    let client = match authenticate_client(req, state, store, creds).await {
         Err(refused @ AuthError::OAuth { .. }) => {
             tracing::info!("Refused a client credentials grant");
             return Err(refused);
@@ -110,7 +124,9 @@ async fn refresh_grant(state: &AuthState, store: &Store, form: &Form) -> Result<
     match user {
         Some(u) if !u.disabled && u.generation == record.generation => {
             let tenant = directory::tenant(store, &record.tenant).await?;
-            let answer = tokens::issue_for_user(state, store, &tenant, &u, Some(record.exp)).await?;
+            let answer =
+                tokens::issue_for_user(state, store, &tenant, &u, Some(record.exp), Some(record.family))
+                    .await?;
             tracing::info!(user = %u.username, tenant = %record.tenant, "Issued tokens (refresh grant)");
             Ok(answer)
         }

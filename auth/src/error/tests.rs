@@ -53,9 +53,10 @@ fn variant(e: &AuthError) -> usize {
         AuthError::Store(_) => 6,
         AuthError::Contention(_) => 7,
         AuthError::Internal(_) => 8,
+        AuthError::Throttled { .. } => 9,
     }
 }
-const VARIANTS: usize = 9;
+const VARIANTS: usize = 10;
 
 /// Every rule a caller can be refused by; exhaustive like [`variant`].
 fn every_denial() -> Vec<Denied> {
@@ -104,6 +105,10 @@ fn every_case() -> Vec<(AuthError, Expected)> {
         (
             AuthError::NotFound("tenant \"globex\" not found".into()),
             expect(404, "ERR_NOT_FOUND", Fault::Client, "tenant \"globex\" not found"),
+        ),
+        (
+            AuthError::Throttled { retry_after: Duration::from_secs(4) },
+            expect(429, "ERR_RATE_LIMITED", Fault::Client, "too many failed logins; retry in 4 s"),
         ),
         (
             AuthError::Conflict("you cannot delete yourself".into()),
