@@ -127,8 +127,21 @@ pub async fn proxy(
     vouch: Vouch<'_>,
     ctx: &mut Ctx,
 ) -> Result<HttpResponse, RouteError> {
+    proxy_via(hop, route, None, vouch, ctx).await
+}
+
+/// [`proxy`] to another invocation target than the plugin's app-id (`invoke_id`: a pushed
+/// service's URL, Dapr's non-Dapr endpoint invocation, `gateway`), everything else the same.
+pub async fn proxy_via(
+    hop: Hop<'_>,
+    route: Resolved,
+    invoke_id: Option<&str>,
+    vouch: Vouch<'_>,
+    ctx: &mut Ctx,
+) -> Result<HttpResponse, RouteError> {
     ctx.resolved(&route);
-    let mut up = upstream::request(hop.dapr, hop.req, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
+    let target = invoke_id.unwrap_or(&route.plugin);
+    let mut up = upstream::request_to(hop.dapr, hop.req, target, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
     if let Vouch::External(_) = vouch {
         hop.state.credentials.strip_for(&route.plugin, up.headers_mut()); // the client's token and credential cookies stay with keel (and auth)
         if let Some(client) = ctx.client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
@@ -136,5 +149,8 @@ pub async fn proxy(
         }
     }
     let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
-    upstream::respond(res, &route, ctx.started, hop.state.max_body_bytes).await // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
+                                                                                              // The sidecar names the target as it decoded it (a pushed service's URL itself).
+    let named = percent_encoding::percent_decode_str(target).decode_utf8_lossy();
+    upstream::respond(res, &route, &named, ctx.started, hop.state.max_body_bytes).await
+    // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
 }

@@ -163,19 +163,9 @@ fn send_error(err: SendRequestError, route: &Resolved, limit: u64) -> RouteError
 
 /// Turns the sidecar's answer into the response: the plugin's status, headers and body as they
 /// are, streamed, except that the sidecar's own invocation failures (`ERR_DIRECT_INVOKE`) become
-/// 502 (or 504 when it gave up on time).
+/// 502 (or 504 when it gave up on time, 413 over its body `limit`). `invoke_id` is the target as
+/// the sidecar names it in those failures (the plugin's app-id, or a pushed service's URL).
 pub async fn respond(
-    res: awc::ClientResponse,
-    route: &Resolved,
-    started: Instant,
-    limit: u64,
-) -> Result<HttpResponse, RouteError> {
-    respond_from(res, route, &route.plugin, started, limit).await
-}
-
-/// [`respond`] for a request sent with [`request_to`]: the sidecar's invocation failures name
-/// `invoke_id` (a pushed service's URL), not the plugin.
-pub async fn respond_from(
     mut res: awc::ClientResponse,
     route: &Resolved,
     invoke_id: &str,
@@ -191,8 +181,8 @@ pub async fn respond_from(
             .map_err(|_| RouteError::Timeout { plugin: route.plugin.clone(), after: route.timeout })?
             .map_err(|e| RouteError::Unreachable { plugin: route.plugin.clone(), detail: e.to_string() })?;
         if complete {
-            if let Some(failure) =
-                sidecar_invoke_error(status, &head).and_then(|e| invoke_failure(route, invoke_id, e.message, limit))
+            if let Some(failure) = sidecar_invoke_error(status, &head)
+                .and_then(|e| invoke_failure(route, invoke_id, e.message, limit))
             {
                 return Err(failure);
             }

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keel_sdk::management::registry::{Implementation, OfferedPoint, PluginView};
+use keel_sdk::management::registry::{Implementation, OfferedPoint, PluginKind, PluginView};
 use keel_sdk::protocol::{Identify, RouteEntry, RouteTable};
 use serde::{Deserialize, Serialize};
 
@@ -161,6 +161,7 @@ pub fn plugin_view(
         implements: index.of_plugin(id),
         public_endpoints: entry.public_endpoints.clone(),
         timeout_ms: entry.timeout_ms,
+        kind: PluginKind::Plugin,
     }
 }
 

@@ -99,7 +99,11 @@ impl Registry {
     pub async fn get(&self, id: &str) -> Result<PluginView, RegistryError> {
         PluginId::parse(id).map_err(RegistryError::InvalidId)?;
         let (table, _) = self.store.table().await?;
-        let entry = table.plugins.get(id).ok_or_else(|| RegistryError::NotFound(id.to_owned()))?;
+        let Some(entry) = table.plugins.get(id) else {
+            // A pushed service, or nothing.
+            let mut pushed = crate::push::views::pushed_views(&self.store, &table).await?;
+            return pushed.remove(id).ok_or_else(|| RegistryError::NotFound(id.to_owned()));
+        };
         let record = self.store.record(id).await?;
         let health = self.store.health().await?;
         let index = ImplementationIndex::of(&table);
@@ -121,12 +125,15 @@ impl Registry {
             None => None,
         };
         let (table, _) = self.store.table().await?;
-        let ids: Vec<&String> = table
+        let pushed = crate::push::views::pushed_views(&self.store, &table).await?;
+        let mut ids: Vec<&String> = table
             .plugins
             .iter()
             .filter(|(_, e)| status.is_none_or(|s| e.status == s))
             .map(|(id, _)| id)
+            .chain(pushed.iter().filter(|(_, v)| status.is_none_or(|s| v.status == s)).map(|(id, _)| id))
             .collect();
+        ids.sort();
         let total = ids.len();
         let offset = match &q.after {
             Some(after) => ids.partition_point(|id| id.as_str() <= after.as_str()),
@@ -140,9 +147,9 @@ impl Registry {
         let index = ImplementationIndex::of(&table);
         let plugins = page
             .iter()
-            .filter_map(|id| {
-                let entry = table.plugins.get(id)?;
-                Some(plugin_view(id, entry, records.get(id), health.plugins.get(id), &index))
+            .filter_map(|id| match table.plugins.get(id) {
+                Some(entry) => Some(plugin_view(id, entry, records.get(id), health.plugins.get(id), &index)),
+                None => pushed.get(id).cloned(),
             })
             .collect();
         Ok(Listing { total, offset, limit, plugins, next_after })

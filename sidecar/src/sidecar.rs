@@ -138,6 +138,7 @@ pub struct Prepared {
     stores: Stores,
     secrets: SecretStores,
     registry: Registry,
+    endpoints: Vec<components::endpoints::HttpEndpoint>,
     api_listeners: Vec<TcpListener>,
     internal_listener: TcpListener,
     http_port: u16,
@@ -170,10 +171,12 @@ pub async fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
     })
     .await?;
     let (paths, id) = (cfg.resources_paths.clone(), cfg.app_id.clone());
-    let comps = tokio::task::spawn_blocking(move || components::load(&paths, &id))
-        .await
-        .unwrap_or_else(|e| Err(ComponentError::Task(e.to_string())))
-        .map_err(|source| StartError::Components { app_id: app_id.clone(), source })?;
+    let (comps, endpoints) = tokio::task::spawn_blocking(move || {
+        Ok((components::load(&paths, &id)?, components::endpoints::load(&paths, &id)?))
+    })
+    .await
+    .unwrap_or_else(|e| Err(ComponentError::Task(e.to_string())))
+    .map_err(|source| StartError::Components { app_id: app_id.clone(), source })?;
     let stores = Stores::open(&comps, &cfg.app_id, cfg.namespace_env.as_deref())
         .await
         .map_err(|source| StartError::Stores { app_id: app_id.clone(), source })?;
@@ -210,6 +213,7 @@ pub async fn prepare(cfg: SidecarConfig) -> Result<Prepared, StartError> {
         stores,
         secrets,
         registry,
+        endpoints,
         api_listeners,
         internal_listener,
         http_port,
@@ -281,6 +285,7 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
         stores,
         secrets,
         registry,
+        endpoints,
         api_listeners,
         internal_listener,
         http_port,
@@ -305,7 +310,8 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     let identity = Arc::new(identity);
     let messaging = web::Data::new(
         DirectMessaging::new(&cfg.app_id, &cfg.namespace, channel.clone(), registry.clone(), &cfg.host_ip)
-            .with_identity(identity.clone()),
+            .with_identity(identity.clone())
+            .with_endpoints(endpoints),
     );
     let readiness = Arc::new(Readiness::default());
     let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -61,3 +61,32 @@ fn an_unreachable_url_is_a_direct_invoke_error_without_retries() {
     assert_eq!(r.status, 500);
     assert!(r.json()["message"].as_str().unwrap().contains("http:// endpoints only"));
 }
+
+#[test]
+fn a_named_http_endpoint_resource_wins_over_an_app_id_and_sets_its_headers() {
+    let outside = app::start();
+    let endpoint = |name: &str| {
+        format!(
+            "apiVersion: dapr.io/v1alpha1\nkind: HTTPEndpoint\nmetadata:\n  name: {name}\nspec:\n  baseUrl: http://127.0.0.1:{}/base\n  headers:\n  - name: x-api-key\n    value: from-resource\n",
+            outside.port
+        )
+    };
+    let (ext, shadow) = (endpoint("ext"), endpoint("app2"));
+    let f =
+        common::fleet("", &[("caller", ""), ("app2", "")], &[("ext.yaml", &ext), ("shadow.yaml", &shadow)]);
+    let r =
+        req("GET", "/v1.0/invoke/ext/method/orders/7?x=1").header("x-api-key", "from-caller").send(f.port(0));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let e = Echo::of(&r);
+    assert_eq!((e.field("path").as_str(), e.field("query").as_str()), ("/base/orders/7", "x=1"));
+    assert_eq!(
+        e.headers("x-api-key"),
+        vec!["from-resource".to_owned()],
+        "the resource's header replaces the caller's"
+    );
+    assert!(e.header("dapr-caller-app-id").is_none());
+    // An HTTPEndpoint named like an app-id wins over the app (daprd checks it first).
+    let e = Echo::of(&get(f.port(0), "/v1.0/invoke/app2/method/x"));
+    assert_eq!(e.field("path"), "/base/x");
+    assert!(e.header("dapr-callee-app-id").is_none(), "not the app2 sidecar");
+}

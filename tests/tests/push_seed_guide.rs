@@ -22,7 +22,7 @@ use std::time::Duration;
 use keel_e2e::{eventually, Platform};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use push_support::{call, listed, wait_gateway, wait_status};
+use push_support::{call, listed, wait_gateway, wait_status, REGISTRY};
 use serde_json::{json, Value};
 
 /// The seed, beside the repository (`shared/seeds/`), or where `KEEL_SEEDS_DIR` says.
@@ -143,6 +143,13 @@ async fn the_guides_own_plugin_registers_is_routed_expires_recovers_and_deregist
     assert_eq!(entry["tags"], json!(["plugin", "custom"]));
     assert_eq!(entry["endpoints"].as_array().unwrap().len(), 3);
     wait_gateway(&format!("{public}/api/my-plugin/hello?name=Developer"), 200).await;
+    // The registry's management listing (keelctl's) has it too, with its kind.
+    let (status, _, listing) = call("GET", &format!("{}/v1/plugins", p.app_url(REGISTRY)), None).await;
+    assert_eq!(status, 200, "{listing}");
+    let plugins = listing["plugins"].as_array().unwrap_or_else(|| panic!("{listing}"));
+    let view = plugins.iter().find(|v| v["id"] == "my-plugin").unwrap_or_else(|| panic!("{listing}"));
+    assert_eq!((view["kind"].as_str(), view["status"].as_str()), (Some("pushed"), Some("ACTIVE")), "{view}");
+    assert!(plugins.iter().any(|v| v["id"] == "plugins" && v.get("kind").is_none()), "{listing}");
 
     // Section 5, every command as written.
     let commands = curls(&text);

@@ -28,7 +28,7 @@ use super::forward::{self, Hop};
 use super::routes::{self, Resolved};
 use super::state::RouterState;
 use super::target::{self, Destination, Endpoint};
-use super::upstream::{self, Vouch};
+use super::upstream::Vouch;
 use super::{gate, precheck};
 use error::GatewayError;
 use matching::Match;
@@ -68,32 +68,12 @@ pub async fn handle(
         Ok(Resolution { route, invoke_id, who }) => {
             let hop = Hop { req: &req, body, state: &state, dapr: &dapr };
             let vouch = Vouch::External(who.as_deref());
-            match invoke_id {
-                None => forward::proxy(hop, route, vouch, &mut ctx).await,
-                Some(id) => proxy_to(hop, route, &id, vouch, &mut ctx).await,
-            }
+            forward::proxy_via(hop, route, invoke_id.as_deref(), vouch, &mut ctx).await
         }
         Err(Refusal::Route(e)) => Err(e),
         Err(Refusal::Gateway(e)) => Ok(errors::respond(&e)),
     };
     ctx.finish(answer)
-}
-
-/// `forward::proxy` with another invocation target: the same request hygiene, streaming,
-/// limits and answer handling.
-async fn proxy_to(
-    hop: Hop<'_>,
-    route: Resolved,
-    invoke_id: &str,
-    vouch: Vouch<'_>,
-    ctx: &mut Ctx,
-) -> Result<HttpResponse, RouteError> {
-    ctx.resolved(&route);
-    let up = upstream::request_to(hop.dapr, hop.req, invoke_id, &route, vouch)?;
-    let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?;
-    // The sidecar names the target as it decoded it: the URL itself.
-    let named = percent_encoding::percent_decode_str(invoke_id).decode_utf8_lossy();
-    upstream::respond_from(res, &route, &named, ctx.started, hop.state.max_body_bytes).await
 }
 
 /// Splits `/api/<name>/<path...>`; the path may be empty.
@@ -119,6 +99,7 @@ async fn resolve(
     dapr: &DaprClient,
     ctx: &mut Ctx,
 ) -> Result<Resolution, Refusal> {
+    ctx.client = req.peer_addr().map(|peer| state.trusted_proxies.client(peer.ip(), req.headers())); // the peer, or what trusted proxies recorded
     let verifier = gate::verifier(state.verifier.as_deref())?; // 401 while no verification is configured
     let (name, path) = split(req.path())?; // 400 malformed path, bad name
     ctx.named(Destination::Plugin(Endpoint { plugin: name, endpoint: path }));
@@ -133,7 +114,7 @@ async fn resolve(
         let endpoint = target::external(&apis)?; // 400 no endpoint; 403 keel itself, addons
         let who = gate::authenticate(verifier, req, dapr, &table, endpoint).await?; // 401, 403
         ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
-        precheck::check(dapr, req, &table, state, endpoint, who.as_deref()).await?; // 403, 503
+        precheck::check(dapr, req, &table, state, endpoint, who.as_deref(), ctx.client).await?; // 403, 503
         let route = routes::endpoint(&table, endpoint, &state.policy)?; // 503 not ACTIVE
         return Ok(Resolution { route, invoke_id: None, who });
     };
@@ -163,7 +144,7 @@ async fn resolve(
         Some(who)
     };
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
-    precheck::check(dapr, req, &table, state, target, who.as_deref()).await?; // 403, 503
+    precheck::check(dapr, req, &table, state, target, who.as_deref(), ctx.client).await?; // 403, 503
     if !service.status.is_active() {
         return Err(RouteError::NotActive {
             plugin: name.to_owned(),

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod model;
 pub mod service;
+pub mod views;
 
 use std::io;
 use std::net::SocketAddr;

@@ -140,12 +140,26 @@ impl Push {
         if record.registrant != registrant {
             return Err(PushError::NotRegistrant { name: name.to_owned(), what: "send its heartbeats" });
         }
-        record.last_heartbeat_ms = unix_ms();
+        let now = unix_ms();
+        let wanted = reported_status(status);
+        // The table's status can differ from what the previous heartbeat implied only if the
+        // sweep changed it: for silence (the previous heartbeat older than the TTL) or failed
+        // probes. Otherwise the heartbeat writes its record alone, without reading the table
+        // (1,000 services heartbeating would otherwise read the whole table 33 times a second).
+        let cfg = &self.state.cfg;
+        let silent = now.saturating_sub(record.last_heartbeat_ms)
+            > record.interval_ms(cfg) * u64::from(cfg.missed_heartbeats);
+        let may_differ =
+            silent || reported_status(&record.reported) != wanted || self.state.failures(name) > 0;
+        record.last_heartbeat_ms = now;
         record.reported = status.to_owned();
         self.state.set_failures(name, 0);
-        let wanted = reported_status(status);
-        let (table, _) = self.reg.store.table().await?;
-        let current = table.services.get(name).map(|r| r.status);
+        let current = if may_differ {
+            let (table, _) = self.reg.store.table().await?;
+            table.services.get(name).map(|r| r.status)
+        } else {
+            Some(wanted)
+        };
         if current == Some(wanted) {
             let store = &self.reg.store;
             let value = serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;

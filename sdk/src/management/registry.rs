@@ -74,6 +74,29 @@ pub struct PluginView {
     /// How long keel waits for its answers (ms), when it asked for other than keel's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// How it joined: pulled through its `/v1/identify` (`plugin`) or registered itself through
+    /// the push API (`pushed`, `docs/push.md`; reached at `/api/<id>/`). Absent on the wire
+    /// for `plugin`, so pull-registered plugins' answers are as they were.
+    #[serde(default, skip_serializing_if = "PluginKind::is_plugin")]
+    pub kind: PluginKind,
+}
+
+/// How a service joined the platform.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    /// Registered by the registry through its `/v1/identify` (`POST /v1/plugins`).
+    #[default]
+    Plugin,
+    /// Registered itself at the push API, heartbeats.
+    Pushed,
+}
+
+impl PluginKind {
+    /// True for [`PluginKind::Plugin`], the default.
+    pub fn is_plugin(&self) -> bool {
+        *self == PluginKind::Plugin
+    }
 }
 
 /// One addon point a plugin offers, with its implementer.

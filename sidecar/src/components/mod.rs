@@ -1,11 +1,14 @@
 //! Loads Dapr `Component` resources from the resources folders, the way daprd's disk loader
 //! does: every `*.yaml` / `*.yml` file, every YAML document in it, only `kind: Component`.
 //!
-//! Other kinds (Configuration, Resiliency, Subscription, HTTPEndpoint, ...) are skipped quietly.
+//! Other kinds (Configuration, Resiliency, Subscription, ...) are skipped quietly; `HTTPEndpoint`
+//! resources are loaded by [`endpoints`].
 //! As daprd, a component this sidecar cannot run — a type or version it does not implement, a
 //! malformed field — is an error that names the file and the field: the run stops before anything
 //! is started, unless the component says `spec.ignoreErrors: true` (then it is skipped with a
 //! warning, as daprd skips a component whose init fails).
+
+pub mod endpoints;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -136,7 +139,7 @@ pub fn load(paths: &[ResourcesPath], app_id: &str) -> Result<Vec<Component>, Com
 }
 
 /// The YAML files of one folder, sorted for a stable load order.
-fn yaml_files(rp: &ResourcesPath) -> Result<Vec<PathBuf>, ComponentError> {
+pub(crate) fn yaml_files(rp: &ResourcesPath) -> Result<Vec<PathBuf>, ComponentError> {
     let entries = match std::fs::read_dir(&rp.path) {
         Ok(e) => e,
         Err(e) if !rp.required && e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

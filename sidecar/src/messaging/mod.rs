@@ -10,6 +10,7 @@ pub mod target;
 
 use crate::channel::body::{Reclaimable, RequestBody};
 use crate::channel::{self, AppChannel, AppResponse, ChannelError, ChannelRequest};
+use crate::components::endpoints::HttpEndpoint;
 use crate::internal::protocol;
 use crate::registry::{Registry, RegistryError};
 use crate::security::WorkloadIdentity;
@@ -104,6 +105,8 @@ pub struct DirectMessaging {
     registry: Registry,
     forwarded: headers::Forwarded,
     identity: Arc<WorkloadIdentity>,
+    /// Named non-Dapr endpoints (`HTTPEndpoint` resources), by name.
+    endpoints: Arc<std::collections::HashMap<String, HttpEndpoint>>,
 }
 
 // === impl DirectMessaging ===
@@ -128,7 +131,14 @@ impl DirectMessaging {
             registry,
             forwarded: headers::Forwarded::new(host_ip, &hostname),
             identity: Arc::new(WorkloadIdentity::disabled()),
+            endpoints: Arc::default(),
         }
+    }
+
+    /// Serves `endpoints` (`HTTPEndpoint` resources) by name.
+    pub fn with_endpoints(mut self, endpoints: Vec<HttpEndpoint>) -> Self {
+        self.endpoints = Arc::new(endpoints.into_iter().map(|e| (e.name.clone(), e)).collect());
+        self
     }
 
     /// Presents `identity` to the sidecars it calls (mTLS; without it, none).
@@ -160,13 +170,25 @@ impl DirectMessaging {
         target: &str,
         req: InvokeRequest,
     ) -> Result<AppResponse, InvokeError> {
-        // A URL instead of an app-id: a non-Dapr endpoint, called from here (checked before
-        // splitting `id.namespace`, since a URL has dots).
-        if endpoint::is_url(target) {
+        // daprd's precedence: an HTTPEndpoint's name, then a URL, then an app-id. The first
+        // two are non-Dapr endpoints, called from here (checked before splitting
+        // `id.namespace`, since a URL has dots).
+        let named = self.endpoints.get(target);
+        if named.is_some() || endpoint::is_url(target) {
             let verb = map_verb(&req.verb)?;
             let method = method::normalize(&req.method)?;
-            return endpoint::invoke(client, target, verb, &method, &req.raw_query, req.headers, req.body)
-                .await;
+            let mut headers = req.headers;
+            let base = match named {
+                Some(ep) => {
+                    // The resource's headers are set, replacing the caller's (Header.Set).
+                    for (name, value) in &ep.headers {
+                        headers.insert(name.clone(), value.clone());
+                    }
+                    ep.base_url.as_str()
+                }
+                None => target,
+            };
+            return endpoint::invoke(client, base, verb, &method, &req.raw_query, headers, req.body).await;
         }
         // Split `id.namespace`; one part means our own namespace.
         let (id, ns) = self.split_app_id(target)?;
