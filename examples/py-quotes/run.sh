@@ -6,7 +6,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 venv="${PY_QUOTES_VENV:-$here/../../target/py-quotes-venv}"
 stamp="$venv/.requirements.$(sha256sum "$here/requirements.txt" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "py-quotes: installing pinned dependencies into $venv" >&2
+  # The first start downloads from PyPI (about 40 s); the sidecar's "Waiting for application to
+  # listen" lines meanwhile are expected.
+  echo "py-quotes: first start: installing pinned dependencies from PyPI into $venv (about 40 s; the app listens once it is done)" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
   touch "$stamp"

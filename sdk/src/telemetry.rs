@@ -19,12 +19,22 @@ pub fn init(service: &str) {
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
     let json = std::env::var("KEEL_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour())
+        .with_target(false);
     let installed = if json { builder.json().try_init() } else { builder.try_init() };
     if installed.is_ok() {
         tracing::debug!(service, "tracing initialised");
     }
+}
+
+/// Whether log lines on stderr get ANSI colours: only on a terminal, and never with `NO_COLOR`
+/// set to anything (<https://no-color.org>), so files and pipes get plain text.
+pub fn colour() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
 /// Middleware (use with `actix_web::middleware::from_fn`) writing one line per request at

@@ -16,6 +16,10 @@ use super::claims::Identity;
 use super::published::{GrantsView, RevokedDoc, REVOKED_KEY, TENANTS_KEY};
 use super::{Verifier, VerifyError};
 
+/// How long a refresher stays quiet about failures before its first success: auth starting
+/// after keel is normal, not worth a warning.
+pub const STARTUP_GRACE: Duration = Duration::from_secs(30);
+
 /// The auth method that publishes the keys.
 pub const JWKS_METHOD: &str = "v1/oauth/jwks";
 
@@ -97,18 +101,25 @@ impl Verifier {
 
     /// Refreshes everything every [`super::VerifierConfig::refresh_interval`] on the current
     /// actix/tokio local task set (the sidecar client is not `Send`), until the returned handle
-    /// is aborted. Logs the first failure and the recovery, not every failed round.
+    /// is aborted. Logs the first failure and the recovery, not every failed round; until the
+    /// first success (auth may start after keel) failures are quiet for [`STARTUP_GRACE`].
     pub fn spawn_refresher(&self, dapr: DaprClient) -> actix_rt::task::JoinHandle<()> {
         let verifier = self.clone();
         actix_rt::spawn(async move {
             let mut failing = false;
+            let mut ever_ok = false;
+            let started = Instant::now();
             loop {
                 match verifier.refresh(&dapr).await {
                     Ok(()) if failing => {
                         tracing::info!("Token verifier data refreshed again");
                         failing = false;
+                        ever_ok = true;
                     }
-                    Ok(()) => {}
+                    Ok(()) => ever_ok = true,
+                    Err(error) if !ever_ok && started.elapsed() < STARTUP_GRACE => {
+                        tracing::debug!(%error, "Token verifier waiting for auth to start");
+                    }
                     Err(error) if !failing => {
                         tracing::warn!(%error, "Token verifier refresh failed; keeping the last data");
                         failing = true;

@@ -65,7 +65,7 @@ fn init_tracing(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(keel_sdk::telemetry::colour())
         .with_target(false)
         .try_init();
 }
