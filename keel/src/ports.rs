@@ -8,6 +8,7 @@ use super::errors::RouteError;
 use super::metrics;
 use super::state::RouterState;
 use super::{control, forward, gateway};
+use keel_sdk::dapr::DaprClient;
 use keel_sdk::plugin::Plugin;
 
 /// Largest route table accepted in a push (about 30,000 plugins).
@@ -53,10 +54,17 @@ async fn render_metrics(state: web::Data<RouterState>) -> Result<HttpResponse, R
     Ok(HttpResponse::Ok().content_type(metrics::CONTENT_TYPE).body(text))
 }
 
-/// `GET /readyz`: 204 once a route table is loaded, 503 before.
-async fn readyz(state: web::Data<RouterState>) -> HttpResponse {
-    match state.routes.version() {
-        Some(_) => HttpResponse::NoContent().finish(),
-        None => HttpResponse::ServiceUnavailable().body("route table not loaded yet"),
+/// How long `/readyz` waits for keel's own sidecar: a probe must answer quickly.
+const SIDECAR_PROBE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// `GET /readyz`: 204 while a route table is loaded and keel's own sidecar answers (every
+/// forwarded request goes through it), 503 with the reason otherwise.
+async fn readyz(state: web::Data<RouterState>, dapr: web::Data<DaprClient>) -> HttpResponse {
+    if state.routes.version().is_none() {
+        return HttpResponse::ServiceUnavailable().body("route table not loaded yet");
     }
+    if !dapr.is_healthy(SIDECAR_PROBE).await {
+        return HttpResponse::ServiceUnavailable().body("keel's own Dapr sidecar does not answer");
+    }
+    HttpResponse::NoContent().finish()
 }

@@ -94,6 +94,8 @@ pub struct RunningApp {
     /// Where its output (app and sidecar) goes.
     pub log: PathBuf,
     child: Child,
+    /// Processes of the app left running when its sidecar was killed alone.
+    orphans: Vec<i32>,
 }
 
 impl RunningApp {
@@ -106,7 +108,8 @@ impl RunningApp {
     /// way every process it started is gone afterwards: the app runs in a process group of its
     /// own, so it would outlive a killed sidecar if it were not killed explicitly.
     fn terminate(&mut self, graceful: bool) {
-        let descendants = descendants(self.child.id());
+        let mut descendants = descendants(self.child.id());
+        descendants.append(&mut self.orphans);
         let leader = Pid::from_raw(self.child.id() as i32);
         if graceful {
             let _ = killpg(leader, Signal::SIGTERM);
@@ -251,7 +254,7 @@ impl Platform {
             .stderr(out)
             .process_group(0);
         let child = cmd.spawn().expect("spawn sidecar run");
-        RunningApp { spec, dapr_port, app_port, log, child }
+        RunningApp { spec, dapr_port, app_port, log, child, orphans: Vec::new() }
     }
 
     async fn wait_ready(&mut self, id: &str) {
@@ -326,6 +329,17 @@ impl Platform {
             let _ = killpg(Pid::from_raw(child), Signal::SIGKILL);
             let _ = nix::sys::signal::kill(Pid::from_raw(child), Signal::SIGKILL);
         }
+    }
+
+    /// Kills only `id`'s sidecar (SIGKILL), leaving its app running, as a sidecar crash would;
+    /// the app is killed with the rest when the platform is dropped.
+    pub fn kill_sidecar_only(&mut self, id: &str) {
+        let app = self.apps.get_mut(id).unwrap_or_else(|| panic!("app {id} is not running"));
+        let pid = app.child.id();
+        app.orphans = descendants(pid);
+        assert!(!app.orphans.is_empty(), "app {id} (under sidecar pid {pid}) has no running process");
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        let _ = app.child.wait();
     }
 
     /// Restarts app `id` (after `stop` or `kill`) with the same spec and ports.

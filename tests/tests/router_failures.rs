@@ -1,11 +1,11 @@
 //! Plugins that fail keel: too slow (504 at the configured time limit, per plugin when the route
-//! table says so), killed while answering, or gone (502, never a hang).
+//! table says so), killed while answering, or gone (502, never a hang); and keel not ready while its own sidecar is dead.
 
 mod router_support;
 
 use std::time::{Duration, Instant};
 
-use keel_e2e::{eventually, AppSpec, Platform};
+use keel_e2e::{client, eventually, AppSpec, Platform};
 use router_support::*;
 
 #[actix_rt::test]
@@ -76,4 +76,26 @@ async fn a_plugin_killed_mid_request_is_502_without_a_hang() {
     let started = Instant::now();
     refused(call(&p, "caller", "GET", "up/x"), 502, "ERR_PLUGIN_UNREACHABLE", "\"up\"").await;
     assert!(started.elapsed() < Duration::from_secs(10), "502 took {:?}", started.elapsed());
+}
+
+#[actix_rt::test]
+async fn readyz_says_not_ready_while_keels_own_sidecar_is_dead() {
+    let mut p = Platform::new();
+    p.start(AppSpec::sidecar_only("caller")).await;
+    seed(&p, "caller", &table(1, &[("caller", "ACTIVE")])).await;
+    p.start(keel(&[])).await;
+    let readyz = format!("{}/readyz", admin(&p));
+    eventually("keel ready", Duration::from_secs(30), || async {
+        (client().get(&readyz).send().await.ok()?.status() == 204).then_some(())
+    })
+    .await;
+    // Every forwarded request goes through keel's sidecar: without it keel is not ready.
+    p.kill_sidecar_only(KEEL);
+    let mut res = eventually("keel not ready", Duration::from_secs(10), || async {
+        let res = client().get(&readyz).send().await.ok()?;
+        (res.status() == 503).then_some(res)
+    })
+    .await;
+    let body = res.body().await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("sidecar"), "{body:?}");
 }

@@ -115,6 +115,13 @@ impl DaprClient {
         Ok((status, headers, body))
     }
 
+    /// One probe of `GET /v1.0/healthz/outbound`: whether the sidecar can serve this app's calls
+    /// now (its state and invocation APIs), answered within `limit`.
+    pub async fn is_healthy(&self, limit: Duration) -> bool {
+        let req = self.request(Method::GET, "/v1.0/healthz/outbound").timeout(limit);
+        matches!(req.send().await, Ok(res) if res.status().is_success())
+    }
+
     /// Waits until the sidecar answers `GET /v1.0/healthz/outbound` with 2xx (what the SDKs'
     /// wait-for-sidecar does: it is ready before the app's own port is), polling every 100 ms.
     pub async fn wait_for_sidecar(&self, limit: Duration) -> Result<(), DaprError> {
