@@ -155,6 +155,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
     // Push registration: its own listener, and the lease holder's liveness sweep.
     let push = if cfg.push.enabled {
         let push_state = push::service::PushState::new(cfg.push.clone());
+        drop(push_state.verifier.spawn_refresher(keel_sdk::dapr::DaprClient::new(state.sidecar.clone())));
         let server = push::serve(state.clone(), push_state.clone())?;
         background.push(actix_rt::spawn(push::run_sweeper(
             Registry::new(state.clone()),

@@ -8,7 +8,10 @@
 //! | `GET /api/registry/services[?tag=&status=]` | pushed services and Keel plugins |
 //! | `GET /api/registry/services/{name}` | one of them |
 //!
-//! The registrant is the client's address (open registration, loopback only by default).
+//! The registrant is the client: with `Authorization: Bearer <client-credentials token>` of a
+//! client granted `register-plugins` (the registry's `grants`), that client, from anywhere;
+//! without one, the client's address, and only a loopback address may register (open
+//! registration for local development, `open_loopback`).
 
 use std::net::IpAddr;
 
@@ -35,13 +38,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Who is calling: the peer's address, which registers and must then send the heartbeats.
-fn registrant(req: &HttpRequest) -> Result<(String, IpAddr), PushError> {
+/// Who is calling, which registers and must then send the heartbeats: a granted client by its
+/// token, or the peer's address; and whether a token said so.
+fn registrant(req: &HttpRequest, push: &Push) -> Result<(String, IpAddr, bool), PushError> {
     let ip = req
         .peer_addr()
         .map(|a| a.ip())
         .ok_or_else(|| PushError::NotLoopback { peer: "an unknown address".into() })?;
-    Ok((format!("addr:{ip}"), ip))
+    if !req.headers().contains_key(actix_web::http::header::AUTHORIZATION) {
+        return Ok((format!("addr:{ip}"), ip, false));
+    }
+    let token =
+        keel_sdk::tokens::bearer_token(req.headers()).map_err(|e| PushError::BadToken(e.to_string()))?;
+    let who = push.state.verifier.verify(token).map_err(|e| PushError::BadToken(e.to_string()))?;
+    let Some(client) = who.client_id.as_deref() else {
+        return Err(PushError::BadToken(format!(
+            "{:?} logged in as a person; a service registers with its client-credentials token",
+            who.sub
+        )));
+    };
+    if !push.reg.state.policy.grants.has(client, keel_sdk::access::Grant::RegisterPlugins) {
+        return Err(PushError::NotGranted(client.to_owned()));
+    }
+    Ok((format!("client:{client}"), ip, true))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PushError> {
@@ -53,8 +72,8 @@ async fn register(
     body: web::Bytes,
     push: web::Data<Push>,
 ) -> Result<HttpResponse, PushError> {
-    let (who, ip) = registrant(&req)?;
-    if !(push.state.cfg.open_loopback && is_loopback(ip)) {
+    let (who, ip, token) = registrant(&req, &push)?;
+    if !token && !(push.state.cfg.open_loopback && is_loopback(ip)) {
         return Err(PushError::NotLoopback { peer: ip.to_string() });
     }
     let body: RegisterBody = parse(&body)?;
@@ -80,7 +99,7 @@ async fn heartbeat(
     body: web::Bytes,
     push: web::Data<Push>,
 ) -> Result<HttpResponse, PushError> {
-    let (who, _) = registrant(&req)?;
+    let (who, _, _) = registrant(&req, &push)?;
     let beat: Heartbeat = parse(&body)?;
     let status = push.heartbeat(&beat.service_id, &beat.status, &who).await?;
     Ok(HttpResponse::Ok()
@@ -92,7 +111,7 @@ async fn deregister(
     name: web::Path<String>,
     push: web::Data<Push>,
 ) -> Result<HttpResponse, PushError> {
-    let (who, _) = registrant(&req)?;
+    let (who, _, _) = registrant(&req, &push)?;
     let record = push.deregister(&name, &who).await?;
     Ok(HttpResponse::Ok().json(json!({"ret": 0, "msg": "ok", "name": record.name})))
 }

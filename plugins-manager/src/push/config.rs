@@ -40,6 +40,11 @@ pub struct PushConfig {
     pub allow_loopback_hosts: bool,
     /// Largest registration body.
     pub max_body_bytes: usize,
+    /// The token issuer accepted from services registering with a client-credentials token
+    /// (auth's `issuer`, the same as keel's `KEEL_ISSUER`).
+    pub issuer: String,
+    /// The token audience accepted likewise (auth's `audience`).
+    pub audience: String,
 }
 
 impl Default for PushConfig {
@@ -57,6 +62,8 @@ impl Default for PushConfig {
             allowed_hosts: Vec::new(),
             allow_loopback_hosts: true,
             max_body_bytes: 256 * 1024,
+            issuer: keel_sdk::tokens::DEFAULT_ISSUER.to_owned(),
+            audience: keel_sdk::tokens::DEFAULT_AUDIENCE.to_owned(),
         }
     }
 }

@@ -19,8 +19,14 @@ pub enum PushError {
     #[error("host {host:?} is not allowed: {why}")]
     HostNotAllowed { host: String, why: String },
     /// Open registration from a client that is not on this machine.
-    #[error("registration without credentials is accepted from loopback clients only; {peer} is not one")]
+    #[error("registration without credentials is accepted from loopback clients only; {peer} is not one: send `Authorization: Bearer <token>` with a client-credentials token of a client granted register-plugins")]
     NotLoopback { peer: String },
+    /// A client without the grant.
+    #[error("client {0:?} may not register services: grant it register-plugins in the registry's grants")]
+    NotGranted(String),
+    /// A token that is not good, or not a client's.
+    #[error("{0}")]
+    BadToken(String),
     /// The name belongs to a Keel plugin.
     #[error("{0:?} is a registered Keel plugin")]
     TakenByPlugin(String),
@@ -46,6 +52,8 @@ impl PlatformError for PushError {
             Self::HostNotAllowed { .. } | Self::NotLoopback { .. } | Self::NotRegistrant { .. } => {
                 Code::Forbidden
             }
+            Self::BadToken(_) => Code::Unauthenticated,
+            Self::NotGranted(_) => Code::CallerNotAllowed,
             Self::TakenByPlugin(_) | Self::TakenByOther(_) => Code::Conflict,
             Self::Unknown(_) => Code::NotFound,
             Self::Registry(e) => e.code(),

@@ -30,12 +30,20 @@ pub struct PushState {
     pub boot_ms: u64,
     /// Failed health probes in a row, by service (the sweeper's; a heartbeat clears it).
     probe_failures: Mutex<HashMap<String, u32>>,
+    /// Verifies the client-credentials tokens of services registering from elsewhere than
+    /// loopback (auth's keys, refreshed through the registry's sidecar).
+    pub verifier: keel_sdk::tokens::Verifier,
 }
 
 impl PushState {
     /// Fresh state for `cfg`.
     pub fn new(cfg: PushConfig) -> Arc<Self> {
-        Arc::new(Self { cfg, boot_ms: unix_ms(), probe_failures: Mutex::new(HashMap::new()) })
+        let verifier = keel_sdk::tokens::Verifier::new(keel_sdk::tokens::VerifierConfig {
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
+            ..keel_sdk::tokens::VerifierConfig::default()
+        });
+        Arc::new(Self { cfg, boot_ms: unix_ms(), probe_failures: Mutex::new(HashMap::new()), verifier })
     }
 
     fn failures(&self, name: &str) -> u32 {
