@@ -73,7 +73,8 @@ async fn register(
     push: web::Data<Push>,
 ) -> Result<HttpResponse, PushError> {
     let (who, ip, token) = registrant(&req, &push)?;
-    if !token && !(push.state.cfg.open_loopback && is_loopback(ip)) {
+    let open = push.state.cfg.open_loopback && is_loopback(ip);
+    if !(token || open) {
         return Err(PushError::NotLoopback { peer: ip.to_string() });
     }
     let body: RegisterBody = parse(&body)?;
