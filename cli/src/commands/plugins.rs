@@ -114,18 +114,23 @@ async fn wait_active(
 
 // === what is printed ===
 
-const LIST_HEADERS: &[&str] = &["ID", "STATUS", "VERSION", "REGISTERED"];
+const LIST_HEADERS: &[&str] = &["ID", "STATUS", "VERSION", "REGISTERED", "KIND"];
 
 fn list_row(p: &PluginView) -> Vec<String> {
-    vec![p.id.clone(), p.status.to_string(), p.version.clone(), or_dash(&p.registered_at)]
+    vec![p.id.clone(), p.status.to_string(), p.version.clone(), or_dash(&p.registered_at), kind(p)]
 }
 
-const STATUS_HEADERS: &[&str] = &["ID", "STATUS", "LAST CHECK", "LAST ERROR"];
+/// How it joined: `plugin` (pull registration) or `pushed` (it registered itself).
+fn kind(p: &PluginView) -> String {
+    if p.kind.is_plugin() { "plugin" } else { "pushed" }.to_owned()
+}
+
+const STATUS_HEADERS: &[&str] = &["ID", "STATUS", "LAST CHECK", "LAST ERROR", "KIND"];
 
 /// A `status` line. The error of the latest check, if it failed, with its age and how many checks
 /// in a row failed; `-` when it answered (see `keelctl status --help`).
 fn status_row(p: &PluginView, now: u64) -> Vec<String> {
-    vec![p.id.clone(), p.status.to_string(), age(p.last_check_ms(), now), last_error(p, now)]
+    vec![p.id.clone(), p.status.to_string(), age(p.last_check_ms(), now), last_error(p, now), kind(p)]
 }
 
 /// The latest check's failure, as `4s ago (2 in a row): <error>`, or `-`.

@@ -23,7 +23,10 @@ fn view(
 #[test]
 fn status_shows_a_current_error_with_its_age_and_streak() {
     let p = view(PluginStatus::Active, 600, 4, Some("connection refused"), 2);
-    assert_eq!(status_row(&p, NOW), ["echo", "ACTIVE", "4s ago", "4s ago (2 in a row): connection refused"]);
+    assert_eq!(
+        status_row(&p, NOW),
+        ["echo", "ACTIVE", "4s ago", "4s ago (2 in a row): connection refused", "plugin"]
+    );
     let once = view(PluginStatus::Active, 600, 4, Some("timeout"), 1);
     assert_eq!(status_row(&once, NOW)[3], "4s ago: timeout");
 }
@@ -32,7 +35,7 @@ fn status_shows_a_current_error_with_its_age_and_streak() {
 fn status_hides_an_error_older_than_the_registration() {
     // Health left from an earlier registration of the same id: the registration checked since.
     let p = view(PluginStatus::Active, 3, 900, Some("connection refused"), 3);
-    assert_eq!(status_row(&p, NOW), ["echo", "ACTIVE", "3s ago", "-"]);
+    assert_eq!(status_row(&p, NOW), ["echo", "ACTIVE", "3s ago", "-", "plugin"]);
     let f = fields(&p, NOW);
     let get = |k: &str| f.iter().find(|(n, _)| *n == k).unwrap().1.clone();
     assert_eq!(get("last error"), "-");
@@ -42,7 +45,7 @@ fn status_hides_an_error_older_than_the_registration() {
 #[test]
 fn status_shows_a_dash_after_a_good_check() {
     let p = view(PluginStatus::Active, 600, 1, None, 0);
-    assert_eq!(status_row(&p, NOW), ["echo", "ACTIVE", "1s ago", "-"]);
+    assert_eq!(status_row(&p, NOW), ["echo", "ACTIVE", "1s ago", "-", "plugin"]);
 }
 
 #[test]
