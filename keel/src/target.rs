@@ -118,13 +118,20 @@ fn plugin_endpoint<'a>(path: &str, plugin: &'a str, endpoint: &'a str) -> Result
     Ok(Endpoint { plugin, endpoint })
 }
 
-const FORBIDDEN_ESCAPES: &str = "encoded NUL, CR, LF and '#' (%00, %0D, %0A, %23) are not allowed in a path";
+const FORBIDDEN_ESCAPES: &str =
+    "encoded control characters and '#' (%00 to %1F, %7F, %23) are not allowed in a path";
 
-/// `%00`, `%0d`, `%0a` or `%23` (any case): once the sidecar decodes the path they would end it,
-/// split the request line or start a fragment, so no plugin could be meant by them.
+/// An encoded control character (`%00`–`%1F`, `%7F`: NUL, CR, LF and the rest) or `%23`, in any
+/// case: once the sidecar decodes the path they would end it, split the request line or start a
+/// fragment (daprd refuses them as a "forbidden character" in the method), so no plugin could be
+/// meant by them.
 fn has_forbidden_escape(s: &str) -> bool {
     s.as_bytes().windows(3).any(|w| {
-        w[0] == b'%' && matches!([w[1], w[2].to_ascii_lowercase()], [b'0', b'0' | b'd' | b'a'] | [b'2', b'3'])
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (w[0], hex(w[1]), hex(w[2])) {
+            (b'%', Some(hi), Some(lo)) => matches!(hi * 16 + lo, 0x00..=0x1f | 0x7f | 0x23),
+            _ => false,
+        }
     })
 }
 
@@ -223,6 +230,10 @@ mod tests {
             assert_eq!(code(internal(p)), (400, "ERR_BAD_PATH"), "{p}");
         }
         assert_eq!(code(external("/apis/echo/%0d")), (400, "ERR_BAD_PATH"));
+        for p in ["/apis/echo/a%0Eb", "/apis/echo/%1f", "/apis/echo/%7F", "/apis/echo/x%23y"] {
+            assert_eq!(code(external(p)), (400, "ERR_BAD_PATH"), "{p}");
+        }
+        assert!(external("/apis/echo/%20%2F%7e").is_ok(), "other escapes pass as they are");
         for p in ["/echo/a%20b", "/echo/%2F", "/echo/%0", "/echo/%30%0"] {
             assert!(internal(p).is_ok(), "{p}");
         }

@@ -263,7 +263,7 @@ async fn keelctl_status_dates_the_latest_checks_error_and_clears_it_after_a_good
     // One good check and the error is gone.
     mode("ok").await;
     eventually("flaky's error cleared in keelctl status", Duration::from_secs(30), || async {
-        status_line(&cli, "flaky").filter(|l| l.ends_with(" -"))
+        status_line(&cli, "flaky").filter(|l| l.ends_with(" - plugin"))
     })
     .await;
 }
