@@ -15,22 +15,9 @@ use crate::error::RegistryError;
 use crate::register::RegisterRequest;
 use crate::registry::Registry;
 
-/// The API's routes, written once: [`configure`] serves them and [`ROUTES`] lists them, which the
-/// tests compare with the paths and methods of the OpenAPI document ([`OPENAPI`]).
-macro_rules! routes {
-    ($($method:ident $path:literal => $handler:ident),+ $(,)?) => {
-        /// Every route served, as `(method, path)` with actix's `{name}` placeholders, which are
-        /// also OpenAPI's.
-        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),+];
-
-        /// Registers the API's routes. Expects a `web::Data<Registry>` in the app.
-        pub fn configure(cfg: &mut web::ServiceConfig) {
-            $(cfg.route($path, web::$method().to($handler));)+
-        }
-    };
-}
-
-routes! {
+// The API's routes, written once: `configure` serves them and `ROUTES` lists them, which the
+// tests compare with the paths and methods of the OpenAPI document (`OPENAPI`).
+keel_sdk::management_routes! {
     get "/openapi.json" => openapi,
     post "/v1/plugins" => register,
     get "/v1/plugins" => list,
