@@ -30,7 +30,7 @@ pub fn served_routes(routes: &[(&str, &str)]) -> Vec<(String, String)> {
 /// Writes `pub const ROUTES: &[(&str, &str)]` (method, path with `{name}` placeholders, which
 /// are actix's and OpenAPI's both) and `pub fn configure(cfg: &mut web::ServiceConfig)`
 /// registering each route, from one list: `get "/v1/things/{id}" => handler, ...`. `configure`
-/// runs `$setup` on the config first (extractor settings), when given.
+/// first runs the function given as `@setup f;` before the list (extractor settings), if any.
 ///
 /// ```ignore
 /// keel_sdk::management_routes! {
@@ -40,7 +40,7 @@ pub fn served_routes(routes: &[(&str, &str)]) -> Vec<(String, String)> {
 /// ```
 #[macro_export]
 macro_rules! management_routes {
-    ($(setup: $setup:expr;)? $($method:ident $path:literal => $handler:expr),+ $(,)?) => {
+    ($(@setup $setup:expr;)? $($method:ident $path:literal => $handler:expr),+ $(,)?) => {
         /// Every route served, as `(method, path)`; the OpenAPI document lists exactly these.
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),+];
 

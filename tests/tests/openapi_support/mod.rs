@@ -62,6 +62,9 @@ pub fn run(base: &str, token: &str, args: &[&str], limit: Duration) -> Run {
         .args(["-H", &format!("Authorization: Bearer {token}")])
         // No answer may take long, and a request that hangs fails the run.
         .args(["--request-timeout", "10", "--max-response-time", "5"])
+        // One retry on a network-level failure only (a connection closed under a request, seen
+        // once in five runs through keel); a crashed or hung service still fails the run.
+        .args(["--request-retries", "1"])
         .args(["--workers", "1", "--seed", "18"])
         .args(["--report-dir"])
         .arg(&report)
