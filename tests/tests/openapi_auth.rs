@@ -82,4 +82,7 @@ async fn auth_serves_its_openapi_document_and_schemathesis_finds_nothing() {
     // (see plugins-manager's README, "OpenAPI").
     let run = fuzz(&base, &token, "positive").await;
     assert!(run.passed, "schemathesis through keel found problems:\n{}\n{}", run.output, tail(&p));
+    // On auth's own port, valid and invalid requests alike.
+    let run = fuzz(&p.app_url("auth"), &token, "all").await;
+    assert!(run.passed, "schemathesis on auth's port found problems:\n{}\n{}", run.output, tail(&p));
 }

@@ -89,6 +89,12 @@ pub fn run(base: &str, token: &str, args: &[&str], limit: Duration) -> Run {
     let out = child.wait_with_output().expect("schemathesis output");
     let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&report);
+    // How much was tried, in the test's output.
+    for line in output.lines().filter(|l| {
+        l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()) && l.contains(" generated")
+    }) {
+        eprintln!("schemathesis {base}: {}", line.trim());
+    }
     match status {
         Some(s) => Run { passed: s.success(), output },
         None => {
