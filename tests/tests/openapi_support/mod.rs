@@ -26,6 +26,11 @@ pub fn schemathesis() -> PathBuf {
             })
     };
     if !installed() {
+        // The openapi_* tests run in parallel: one installs, the others wait for it.
+        let _lock = InstallLock::take(&target.join("schemathesis-venv.lock"));
+        if installed() {
+            return venv.join("bin/st");
+        }
         let status = Command::new("python3")
             .args(["-m", "venv", "--clear"])
             .arg(&venv)
@@ -115,4 +120,33 @@ fn rand_suffix() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default()
+}
+
+/// A directory made atomically as a lock; removed when dropped. A lock older than 10 minutes
+/// was left by a killed run and is taken over.
+struct InstallLock(PathBuf);
+
+impl InstallLock {
+    fn take(path: &Path) -> Self {
+        let started = Instant::now();
+        loop {
+            if std::fs::create_dir(path).is_ok() {
+                return Self(path.to_owned());
+            }
+            let stale = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(600)));
+            if stale {
+                let _ = std::fs::remove_dir(path);
+            }
+            assert!(started.elapsed() < Duration::from_secs(900), "waited 15 min for {}", path.display());
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+impl Drop for InstallLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
 }
