@@ -37,8 +37,9 @@ pub const PUBLIC_ENDPOINTS: [&str; 4] =
 /// Largest request body (forms and JSON documents are small).
 const MAX_BODY: usize = 64 * 1024;
 
-/// Registers every route and the extractor settings.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The extractor settings every route shares: body limits, and malformed bodies and queries
+/// refused with the platform's error body.
+fn setup(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY))
         .app_data(
             web::JsonConfig::default()
@@ -48,30 +49,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(
             web::QueryConfig::default()
                 .error_handler(|e, _| AuthError::Invalid(format!("malformed query: {e}")).into()),
-        )
-        .route("/v1/oauth/token", web::post().to(token::token))
-        .route("/v1/oauth/jwks", web::get().to(oauth::jwks))
-        .route("/v1/oauth/introspect", web::post().to(oauth::introspect))
-        .route("/v1/oauth/revoke", web::post().to(oauth::revoke))
-        .route("/v1/oauth/keys/rotate", web::post().to(oauth::rotate))
-        .service(web::resource("/v1/tenants").get(tenants::list).post(tenants::create))
-        .service(
-            web::resource("/v1/tenants/{id}")
-                .get(tenants::get)
-                .patch(tenants::update)
-                .delete(tenants::delete),
-        )
-        .service(web::resource("/v1/users").get(users::list).post(users::create))
-        .service(web::resource("/v1/users/{name}").get(users::get).patch(users::update).delete(users::delete))
-        .service(web::resource("/v1/roles").get(roles::list).post(roles::create))
-        .service(web::resource("/v1/roles/{name}").get(roles::get).patch(roles::update).delete(roles::delete))
-        .service(web::resource("/v1/roles/{name}/grants").get(roles::get))
-        .service(web::resource("/v1/roles/{name}/grants/{plugin}").put(roles::grant).delete(roles::revoke))
-        .route("/v1/me", web::get().to(me::whoami))
-        .route("/v1/me/password", web::put().to(me::change_password))
-        .service(
-            web::resource("/v1/clients/{id}").put(clients::put).get(clients::get).delete(clients::delete),
         );
+}
+
+// Every route, written once: `configure` serves them and `ROUTES` lists them, which the tests
+// compare with the OpenAPI document (`OPENAPI`).
+keel_sdk::management_routes! {
+    @setup setup;
+    get "/openapi.json" => openapi,
+    post "/v1/oauth/token" => token::token,
+    get "/v1/oauth/jwks" => oauth::jwks,
+    post "/v1/oauth/introspect" => oauth::introspect,
+    post "/v1/oauth/revoke" => oauth::revoke,
+    post "/v1/oauth/keys/rotate" => oauth::rotate,
+    get "/v1/tenants" => tenants::list,
+    post "/v1/tenants" => tenants::create,
+    get "/v1/tenants/{id}" => tenants::get,
+    patch "/v1/tenants/{id}" => tenants::update,
+    delete "/v1/tenants/{id}" => tenants::delete,
+    get "/v1/users" => users::list,
+    post "/v1/users" => users::create,
+    get "/v1/users/{name}" => users::get,
+    patch "/v1/users/{name}" => users::update,
+    delete "/v1/users/{name}" => users::delete,
+    get "/v1/roles" => roles::list,
+    post "/v1/roles" => roles::create,
+    get "/v1/roles/{name}" => roles::get,
+    patch "/v1/roles/{name}" => roles::update,
+    delete "/v1/roles/{name}" => roles::delete,
+    get "/v1/roles/{name}/grants" => roles::get,
+    put "/v1/roles/{name}/grants/{plugin}" => roles::grant,
+    delete "/v1/roles/{name}/grants/{plugin}" => roles::revoke,
+    get "/v1/me" => me::whoami,
+    put "/v1/me/password" => me::change_password,
+    put "/v1/clients/{id}" => clients::put,
+    get "/v1/clients/{id}" => clients::get,
+    delete "/v1/clients/{id}" => clients::delete,
+}
+
+/// The API's OpenAPI 3.1 document (`auth/openapi.json`), checked in like the registry's (see
+/// auth's README, "OpenAPI"); the tests keep it equal to [`ROUTES`].
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /openapi.json`: the document above.
+async fn openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 #[cfg(test)]

@@ -25,23 +25,46 @@ use crate::host::{Installed, LogSource, Shared};
 use crate::proxy::{self, Door};
 use keel_sdk::management::hosting::{ServiceAnswer, ServiceList};
 
+/// The management API's routes as `(method, path)`: what the OpenAPI document ([`OPENAPI`])
+/// lists, compared by `tests/tests/openapi_hosting.rs` with what the port serves. [`configure`]
+/// registers them as resources, so that another method on their paths is a 400 of ours.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/openapi.json"),
+    ("post", "/v1/services"),
+    ("get", "/v1/services"),
+    ("get", "/v1/services/{app_id}"),
+    ("delete", "/v1/services/{app_id}"),
+    ("post", "/v1/services/{app_id}/restart"),
+    ("get", "/v1/services/{app_id}/logs"),
+];
+
+/// The management API's OpenAPI 3.1 document (`hosting/openapi.json`), checked in like the
+/// registry's (see `plugins-manager/README.md`, "OpenAPI").
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// `GET /openapi.json`: the document above.
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+}
+
 /// Registers the API and the app port's proxy door.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/v1/services")
-            .route(web::post().to(install))
-            .route(web::get().to(list))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/services/{app_id}")
-            .route(web::get().to(get))
-            .route(web::delete().to(uninstall))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .route("/v1/services/{app_id}/restart", web::post().to(restart))
-    .route("/v1/services/{app_id}/logs", web::get().to(logs))
-    .service(web::resource(["/plugin_service/{root}", "/plugin_service/{root}/{tail:.*}"]).to(app_door));
+    cfg.route("/openapi.json", web::get().to(openapi))
+        .service(
+            web::resource("/v1/services")
+                .route(web::post().to(install))
+                .route(web::get().to(list))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/services/{app_id}")
+                .route(web::get().to(get))
+                .route(web::delete().to(uninstall))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .route("/v1/services/{app_id}/restart", web::post().to(restart))
+        .route("/v1/services/{app_id}/logs", web::get().to(logs))
+        .service(web::resource(["/plugin_service/{root}", "/plugin_service/{root}/{tail:.*}"]).to(app_door));
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, HostingError> {
@@ -185,4 +208,20 @@ pub async fn local_door(
     client: web::Data<awc::Client>,
 ) -> Result<HttpResponse, HostingError> {
     proxy::forward(req, body, shared, client, Door::Local).await
+}
+
+#[cfg(test)]
+mod tests {
+    use keel_sdk::management::openapi::{documented_routes, served_routes};
+
+    use super::{OPENAPI, ROUTES};
+
+    /// The document lists exactly [`ROUTES`]; that they are served is checked end to end
+    /// (`tests/tests/openapi_hosting.rs`), since the handlers need a booted host.
+    #[test]
+    fn the_openapi_document_lists_the_routes() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(documented_routes(&doc).expect("paths"), served_routes(ROUTES));
+    }
 }

@@ -8,11 +8,12 @@ use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
 use actix_web::{http::StatusCode, web, App};
 use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
 use keel_sdk::dapr::SidecarConfig;
+use keel_sdk::management::openapi::{documented_routes, served_routes};
 use keel_sdk::protocol::errors::Refused;
 use keel_sdk::protocol::headers::{X_KEEL_ERROR, X_KEEL_ROLES, X_KEEL_SCOPE, X_KEEL_TENANT, X_KEEL_USER};
 use serde_json::{json, Value};
 
-use super::configure;
+use super::{configure, OPENAPI, ROUTES};
 use crate::{Config, Registry, RegistryState};
 
 /// A registry whose sidecar is nowhere (port 1 refuses connections at once).
@@ -125,4 +126,33 @@ async fn tenant_changes_are_checked_before_anything_is_called() {
     refused(bad, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "unknown field `nope`").await;
     let bad = TestRequest::get().uri("/v1/tenants/Not_A_Tenant/plugins");
     refused(bad, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "tenant id \"Not_A_Tenant\" is invalid").await;
+}
+
+/// The OpenAPI document lists exactly the routes served (issue 18 §7): the same paths and
+/// methods, and every one of them answered by a handler, not by actix's default 404.
+#[actix_web::test]
+async fn the_openapi_document_matches_the_routes_served() {
+    let doc: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented = documented_routes(&doc).expect("paths");
+    assert_eq!(documented, served_routes(ROUTES), "openapi.json and api.rs disagree");
+
+    let app = app!();
+    for (method, path) in ROUTES {
+        let uri = path.replace("{id}", "echo").replace("{tenant}", "acme");
+        let method = actix_web::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let res =
+            call_service(&app, TestRequest::default().method(method.clone()).uri(&uri).to_request()).await;
+        let handled = res.status() != StatusCode::NOT_FOUND || res.headers().contains_key(X_KEEL_ERROR);
+        assert!(handled, "{method} {uri} is documented but not served");
+    }
+    // A method the document does not list is not served either.
+    let res = call_service(&app, TestRequest::put().uri("/v1/plugins").to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(!res.headers().contains_key(X_KEEL_ERROR));
+
+    let res = call_service(&app, TestRequest::get().uri("/openapi.json").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let served_doc: Value = read_body_json(res).await;
+    assert_eq!(served_doc, doc);
 }

@@ -35,6 +35,7 @@
 
 pub mod auth;
 pub mod hosting;
+pub mod openapi;
 pub mod registry;
 
 #[cfg(test)]

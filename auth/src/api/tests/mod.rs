@@ -3,6 +3,7 @@
 mod answers;
 mod management;
 mod oauth;
+mod openapi;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};

@@ -1,0 +1,152 @@
+//! Helpers shared by the `openapi_*` end-to-end tests: schemathesis installed once into a venv
+//! under `target/` (as `sidecar/tests/python_sdk.rs` does for the Dapr SDK), run against a
+//! management API's `/openapi.json` with a token, under a deadline.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The schemathesis release pinned.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
+/// The `st` command of `target/schemathesis-venv`, installing it first when it is missing or at
+/// another version.
+pub fn schemathesis() -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target folder").to_owned();
+    let venv = target.join("schemathesis-venv");
+    let python = venv.join("bin/python");
+    let installed = || {
+        Command::new(&python)
+            .args(["-c", "import importlib.metadata as m; print(m.version('schemathesis'))"])
+            .output()
+            .is_ok_and(|o| {
+                o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == SCHEMATHESIS_VERSION
+            })
+    };
+    if !installed() {
+        // The openapi_* tests run in parallel: one installs, the others wait for it.
+        let _lock = InstallLock::take(&target.join("schemathesis-venv.lock"));
+        if installed() {
+            return venv.join("bin/st");
+        }
+        let status = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()
+            .expect("python3 -m venv");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}"))
+            .status()
+            .expect("pip install");
+        assert!(status.success(), "pip install schemathesis=={SCHEMATHESIS_VERSION} failed");
+        assert!(installed(), "schemathesis {SCHEMATHESIS_VERSION} not importable after install");
+    }
+    venv.join("bin/st")
+}
+
+/// What one schemathesis run printed, and whether it passed.
+pub struct Run {
+    pub passed: bool,
+    pub output: String,
+}
+
+/// Runs `st run <base>/openapi.json --url <base>` with `Authorization: Bearer <token>` and
+/// `args`, killed after `limit` (a hang is a failure too). Blocking: call it from
+/// `spawn_blocking`.
+pub fn run(base: &str, token: &str, args: &[&str], limit: Duration) -> Run {
+    let st = schemathesis();
+    let report = tempfile_dir();
+    let mut child = Command::new(st)
+        .args(["--no-color", "run"])
+        .arg(format!("{base}/openapi.json"))
+        .args(["--url", base])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        // No answer may take long, and a request that hangs fails the run.
+        .args(["--request-timeout", "10", "--max-response-time", "5"])
+        // One retry on a network-level failure only (a connection closed under a request, seen
+        // once in five runs through keel); a crashed or hung service still fails the run.
+        .args(["--request-retries", "1"])
+        .args(["--workers", "1", "--seed", "18"])
+        .args(["--report-dir"])
+        .arg(&report)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .current_dir(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start schemathesis");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for schemathesis") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let out = child.wait_with_output().expect("schemathesis output");
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&report);
+    // How much was tried, in the test's output.
+    for line in output.lines().filter(|l| {
+        l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()) && l.contains(" generated")
+    }) {
+        eprintln!("schemathesis {base}: {}", line.trim());
+    }
+    match status {
+        Some(s) => Run { passed: s.success(), output },
+        None => {
+            Run { passed: false, output: format!("schemathesis still running after {limit:?}\n{output}") }
+        }
+    }
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("keel-schemathesis-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("report dir");
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+/// A directory made atomically as a lock; removed when dropped. A lock older than 10 minutes
+/// was left by a killed run and is taken over.
+struct InstallLock(PathBuf);
+
+impl InstallLock {
+    fn take(path: &Path) -> Self {
+        let started = Instant::now();
+        loop {
+            if std::fs::create_dir(path).is_ok() {
+                return Self(path.to_owned());
+            }
+            let stale = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(600)));
+            if stale {
+                let _ = std::fs::remove_dir(path);
+            }
+            assert!(started.elapsed() < Duration::from_secs(900), "waited 15 min for {}", path.display());
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+impl Drop for InstallLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
