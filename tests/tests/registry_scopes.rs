@@ -15,10 +15,6 @@ use serde_json::{json, Value};
 const POINT: &str = "external-pre-route-check";
 const ADMIN_PW: &str = "bootstrap-password-1";
 
-fn public_base(p: &Platform) -> String {
-    format!("http://{}", p.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").expect("public listen"))
-}
-
 /// `method /apis/<path>` on keel's public port with `bearer`, plus a forged identity that keel
 /// must drop. Returns the status and the JSON body.
 async fn public(p: &Platform, method: &str, path: &str, bearer: &str, body: Option<Value>) -> (u16, Value) {
@@ -35,18 +31,6 @@ async fn public(p: &Platform, method: &str, path: &str, bearer: &str, body: Opti
     .expect("public port");
     let bytes = res.body().limit(1 << 20).await.unwrap();
     (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-async fn login(p: &Platform, user: &str, pw: &str, tenant: Option<&str>) -> String {
-    let mut form = vec![("grant_type", "password"), ("username", user), ("password", pw)];
-    if let Some(t) = tenant {
-        form.push(("tenant", t));
-    }
-    let mut res =
-        client().post(format!("{}/apis/auth/v1/oauth/token", public_base(p))).send_form(&form).await.unwrap();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(res.status(), 200, "login of {user}: {body}");
-    body["access_token"].as_str().unwrap().to_owned()
 }
 
 /// Asserts a 403 from the registry with `code` and a message containing `part`.

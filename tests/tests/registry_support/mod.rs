@@ -190,3 +190,21 @@ pub async fn status_calls(platform: &Platform, id: &str) -> BTreeMap<String, u64
 pub fn auth() -> AppSpec {
     AppSpec::bin("auth", "auth").env("KEEL_ADMIN_PASSWORD", "bootstrap-password-1")
 }
+
+/// keel's public port (the test started keel with `AppSpec::keel`).
+pub fn public_base(p: &Platform) -> String {
+    format!("http://{}", p.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").expect("public listen"))
+}
+
+/// A password login through keel's public port; the access token.
+pub async fn login(p: &Platform, user: &str, pw: &str, tenant: Option<&str>) -> String {
+    let mut form = vec![("grant_type", "password"), ("username", user), ("password", pw)];
+    if let Some(t) = tenant {
+        form.push(("tenant", t));
+    }
+    let mut res =
+        client().post(format!("{}/apis/auth/v1/oauth/token", public_base(p))).send_form(&form).await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(res.status(), 200, "login of {user}: {body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
