@@ -622,7 +622,7 @@ fn judge(
     ));
     v.push(Verdict {
         target: "one sidecar hop adds ≤ 0.2 ms at p50 over direct (1,000 req/s, 1 KiB)".into(),
-        measured: hop.map(|(h, d)| format!("+{:.3} ms", h.p50 - d.p50)).unwrap_or_else(|| "-".into()),
+        measured: hop.map(|(h, d)| format!("{:+.3} ms", h.p50 - d.p50)).unwrap_or_else(|| "-".into()),
         met: hop.map(|(h, d)| h.p50 - d.p50 <= 0.2),
     });
     // keel's own hop: keel where the caller's sidecar was, the same sidecar passes on both sides;
@@ -643,7 +643,7 @@ fn judge(
     v.push(Verdict {
         target: format!("context: the whole detour through keel (keel internal, four sidecar passes) against two sidecars, p50 / p99 ({hop_rate} req/s, 1 KiB)"),
         measured: detour
-            .map(|(k, d)| format!("+{:.3} / +{:.3} ms", k.p50 - d.p50, k.p99 - d.p99))
+            .map(|(k, d)| format!("{:+.3} / {:+.3} ms", k.p50 - d.p50, k.p99 - d.p99))
             .unwrap_or_else(|| "-".into()),
         met: None,
     });
