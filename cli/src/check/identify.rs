@@ -95,7 +95,7 @@ pub fn judge(
         );
         return None;
     }
-    let value = answer::protocol_json(&CHECKS, answer, IDENTIFY_LIMIT, f)?;
+    let value = answer::protocol_json(&CHECKS, answer, Some(IDENTIFY_LIMIT), f)?;
     let doc = match serde_json::from_value::<Reply<Identify>>(value.clone()) {
         Ok(reply) => reply.body,
         Err(e) => {
