@@ -121,8 +121,9 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         // Per worker: awc clients belong to one thread.
         let registry = web::Data::new(Registry::new(factory_state.clone()));
         // Middleware runs in reverse order of registration: the app token check first, then the
-        // request log, then the error log closest to the handlers.
+        // request log, then the error log, then actix's own refusals put in the catalogue's body.
         App::new()
+            .wrap(from_fn(keel_sdk::service::catalogue_errors))
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
             .wrap(plugin.app_token().clone())

@@ -36,6 +36,12 @@ async fn the_push_api_serves_its_openapi_document_and_schemathesis_finds_nothing
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.1.0");
 
+    // A body over the listener's limit is refused in the catalogue's body, as documented.
+    let big = serde_json::json!({"name": "big", "description": "x".repeat(300 * 1024)});
+    let (status, _, v) =
+        call_from(None, "POST", &format!("{push}/api/registry/register"), Some(&big)).await.expect("answer");
+    assert_eq!((status, v["code"].as_str()), (413, Some("ERR_BODY_TOO_LARGE")), "{v}");
+
     // Valid and invalid requests alike, with the granted client's token: registrations to
     // loopback hosts succeed, others are refused; every answer must be documented.
     let schema = format!("{push}/api/registry/openapi.json");
