@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!   (both ports: the head's limits, limits.rs, before any handler)
-//!   internal (app port)                      external (public port)
+//!   internal (app port)                      external (public port: /apis/, /plugin_service/, /plugins/)
 //!   ─────────────────────────────            ──────────────────────────────────────────
 //!   path → target or addon point             client address (peer / trusted proxies)
 //!   caller: the stamped app-id,              gate: a verifier is configured
@@ -67,8 +67,8 @@ pub async fn internal(
     ctx.finish(answer)
 }
 
-/// `<VERB> /apis/<plugin_id>/<endpoint...>` on the public port (external flow): a client outside
-/// the mesh, authenticated by keel itself.
+/// `<VERB> /apis/<plugin_id>/<endpoint...>` (and `/plugin_service/...`, `/plugins/<group>/...`)
+/// on the public port (external flow): a client outside the mesh, authenticated by keel itself.
 pub async fn external(
     req: HttpRequest,
     body: web::Payload,
@@ -116,7 +116,10 @@ async fn resolve_external(
     let who = gate::authenticate(verifier, req, dapr, &table, target).await?; // 401 no or bad token; 403 may not call the plugin
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
     precheck::check(dapr, req, &table, state, target, who.as_deref(), ctx.client).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
-    let route = routes::endpoint(&table, target, &state.policy)?; // 404 unknown plugin; 503 not ACTIVE
+    let route = match target::is_console_path(req.path()) {
+        true => routes::console(&table, target, &state.policy)?, // 404 no console entry under the group; 503 owner not ACTIVE
+        false => routes::endpoint(&table, target, &state.policy)?, // 404 unknown plugin; 503 not ACTIVE
+    };
     Ok((route, who)) // the table is let go here: a route swap cannot touch this request
 }
 

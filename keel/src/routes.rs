@@ -127,6 +127,25 @@ pub fn endpoint(table: &RouteTable, target: Endpoint<'_>, policy: &Policy) -> Re
     })
 }
 
+/// A console entry's page (`/plugins/<group>/...`, `target.plugin` the group): known only while
+/// the table has a proxied entry under the group. A group owned by a registered plugin resolves
+/// as the plugin does (status, its time limit); another Dapr app's has no status the registry
+/// knows, so it is sent on with keel's default time limit and answers for itself.
+pub fn console(table: &RouteTable, target: Endpoint<'_>, policy: &Policy) -> Result<Resolved, RouteError> {
+    let group = target.plugin;
+    if table.console_group(group).is_none() {
+        return Err(RouteError::UnknownConsoleGroup { group: group.to_owned() });
+    }
+    if table.plugins.contains_key(group) {
+        return endpoint(table, target, policy);
+    }
+    Ok(Resolved {
+        plugin: group.to_owned(),
+        endpoint: target.endpoint.to_owned(),
+        timeout: policy.default_timeout,
+    })
+}
+
 /// The plugin and endpoint implementing `caller`'s addon `point`.
 fn implementer<'t>(table: &'t RouteTable, caller: &str, point: &str) -> Result<Endpoint<'t>, RouteError> {
     match table.addon(caller, point) {
@@ -198,6 +217,36 @@ mod tests {
             code(endpoint(&t, Endpoint { plugin: "sleepy", endpoint: "x" }, &POLICY)),
             (503, "ERR_PLUGIN_NOT_ACTIVE")
         );
+    }
+
+    #[test]
+    fn console_groups_resolve_to_their_owner_while_they_have_an_entry() {
+        let mut t = table(1);
+        for (path, owner) in
+            [("/plugins/emoji/tab", "emoji"), ("/plugins/sleepy/ui", "sleepy"), ("/plugins/svc/ui", "svc")]
+        {
+            let entry = keel_sdk::protocol::ConsoleEntry {
+                name: "n".into(),
+                name_en: "N".into(),
+                kind: 2,
+                path: path.into(),
+                external: 0,
+            };
+            let source = keel_sdk::protocol::ConsoleSource::Put;
+            t.console
+                .insert(path.into(), keel_sdk::protocol::ConsoleRoute { entry, owner: owner.into(), source });
+        }
+        let at = |plugin, endpoint| Endpoint { plugin, endpoint };
+        let r = console(&t, at("emoji", "plugins/emoji/tab/x"), &POLICY).unwrap();
+        assert_eq!((r.plugin.as_str(), r.endpoint.as_str()), ("emoji", "plugins/emoji/tab/x"));
+        assert_eq!(r.timeout, Duration::from_millis(250));
+        let r = console(&t, at("svc", "plugins/svc/ui"), &POLICY).unwrap();
+        assert_eq!((r.plugin.as_str(), r.timeout), ("svc", Duration::from_secs(30)));
+        assert_eq!(
+            code(console(&t, at("sleepy", "plugins/sleepy/ui"), &POLICY)),
+            (503, "ERR_PLUGIN_NOT_ACTIVE")
+        );
+        assert_eq!(code(console(&t, at("greeter", "plugins/greeter/x"), &POLICY)), (404, "ERR_NOT_FOUND"));
     }
 
     #[test]
