@@ -159,6 +159,12 @@ async fn console_entries_are_registered_listed_and_routed_by_keel() {
     );
     assert!(echoed["headers"].get("authorization").is_none(), "the token stays with keel: {echoed}");
     assert_eq!(echoed["headers"]["x-keel-user"], "admin", "keel vouches for the user: {echoed}");
+    // Any verb, with its body streamed through as under /apis/.
+    let note = json!({"text": "x".repeat(64 * 1024)});
+    let (status, saved) =
+        public_send(&p, "POST", "/plugins/notes/tab/save", &token, Some(note.clone())).await;
+    assert_eq!((status, saved["method"].as_str()), (200, Some("POST")), "{saved}");
+    assert_eq!(serde_json::from_str::<Value>(saved["body"].as_str().unwrap()).unwrap(), note);
     let (status, body) = public_get(&p, "/plugins/notes/tab/x", None).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("ERR_UNAUTHENTICATED")), "{body}");
     let (status, svc) = eventually("keel routes /plugins/svc/", Duration::from_secs(10), || async {
