@@ -82,7 +82,7 @@ async fn console_entries_are_registered_listed_and_routed_by_keel() {
     // A plugin declaring a type-2 tab and a type-1 entry registers; both are listed with it.
     let notes = json!([entry(2, "/plugins/notes/tab"), entry(1, "/plugins/notes/"),
         {"name": "文档", "name_en": "Docs", "type": 1, "path": "https://docs.example.com/notes", "extern": 1}]);
-    p.start(with_console("notes", notes)).await;
+    p.start(with_console("notes", notes).env("FAKE_PUBLIC", "plugins/notes/login")).await;
     let (status, body) = register(&p, REGISTRY, "notes", None).await;
     assert_eq!(status, 201, "{body}");
     let all = listed(&p, "").await;
@@ -167,6 +167,9 @@ async fn console_entries_are_registered_listed_and_routed_by_keel() {
     assert_eq!(serde_json::from_str::<Value>(saved["body"].as_str().unwrap()).unwrap(), note);
     let (status, body) = public_get(&p, "/plugins/notes/tab/x", None).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("ERR_UNAUTHENTICATED")), "{body}");
+    // Except a page the plugin declared public (its endpoint, as keel calls it).
+    let (status, body) = public_get(&p, "/plugins/notes/login", None).await;
+    assert_eq!((status, body["path"].as_str()), (200, Some("/plugins/notes/login")), "{body}");
     let (status, svc) = eventually("keel routes /plugins/svc/", Duration::from_secs(10), || async {
         let got = public_get(&p, "/plugins/svc/ui/page", Some(&token)).await;
         (got.0 == 200).then_some(got)
