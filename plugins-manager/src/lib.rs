@@ -6,6 +6,8 @@
 //!   table in one conditional transaction and pushes the table to keel ([`register`]).
 //! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]); who may
 //!   change the registry is decided in one place ([`authorize`]).
+//! - `PUT`/`DELETE`/`GET /v1/console/entries`: console entries of services that are not Keel
+//!   plugins, and the listing of every entry ([`console`]); plugins declare theirs in identify.
 //! - `GET /v1/tenants/{tenant}/plugins`, `POST`/`DELETE /v1/tenants/{tenant}/plugins/{id}`:
 //!   which plugins each tenant has enabled ([`tenants`]).
 //! - Every refusal is a [`RegistryError`], answered with the platform's error catalogue
@@ -34,6 +36,7 @@ pub mod authorize;
 pub mod boot;
 pub mod calls;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod lease;
 pub mod model;
