@@ -132,6 +132,10 @@ pub enum RouteError {
     /// The target is registered but not `ACTIVE`.
     #[error("plugin {plugin:?} is {status}, not ACTIVE")]
     NotActive { plugin: String, status: PluginStatus, retry_after: Duration },
+    /// keel's last requests to the plugin could not reach it, so it is ejected for a while
+    /// ([`crate::outlier`]), whatever the table says until the registry's poll confirms it.
+    #[error("plugin {plugin:?} is unreachable: keel's last requests to it failed to reach it")]
+    Ejected { plugin: String, retry_after: Duration },
     /// keel's sidecar answered that it could not invoke the plugin. `detail` (the sidecar's
     /// words) is logged, not sent: it may name internal addresses.
     #[error("plugin {plugin:?} is unreachable")]
@@ -188,7 +192,7 @@ impl PlatformError for RouteError {
             Self::BadBody { .. } => Code::BadBody,
             Self::Denied { .. } => Code::PreRouteDenied,
             Self::BadDocument { .. } => Code::BadDocument,
-            Self::NotActive { .. } => Code::PluginNotActive,
+            Self::NotActive { .. } | Self::Ejected { .. } => Code::PluginNotActive,
             Self::Unreachable { .. } => Code::PluginUnreachable,
             Self::Timeout { .. } => Code::PluginTimeout,
             Self::CheckUnavailable { .. } => Code::PreRouteUnavailable,
@@ -206,6 +210,7 @@ impl PlatformError for RouteError {
             | Self::OverSidecarLimit { plugin, .. }
             | Self::BadBody { plugin, .. }
             | Self::NotActive { plugin, .. }
+            | Self::Ejected { plugin, .. }
             | Self::Unreachable { plugin, .. }
             | Self::Timeout { plugin, .. } => Some(plugin),
             _ => None,
@@ -215,6 +220,7 @@ impl PlatformError for RouteError {
     fn plugin_status(&self) -> Option<PluginStatus> {
         match self {
             Self::NotActive { status, .. } => Some(*status),
+            Self::Ejected { .. } => Some(PluginStatus::Unreachable),
             _ => None,
         }
     }
@@ -222,6 +228,7 @@ impl PlatformError for RouteError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::NotActive { retry_after, .. }
+            | Self::Ejected { retry_after, .. }
             | Self::NotReady { retry_after }
             | Self::CheckUnavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
@@ -393,6 +400,12 @@ mod tests {
                 Fault::Plugin,
             ),
             (
+                RouteError::Ejected { plugin: "echo".into(), retry_after: after },
+                "ERR_PLUGIN_NOT_ACTIVE",
+                503,
+                Fault::Plugin,
+            ),
+            (
                 RouteError::Unreachable { plugin: "echo".into(), detail: INSIDE.into() },
                 "ERR_PLUGIN_UNREACHABLE",
                 502,
@@ -453,6 +466,7 @@ mod tests {
                 | RouteError::Denied { .. }
                 | RouteError::BadDocument { .. }
                 | RouteError::NotActive { .. }
+                | RouteError::Ejected { .. }
                 | RouteError::Unreachable { .. }
                 | RouteError::Timeout { .. }
                 | RouteError::CheckUnavailable { .. }
@@ -467,7 +481,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 33, "one case per variant");
+        assert_eq!(cases.len(), 34, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

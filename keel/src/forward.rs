@@ -22,12 +22,14 @@
 //! producing a [`target::Endpoint`]; everything after it is shared.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header::{HeaderValue, X_FORWARDED_FOR};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::ctx::{Caller, Ctx, Flow};
 use super::errors::RouteError;
+use super::outlier::{self, Admission};
 use super::routes::{self, Resolved};
 use super::state::RouterState;
 use super::target::{self, Destination};
@@ -144,6 +146,11 @@ pub async fn proxy_via(
     ctx: &mut Ctx,
 ) -> Result<HttpResponse, RouteError> {
     ctx.resolved(&route);
+    if let Admission::Ejected(left) = hop.state.outliers.admit(&route.plugin) {
+        let retry_after = left.max(Duration::from_secs(1));
+        return Err(RouteError::Ejected { plugin: route.plugin.clone(), retry_after });
+        // 503 at once while its last requests failed to reach it
+    }
     let target = invoke_id.unwrap_or(&route.plugin);
     let mut up = upstream::request_to(hop.dapr, hop.req, target, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
     if let Vouch::External(_) = vouch {
@@ -152,9 +159,33 @@ pub async fn proxy_via(
             up.headers_mut().insert(X_FORWARDED_FOR, client); // keel's word on the client's address, for auth's throttling
         }
     }
-    let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
-                                                                                              // The sidecar names the target as it decoded it (a pushed service's URL itself).
-    let named = percent_encoding::percent_decode_str(target).decode_utf8_lossy();
-    upstream::respond(res, &route, &named, ctx.started, hop.state.max_body_bytes).await
-    // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
+    let answer = async {
+        let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
+                                                                                                  // The sidecar names the target as it decoded it (a pushed service's URL itself).
+        let named = percent_encoding::percent_decode_str(target).decode_utf8_lossy();
+        upstream::respond(res, &route, &named, ctx.started, hop.state.max_body_bytes).await
+        // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
+    }
+    .await;
+    passive_health(hop.state, hop.dapr, &route.plugin, &answer);
+    answer
+}
+
+/// Feeds the plugin's passive health: not reaching it counts, any answer of its own clears;
+/// the first ejection of an outage is reported to the registry, whose next poll probes it.
+fn passive_health(
+    state: &RouterState,
+    dapr: &DaprClient,
+    plugin: &str,
+    answer: &Result<HttpResponse, RouteError>,
+) {
+    match answer {
+        Err(RouteError::Unreachable { .. }) => {
+            if state.outliers.failed(plugin) {
+                actix_rt::spawn(outlier::report(dapr.clone(), plugin.to_owned()));
+            }
+        }
+        Ok(_) => state.outliers.succeeded(plugin),
+        Err(_) => {}
+    }
 }

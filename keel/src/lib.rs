@@ -41,6 +41,7 @@ pub mod gateway;
 pub mod limits;
 pub mod loader;
 pub mod metrics;
+pub mod outlier;
 pub mod ports;
 pub mod precheck;
 pub mod routes;

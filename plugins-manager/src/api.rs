@@ -24,6 +24,7 @@ keel_sdk::management_routes! {
     get "/v1/plugins" => list,
     get "/v1/plugins/{id}" => get,
     delete "/v1/plugins/{id}" => unregister,
+    post "/v1/plugins/{id}/suspect" => suspect,
     get "/v1/routes" => routes,
     get "/v1/tenants/{tenant}/plugins" => tenant_plugins,
     post "/v1/tenants/{tenant}/plugins/{id}" => enable,
@@ -80,6 +81,19 @@ async fn unregister(
     let q = web::Query::<UnregisterQuery>::from_query(req.query_string())
         .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?force=true)")))?;
     Ok(HttpResponse::Ok().json(Reply::ok(reg.unregister(&id, q.force).await?)))
+}
+
+/// `POST /v1/plugins/{id}/suspect`: keel's passive health could not reach the plugin on live
+/// traffic; the next poll probes it at once, and one failed probe marks it `UNREACHABLE`.
+/// `202`; keel (the grant `report-health`) only.
+async fn suspect(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RegistryError> {
+    caller.may(Permission::ReportHealth)?;
+    reg.suspect(&id).await?;
+    Ok(HttpResponse::Accepted().json(Reply::ok(serde_json::json!({"id": id.as_str()}))))
 }
 
 /// `GET /v1/routes`: the route table keel routes by, with its version.

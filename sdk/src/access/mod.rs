@@ -98,6 +98,8 @@ pub enum Permission<'a> {
     ReadRoutes,
     /// Set or remove a plugin's client credentials in auth.
     SetClientCredentials,
+    /// Report a plugin unreachable on live traffic.
+    ReportHealth,
 }
 
 impl Permission<'_> {
@@ -122,6 +124,7 @@ impl Permission<'_> {
             Self::PushRoutes => Grant::PushRoutes,
             Self::ReadRoutes => Grant::ReadRoutes,
             Self::SetClientCredentials => Grant::SetClientCredentials,
+            Self::ReportHealth => Grant::ReportHealth,
         }
     }
 
@@ -141,12 +144,13 @@ impl Permission<'_> {
             Self::PushRoutes => "pushing the route table".into(),
             Self::ReadRoutes => "reading the route table".into(),
             Self::SetClientCredentials => "setting client credentials".into(),
+            Self::ReportHealth => "reporting a plugin's health".into(),
         }
     }
 
     /// Internal-only permissions, never a person's.
     fn is_internal(&self) -> bool {
-        matches!(self, Self::PushRoutes | Self::ReadRoutes | Self::SetClientCredentials)
+        matches!(self, Self::PushRoutes | Self::ReadRoutes | Self::SetClientCredentials | Self::ReportHealth)
     }
 }
 
