@@ -37,6 +37,7 @@ pub mod auth;
 pub mod hosting;
 pub mod openapi;
 pub mod registry;
+pub mod tickets;
 
 #[cfg(test)]
 mod tests;
