@@ -143,8 +143,9 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         // Per worker: the sidecar client belongs to one thread.
         let store = web::Data::new(Store::split(DaprClient::new(sidecar.clone()), &store_name, &shared_name));
         // Middleware runs in reverse order of registration: the app token check first, then the
-        // request log, then the error log closest to the handlers.
+        // request log, then the error log, then actix's own refusals put in the catalogue's body.
         App::new()
+            .wrap(from_fn(keel_sdk::service::catalogue_errors))
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
             .wrap(plugin.app_token().clone())

@@ -87,6 +87,9 @@ pub enum RouteError {
     /// No plugin with this id is registered.
     #[error("plugin {plugin:?} is not registered")]
     UnknownPlugin { plugin: String },
+    /// No console entry is registered under `/plugins/<group>/`.
+    #[error("no console entry is registered under /plugins/{group}/")]
+    UnknownConsoleGroup { group: String },
     /// The caller declared no addon point of this name.
     #[error("plugin {caller:?} declares no addon point {point:?}")]
     UnknownPoint { caller: String, point: String },
@@ -174,6 +177,7 @@ impl PlatformError for RouteError {
             Self::PluginNotAllowed { .. } => Code::PluginNotAllowed,
             Self::PluginNotEnabled { .. } => Code::PluginNotEnabled,
             Self::UnknownPlugin { .. } => Code::UnknownPlugin,
+            Self::UnknownConsoleGroup { .. } => Code::NotFound,
             Self::UnknownPoint { .. } => Code::UnknownPoint,
             Self::NoImplementer { .. } => Code::NoImplementer,
             Self::NoSuchApi { .. } => Code::NoSuchApi,
@@ -321,6 +325,7 @@ mod tests {
                 Fault::Client,
             ),
             (RouteError::UnknownPlugin { plugin: "nope".into() }, "ERR_UNKNOWN_PLUGIN", 404, Fault::Client),
+            (RouteError::UnknownConsoleGroup { group: "nope".into() }, "ERR_NOT_FOUND", 404, Fault::Client),
             (
                 RouteError::UnknownPoint { caller: "x".into(), point: "p".into() },
                 "ERR_UNKNOWN_POINT",
@@ -435,6 +440,7 @@ mod tests {
                 | RouteError::PluginNotAllowed { .. }
                 | RouteError::PluginNotEnabled { .. }
                 | RouteError::UnknownPlugin { .. }
+                | RouteError::UnknownConsoleGroup { .. }
                 | RouteError::UnknownPoint { .. }
                 | RouteError::NoImplementer { .. }
                 | RouteError::NoSuchApi { .. }
@@ -461,7 +467,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 32, "one case per variant");
+        assert_eq!(cases.len(), 33, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

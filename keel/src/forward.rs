@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!   (both ports: the head's limits, limits.rs, before any handler)
-//!   internal (app port)                      external (public port)
+//!   internal (app port)                      external (public port: /apis/, /plugin_service/, /plugins/)
 //!   ─────────────────────────────            ──────────────────────────────────────────
 //!   path → target or addon point             client address (peer / trusted proxies)
 //!   caller: the stamped app-id,              gate: a verifier is configured
@@ -67,8 +67,8 @@ pub async fn internal(
     ctx.finish(answer)
 }
 
-/// `<VERB> /apis/<plugin_id>/<endpoint...>` on the public port (external flow): a client outside
-/// the mesh, authenticated by keel itself.
+/// `<VERB> /apis/<plugin_id>/<endpoint...>` (and `/plugin_service/...`, `/plugins/<group>/...`)
+/// on the public port (external flow): a client outside the mesh, authenticated by keel itself.
 pub async fn external(
     req: HttpRequest,
     body: web::Payload,
@@ -77,9 +77,9 @@ pub async fn external(
 ) -> HttpResponse {
     let mut ctx = Ctx::new(Flow::External);
     let answer = match resolve_external(&req, &state, &dapr, &mut ctx).await {
-        Ok((route, who)) => {
+        Ok((route, invoke_id, who)) => {
             let hop = Hop { req: &req, body, state: &state, dapr: &dapr };
-            proxy(hop, route, Vouch::External(who.as_deref()), &mut ctx).await
+            proxy_via(hop, route, invoke_id.as_deref(), Vouch::External(who.as_deref()), &mut ctx).await
         }
         Err(e) => Err(e),
     };
@@ -101,13 +101,14 @@ fn resolve_internal<'r>(
 }
 
 /// The external flow's front half: the gate, the target, who the client is, the pre-route hook,
-/// and the target checked against the table.
+/// and the target checked against the table (with the invocation target when it is not the
+/// plugin's app-id: a pushed service's URL, for its console entries).
 async fn resolve_external(
     req: &HttpRequest,
     state: &RouterState,
     dapr: &DaprClient,
     ctx: &mut Ctx,
-) -> Result<(Resolved, Option<Arc<Identity>>), RouteError> {
+) -> Result<(Resolved, Option<String>, Option<Arc<Identity>>), RouteError> {
     ctx.client = req.peer_addr().map(|peer| state.trusted_proxies.client(peer.ip(), req.headers())); // the peer, or what trusted proxies recorded
     let verifier = gate::verifier(state.verifier.as_deref())?; // 401 for everything while no verification is configured
     let target = target::external(req.path())?; // 400 malformed path, bad id; 403 addons, keel itself
@@ -116,8 +117,11 @@ async fn resolve_external(
     let who = gate::authenticate(verifier, req, dapr, &table, target).await?; // 401 no or bad token; 403 may not call the plugin
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
     precheck::check(dapr, req, &table, state, target, who.as_deref(), ctx.client).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
-    let route = routes::endpoint(&table, target, &state.policy)?; // 404 unknown plugin; 503 not ACTIVE
-    Ok((route, who)) // the table is let go here: a route swap cannot touch this request
+    let (route, invoke_id) = match target::is_console_path(req.path()) {
+        true => routes::console(&table, target, &state.policy)?, // 404 no console entry under the group; 503 owner not ACTIVE
+        false => (routes::endpoint(&table, target, &state.policy)?, None), // 404 unknown plugin; 503 not ACTIVE
+    };
+    Ok((route, invoke_id, who)) // the table is let go here: a route swap cannot touch this request
 }
 
 /// The tail both flows share: from a resolved route to the plugin's answer.

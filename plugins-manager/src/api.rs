@@ -7,6 +7,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use keel_sdk::access::Permission;
+use keel_sdk::management::console::{ConsoleDeleteQuery, ConsoleListQuery, ConsoleRegistration};
 use keel_sdk::management::registry::{Enable, ListQuery, UnregisterQuery};
 use keel_sdk::protocol::Reply;
 
@@ -27,6 +28,9 @@ keel_sdk::management_routes! {
     get "/v1/tenants/{tenant}/plugins" => tenant_plugins,
     post "/v1/tenants/{tenant}/plugins/{id}" => enable,
     delete "/v1/tenants/{tenant}/plugins/{id}" => disable,
+    get "/v1/console/entries" => console_entries,
+    put "/v1/console/entries" => put_console,
+    delete "/v1/console/entries" => delete_console,
 }
 
 /// The API's OpenAPI 3.1 document (`plugins-manager/openapi.json`), checked in rather than
@@ -119,6 +123,36 @@ async fn disable(
     let (tenant, id) = path.into_inner();
     caller.may(Permission::EnablePlugins { tenant: &tenant })?;
     Ok(HttpResponse::Ok().json(Reply::ok(reg.disable(&tenant, &id).await?)))
+}
+
+/// `GET /v1/console/entries[?type=1|2|3]`: every console entry with its owner's status.
+async fn console_entries(reg: web::Data<Registry>, req: HttpRequest) -> Result<HttpResponse, RegistryError> {
+    let q = web::Query::<ConsoleListQuery>::from_query(req.query_string())
+        .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?type=1, 2 or 3)")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.console_entries(q.into_inner()).await?)))
+}
+
+/// `PUT /v1/console/entries {name, name_en, obj, type, path, extern}`: registers (or re-registers)
+/// a console entry of `obj`, the calling app itself unless a platform admin calls.
+async fn put_console(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    body: web::Bytes,
+) -> Result<HttpResponse, RegistryError> {
+    let registration: ConsoleRegistration =
+        serde_json::from_slice(&body).map_err(|e| RegistryError::BadRequest(format!("body: {e}")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.put_console(&caller, registration).await?)))
+}
+
+/// `DELETE /v1/console/entries?path=...`: removes an entry; its owner or a platform admin.
+async fn delete_console(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    req: HttpRequest,
+) -> Result<HttpResponse, RegistryError> {
+    let q = web::Query::<ConsoleDeleteQuery>::from_query(req.query_string())
+        .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?path=/plugins/<group>/...)")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.delete_console(&caller, &q.path).await?)))
 }
 
 #[cfg(test)]

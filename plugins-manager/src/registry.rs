@@ -184,6 +184,7 @@ impl Registry {
                 }
                 dropped = users;
                 table::remove_plugin(t, id);
+                crate::console::drop_owner(t, id);
                 Ok(vec![TransactionOp::Delete(DeleteItem::new(record_key(id)))])
             })
             .await?

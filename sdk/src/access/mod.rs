@@ -81,6 +81,9 @@ pub enum Permission<'a> {
     RotateKeys,
     /// Create and delete tenants.
     ManageTenants,
+    /// Register or remove console entries on behalf of `owner` (an app does for itself without
+    /// this; the registry decides that before asking).
+    ConsoleEntriesOf { owner: &'a str },
     // === tenant scope ===
     /// Manage the users of `tenant`.
     ManageUsers { tenant: &'a str },
@@ -111,7 +114,7 @@ impl Permission<'_> {
     /// The grant an internal caller needs for this permission.
     pub fn grant(&self) -> Grant {
         match self {
-            Self::RegisterPlugins => Grant::RegisterPlugins,
+            Self::RegisterPlugins | Self::ConsoleEntriesOf { .. } => Grant::RegisterPlugins,
             Self::InstallBundles => Grant::InstallBundles,
             Self::RotateKeys => Grant::RotateKeys,
             Self::ManageTenants | Self::ManageUsers { .. } | Self::ManageRoles { .. } => Grant::ManageTenants,
@@ -129,6 +132,9 @@ impl Permission<'_> {
             Self::InstallBundles => "installing hosted bundles".into(),
             Self::RotateKeys => "rotating the signing keys".into(),
             Self::ManageTenants => "managing tenants".into(),
+            Self::ConsoleEntriesOf { owner } => {
+                format!("registering console entries for {owner:?} (an app does so for itself only)")
+            }
             Self::ManageUsers { tenant } => format!("managing the users of tenant {tenant:?}"),
             Self::ManageRoles { tenant } => format!("managing the roles of tenant {tenant:?}"),
             Self::EnablePlugins { tenant } => format!("enabling plugins for tenant {tenant:?}"),

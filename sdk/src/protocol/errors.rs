@@ -173,6 +173,12 @@ catalogue! {
     AlreadyInstalled => ("ERR_ALREADY_INSTALLED", 409, Client),
     /// No hosted service serves this `root_route`.
     UnknownRoot => ("ERR_UNKNOWN_ROOT", 404, Client),
+    /// Another registrant holds this console path, or the plugin declared it in its identify
+    /// (issue 16).
+    ConsolePathTaken => ("ERR_CONSOLE_PATH_TAKEN", 409, Client),
+    /// A console entry that does not validate: a path outside the registrant's group, a bad
+    /// `type`, `extern`, name or URL (the field named).
+    BadConsoleEntry => ("ERR_BAD_CONSOLE_ENTRY", 422, Client),
 
     // === a plugin ===
     /// The plugin is registered but not `ACTIVE`.
