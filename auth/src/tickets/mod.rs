@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use keel_sdk::access::Principal;
-use keel_sdk::management::tickets::{TicketUser, TICKET_PREFIX};
+use keel_sdk::management::tickets::{SessionUser, TICKET_PREFIX};
 use keel_sdk::protocol::errors::Code;
 use keel_sdk::protocol::KEEL_APP_ID;
 use keel_sdk::tokens::now_secs;
@@ -108,7 +108,7 @@ pub struct Bound {
 /// A live ticket, checked.
 pub struct Checked {
     /// Whose it is, as the directory says now.
-    pub user: TicketUser,
+    pub user: SessionUser,
     /// The user's tenant (for permission decisions).
     pub tenant: TenantRecord,
     /// The plugin a bound ticket is for.
@@ -149,7 +149,7 @@ pub async fn create(
     store: &Store,
     tenant: &TenantRecord,
     user: &UserRecord,
-) -> Result<(String, Session, TicketUser), AuthError> {
+) -> Result<(String, Session, SessionUser), AuthError> {
     let now = now_secs();
     let expires_at = now + state.cfg.ticket_ttl_seconds;
     let session = Session {
@@ -304,8 +304,8 @@ async fn touch(
 }
 
 /// The answer's view of `user`: roles and the scope they give now.
-fn user_view(tenant: &TenantRecord, user: &UserRecord) -> TicketUser {
-    TicketUser {
+fn user_view(tenant: &TenantRecord, user: &UserRecord) -> SessionUser {
+    SessionUser {
         username: user.username.clone(),
         tenant: tenant.id.clone(),
         roles: user.roles.clone(),

@@ -14,7 +14,7 @@
 //! are administered by platform scope only; an unknown target is refused by name.
 
 use keel_sdk::access::Scope;
-use keel_sdk::management::tickets::{Action, TicketUser};
+use keel_sdk::management::tickets::{Action, SessionUser};
 use keel_sdk::protocol::{RouteTable, CORE_APP_IDS};
 use keel_sdk::tokens::{roles, ANY_PLUGIN};
 
@@ -22,7 +22,7 @@ use crate::model::TenantRecord;
 
 /// The decision and the rule that made it, as a sentence.
 pub fn decide(
-    user: &TicketUser,
+    user: &SessionUser,
     tenant: &TenantRecord,
     table: &RouteTable,
     target: &str,
@@ -77,8 +77,8 @@ mod tests {
     use keel_sdk::protocol::{PluginStatus, RouteEntry};
     use std::collections::BTreeSet;
 
-    fn user(tenant: &str, roles: &[&str], scope: Scope) -> TicketUser {
-        TicketUser {
+    fn user(tenant: &str, roles: &[&str], scope: Scope) -> SessionUser {
+        SessionUser {
             username: "ann".into(),
             tenant: tenant.into(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
@@ -108,7 +108,7 @@ mod tests {
         t
     }
 
-    fn allowed(u: &TicketUser, target: &str, action: Action) -> bool {
+    fn allowed(u: &SessionUser, target: &str, action: Action) -> bool {
         decide(u, &acme(), &table(), target, action).0
     }
 

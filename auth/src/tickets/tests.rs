@@ -224,3 +224,33 @@ async fn permission_checks_follow_the_rule_with_the_audience_rule() {
     let bad = json!({"ticket": bound, "target": "notes", "action": "own"});
     assert_eq!(post!(app, "notes", "/v1/permissions/check", bad).0, StatusCode::BAD_REQUEST);
 }
+
+#[actix_web::test]
+async fn each_check_pushes_the_idle_expiry_back_and_an_idle_session_dies() {
+    let h = Harness::with(|c| c.ticket_idle_seconds = 100).await;
+    let app = test_app!(h);
+    let session = admin_ticket!(app);
+    let key = keys::ticket(&ticket_hash(&session));
+    let stored = |s: Session| TicketRecord::Session(s);
+    let read = || async {
+        match h.store.get::<TicketRecord>(&key).await.unwrap() {
+            Some(Versioned { value: TicketRecord::Session(s), .. }) => s,
+            _ => panic!("a session"),
+        }
+    };
+    // Nearly idle: a check pushes it back to now + the idle time.
+    let mut s = read().await;
+    s.idle_expires_at = now_secs() + 5;
+    h.store.put(&key, &stored(s)).await.unwrap();
+    assert_eq!(post!(app, "keel", "/v1/tickets/check", json!({"ticket": session})).0, StatusCode::OK);
+    assert!(read().await.idle_expires_at >= now_secs() + 99);
+    // Idle past it: expired, though the absolute expiry is hours away.
+    let mut s = read().await;
+    s.idle_expires_at = now_secs() - 1;
+    h.store.put(&key, &stored(s)).await.unwrap();
+    let (status, _, body) = post!(app, "keel", "/v1/tickets/check", json!({"ticket": session}));
+    assert_eq!(
+        (status, body["msg"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("the ticket has expired; log in again"))
+    );
+}

@@ -36,7 +36,7 @@ pub struct NewTicket {
 /// Who a ticket belongs to, as auth knows them at the moment of the answer (roles and scope are
 /// re-read on every check, so a change applies at once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TicketUser {
+pub struct SessionUser {
     /// The user name.
     pub username: String,
     /// Their tenant.
@@ -54,7 +54,7 @@ pub struct CreatedTicket {
     /// The session ticket: keel's to keep (the console cookie), never a plugin's.
     pub ticket: String,
     /// Whose it is.
-    pub user: TicketUser,
+    pub user: SessionUser,
     /// When it dies unless used before (each check pushes this back).
     pub idle_expires_at: u64,
     /// When it dies whatever happens.
