@@ -38,6 +38,7 @@ pub mod console;
 pub mod hosting;
 pub mod openapi;
 pub mod registry;
+pub mod tickets;
 
 #[cfg(test)]
 mod tests;

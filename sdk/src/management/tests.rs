@@ -125,3 +125,37 @@ fn console_records_keep_tarswebs_names_and_refuse_typos_in_bodies() {
     let listing: ConsoleListing = serde_json::from_value(json!({"entries": [newer], "next": 1})).unwrap();
     assert_eq!(listing.entries, vec![view]);
 }
+
+#[test]
+fn ticket_records_are_the_contracts_shapes() {
+    use super::tickets::{Action, CreatedTicket, PermissionQuery, SessionUser, TicketInfo};
+    use crate::access::Scope;
+    let created = CreatedTicket {
+        ticket: "kt_x".into(),
+        user: SessionUser {
+            username: "ann".into(),
+            tenant: "acme".into(),
+            roles: vec!["user".into()],
+            scope: Scope::Tenant,
+        },
+        idle_expires_at: 10,
+        expires_at: 20,
+    };
+    assert_eq!(
+        serde_json::to_value(&created).unwrap(),
+        json!({"ticket": "kt_x", "user": {"username": "ann", "tenant": "acme", "roles": ["user"], "scope": "tenant"},
+            "idle_expires_at": 10, "expires_at": 20})
+    );
+    let info: Reply<TicketInfo> = serde_json::from_value(json!({"ret": 0, "msg": "ok", "username": "ann",
+        "tenant": "acme", "roles": [], "scope": "tenant", "audience": "notes", "expires_at": 20, "new": 1}))
+    .unwrap();
+    assert_eq!(info.body.audience.as_deref(), Some("notes"));
+    let q: PermissionQuery =
+        serde_json::from_value(json!({"ticket": "kt_x", "target": "notes", "action": "operate"})).unwrap();
+    assert_eq!(q.action, Action::Operate);
+    assert!(serde_json::from_value::<PermissionQuery>(
+        json!({"ticket": "kt_x", "target": "notes", "action": "operate", "tenant": "x"})
+    )
+    .is_err());
+    assert!(serde_json::from_value::<Action>(json!("own")).is_err());
+}

@@ -94,6 +94,11 @@ catalogue! {
     AppToken => ("ERR_APP_TOKEN", 401, Client),
     /// No valid access token (or ticket).
     Unauthenticated => ("ERR_UNAUTHENTICATED", 401, Client),
+    /// A login ticket that is unknown, expired or revoked (or whose user is disabled or gone).
+    TicketInvalid => ("ERR_TICKET_INVALID", 401, Client),
+    /// A ticket presented by an app it is not meant for: a bound ticket outside its plugin, a
+    /// console session ticket outside keel.
+    TicketAudience => ("ERR_TICKET_AUDIENCE", 403, Client),
     /// Authenticated, but not allowed to do this.
     Forbidden => ("ERR_FORBIDDEN", 403, Client),
     /// The calling app is not a registered plugin (nor a core service).
