@@ -77,10 +77,11 @@ fn position(e: &RegistryError) -> usize {
         E::AlwaysEnabled { .. } => 29,
         E::NeededBy { .. } => 30,
         E::DependencyMissing { .. } => 31,
+        E::Abandoned(_) => 32,
     }
 }
 
-const VARIANTS: usize = 32;
+const VARIANTS: usize = 33;
 
 fn every_case() -> Vec<Case> {
     use Fault::{Client, Platform, Plugin, Sidecar};
@@ -93,6 +94,7 @@ fn every_case() -> Vec<Case> {
         case(E::NotFound("echo".into()), 404, "ERR_UNKNOWN_PLUGIN", Client, Some("echo")),
         case(E::AlreadyRegistered("echo".into()), 409, "ERR_ALREADY_REGISTERED", Client, Some("echo")),
         case(E::InProgress("echo".into()), 409, "ERR_IN_PROGRESS", Client, Some("echo")),
+        case(E::Abandoned("echo".into()), 409, "ERR_IN_PROGRESS", Client, Some("echo")),
         case(E::CoreService("auth".into()), 403, "ERR_CORE_SERVICE", Client, Some("auth")),
         case(
             E::Denied(Denied::NeedsPlatformScope {
