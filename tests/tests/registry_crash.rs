@@ -4,10 +4,12 @@
 //! work, and a half-done unregistration is completed.
 //!
 //! The registry is stopped at exact points by its crash-test knob `test_crash_point` and killed
-//! there (SIGKILL, app and sidecar); auth is killed after a sweep of delays into a registration.
+//! there (SIGKILL, app and sidecar); auth is killed after a sweep of delays into a registration;
+//! the store stalls (a write lock held on its sqlite file) after another sweep of delays.
 
 mod registry_support;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use keel_e2e::{client, eventually, AppSpec, Platform};
@@ -211,4 +213,62 @@ async fn an_auth_killed_during_a_registration_or_unregistration_leaves_no_stray_
     wait_no_credentials(&p, &["vault-0"]).await;
     wait_no_intents(&p, &["vault-0"]).await;
     assert_eq!(grant(&p, "vault-0").await, 401, "credentials outlived the unregistration");
+}
+
+/// Holds a write lock on the sqlite file `db` for `hold`, on a thread of its own (other writers
+/// wait up to the store's busy timeout, then fail); resolves once the lock is taken, with a
+/// receiver that resolves once it is released.
+async fn stall_store(db: PathBuf, hold: Duration) -> tokio::sync::oneshot::Receiver<()> {
+    let (locked_tx, locked) = tokio::sync::oneshot::channel();
+    let (released_tx, released) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&db).expect("open the store's file");
+        conn.busy_timeout(Duration::from_secs(10)).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").expect("lock the store");
+        let _ = locked_tx.send(());
+        std::thread::sleep(hold);
+        conn.execute_batch("COMMIT").expect("unlock the store");
+        let _ = released_tx.send(());
+    });
+    locked.await.expect("the lock was taken");
+    released
+}
+
+#[actix_rt::test]
+async fn a_stalled_store_leaves_credentials_only_with_a_registered_plugin() {
+    let mut p = Platform::new();
+    let ids = ["vault-s0", "vault-s1", "vault-s2", "vault-s3", "vault-s4"];
+    start_platform(&mut p, &ids).await;
+    // A store call gives up after 700 ms; the stalled write itself may still land when the lock
+    // goes at 1.5 s (the sidecar waits up to its busy timeout, 2 s): the outcome is unknown to
+    // the registry, which must cope either way.
+    p.start(crashing_registry("").env("KEEL_STORE_TIMEOUT_MS", "700")).await;
+    wait_registered(&p, REGISTRY, REGISTRY).await;
+    let db = p.dir().join("state.db");
+
+    for (id, delay) in ids.iter().zip([0u64, 15, 30, 50, 75]) {
+        let url = format!("{}/v1/plugins", api(&p, REGISTRY));
+        let body = json!({"id": id, "secret": SECRET});
+        let registering = actix_rt::spawn(async move {
+            let res = client().post(url).send_json(&body).await;
+            res.map(|r| r.status().as_u16()).unwrap_or(0)
+        });
+        actix_rt::time::sleep(Duration::from_millis(delay)).await;
+        let released = stall_store(db.clone(), Duration::from_millis(1500)).await;
+        let status = registering.await.unwrap();
+        assert!([201, 409, 503].contains(&status), "{id} after {delay} ms: HTTP {status}");
+        released.await.unwrap();
+    }
+
+    // Registered ⇔ credentials, once the intents left behind are settled.
+    wait_no_intents(&p, &ids).await;
+    for id in ids {
+        let registered = get_plugin(&p, REGISTRY, id).await.0 == 200;
+        let has_credentials = stored_client(&p, id).await.is_some();
+        assert_eq!(
+            registered, has_credentials,
+            "{id}: registered {registered}, credentials {has_credentials}"
+        );
+        assert_eq!(grant(&p, id).await == 200, registered, "{id}: a token iff registered");
+    }
 }
