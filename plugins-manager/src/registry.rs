@@ -167,6 +167,11 @@ impl Registry {
         if pid.is_reserved() {
             return Err(RegistryError::CoreService(id.to_owned()));
         }
+        // A pushed service (or nothing) is not unregistered here: refused before any intent, whose
+        // settling would remove the client credentials of whatever has this id.
+        if !self.store.table().await?.0.plugins.contains_key(id) {
+            return Err(RegistryError::NotFound(id.to_owned()));
+        }
         let credentials = self.store.record(id).await?.and_then(|r| r.credentials);
         let held = self.intents().begin(id, Op::Unregister, credentials, self.stale_before()).await?;
         let touch = held.touch_op()?;
