@@ -149,6 +149,9 @@ impl Intents<'_> {
             }
             let intent =
                 Intent { id: id.to_owned(), op, attempt: attempt.clone(), at_ms: unix_ms(), claimed: false };
+            // The index is one document every change with an intent writes: in turn with this
+            // process's other writers (never across a call to auth), so only replicas race on it.
+            let turn = self.store.turn().await;
             let (mut index, index_etag) = self.index().await?;
             index.ids.insert(id.to_owned());
             let ops = [
@@ -156,7 +159,9 @@ impl Intents<'_> {
                 // Written even when unchanged: a reconciler pruning the index meanwhile loses.
                 TransactionOp::Upsert(SaveItem::new(INDEX_KEY, to_value(&index)?).first_write(index_etag)),
             ];
-            match self.store.dapr().transact(self.store.name(), &ops).await {
+            let written = self.store.dapr().transact(self.store.name(), &ops).await;
+            drop(turn);
+            match written {
                 Ok(()) => {}
                 Err(e) if e.is_etag_mismatch() => {
                     let Some(pause) = pauses.next() else { return Err(RegistryError::Contention(16)) };

@@ -46,6 +46,12 @@ impl Store {
         &self.dapr
     }
 
+    /// This process's turn to write a shared document (the one commits queue on): in-process
+    /// writers of one document then never race each other, only other replicas.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+
     /// The route table and its ETag (an empty table and no ETag before the first registration).
     pub async fn table(&self) -> Result<(RouteTable, Option<String>), RegistryError> {
         match self.dapr.get_state(&self.name, ROUTES_KEY).await.map_err(RegistryError::store)? {
