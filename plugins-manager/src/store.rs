@@ -46,6 +46,12 @@ impl Store {
         &self.dapr
     }
 
+    /// This process's turn to write a shared document (the one commits queue on): in-process
+    /// writers of one document then never race each other, only other replicas.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+
     /// The route table and its ETag (an empty table and no ETag before the first registration).
     pub async fn table(&self) -> Result<(RouteTable, Option<String>), RegistryError> {
         match self.dapr.get_state(&self.name, ROUTES_KEY).await.map_err(RegistryError::store)? {
@@ -105,7 +111,21 @@ impl Store {
     /// decide from the table it is given (its refusals are returned as they are). Returns the new
     /// table, or `None` when `change` changed nothing. The table's version increases by one with
     /// every write.
-    pub async fn commit<F>(&self, mut change: F) -> Result<Option<RouteTable>, RegistryError>
+    pub async fn commit<F>(&self, change: F) -> Result<Option<RouteTable>, RegistryError>
+    where
+        F: FnMut(&mut RouteTable) -> Result<Vec<TransactionOp>, RegistryError>,
+    {
+        self.commit_guarded(None, change).await
+    }
+
+    /// [`Store::commit`] for a change whose operations are conditional on the ETag of an intent
+    /// it holds ([`crate::intents::Held`]): when the intent changed (someone settled it), the
+    /// commit can never land and ends with [`RegistryError::Abandoned`] instead of retrying.
+    pub async fn commit_guarded<F>(
+        &self,
+        guard: Option<&crate::intents::Held>,
+        mut change: F,
+    ) -> Result<Option<RouteTable>, RegistryError>
     where
         F: FnMut(&mut RouteTable) -> Result<Vec<TransactionOp>, RegistryError>,
     {
@@ -118,6 +138,13 @@ impl Store {
                 Attempt::Unchanged => return Ok(None),
                 Attempt::Written(table) => return Ok(Some(table)),
                 Attempt::Raced => {}
+            }
+            if let Some(held) = guard {
+                let key = crate::intents::intent_key(&held.intent.id);
+                let now = self.dapr.get_state(&self.name, &key).await.map_err(RegistryError::store)?;
+                if now.and_then(|item| item.etag).as_deref() != Some(held.etag.as_str()) {
+                    return Err(RegistryError::Abandoned(held.intent.id.clone()));
+                }
             }
             let Some(pause) = pauses.next() else { return Err(RegistryError::Contention(attempts)) };
             tracing::debug!(attempts, ?pause, "Route table changed under a commit; retrying");
