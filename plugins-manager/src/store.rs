@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keel_sdk::dapr::{DaprClient, SaveItem, TransactionOp};
-use keel_sdk::protocol::{RouteTable, ROUTES_KEY};
+use keel_sdk::protocol::{RouteTable, RoutesVersion, ROUTES_KEY, ROUTES_VERSION_KEY};
 use keel_sdk::service::retry::{self, BackoffBuilder};
 
 use crate::error::RegistryError;
@@ -166,6 +166,11 @@ impl Store {
         table.version = before.version + 1;
         let value = serde_json::to_value(&table).map_err(|e| RegistryError::Internal(e.to_string()))?;
         ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag)));
+        // The version alone, for every keel replica to watch (`ROUTES_VERSION_KEY`); the table's
+        // conditional write above decides the transaction, so this one needs no ETag.
+        let version = serde_json::to_value(RoutesVersion { version: table.version })
+            .map_err(|e| RegistryError::Internal(e.to_string()))?;
+        ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_VERSION_KEY, version)));
         match self.dapr.transact(&self.name, &ops).await {
             Ok(()) => Ok(Attempt::Written(table)),
             Err(e) if e.is_etag_mismatch() => Ok(Attempt::Raced),
