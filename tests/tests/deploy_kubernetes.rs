@@ -22,6 +22,24 @@ const KUBERNETES_VERSION: &str = "1.34.0";
 const NAMESPACE: &str = "keel";
 /// The secret every sealing secret store is asked for (docs/security.md).
 const SEALING_SECRET: &str = "sealing-key";
+/// The sidecar injector's annotations the manifests use, spelled as in dapr/dapr
+/// (`pkg/injector/annotations`; `max-body-size` since Dapr 1.13). The injector ignores an
+/// annotation it does not know, so a misspelt one would silently do nothing.
+const DAPR_ANNOTATIONS: [&str; 13] = [
+    "dapr.io/enabled",
+    "dapr.io/app-id",
+    "dapr.io/app-port",
+    "dapr.io/config",
+    "dapr.io/api-token-secret",
+    "dapr.io/app-token-secret",
+    "dapr.io/max-body-size",
+    "dapr.io/sidecar-listen-addresses",
+    "dapr.io/disable-builtin-k8s-secret-store",
+    "dapr.io/enable-app-health-check",
+    "dapr.io/app-health-check-path",
+    "dapr.io/graceful-shutdown-seconds",
+    "dapr.io/log-as-json",
+];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repository root").to_owned()
@@ -212,6 +230,19 @@ fn the_core_services_carry_the_dapr_annotations_of_dapr_yaml() {
         let notes = &pod["metadata"]["annotations"];
         let note = |key: &str| text(notes, &format!("/{}", key.replace('/', "~1")));
         assert_eq!(note("dapr.io/enabled"), "true", "{}", name(deployment));
+        for key in notes.as_object().expect("annotations").keys().filter(|k| k.starts_with("dapr.io/")) {
+            assert!(
+                DAPR_ANNOTATIONS.contains(&key.as_str()),
+                "{}: unknown Dapr annotation {key}",
+                name(deployment)
+            );
+        }
+        assert_eq!(
+            note("dapr.io/app-health-check-path"),
+            "/healthz",
+            "{}: the kit's health path",
+            name(deployment)
+        );
         let app_id = note("dapr.io/app-id");
         let app = runfile.get(app_id).unwrap_or_else(|| panic!("app-id {app_id} is not in dapr.yaml"));
         assert_eq!(note("dapr.io/app-port"), app.port, "{app_id}: dapr.yaml's appPort");
