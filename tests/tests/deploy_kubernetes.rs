@@ -505,3 +505,42 @@ fn no_secret_is_written_in_the_manifests() {
         }
     }
 }
+
+#[test]
+fn every_selector_picks_pods_of_a_deployment() {
+    let all = manifests();
+    let pods: Vec<&serde_json::Map<String, Value>> = of_kind(&all, "Deployment")
+        .into_iter()
+        .map(|d| d["spec"]["template"]["metadata"]["labels"].as_object().expect("pod labels"))
+        .collect();
+    let picks = |selector: &Value| {
+        let wanted = selector.as_object().expect("selector labels");
+        pods.iter().any(|labels| wanted.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    };
+    for deployment in of_kind(&all, "Deployment") {
+        let own = &deployment["spec"]["template"]["metadata"]["labels"];
+        let wanted = deployment["spec"]["selector"]["matchLabels"].as_object().expect("matchLabels");
+        assert!(
+            wanted.iter().all(|(k, v)| own.get(k) == Some(v)),
+            "{}: its selector misses its own pods",
+            name(deployment)
+        );
+    }
+    for service in of_kind(&all, "Service") {
+        assert!(picks(&service["spec"]["selector"]), "Service {} selects no pod", name(service));
+    }
+    for budget in of_kind(&all, "PodDisruptionBudget") {
+        assert!(
+            picks(&budget["spec"]["selector"]["matchLabels"]),
+            "PodDisruptionBudget {} selects no pod",
+            name(budget)
+        );
+    }
+    for policy in of_kind(&all, "NetworkPolicy") {
+        assert!(
+            picks(&policy["spec"]["podSelector"]["matchLabels"]),
+            "NetworkPolicy {} selects no pod",
+            name(policy)
+        );
+    }
+}
