@@ -165,16 +165,31 @@ impl Store {
         }
         table.version = before.version + 1;
         let value = serde_json::to_value(&table).map_err(|e| RegistryError::Internal(e.to_string()))?;
-        ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag)));
+        ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag.clone())));
         // The version alone, for every keel replica to watch (`ROUTES_VERSION_KEY`); the table's
-        // conditional write above decides the transaction, so this one needs no ETag.
+        // conditional write above decides the transaction, so this one needs no ETag (on Redis
+        // it may land without the table, which only makes keel re-read a table it has).
         let version = serde_json::to_value(RoutesVersion { version: table.version })
             .map_err(|e| RegistryError::Internal(e.to_string()))?;
         ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_VERSION_KEY, version)));
         match self.dapr.transact(&self.name, &ops).await {
             Ok(()) => Ok(Attempt::Written(table)),
             Err(e) if e.is_etag_mismatch() => Ok(Attempt::Raced),
-            Err(e) => Err(RegistryError::store(e)),
+            Err(e) => {
+                // Redis (daprd's component and the stand-in alike) reports a transaction's ETag
+                // mismatch as a plain 500 ("failed to set key"), having run the other
+                // operations anyway (MULTI/EXEC is not atomic there). A table that moved since
+                // it was read means a race: retry, rewriting every operation of the change
+                // (each is an upsert or delete of this change's own keys, so a partial run is
+                // overwritten); a table that did not move means the store really failed.
+                match self.table().await {
+                    Ok((_, now)) if now != etag => {
+                        tracing::debug!(error = %e, "Transaction failed and the route table moved: a race");
+                        Ok(Attempt::Raced)
+                    }
+                    _ => Err(RegistryError::store(e)),
+                }
+            }
         }
     }
 }
