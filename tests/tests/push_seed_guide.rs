@@ -137,7 +137,12 @@ async fn the_guides_own_plugin_registers_is_routed_expires_recovers_and_deregist
 
     // It registered (the guide prints its success line) and keel routes to it.
     let entry = wait_status(&push, "my-plugin", "ACTIVE").await;
-    assert!(shown().contains("✓ 服务注册成功: my-plugin"), "{}", shown());
+    // The guide prints its line once the registry's answer is back, which may be just after the
+    // registry shows the service.
+    eventually("the guide's success line", Duration::from_secs(10), || async {
+        shown().contains("✓ 服务注册成功: my-plugin").then_some(())
+    })
+    .await;
     assert_eq!(entry["kind"], "pushed");
     assert_eq!(entry["version"], "1.0.0");
     assert_eq!(entry["tags"], json!(["plugin", "custom"]));
