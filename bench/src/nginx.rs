@@ -85,6 +85,8 @@ http {{
     proxy_request_buffering off;
     proxy_buffering off;
     proxy_buffer_size {piece};
+    # Unused with buffering off, but nginx checks them against proxy_buffer_size.
+    proxy_buffers 4 {piece};
     upstream plugin {{
         server 127.0.0.1:{plugin_port};
         keepalive 64;
