@@ -2,7 +2,7 @@
 //! directly, one sidecar hop, two sidecars, the internal keel path, the external keel path and
 //! nginx proxying the same plugin, and writes the figures to `docs/benchmarks.md`.
 //!
-//! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--out docs/benchmarks.md]`
+//! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--only <label>...] [--out docs/benchmarks.md]`
 
 mod auth;
 mod load;
@@ -29,6 +29,11 @@ pub struct Args {
     /// Seconds per measurement in a full run.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Only the runs whose label contains one of these (repeatable): a path and body
+    /// (`"keel at its app port 1 MiB"`, `"1 MiB"`), a comparison's name (`"keel's own hop, 1 MiB"`)
+    /// or `"auth"`; everything when not given. Write such a partial report with `--out` elsewhere.
+    #[arg(long, value_name = "LABEL SUBSTRING")]
+    pub only: Vec<String>,
     /// Where to write the report.
     #[arg(long, default_value = "docs/benchmarks.md")]
     pub out: PathBuf,

@@ -1,6 +1,14 @@
 //! nginx as the reference reverse proxy, configured as its documentation recommends for
 //! proxying HTTP/1.1 upstreams: keepalive connections to the upstream, HTTP/1.1 with the
-//! Connection header cleared, no request buffering, access log off.
+//! Connection header cleared, access log off, and for streaming large bodies: neither request
+//! nor response buffered, and the pieces they are streamed in large (`client_body_buffer_size`,
+//! `proxy_buffer_size`: with buffering off nginx reads and forwards in pieces of these sizes,
+//! whose defaults are 8-16 KiB and 4-8 KiB, a 1 MiB body in hundreds of read/write turns),
+//! `tcp_nodelay` on every connection, and connections kept for as many requests as keel keeps
+//! them (`keepalive_requests`; nginx's default closes them after 1,000).
+//!
+//! One worker: the measured processes share one core, and nginx's rule is one worker per core.
+//! More would only take turns on it.
 //!
 //! Two servers: one proxying straight to the plugin (nginx at its best, with no sidecar on the
 //! way), and one in keel's seat, proxying to the plugin through keel's sidecar's invoke API, so
@@ -11,6 +19,12 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The pieces nginx streams request and response bodies in (`client_body_buffer_size`,
+/// `proxy_buffer_size`): as large as the loopback socket buffers hand over in one read, so a
+/// 1 MiB body takes a few turns of nginx's event loop, not hundreds; one such buffer per
+/// connection and direction.
+const STREAM_PIECE: &str = "256k";
 
 /// How long nginx has to start listening on both ports.
 const START_LIMIT: Duration = Duration::from_secs(10);
@@ -57,23 +71,31 @@ error_log {dir}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     client_max_body_size 0;
+    client_body_buffer_size {piece};
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_request_buffering off;
     proxy_buffering off;
+    proxy_buffer_size {piece};
+    # Unused with buffering off, but nginx checks them against proxy_buffer_size.
+    proxy_buffers 4 {piece};
     upstream plugin {{
         server 127.0.0.1:{plugin_port};
         keepalive 64;
+        keepalive_requests 1000000;
     }}
     upstream sidecar {{
         server 127.0.0.1:{sidecar_port};
         keepalive 64;
+        keepalive_requests 1000000;
     }}
     server {{
         listen 127.0.0.1:{port};
@@ -90,6 +112,7 @@ http {{
 }}
 "#,
             dir = dir.display(),
+            piece = STREAM_PIECE,
             plugin_port = up.plugin_port,
             sidecar_port = up.sidecar_port,
             app_id = up.app_id,

@@ -16,6 +16,8 @@ pub struct Comparison {
     pub keel: &'static str,
     /// `Some(rate)` for a fixed rate, `None` for saturation.
     pub rate: Option<u32>,
+    /// The body size in bytes.
+    pub body: usize,
 }
 
 /// Both sides of one round.
@@ -27,32 +29,34 @@ pub struct Round {
     pub keel: Measured,
 }
 
-/// Runs `rounds` rounds of every comparison with `measure(path, rate)`.
+/// Runs `rounds` rounds of every comparison with `measure(path, rate, body size)`.
 pub fn run(
     comparisons: &[Comparison],
     rounds: usize,
-    mut measure: impl FnMut(&str, Option<u32>) -> Result<Measured, String>,
+    mut measure: impl FnMut(&str, Option<u32>, usize) -> Result<Measured, String>,
 ) -> Result<Vec<Round>, String> {
     let mut out = Vec::new();
     for index in 0..rounds {
         for &c in comparisons {
             let (reference, keel) = if index % 2 == 0 {
-                let reference = measure(c.reference, c.rate)?;
-                (reference, measure(c.keel, c.rate)?)
+                let reference = measure(c.reference, c.rate, c.body)?;
+                (reference, measure(c.keel, c.rate, c.body)?)
             } else {
-                let keel = measure(c.keel, c.rate)?;
-                (measure(c.reference, c.rate)?, keel)
+                let keel = measure(c.keel, c.rate, c.body)?;
+                (measure(c.reference, c.rate, c.body)?, keel)
             };
             eprintln!(
-                "{} round {}: {} p50 {:.3} ms p99 {:.3} ms {:.0} req/s; {} p50 {:.3} ms p99 {:.3} ms {:.0} req/s",
+                "{} round {}: {} p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms {:.0} req/s; {} p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms {:.0} req/s",
                 c.name,
                 index + 1,
                 c.reference,
                 reference.p50,
+                reference.p90,
                 reference.p99,
                 reference.rps,
                 c.keel,
                 keel.p50,
+                keel.p90,
                 keel.p99,
                 keel.rps
             );
@@ -83,7 +87,7 @@ fn median(values: &[f64]) -> Option<f64> {
 mod tests {
     use super::*;
 
-    const HOP: Comparison = Comparison { name: "hop", reference: "a", keel: "b", rate: Some(10) };
+    const HOP: Comparison = Comparison { name: "hop", reference: "a", keel: "b", rate: Some(10), body: 1 };
 
     fn measured(p50: f64) -> Measured {
         Measured { p50, ..Default::default() }
@@ -99,7 +103,7 @@ mod tests {
     #[test]
     fn rounds_alternate_which_side_goes_first() {
         let mut order = Vec::new();
-        let rounds = run(&[HOP], 2, |path, _| {
+        let rounds = run(&[HOP], 2, |path, _, _| {
             order.push(path.to_owned());
             Ok(measured(if path == "b" { 0.5 } else { 0.2 }))
         })

@@ -119,28 +119,31 @@ pub fn render(
     let missing_rounds: Vec<&NotMeasured> = missing.iter().filter(|n| n.group.is_none()).collect();
     if !rounds.is_empty() || !missing_rounds.is_empty() {
         out.push_str("\n### Interleaved rounds (what the router's targets are judged on)\n\n");
-        out.push_str("| comparison | round | load | reference | req/s | p50 ms | p99 ms | keel path | req/s | p50 ms | p99 ms |\n");
-        out.push_str("|---|---:|---|---|---:|---:|---:|---|---:|---:|---:|\n");
+        out.push_str("| comparison | round | load | reference | req/s | p50 ms | p90 ms | p99 ms | keel path | req/s | p50 ms | p90 ms | p99 ms |\n");
+        out.push_str("|---|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
         for r in rounds {
             let c = &r.comparison;
             let load = c.rate.map(|q| format!("{q} req/s")).unwrap_or_else(|| "saturation".into());
             let _ = writeln!(
                 out,
-                "| {} | {} | {load} | {} | {:.0} | {} | {} | {} | {:.0} | {} | {} |",
+                "| {} | {} | {load} | {} | {:.0} | {} | {} | {} | {} | {:.0} | {} | {} | {} |",
                 c.name,
                 r.index + 1,
                 c.reference,
                 r.reference.rps,
                 ms(r.reference.p50),
+                ms(r.reference.p90),
                 ms(r.reference.p99),
                 c.keel,
                 r.keel.rps,
                 ms(r.keel.p50),
+                ms(r.keel.p90),
                 ms(r.keel.p99)
             );
         }
         for n in missing_rounds {
-            let _ = writeln!(out, "| {} | - | {} | - | - | - | - | - | - | - | - |", n.name, n.text());
+            let _ =
+                writeln!(out, "| {} | - | {} | - | - | - | - | - | - | - | - | - | - |", n.name, n.text());
         }
     }
     if !resources.is_empty() {

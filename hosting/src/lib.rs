@@ -124,6 +124,7 @@ pub async fn start(mut cfg: Config, sidecar: SidecarConfig) -> io::Result<Runnin
     })
     .workers(cfg.workers)
     .disable_signals()
+    .tcp_nodelay(keel_sdk::http::NODELAY) // bodies stream through in pieces (keel_sdk::http)
     .shutdown_timeout(5)
     .bind(cfg.listen)?;
     let addr = app.addrs().first().copied().ok_or_else(|| invalid("no app address bound".into()))?;
@@ -140,6 +141,7 @@ pub async fn start(mut cfg: Config, sidecar: SidecarConfig) -> io::Result<Runnin
     })
     .workers(cfg.workers)
     .disable_signals()
+    .tcp_nodelay(keel_sdk::http::NODELAY) // bodies stream through in pieces (keel_sdk::http)
     .shutdown_timeout(5)
     .bind(cfg.local_listen)?;
     let local_addr =

@@ -196,6 +196,9 @@ where
             .configure(routes.clone())
     })
     .workers(workers)
+    // Streamed bodies are written in pieces: without it their last piece waits for the peer's
+    // delayed ACK (keel_sdk::http).
+    .tcp_nodelay(keel_sdk::http::NODELAY)
     .shutdown_timeout(shutdown_s)
     .disable_signals();
     let server = match keep_alive {

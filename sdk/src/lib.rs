@@ -10,6 +10,7 @@
 pub mod access;
 pub mod config;
 pub mod dapr;
+pub mod http;
 pub mod management;
 pub mod plugin;
 pub mod protocol;

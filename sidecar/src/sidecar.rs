@@ -343,6 +343,8 @@ pub async fn start(p: Prepared) -> Result<Running, StartError> {
     })
     .workers(cfg.workers.max(1))
     .disable_signals()
+    // Go's listeners set TCP_NODELAY on what they accept (keel_sdk::http).
+    .tcp_nodelay(keel_sdk::http::NODELAY)
     .h1_allow_half_closed(false)
     .shutdown_timeout(cfg.graceful_shutdown.as_secs().max(1))
     .listen(internal_listener)

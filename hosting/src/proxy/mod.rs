@@ -46,7 +46,8 @@ pub fn client(head_timeout: Duration) -> awc::Client {
     awc::Client::builder()
         .disable_redirects()
         .timeout(head_timeout)
-        .connector(awc::Connector::new().limit(0).conn_keep_alive(Duration::from_secs(4)))
+        // TCP_NODELAY: bodies stream through in pieces (keel_sdk::http).
+        .connector(keel_sdk::http::connector().limit(0).conn_keep_alive(Duration::from_secs(4)))
         .finish()
 }
 

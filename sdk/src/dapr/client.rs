@@ -36,7 +36,8 @@ impl DaprClient {
         // Idle connections are dropped after 4 s, before a server's usual 5 s keep-alive closes
         // them: reusing one at the moment the server closes it fails the call ("connector has
         // been disconnected"), which a caller on a 5 s rhythm (the registry's polls) hits often.
-        let connector = awc::Connector::new()
+        // TCP_NODELAY, as daprd's own connections: see crate::http.
+        let connector = crate::http::connector()
             .limit(0)
             .timeout(Duration::from_secs(2))
             .conn_keep_alive(IDLE_CONNECTION_LIFETIME);

@@ -121,6 +121,9 @@ where
             .default_service(web::to(endpoints::not_found))
             .configure(routes.clone())
     })
+    // Large answers are written in pieces: without it the last waits for the sidecar's delayed
+    // ACK (crate::http).
+    .tcp_nodelay(crate::http::NODELAY)
     .bind(listen)?;
     for addr in server.addrs() {
         tracing::info!(plugin = %id, %addr, "listening");

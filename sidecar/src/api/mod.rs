@@ -166,6 +166,8 @@ pub fn server(
     })
     .workers(workers.max(1))
     .disable_signals()
+    // Go's listeners set TCP_NODELAY on what they accept (keel_sdk::http).
+    .tcp_nodelay(keel_sdk::http::NODELAY)
     .client_request_timeout(READ_HEADER_TIMEOUT)
     // A caller that goes away cancels its in-flight call (and so the upstream request), like
     // Go's request context.

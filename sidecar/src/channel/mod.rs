@@ -41,7 +41,10 @@ pub fn http_client() -> awc::Client {
         .disable_redirects()
         .disable_timeout()
         .no_default_headers()
-        .connector(awc::Connector::new().timeout(CONNECT_TIMEOUT).limit(0).conn_keep_alive(POOL_IDLE_TIMEOUT))
+        // TCP_NODELAY, as Go's dialer sets it (keel_sdk::http).
+        .connector(
+            keel_sdk::http::connector().timeout(CONNECT_TIMEOUT).limit(0).conn_keep_alive(POOL_IDLE_TIMEOUT),
+        )
         .finish()
 }
 
