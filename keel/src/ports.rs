@@ -33,9 +33,10 @@ pub fn app_port(keel: &Plugin) -> impl FnOnce(&mut web::ServiceConfig) + Clone +
     }
 }
 
-/// The public port: the external flow: `/api/<name>/...` (the gateway, pushed services and
-/// plugins), everything else `/apis/...`.
+/// The public port: the web console at `/console/` (its pages, embedded), the external flow:
+/// `/api/<name>/...` (the gateway, pushed services and plugins), everything else `/apis/...`.
 pub fn public_port(cfg: &mut web::ServiceConfig) {
+    keel_console::configure(cfg);
     cfg.service(web::scope(gateway::PREFIX).default_service(web::to(gateway::handle)))
         .default_service(web::to(forward::external));
 }
