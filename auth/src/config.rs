@@ -81,6 +81,10 @@ pub struct Config {
     pub login_delay_base_ms: u64,
     /// The longest wait, and how long a failure is remembered.
     pub login_delay_max_seconds: u64,
+    /// A console login ticket dies after this long without a check (`crate::tickets`).
+    pub ticket_idle_seconds: u64,
+    /// A console login ticket dies this long after the login, however much it is used.
+    pub ticket_ttl_seconds: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -97,6 +101,8 @@ impl std::fmt::Debug for Config {
             .field("audience", &self.audience)
             .field("access_token_ttl_seconds", &self.access_token_ttl_seconds)
             .field("refresh_token_ttl_seconds", &self.refresh_token_ttl_seconds)
+            .field("ticket_idle_seconds", &self.ticket_idle_seconds)
+            .field("ticket_ttl_seconds", &self.ticket_ttl_seconds)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +136,8 @@ impl Default for Config {
             login_free_failures_per_address: 20,
             login_delay_base_ms: 1_000,
             login_delay_max_seconds: 900,
+            ticket_idle_seconds: 30 * 60,
+            ticket_ttl_seconds: 12 * 3_600,
         }
     }
 }
@@ -164,6 +172,9 @@ impl Config {
         }
         if self.reload_interval_ms == 0 || self.store_timeout_ms == 0 {
             return bad("reload_interval_ms and store_timeout_ms must be above 0".into());
+        }
+        if self.ticket_idle_seconds == 0 || self.ticket_ttl_seconds == 0 {
+            return bad("ticket_idle_seconds and ticket_ttl_seconds must be above 0".into());
         }
         if self.login_delay_base_ms == 0 || self.login_delay_max_seconds == 0 {
             return bad("login_delay_base_ms and login_delay_max_seconds must be above 0".into());
@@ -221,6 +232,7 @@ mod tests {
     fn impossible_values_are_refused_before_start() {
         let bad = [
             Config { access_token_ttl_seconds: 0, ..Config::default() },
+            Config { ticket_idle_seconds: 0, ..Config::default() },
             Config { issuer: String::new(), ..Config::default() },
             Config { argon2_memory_kib: 1, ..Config::default() },
             Config { admin_username: "no spaces".into(), ..Config::default() },

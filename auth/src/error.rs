@@ -48,6 +48,16 @@ pub enum AuthError {
         basic: bool,
     },
 
+    /// A login ticket refused: unknown, expired or revoked (401), or not the caller's (403).
+    #[error(transparent)]
+    Ticket(#[from] crate::tickets::Refused),
+    /// A console login (`POST /v1/tickets`) with a wrong user name or password.
+    #[error("wrong user name or password")]
+    WrongLogin,
+    /// The calling app (as its sidecar stamped it) may not use this endpoint.
+    #[error("{0}")]
+    CallerNotAllowed(String),
+
     /// Too many failed logins from this client: wait (`Retry-After`) before trying again.
     #[error("too many failed logins; retry in {} s", .retry_after.as_secs().max(1))]
     Throttled { retry_after: std::time::Duration },
@@ -133,6 +143,9 @@ impl PlatformError for AuthError {
             Self::NotFound(_) => Code::NotFound,
             Self::Conflict(_) => Code::Conflict,
             Self::OAuth { code, .. } => code.code(),
+            Self::Ticket(refused) => refused.code(),
+            Self::WrongLogin => Code::Unauthenticated,
+            Self::CallerNotAllowed(_) => Code::CallerNotAllowed,
             Self::Throttled { .. } => Code::RateLimited,
             Self::Store(DaprError::Connect { .. }) => Code::SidecarUnavailable,
             Self::Store(_) => Code::StoreUnavailable,

@@ -6,6 +6,8 @@
 //! - OAuth2: `POST /v1/oauth/token` (password, client_credentials, refresh_token grants),
 //!   introspection and revocation. Access tokens are Ed25519-signed JWTs ([`keys`], [`tokens`])
 //!   that keel verifies itself from `GET /v1/oauth/jwks` with `keel_sdk::tokens`.
+//! - Console login tickets and permission checks for plugin back ends ([`tickets`],
+//!   `POST /v1/tickets...`, `POST /v1/permissions/check`).
 //! - Client credentials for plugins, set by the registry at registration ([`api::clients`]).
 //! - On the first start: the signing key, the platform tenant and its super-admin
 //!   ([`bootstrap`]).
@@ -44,6 +46,7 @@ pub mod store;
 #[cfg(test)]
 pub mod testing;
 pub mod throttle;
+pub mod tickets;
 pub mod tokens;
 
 use std::io;
@@ -140,8 +143,9 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         // Per worker: the sidecar client belongs to one thread.
         let store = web::Data::new(Store::split(DaprClient::new(sidecar.clone()), &store_name, &shared_name));
         // Middleware runs in reverse order of registration: the app token check first, then the
-        // request log, then the error log closest to the handlers.
+        // request log, then the error log, then actix's own refusals put in the catalogue's body.
         App::new()
+            .wrap(from_fn(keel_sdk::service::catalogue_errors))
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
             .wrap(plugin.app_token().clone())

@@ -33,6 +33,11 @@ pub mod keys {
         format!("auth/refresh/{hash}")
     }
 
+    /// The login ticket (session or bound) whose SHA-256 is `hash` (`crate::tickets`).
+    pub fn ticket(hash: &str) -> String {
+        format!("auth/tickets/{hash}")
+    }
+
     /// The mark of a revoked refresh-token family (one login's chain of refresh tokens).
     pub fn refresh_family(family: &str) -> String {
         format!("auth/refresh-family/{family}")

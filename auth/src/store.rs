@@ -97,6 +97,17 @@ impl Store {
         Ok(self.dapr.save_state(&self.name, &[SaveItem::new(key, to_json(value)?)]).await?)
     }
 
+    /// Writes `value` under `key` whatever is there, dropped by the store after `ttl_seconds`.
+    pub async fn put_expiring<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl_seconds: u64,
+    ) -> Result<(), AuthError> {
+        let item = SaveItem::new(key, to_json(value)?).ttl_seconds(ttl_seconds);
+        Ok(self.dapr.save_state(&self.name, &[item]).await?)
+    }
+
     /// Deletes `key` if it is still at `etag`.
     pub async fn delete_if(&self, key: &str, etag: Option<&str>) -> Result<(), AuthError> {
         Ok(self.dapr.delete_state(&self.name, key, etag).await?)

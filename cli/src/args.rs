@@ -83,6 +83,13 @@ pub enum Command {
     /// the latest check with its age (see `keelctl status --help`).
     #[command(long_about = STATUS_HELP)]
     Status,
+    /// Console entries: where plugins' own web UIs appear in the console, with their owner and
+    /// its status (docs/console.md).
+    Console {
+        /// Only entries of this type: 1 top bar, 2 plugin page tab, 3 operations tab.
+        #[arg(long = "type", value_parser = clap::value_parser!(u8).range(1..=3))]
+        kind: Option<u8>,
+    },
     /// Hosted web services (platform admins): install a bundle, list, show, uninstall, restart,
     /// read their output.
     Hosting {

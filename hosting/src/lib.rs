@@ -111,8 +111,9 @@ pub async fn start(mut cfg: Config, sidecar: SidecarConfig) -> io::Result<Runnin
     let (app_data, app_plugin) = (data.clone(), plugin.clone());
     let app = HttpServer::new(move || {
         // Middleware runs in reverse order of registration: the app token check first, then the
-        // request log, then the error log closest to the handlers.
+        // request log, then the error log, then actix's own refusals put in the catalogue's body.
         App::new()
+            .wrap(from_fn(keel_sdk::service::catalogue_errors))
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
             .wrap(app_plugin.app_token().clone())

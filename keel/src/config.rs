@@ -58,6 +58,14 @@ pub struct RouterConfig {
     pub retry_after_s: u64,
     /// Seconds in-flight requests get to finish on shutdown, `KEEL_SHUTDOWN_TIMEOUT_S`.
     pub shutdown_timeout_s: u64,
+    /// Passive health ([`crate::outlier`]): connection failures in a row on live traffic that
+    /// eject a plugin (503 at once, the registry told), `KEEL_OUTLIER_FAILURES`; 0 turns it off.
+    pub outlier_failures: u32,
+    /// The first ejection's length in milliseconds; each further one in a row is longer by as
+    /// much, `KEEL_OUTLIER_EJECTION_MS`.
+    pub outlier_ejection_ms: u64,
+    /// The longest ejection, in milliseconds, `KEEL_OUTLIER_MAX_EJECTION_MS`.
+    pub outlier_max_ejection_ms: u64,
     /// Cookies that carry credentials, comma-separated names, `KEEL_CREDENTIAL_COOKIES`: removed
     /// (with `Authorization`) from external requests before a plugin or the pre-route hook sees
     /// them ([`crate::credentials`]).
@@ -98,6 +106,9 @@ impl Default for RouterConfig {
             routes_retry_ms: 1_000,
             retry_after_s: 5,
             shutdown_timeout_s: 10,
+            outlier_failures: 3,
+            outlier_ejection_ms: 5_000,
+            outlier_max_ejection_ms: 30_000,
             credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
             grants: AppGrants::core_defaults(),
             trusted_proxies: String::new(),
@@ -132,6 +143,8 @@ impl RouterConfig {
             ("max_body_bytes", self.max_body_bytes),
             ("routes_refresh_ms", self.routes_refresh_ms),
             ("routes_retry_ms", self.routes_retry_ms),
+            ("outlier_ejection_ms", self.outlier_ejection_ms),
+            ("outlier_max_ejection_ms", self.outlier_max_ejection_ms),
         ];
         for (key, value) in positive {
             if value == 0 {

@@ -87,6 +87,9 @@ pub enum RouteError {
     /// No plugin with this id is registered.
     #[error("plugin {plugin:?} is not registered")]
     UnknownPlugin { plugin: String },
+    /// No console entry is registered under `/plugins/<group>/`.
+    #[error("no console entry is registered under /plugins/{group}/")]
+    UnknownConsoleGroup { group: String },
     /// The caller declared no addon point of this name.
     #[error("plugin {caller:?} declares no addon point {point:?}")]
     UnknownPoint { caller: String, point: String },
@@ -129,6 +132,10 @@ pub enum RouteError {
     /// The target is registered but not `ACTIVE`.
     #[error("plugin {plugin:?} is {status}, not ACTIVE")]
     NotActive { plugin: String, status: PluginStatus, retry_after: Duration },
+    /// keel's last requests to the plugin could not reach it, so it is ejected for a while
+    /// ([`crate::outlier`]), whatever the table says until the registry's poll confirms it.
+    #[error("plugin {plugin:?} is unreachable: keel's last requests to it failed to reach it")]
+    Ejected { plugin: String, retry_after: Duration },
     /// keel's sidecar answered that it could not invoke the plugin. `detail` (the sidecar's
     /// words) is logged, not sent: it may name internal addresses.
     #[error("plugin {plugin:?} is unreachable")]
@@ -174,6 +181,7 @@ impl PlatformError for RouteError {
             Self::PluginNotAllowed { .. } => Code::PluginNotAllowed,
             Self::PluginNotEnabled { .. } => Code::PluginNotEnabled,
             Self::UnknownPlugin { .. } => Code::UnknownPlugin,
+            Self::UnknownConsoleGroup { .. } => Code::NotFound,
             Self::UnknownPoint { .. } => Code::UnknownPoint,
             Self::NoImplementer { .. } => Code::NoImplementer,
             Self::NoSuchApi { .. } => Code::NoSuchApi,
@@ -184,7 +192,7 @@ impl PlatformError for RouteError {
             Self::BadBody { .. } => Code::BadBody,
             Self::Denied { .. } => Code::PreRouteDenied,
             Self::BadDocument { .. } => Code::BadDocument,
-            Self::NotActive { .. } => Code::PluginNotActive,
+            Self::NotActive { .. } | Self::Ejected { .. } => Code::PluginNotActive,
             Self::Unreachable { .. } => Code::PluginUnreachable,
             Self::Timeout { .. } => Code::PluginTimeout,
             Self::CheckUnavailable { .. } => Code::PreRouteUnavailable,
@@ -202,6 +210,7 @@ impl PlatformError for RouteError {
             | Self::OverSidecarLimit { plugin, .. }
             | Self::BadBody { plugin, .. }
             | Self::NotActive { plugin, .. }
+            | Self::Ejected { plugin, .. }
             | Self::Unreachable { plugin, .. }
             | Self::Timeout { plugin, .. } => Some(plugin),
             _ => None,
@@ -211,6 +220,7 @@ impl PlatformError for RouteError {
     fn plugin_status(&self) -> Option<PluginStatus> {
         match self {
             Self::NotActive { status, .. } => Some(*status),
+            Self::Ejected { .. } => Some(PluginStatus::Unreachable),
             _ => None,
         }
     }
@@ -218,6 +228,7 @@ impl PlatformError for RouteError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::NotActive { retry_after, .. }
+            | Self::Ejected { retry_after, .. }
             | Self::NotReady { retry_after }
             | Self::CheckUnavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
@@ -321,6 +332,7 @@ mod tests {
                 Fault::Client,
             ),
             (RouteError::UnknownPlugin { plugin: "nope".into() }, "ERR_UNKNOWN_PLUGIN", 404, Fault::Client),
+            (RouteError::UnknownConsoleGroup { group: "nope".into() }, "ERR_NOT_FOUND", 404, Fault::Client),
             (
                 RouteError::UnknownPoint { caller: "x".into(), point: "p".into() },
                 "ERR_UNKNOWN_POINT",
@@ -388,6 +400,12 @@ mod tests {
                 Fault::Plugin,
             ),
             (
+                RouteError::Ejected { plugin: "echo".into(), retry_after: after },
+                "ERR_PLUGIN_NOT_ACTIVE",
+                503,
+                Fault::Plugin,
+            ),
+            (
                 RouteError::Unreachable { plugin: "echo".into(), detail: INSIDE.into() },
                 "ERR_PLUGIN_UNREACHABLE",
                 502,
@@ -435,6 +453,7 @@ mod tests {
                 | RouteError::PluginNotAllowed { .. }
                 | RouteError::PluginNotEnabled { .. }
                 | RouteError::UnknownPlugin { .. }
+                | RouteError::UnknownConsoleGroup { .. }
                 | RouteError::UnknownPoint { .. }
                 | RouteError::NoImplementer { .. }
                 | RouteError::NoSuchApi { .. }
@@ -447,6 +466,7 @@ mod tests {
                 | RouteError::Denied { .. }
                 | RouteError::BadDocument { .. }
                 | RouteError::NotActive { .. }
+                | RouteError::Ejected { .. }
                 | RouteError::Unreachable { .. }
                 | RouteError::Timeout { .. }
                 | RouteError::CheckUnavailable { .. }
@@ -461,7 +481,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 32, "one case per variant");
+        assert_eq!(cases.len(), 34, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

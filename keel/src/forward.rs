@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!   (both ports: the head's limits, limits.rs, before any handler)
-//!   internal (app port)                      external (public port)
+//!   internal (app port)                      external (public port: /apis/, /plugin_service/, /plugins/)
 //!   ─────────────────────────────            ──────────────────────────────────────────
 //!   path → target or addon point             client address (peer / trusted proxies)
 //!   caller: the stamped app-id,              gate: a verifier is configured
@@ -22,12 +22,14 @@
 //! producing a [`target::Endpoint`]; everything after it is shared.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header::{HeaderValue, X_FORWARDED_FOR};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::ctx::{Caller, Ctx, Flow};
 use super::errors::RouteError;
+use super::outlier::{self, Admission};
 use super::routes::{self, Resolved};
 use super::state::RouterState;
 use super::target::{self, Destination};
@@ -67,8 +69,8 @@ pub async fn internal(
     ctx.finish(answer)
 }
 
-/// `<VERB> /apis/<plugin_id>/<endpoint...>` on the public port (external flow): a client outside
-/// the mesh, authenticated by keel itself.
+/// `<VERB> /apis/<plugin_id>/<endpoint...>` (and `/plugin_service/...`, `/plugins/<group>/...`)
+/// on the public port (external flow): a client outside the mesh, authenticated by keel itself.
 pub async fn external(
     req: HttpRequest,
     body: web::Payload,
@@ -77,9 +79,9 @@ pub async fn external(
 ) -> HttpResponse {
     let mut ctx = Ctx::new(Flow::External);
     let answer = match resolve_external(&req, &state, &dapr, &mut ctx).await {
-        Ok((route, who)) => {
+        Ok((route, invoke_id, who)) => {
             let hop = Hop { req: &req, body, state: &state, dapr: &dapr };
-            proxy(hop, route, Vouch::External(who.as_deref()), &mut ctx).await
+            proxy_via(hop, route, invoke_id.as_deref(), Vouch::External(who.as_deref()), &mut ctx).await
         }
         Err(e) => Err(e),
     };
@@ -101,13 +103,14 @@ fn resolve_internal<'r>(
 }
 
 /// The external flow's front half: the gate, the target, who the client is, the pre-route hook,
-/// and the target checked against the table.
+/// and the target checked against the table (with the invocation target when it is not the
+/// plugin's app-id: a pushed service's URL, for its console entries).
 async fn resolve_external(
     req: &HttpRequest,
     state: &RouterState,
     dapr: &DaprClient,
     ctx: &mut Ctx,
-) -> Result<(Resolved, Option<Arc<Identity>>), RouteError> {
+) -> Result<(Resolved, Option<String>, Option<Arc<Identity>>), RouteError> {
     ctx.client = req.peer_addr().map(|peer| state.trusted_proxies.client(peer.ip(), req.headers())); // the peer, or what trusted proxies recorded
     let verifier = gate::verifier(state.verifier.as_deref())?; // 401 for everything while no verification is configured
     let target = target::external(req.path())?; // 400 malformed path, bad id; 403 addons, keel itself
@@ -116,8 +119,11 @@ async fn resolve_external(
     let who = gate::authenticate(verifier, req, dapr, &table, target).await?; // 401 no or bad token; 403 may not call the plugin
     ctx.caller = who.clone().map_or(Caller::Anonymous, Caller::User);
     precheck::check(dapr, req, &table, state, target, who.as_deref(), ctx.client).await?; // 403 the hook refused; 503 no answer from it (none: no hop)
-    let route = routes::endpoint(&table, target, &state.policy)?; // 404 unknown plugin; 503 not ACTIVE
-    Ok((route, who)) // the table is let go here: a route swap cannot touch this request
+    let (route, invoke_id) = match target::is_console_path(req.path()) {
+        true => routes::console(&table, target, &state.policy)?, // 404 no console entry under the group; 503 owner not ACTIVE
+        false => (routes::endpoint(&table, target, &state.policy)?, None), // 404 unknown plugin; 503 not ACTIVE
+    };
+    Ok((route, invoke_id, who)) // the table is let go here: a route swap cannot touch this request
 }
 
 /// The tail both flows share: from a resolved route to the plugin's answer.
@@ -140,6 +146,11 @@ pub async fn proxy_via(
     ctx: &mut Ctx,
 ) -> Result<HttpResponse, RouteError> {
     ctx.resolved(&route);
+    if let Admission::Ejected(left) = hop.state.outliers.admit(&route.plugin) {
+        let retry_after = left.max(Duration::from_secs(1));
+        return Err(RouteError::Ejected { plugin: route.plugin.clone(), retry_after });
+        // 503 at once while its last requests failed to reach it
+    }
     let target = invoke_id.unwrap_or(&route.plugin);
     let mut up = upstream::request_to(hop.dapr, hop.req, target, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
     if let Vouch::External(_) = vouch {
@@ -148,9 +159,33 @@ pub async fn proxy_via(
             up.headers_mut().insert(X_FORWARDED_FOR, client); // keel's word on the client's address, for auth's throttling
         }
     }
-    let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
-                                                                                              // The sidecar names the target as it decoded it (a pushed service's URL itself).
-    let named = percent_encoding::percent_decode_str(target).decode_utf8_lossy();
-    upstream::respond(res, &route, &named, ctx.started, hop.state.max_body_bytes).await
-    // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
+    let answer = async {
+        let res = upstream::send(up, hop.req, hop.body, &route, hop.state.max_body_bytes).await?; // 413 too large; 502 unreachable; 503 keel's sidecar down; 504 too slow
+                                                                                                  // The sidecar names the target as it decoded it (a pushed service's URL itself).
+        let named = percent_encoding::percent_decode_str(target).decode_utf8_lossy();
+        upstream::respond(res, &route, &named, ctx.started, hop.state.max_body_bytes).await
+        // the plugin's answer as it is; 413 over a sidecar's body limit, 502/504 when the sidecar could not invoke it
+    }
+    .await;
+    passive_health(hop.state, hop.dapr, &route.plugin, &answer);
+    answer
+}
+
+/// Feeds the plugin's passive health: not reaching it counts, any answer of its own clears;
+/// the first ejection of an outage is reported to the registry, whose next poll probes it.
+fn passive_health(
+    state: &RouterState,
+    dapr: &DaprClient,
+    plugin: &str,
+    answer: &Result<HttpResponse, RouteError>,
+) {
+    match answer {
+        Err(RouteError::Unreachable { .. }) => {
+            if state.outliers.failed(plugin) {
+                actix_rt::spawn(outlier::report(dapr.clone(), plugin.to_owned()));
+            }
+        }
+        Ok(_) => state.outliers.succeeded(plugin),
+        Err(_) => {}
+    }
 }

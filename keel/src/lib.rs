@@ -1,6 +1,7 @@
 //! The router (app-id `keel`, `platform.md` §5): forwards `/<plugin_id>/<endpoint...>` and
 //! `/addons/<point>` from its app port to the plugins through its own sidecar, and
-//! `/apis/<plugin_id>/<endpoint...>` from its public port, streaming bodies both ways. Routes come
+//! `/apis/<plugin_id>/<endpoint...>` (and `/api/`, `/plugin_service/`, `/plugins/<group>/` for
+//! console entries) from its public port, streaming bodies both ways. Routes come
 //! from the registry's table, held in memory; keel's own refusals are in [`errors`].
 //!
 //! Where a request enters, is checked, and leaves: [`forward`]. The modules, by phase:
@@ -40,6 +41,7 @@ pub mod gateway;
 pub mod limits;
 pub mod loader;
 pub mod metrics;
+pub mod outlier;
 pub mod ports;
 pub mod precheck;
 pub mod routes;

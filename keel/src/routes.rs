@@ -8,7 +8,9 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 
 use super::errors::RouteError;
+use super::gateway::matching::upstream_path;
 use super::target::{Destination, Endpoint};
+use keel_sdk::dapr::invoke::endpoint_id;
 use keel_sdk::protocol::{RouteTable, CORE_APP_IDS};
 
 /// The current route table, if one was loaded.
@@ -127,6 +129,40 @@ pub fn endpoint(table: &RouteTable, target: Endpoint<'_>, policy: &Policy) -> Re
     })
 }
 
+/// A console entry's page (`/plugins/<group>/...`, `target.plugin` the group): known only while
+/// the table has a proxied entry under the group. A group owned by a registered plugin resolves
+/// as the plugin does (status, its time limit); a pushed service's is reached by its URL under
+/// its base path while `ACTIVE` (the second value: that invocation target, as the gateway's);
+/// another Dapr app's has no status the registry knows, so it is sent on with keel's default
+/// time limit and answers for itself.
+pub fn console(
+    table: &RouteTable,
+    target: Endpoint<'_>,
+    policy: &Policy,
+) -> Result<(Resolved, Option<String>), RouteError> {
+    let group = target.plugin;
+    if table.console_group(group).is_none() {
+        return Err(RouteError::UnknownConsoleGroup { group: group.to_owned() });
+    }
+    if table.plugins.contains_key(group) {
+        return Ok((endpoint(table, target, policy)?, None));
+    }
+    let resolved =
+        |endpoint| Resolved { plugin: group.to_owned(), endpoint, timeout: policy.default_timeout };
+    match table.services.get(group) {
+        Some(pushed) if !pushed.status.is_active() => Err(RouteError::NotActive {
+            plugin: group.to_owned(),
+            status: pushed.status,
+            retry_after: policy.retry_after,
+        }),
+        Some(pushed) => Ok((
+            resolved(upstream_path(&pushed.base_path, target.endpoint)),
+            Some(endpoint_id(&pushed.base_url)),
+        )),
+        None => Ok((resolved(target.endpoint.to_owned()), None)),
+    }
+}
+
 /// The plugin and endpoint implementing `caller`'s addon `point`.
 fn implementer<'t>(table: &'t RouteTable, caller: &str, point: &str) -> Result<Endpoint<'t>, RouteError> {
     match table.addon(caller, point) {
@@ -198,6 +234,53 @@ mod tests {
             code(endpoint(&t, Endpoint { plugin: "sleepy", endpoint: "x" }, &POLICY)),
             (503, "ERR_PLUGIN_NOT_ACTIVE")
         );
+    }
+
+    #[test]
+    fn console_groups_resolve_to_their_owner_while_they_have_an_entry() {
+        let mut t = table(1);
+        for (path, owner) in
+            [("/plugins/emoji/tab", "emoji"), ("/plugins/sleepy/ui", "sleepy"), ("/plugins/svc/ui", "svc")]
+        {
+            let entry = keel_sdk::protocol::ConsoleEntry {
+                name: "n".into(),
+                name_en: "N".into(),
+                kind: 2,
+                path: path.into(),
+                external: 0,
+            };
+            let source = keel_sdk::protocol::ConsoleSource::Put;
+            t.console
+                .insert(path.into(), keel_sdk::protocol::ConsoleRoute { entry, owner: owner.into(), source });
+        }
+        let at = |plugin, endpoint| Endpoint { plugin, endpoint };
+        let r = console(&t, at("emoji", "plugins/emoji/tab/x"), &POLICY).unwrap().0;
+        assert_eq!((r.plugin.as_str(), r.endpoint.as_str()), ("emoji", "plugins/emoji/tab/x"));
+        assert_eq!(r.timeout, Duration::from_millis(250));
+        let (r, via) = console(&t, at("svc", "plugins/svc/ui"), &POLICY).unwrap();
+        assert_eq!((r.plugin.as_str(), r.timeout, via), ("svc", Duration::from_secs(30), None));
+        let code = |r: Result<(Resolved, Option<String>), RouteError>| code(r.map(|(r, _)| r));
+        assert_eq!(
+            code(console(&t, at("sleepy", "plugins/sleepy/ui"), &POLICY)),
+            (503, "ERR_PLUGIN_NOT_ACTIVE")
+        );
+        assert_eq!(code(console(&t, at("greeter", "plugins/greeter/x"), &POLICY)), (404, "ERR_NOT_FOUND"));
+        // A pushed service: by its URL, under its base path, while ACTIVE.
+        let mut pushed = keel_sdk::protocol::PushedRoute {
+            status: keel_sdk::protocol::PluginStatus::Active,
+            version: "1".into(),
+            base_url: "http://127.0.0.1:9000".into(),
+            base_path: "/svc".into(),
+            requires_auth: true,
+            endpoints: vec![],
+        };
+        t.services.insert("svc".into(), pushed.clone());
+        let (r, via) = console(&t, at("svc", "plugins/svc/ui"), &POLICY).unwrap();
+        assert_eq!(r.endpoint, "svc/plugins/svc/ui");
+        assert_eq!(via, Some(endpoint_id("http://127.0.0.1:9000")));
+        pushed.status = keel_sdk::protocol::PluginStatus::Unreachable;
+        t.services.insert("svc".into(), pushed);
+        assert_eq!(code(console(&t, at("svc", "plugins/svc/ui"), &POLICY)), (503, "ERR_PLUGIN_NOT_ACTIVE"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! but the counters.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::client_addr::TrustedProxies;
 use super::config::Config;
@@ -12,6 +13,7 @@ use super::errors::RouteError;
 use super::gate::TokenVerifier;
 use super::limits::HeadLimits;
 use super::metrics::Metrics;
+use super::outlier::Outliers;
 use super::precheck;
 use super::routes::{Applied, Policy, Routes};
 use keel_sdk::plugin::{Plugin, PluginSpec, StatusHandle};
@@ -23,6 +25,8 @@ pub struct RouterState {
     pub routes: Routes,
     /// Request metrics.
     pub metrics: Metrics,
+    /// Passive health: plugins ejected after connection failures on live traffic.
+    pub outliers: Outliers,
     /// Default time limit and `Retry-After`.
     pub policy: Policy,
     /// Largest request body forwarded, in bytes.
@@ -56,6 +60,11 @@ impl RouterState {
         Ok(Self {
             routes: Routes::default(),
             metrics: Metrics::default(),
+            outliers: Outliers::new(
+                cfg.router.outlier_failures,
+                Duration::from_millis(cfg.router.outlier_ejection_ms),
+                Duration::from_millis(cfg.router.outlier_max_ejection_ms),
+            ),
             policy: Policy {
                 default_timeout: cfg.router.upstream_timeout(),
                 retry_after: cfg.router.retry_after(),
@@ -86,6 +95,9 @@ impl RouterState {
     pub fn install(&self, table: RouteTable, source: &'static str) -> Applied {
         let (version, plugins) = (table.version, table.plugins.len());
         let applied = self.routes.apply(table);
+        if let (Applied::Installed { .. }, Some(current)) = (&applied, self.routes.current()) {
+            self.outliers.table_installed(&current);
+        }
         match applied {
             Applied::Installed { previous } => {
                 tracing::info!(version, ?previous, plugins, source, "Route table installed");

@@ -1,7 +1,9 @@
 //! Reading the target out of a request path, without allocating: `/<plugin_id>/<endpoint...>`
 //! and `/addons/<point>` on the app port (internal flow), `/apis/<plugin_id>/<endpoint...>` on
 //! the public port (external flow), and on both `/plugin_service/<root_route>/<path...>`, a
-//! hosted service, which is hosting's endpoint of the same path (`docs/hosting.md`). This is the *resolve* step's first half: each way in turns
+//! hosted service, which is hosting's endpoint of the same path (`docs/hosting.md`); on the
+//! public port also `/plugins/<group>/<rest...>`, a console entry's page, which is the endpoint
+//! `plugins/<group>/<rest...>` of the group's owner (`docs/console.md`). This is the *resolve* step's first half: each way in turns
 //! its path shape into an [`Endpoint`] (or, internally, an addon point), and from there every
 //! flow shares the same checks and forwarding (`forward.rs`). A new prefix of the public port
 //! is one more function here returning an [`Endpoint`].
@@ -22,6 +24,8 @@ pub const ADDONS: &str = "addons";
 pub const APIS_PREFIX: &str = "/apis/";
 /// The first segment of hosted services' paths, on both ports.
 pub const HOSTED: &str = "plugin_service";
+/// The first segment of console entries' paths, on the public port.
+pub const CONSOLE: &str = "plugins";
 
 /// A plugin's endpoint named by a path: the plugin id (valid, not keel, not `addons`) and the
 /// endpoint on it (relative, percent-encoded as received, no dot segments).
@@ -63,11 +67,14 @@ pub fn internal(path: &str) -> Result<Destination<'_>, RouteError> {
     plugin_endpoint(path, first, tail).map(Destination::Plugin)
 }
 
-/// Parses a path of keel's public port (external flow): `/apis/<plugin_id>/<endpoint...>` or a
-/// hosted service; only plugins, never addon points.
+/// Parses a path of keel's public port (external flow): `/apis/<plugin_id>/<endpoint...>`, a
+/// hosted service or a console entry's page; only plugins, never addon points.
 pub fn external(path: &str) -> Result<Endpoint<'_>, RouteError> {
     if path.strip_prefix('/').and_then(|p| p.strip_prefix(HOSTED)).is_some_and(|p| p.starts_with('/')) {
         return hosted(path);
+    }
+    if is_console_path(path) {
+        return console(path);
     }
     let rest =
         path.strip_prefix(APIS_PREFIX).ok_or_else(|| bad(path, "expected /apis/<plugin_id>/<endpoint>"))?;
@@ -85,6 +92,23 @@ pub fn hosted(path: &str) -> Result<Endpoint<'_>, RouteError> {
         return Err(bad(path, "expected /plugin_service/<root_route>/<path>"));
     }
     plugin_endpoint(path, HOSTING_APP_ID, endpoint)
+}
+
+/// Whether a public-port path is a console entry's (`/plugins/...`): its group is resolved among
+/// the table's console entries, not its plugins (`routes::console`).
+pub fn is_console_path(path: &str) -> bool {
+    path.strip_prefix('/').and_then(|p| p.strip_prefix(CONSOLE)).is_some_and(|p| p.starts_with('/'))
+}
+
+/// `/plugins/<group>/<rest...>`: the owner `<group>`'s endpoint `plugins/<group>/<rest...>`, the
+/// path kept whole (TarsWeb's rule: an extension serves everything under its path).
+pub fn console(path: &str) -> Result<Endpoint<'_>, RouteError> {
+    let endpoint = &path[1..];
+    let group = endpoint.split('/').nth(1).unwrap_or_default();
+    if group.is_empty() {
+        return Err(bad(path, "expected /plugins/<group>/<path>"));
+    }
+    plugin_endpoint(path, group, endpoint)
 }
 
 /// Whether `target` is a hosted service (a login is needed only when its bundle says so, which
@@ -197,6 +221,37 @@ mod tests {
             assert_eq!(status(internal(p)), 400, "{p}");
         }
         assert_eq!(status(external("/plugin_servicex/a")), 400);
+    }
+
+    #[test]
+    fn console_paths_are_their_owners_endpoints_kept_whole() {
+        let notes = Endpoint { plugin: "notes", endpoint: "plugins/notes/tab/a%20b" };
+        assert_eq!(external("/plugins/notes/tab/a%20b").unwrap(), notes);
+        assert!(
+            is_console_path("/plugins/notes/x")
+                && !is_console_path("/pluginsx/a")
+                && !is_console_path("/plugins")
+        );
+        assert_eq!(
+            external("/plugins/notes").unwrap(),
+            Endpoint { plugin: "notes", endpoint: "plugins/notes" }
+        );
+        for p in [
+            "/plugins/",
+            "/plugins//x",
+            "/plugins/notes/../auth/x",
+            "/plugins/notes/%2e%2e/x",
+            "/plugins/Bad/x",
+        ] {
+            assert_eq!(status(external(p)), 400, "{p}");
+        }
+        assert_eq!(code(external("/plugins/keel/x")), (403, "ERR_KEEL_NOT_ROUTABLE"));
+        assert_eq!(code(external("/plugins/addons/x")), (403, "ERR_ADDONS_INTERNAL_ONLY"));
+        // The app port has no console prefix: there `plugins` is the registry's id.
+        assert_eq!(
+            internal("/plugins/v1/plugins").unwrap(),
+            Destination::Plugin(Endpoint { plugin: "plugins", endpoint: "v1/plugins" })
+        );
     }
 
     #[test]

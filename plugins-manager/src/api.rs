@@ -7,6 +7,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use keel_sdk::access::Permission;
+use keel_sdk::management::console::{ConsoleDeleteQuery, ConsoleListQuery, ConsoleRegistration};
 use keel_sdk::management::registry::{Enable, ListQuery, UnregisterQuery};
 use keel_sdk::protocol::Reply;
 
@@ -23,10 +24,14 @@ keel_sdk::management_routes! {
     get "/v1/plugins" => list,
     get "/v1/plugins/{id}" => get,
     delete "/v1/plugins/{id}" => unregister,
+    post "/v1/plugins/{id}/suspect" => suspect,
     get "/v1/routes" => routes,
     get "/v1/tenants/{tenant}/plugins" => tenant_plugins,
     post "/v1/tenants/{tenant}/plugins/{id}" => enable,
     delete "/v1/tenants/{tenant}/plugins/{id}" => disable,
+    get "/v1/console/entries" => console_entries,
+    put "/v1/console/entries" => put_console,
+    delete "/v1/console/entries" => delete_console,
 }
 
 /// The API's OpenAPI 3.1 document (`plugins-manager/openapi.json`), checked in rather than
@@ -78,6 +83,19 @@ async fn unregister(
     Ok(HttpResponse::Ok().json(Reply::ok(reg.unregister(&id, q.force).await?)))
 }
 
+/// `POST /v1/plugins/{id}/suspect`: keel's passive health could not reach the plugin on live
+/// traffic; the next poll probes it at once, and one failed probe marks it `UNREACHABLE`.
+/// `202`; keel (the grant `report-health`) only.
+async fn suspect(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RegistryError> {
+    caller.may(Permission::ReportHealth)?;
+    reg.suspect(&id).await?;
+    Ok(HttpResponse::Accepted().json(Reply::ok(serde_json::json!({"id": id.as_str()}))))
+}
+
 /// `GET /v1/routes`: the route table keel routes by, with its version.
 async fn routes(reg: web::Data<Registry>) -> Result<HttpResponse, RegistryError> {
     Ok(HttpResponse::Ok().json(Reply::ok(reg.routes().await?)))
@@ -119,6 +137,36 @@ async fn disable(
     let (tenant, id) = path.into_inner();
     caller.may(Permission::EnablePlugins { tenant: &tenant })?;
     Ok(HttpResponse::Ok().json(Reply::ok(reg.disable(&tenant, &id).await?)))
+}
+
+/// `GET /v1/console/entries[?type=1|2|3]`: every console entry with its owner's status.
+async fn console_entries(reg: web::Data<Registry>, req: HttpRequest) -> Result<HttpResponse, RegistryError> {
+    let q = web::Query::<ConsoleListQuery>::from_query(req.query_string())
+        .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?type=1, 2 or 3)")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.console_entries(q.into_inner()).await?)))
+}
+
+/// `PUT /v1/console/entries {name, name_en, obj, type, path, extern}`: registers (or re-registers)
+/// a console entry of `obj`, the calling app itself unless a platform admin calls.
+async fn put_console(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    body: web::Bytes,
+) -> Result<HttpResponse, RegistryError> {
+    let registration: ConsoleRegistration =
+        serde_json::from_slice(&body).map_err(|e| RegistryError::BadRequest(format!("body: {e}")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.put_console(&caller, registration).await?)))
+}
+
+/// `DELETE /v1/console/entries?path=...`: removes an entry; its owner or a platform admin.
+async fn delete_console(
+    caller: Caller,
+    reg: web::Data<Registry>,
+    req: HttpRequest,
+) -> Result<HttpResponse, RegistryError> {
+    let q = web::Query::<ConsoleDeleteQuery>::from_query(req.query_string())
+        .map_err(|e| RegistryError::BadRequest(format!("query: {e} (use ?path=/plugins/<group>/...)")))?;
+    Ok(HttpResponse::Ok().json(Reply::ok(reg.delete_console(&caller, &q.path).await?)))
 }
 
 #[cfg(test)]

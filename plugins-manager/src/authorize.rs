@@ -45,6 +45,18 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// `Ok` when the caller may register or remove console entries of `owner`: the app `owner`
+    /// itself (through its sidecar or keel's internal flow), or whoever holds
+    /// [`Permission::ConsoleEntriesOf`] (platform scope, the grant `register-plugins`).
+    pub fn may_act_for(&self, owner: &str) -> Result<(), RegistryError> {
+        match &self.principal {
+            Principal::App(app) if app == owner => Ok(()),
+            _ => self.may(Permission::ConsoleEntriesOf { owner }),
+        }
+    }
+}
+
 impl FromRequest for Caller {
     type Error = RegistryError;
     type Future = Ready<Result<Self, Self::Error>>;
@@ -125,5 +137,17 @@ mod tests {
         let ops = caller(&[("dapr-caller-app-id", "keel"), ("x-keel-caller", "ops")], &policy);
         assert!(ops.may(Permission::RegisterPlugins).is_ok());
         assert!(ops.may(Permission::EnablePlugins { tenant: "acme" }).is_err());
+    }
+
+    #[test]
+    fn an_app_registers_console_entries_for_itself_and_admins_for_anyone() {
+        let svc = caller(&[("dapr-caller-app-id", "svc")], &Policy::default());
+        assert!(svc.may_act_for("svc").is_ok());
+        let err = svc.may_act_for("notes").unwrap_err().to_string();
+        assert!(err.contains("for \"notes\" (an app does so for itself only)"), "{err}");
+        assert!(may(&person("platform", "platform", ""), Permission::ConsoleEntriesOf { owner: "x" }).is_ok());
+        let err =
+            may(&person("acme", "tenant", "admin"), Permission::ConsoleEntriesOf { owner: "x" }).unwrap_err();
+        assert!(err.to_string().contains("needs platform scope"), "{err}");
     }
 }

@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, ResponseError};
 use keel_sdk::access::Denied;
 use keel_sdk::dapr::DaprError;
 use keel_sdk::protocol::errors::{self, Code, PlatformError};
-use keel_sdk::protocol::{IdError, PlatformTooOld};
+use keel_sdk::protocol::{ConsoleError, IdError, PlatformTooOld};
 
 /// A refused or failed registry request.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,21 @@ pub enum RegistryError {
     /// Other plugins implement the plugin's points.
     #[error("plugin {id:?} cannot be unregistered while other plugins implement its addon points ({implementers}); unregister those first, or use ?force=true to remove their implementations too")]
     InUse { id: String, implementers: String },
+    /// A console entry that does not validate (the field named).
+    #[error("console entry: {0}")]
+    BadConsoleEntry(#[source] ConsoleError),
+    /// Another registrant holds the console path.
+    #[error("console path {path:?} is registered by {owner:?}; use a path under your own group, /plugins/<your id>/")]
+    ConsolePathTaken { path: String, owner: String },
+    /// The console path is declared in a registered plugin's identify.
+    #[error("console path {path:?} is declared by plugin {owner:?} in its /v1/identify; it changes only when {owner:?} is registered again")]
+    ConsoleDeclared { path: String, owner: String },
+    /// No console entry has the path.
+    #[error("no console entry has path {0:?}")]
+    ConsoleNotFound(String),
+    /// The registrant holds the most console entries one may.
+    #[error("{owner:?} holds {max} console entries already, the most one registrant may; delete one first")]
+    TooManyConsoleEntries { owner: String, max: usize },
 
     // === the plugin being registered (or an extended plugin) did not answer properly ===
     /// Dapr could not reach the plugin.
@@ -178,6 +193,9 @@ impl PlatformError for RegistryError {
             Self::AlwaysEnabled { .. } => Code::Conflict,
             Self::NeededBy { .. } => Code::InUse,
             Self::InUse { .. } => Code::InUse,
+            Self::BadConsoleEntry(_) | Self::TooManyConsoleEntries { .. } => Code::BadConsoleEntry,
+            Self::ConsolePathTaken { .. } | Self::ConsoleDeclared { .. } => Code::ConsolePathTaken,
+            Self::ConsoleNotFound(_) => Code::NotFound,
             Self::Unreachable { .. } => Code::PluginUnreachable,
             Self::Timeout { .. } => Code::PluginTimeout,
             Self::PluginHttp { .. } => Code::PluginHttp,
@@ -227,7 +245,12 @@ impl PlatformError for RegistryError {
             | Self::PointTaken { main, .. }
             | Self::AddonsRefused { main, .. } => Some(main),
             Self::DependencyMissing { dependency, .. } => Some(dependency),
+            Self::ConsolePathTaken { owner, .. }
+            | Self::ConsoleDeclared { owner, .. }
+            | Self::TooManyConsoleEntries { owner, .. } => Some(owner),
             Self::BadRequest(_)
+            | Self::BadConsoleEntry(_)
+            | Self::ConsoleNotFound(_)
             | Self::InvalidId(_)
             | Self::BadSecret(_)
             | Self::BadTenant(_)

@@ -6,6 +6,8 @@
 //!   table in one conditional transaction and pushes the table to keel ([`register`]).
 //! - `GET /v1/plugins[/{id}]`, `DELETE /v1/plugins/{id}`, `GET /v1/routes` ([`api`]); who may
 //!   change the registry is decided in one place ([`authorize`]).
+//! - `PUT`/`DELETE`/`GET /v1/console/entries`: console entries of services that are not Keel
+//!   plugins, and the listing of every entry ([`console`]); plugins declare theirs in identify.
 //! - `GET /v1/tenants/{tenant}/plugins`, `POST`/`DELETE /v1/tenants/{tenant}/plugins/{id}`:
 //!   which plugins each tenant has enabled ([`tenants`]).
 //! - Every refusal is a [`RegistryError`], answered with the platform's error catalogue
@@ -34,6 +36,7 @@ pub mod authorize;
 pub mod boot;
 pub mod calls;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod lease;
 pub mod model;
@@ -121,8 +124,9 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
         // Per worker: awc clients belong to one thread.
         let registry = web::Data::new(Registry::new(factory_state.clone()));
         // Middleware runs in reverse order of registration: the app token check first, then the
-        // request log, then the error log closest to the handlers.
+        // request log, then the error log, then actix's own refusals put in the catalogue's body.
         App::new()
+            .wrap(from_fn(keel_sdk::service::catalogue_errors))
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
             .wrap(plugin.app_token().clone())

@@ -84,6 +84,8 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep_until((started + interval).into()) => {}
+            // keel reported a plugin unreachable: probe it now rather than at the next round.
+            _ = reg.state.poll_now.notified() => {}
             _ = shutdown.changed() => break,
         }
     }
@@ -110,6 +112,9 @@ async fn round(
             .collect()
             .await;
 
+    // Suspects (keel could not reach them on live traffic) need one failed probe, not
+    // `unreachable_after`: live traffic already failed, the probe confirms it.
+    let suspects = std::mem::take(&mut *reg.state.suspects.lock().unwrap_or_else(|p| p.into_inner()));
     let now = unix_ms();
     let mut changes: BTreeMap<String, (PluginStatus, PluginStatus)> = BTreeMap::new();
     for (id, outcome) in results {
@@ -119,8 +124,8 @@ async fn round(
         }
         let Some(entry) = table.plugins.get(&id) else { continue };
         let h = health.entry(id.clone()).or_default();
-        let next =
-            next_status(entry.status, h, outcome.map_err(|e| e.to_string()), cfg.unreachable_after, now);
+        let after = if suspects.contains(&id) { 1 } else { cfg.unreachable_after };
+        let next = next_status(entry.status, h, outcome.map_err(|e| e.to_string()), after, now);
         if next != entry.status {
             changes.insert(id, (entry.status, next));
         }

@@ -116,6 +116,7 @@ impl Registry {
                 let entry =
                     t.plugins.get_mut(id.as_str()).ok_or_else(|| RegistryError::NotFound(id.to_string()))?;
                 table::refresh_entry(entry, &plugin);
+                crate::console::declare(t, id.as_str(), &plugin.doc.console)?;
                 Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id.as_str()), record_value.clone()))])
             })
             .await?;
@@ -265,6 +266,7 @@ impl Registry {
                 }
                 let plan = table::check_extensions(t, plugin)?;
                 table::add_plugin(t, plugin, status, &plan, core);
+                crate::console::declare(t, id, &plugin.doc.console)?;
                 Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id), record_value.clone()))])
             })
             .await?

@@ -30,6 +30,11 @@ pub struct RegistryState {
     pub registrations: tokio::sync::Semaphore,
     /// Who may change what ([`crate::authorize`]), from `cfg.grants`.
     pub policy: keel_sdk::access::Policy,
+    /// Plugins keel reported unreachable on live traffic: the next poll probes them at once,
+    /// and one failed probe marks them `UNREACHABLE` ([`crate::poll`]).
+    pub suspects: Mutex<HashSet<String>>,
+    /// Wakes the poller for an early round when a suspect is reported.
+    pub poll_now: tokio::sync::Notify,
 }
 
 impl RegistryState {
@@ -39,6 +44,8 @@ impl RegistryState {
             sidecar,
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
             in_flight: Mutex::new(HashSet::new()),
+            suspects: Mutex::new(HashSet::new()),
+            poll_now: tokio::sync::Notify::new(),
             registrations: tokio::sync::Semaphore::new(cfg.max_concurrent_registrations.max(1)),
             // `start` validated the configuration; an invalid one here (tests) grants nothing extra.
             policy: cfg.policy().unwrap_or_default(),
@@ -93,6 +100,22 @@ impl Registry {
     /// The route table keel routes by.
     pub async fn routes(&self) -> Result<RouteTable, RegistryError> {
         Ok(self.store.table().await?.0)
+    }
+
+    /// keel could not reach plugin `id` on live traffic: probe it at the next round, now. A
+    /// pushed service is left to the push sweeper's own probes; another replica than the
+    /// poller's records the suspicion for when it holds the lease.
+    pub async fn suspect(&self, id: &str) -> Result<(), RegistryError> {
+        PluginId::parse(id).map_err(RegistryError::InvalidId)?;
+        let (table, _) = self.store.table().await?;
+        if table.plugins.contains_key(id) {
+            self.state.suspects.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned());
+            self.state.poll_now.notify_one();
+            tracing::info!(plugin = id, "keel reports the plugin unreachable; probing it now");
+        } else if !table.services.contains_key(id) {
+            return Err(RegistryError::NotFound(id.to_owned()));
+        }
+        Ok(())
     }
 
     /// One plugin.
@@ -184,6 +207,7 @@ impl Registry {
                 }
                 dropped = users;
                 table::remove_plugin(t, id);
+                crate::console::drop_owner(t, id);
                 Ok(vec![TransactionOp::Delete(DeleteItem::new(record_key(id)))])
             })
             .await?

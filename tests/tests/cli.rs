@@ -325,3 +325,28 @@ async fn hosting_commands_install_a_folder_list_follow_logs_and_uninstall() {
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), serde_json::json!([]));
     drop(p);
 }
+
+#[actix_rt::test]
+async fn keelctl_console_lists_the_entries_with_where_they_appear_and_their_owner() {
+    let (mut p, cli) = platform_and_cli(&[]).await;
+    let entries = r#"[{"name": "笔记", "name_en": "Notes", "type": 2, "path": "/plugins/notes/tab"},
+        {"name": "文档", "name_en": "Docs", "type": 1, "path": "https://docs.example.com/", "extern": 1}]"#;
+    p.start(AppSpec::bin("notes", "fake-plugin").env("FAKE_CONSOLE", entries)).await;
+    let out = cli.run(&["plugins", "register", "notes"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = cli.run(&["console"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let tab =
+        table.lines().find(|l| l.starts_with("/plugins/notes/tab")).unwrap_or_else(|| panic!("{table}"));
+    let tab = tab.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(tab, "/plugins/notes/tab 2 plugin tab Notes (笔记) notes (plugin) ACTIVE");
+    assert!(table.contains("1 top bar, external"), "{table}");
+    let out = cli.run(&["console", "--type", "1", "--output", "json"], None);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["path"], "https://docs.example.com/");
+    let out = cli.run(&["console", "--type", "4"], None);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+}

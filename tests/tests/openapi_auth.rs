@@ -16,8 +16,9 @@ fn public(p: &Platform) -> String {
     format!("http://{}", p.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").expect("public listen"))
 }
 
-/// Every answer a documented status and content type, and never a 5xx.
-const STRICT: &str = "not_a_server_error,status_code_conformance,content_type_conformance";
+/// Every answer a documented status, content type and body shape, and never a 5xx.
+const STRICT: &str =
+    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
 async fn fuzz(base: &str, token: &str, mode: &str) -> openapi_support::Run {
     let (base, token, mode) = (base.to_owned(), token.to_owned(), mode.to_owned());

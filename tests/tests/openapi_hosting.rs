@@ -41,7 +41,7 @@ async fn hosting_serves_its_openapi_document_true_to_its_routes_and_schemathesis
             "--mode",
             "all",
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
             "--phases",
             "examples,coverage,fuzzing",
             "--max-examples",

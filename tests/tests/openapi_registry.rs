@@ -33,10 +33,11 @@ async fn platform(p: &mut Platform) -> String {
     .await
 }
 
-/// Every answer a documented status and content type, and never a 5xx.
-const STRICT: &str = "not_a_server_error,status_code_conformance,content_type_conformance";
-/// Every answer a documented status and content type.
-const DOCUMENTED: &str = "status_code_conformance,content_type_conformance";
+/// Every answer a documented status, content type and body shape, and never a 5xx.
+const STRICT: &str =
+    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
+/// Every answer a documented status, content type and body shape.
+const DOCUMENTED: &str = "status_code_conformance,content_type_conformance,response_schema_conformance";
 
 /// schemathesis against `base` in `mode` with `checks` and `args`, off the test's thread.
 async fn fuzz(base: &str, token: &str, mode: &str, checks: &str, args: &[&str]) -> openapi_support::Run {

@@ -7,7 +7,7 @@ mod push_support;
 
 use std::time::Duration;
 
-use keel_e2e::{client, eventually, AppSpec, Platform};
+use keel_e2e::{eventually, AppSpec, Platform};
 use push_support::*;
 use serde_json::{json, Value};
 
@@ -24,23 +24,6 @@ async fn with_token(method: &str, url: &str, token: Option<&str>, body: Option<&
     .unwrap();
     let bytes = res.body().await.unwrap();
     (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-/// Client credentials for `id` in auth (set as the registry sets them, through its sidecar), and
-/// its token.
-async fn client_token(p: &Platform, id: &str) -> String {
-    let auth = format!("{}/v1.0/invoke/auth/method", p.dapr_url(REGISTRY));
-    let res = client()
-        .put(format!("{auth}/v1/clients/{id}"))
-        .send_json(&json!({"secret": format!("{id}-secret-12345")}))
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "client {id}: {}", res.status());
-    let secret = format!("{id}-secret-12345");
-    let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret.as_str())];
-    let mut res = client().post(format!("{auth}/v1/oauth/token")).send_form(&form).await.unwrap();
-    let body: Value = res.json().await.unwrap();
-    body["access_token"].as_str().unwrap_or_else(|| panic!("token for {id}: {body}")).to_owned()
 }
 
 #[actix_rt::test]

@@ -14,6 +14,8 @@
 //! | `GET /v1/roles/{name}/grants`; `PUT, DELETE /v1/roles/{name}/grants/{plugin_id}` | the tenant's admins | grants |
 //! | `GET /v1/me`; `PUT /v1/me/password` | any user | own identity and password |
 //! | `PUT, GET, DELETE /v1/clients/{plugin_id}` | app `plugins` (its sidecar's stamp) or platform scope | client credentials |
+//! | `POST /v1/tickets`, `/v1/tickets/bind`, `/v1/tickets/revoke` | app `keel` | console login tickets |
+//! | `POST /v1/tickets/check`, `/v1/permissions/check` | app `keel` (session tickets), the audience plugin (bound ones) | who a ticket is, what they may do |
 
 pub mod caller;
 pub mod clients;
@@ -22,6 +24,7 @@ pub mod me;
 pub mod oauth;
 pub mod roles;
 pub mod tenants;
+pub mod tickets;
 pub mod token;
 pub mod users;
 
@@ -85,6 +88,11 @@ keel_sdk::management_routes! {
     put "/v1/clients/{id}" => clients::put,
     get "/v1/clients/{id}" => clients::get,
     delete "/v1/clients/{id}" => clients::delete,
+    post "/v1/tickets" => tickets::create,
+    post "/v1/tickets/bind" => tickets::bind,
+    post "/v1/tickets/check" => tickets::check,
+    post "/v1/tickets/revoke" => tickets::revoke,
+    post "/v1/permissions/check" => tickets::permission,
 }
 
 /// The API's OpenAPI 3.1 document (`auth/openapi.json`), checked in like the registry's (see
@@ -97,4 +105,4 @@ async fn openapi() -> actix_web::HttpResponse {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

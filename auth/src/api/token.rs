@@ -11,7 +11,7 @@ use super::caller::authenticate_client;
 use super::form::Form;
 use crate::directory;
 use crate::error::{AuthError, OAuthCode};
-use crate::model::{check_label, check_username};
+use crate::model::{check_label, check_username, UserRecord};
 use crate::state::AuthState;
 use crate::store::Store;
 use crate::{throttle, tokens};
@@ -48,9 +48,8 @@ pub fn no_store(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
     res
 }
 
-/// `username`, `password` and the extension parameter `tenant` (default: the platform tenant).
-/// A client address that failed too often for this user (or at all) waits first
-/// ([`crate::throttle`]): 429 before any hash is computed.
+/// `username`, `password` and the extension parameter `tenant` (default: the platform tenant),
+/// checked by [`check_password`].
 async fn password_grant(
     req: &HttpRequest,
     state: &AuthState,
@@ -60,12 +59,33 @@ async fn password_grant(
     let username = form.require("username")?;
     let password = form.require("password")?;
     let tenant = form.get("tenant").unwrap_or(PLATFORM_TENANT);
+    let Some(user) = check_password(req, state, store, username, password, tenant).await? else {
+        return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
+    };
+    let record = directory::tenant(store, tenant).await?;
+    let answer = tokens::issue_for_user(state, store, &record, &user, None, None).await?;
+    tracing::info!(user = %user.username, tenant, "Issued tokens (password grant)");
+    Ok(answer)
+}
+
+/// Checks a login's user name and password, for the password grant and console tickets alike:
+/// the enabled user, or `None` for a wrong name or password (the same answer in the same time).
+/// A client address that failed too often for this user (or at all) waits first
+/// ([`crate::throttle`]): [`AuthError::Throttled`] before any hash is computed.
+pub async fn check_password(
+    req: &HttpRequest,
+    state: &AuthState,
+    store: &Store,
+    username: &str,
+    password: &str,
+    tenant: &str,
+) -> Result<Option<UserRecord>, AuthError> {
     let address = throttle::client_address(req);
     // Malformed names cannot exist; they share one count (and bound the memory counts take).
     let valid = check_username(username).is_ok() && check_label("tenant", tenant).is_ok();
     let who = if valid { format!("{tenant}/{username}") } else { "<malformed>".to_owned() };
     if let Err(retry_after) = state.throttle.check(&who, &address) {
-        tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, "Throttled a password grant");
+        tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, "Throttled a login");
         return Err(AuthError::Throttled { retry_after });
     }
     // Malformed names cannot exist: no store read for them (the answer stays the same).
@@ -73,20 +93,18 @@ async fn password_grant(
     // Checked against a decoy hash when there is no such user, so both failures cost the same.
     let matched =
         state.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let user = match user {
-        Some(u) if matched && !u.disabled => u,
+    match user {
+        Some(u) if matched && !u.disabled => {
+            state.throttle.succeeded(&who, &address);
+            Ok(Some(u))
+        }
         // The user name is not logged: people type passwords into the wrong field.
         _ => {
             let wait = state.throttle.failed(&who, &address);
-            tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, wait_ms = wait.as_millis() as u64, "Refused a password grant");
-            return Err(AuthError::oauth(OAuthCode::InvalidGrant, "wrong user name or password"));
+            tracing::info!(tenant = %snippet(tenant.as_bytes()), address = ?address, wait_ms = wait.as_millis() as u64, "Refused a login");
+            Ok(None)
         }
-    };
-    state.throttle.succeeded(&who, &address);
-    let record = directory::tenant(store, tenant).await?;
-    let answer = tokens::issue_for_user(state, store, &record, &user, None, None).await?;
-    tracing::info!(user = %user.username, tenant, "Issued tokens (password grant)");
-    Ok(answer)
+    }
 }
 
 /// Client authentication (HTTP Basic or body) against the stored client secrets.

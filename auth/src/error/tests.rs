@@ -54,9 +54,12 @@ fn variant(e: &AuthError) -> usize {
         AuthError::Contention(_) => 7,
         AuthError::Internal(_) => 8,
         AuthError::Throttled { .. } => 9,
+        AuthError::Ticket(_) => 10,
+        AuthError::WrongLogin => 11,
+        AuthError::CallerNotAllowed(_) => 12,
     }
 }
-const VARIANTS: usize = 10;
+const VARIANTS: usize = 13;
 
 /// Every rule a caller can be refused by; exhaustive like [`variant`].
 fn every_denial() -> Vec<Denied> {
@@ -84,6 +87,24 @@ fn every_denial() -> Vec<Denied> {
 
 fn every_case() -> Vec<(AuthError, Expected)> {
     let mut cases = vec![
+        (
+            AuthError::Ticket(crate::tickets::Refused::Expired),
+            expect(401, "ERR_TICKET_INVALID", Fault::Client, "the ticket has expired; log in again"),
+        ),
+        (
+            AuthError::Ticket(crate::tickets::Refused::SessionOutsideKeel),
+            expect(
+                403,
+                "ERR_TICKET_AUDIENCE",
+                Fault::Client,
+                "a console session ticket is keel's alone; a plugin gets a ticket bound to it (x-keel-ticket)",
+            ),
+        ),
+        (AuthError::WrongLogin, expect(401, "ERR_UNAUTHENTICATED", Fault::Client, "wrong user name or password")),
+        (
+            AuthError::CallerNotAllowed("only keel creates tickets".into()),
+            expect(403, "ERR_CALLER_NOT_ALLOWED", Fault::Client, "only keel creates tickets"),
+        ),
         (
             AuthError::Invalid("password must be at least 8 characters long".into()),
             expect(400, "ERR_BAD_REQUEST", Fault::Client, "password must be at least 8 characters long"),

@@ -90,7 +90,7 @@ pub fn judge(answer: &Answer, f: &mut Findings) -> Option<&'static str> {
         }
         200..=299 => {
             let mut inner = Findings::default();
-            let ok = answer::protocol_json(&CHECKS, answer, ADDONS_LIMIT, &mut inner);
+            let ok = answer::protocol_json(&CHECKS, answer, Some(ADDONS_LIMIT), &mut inner);
             // A refusal (ret != 0) is the plugin's right: tell the author, not as an error.
             for finding in inner.0 {
                 if finding.check == CHECKS.refused {

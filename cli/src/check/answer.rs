@@ -57,11 +57,18 @@ pub fn no_answer(c: &Checks, error: &CallError, via_sidecar: bool, f: &mut Findi
 }
 
 /// Checks an answer that must be a successful protocol answer: `ok_status` for its HTTP status
-/// (checked by the caller), then JSON, the envelope and `ret == 0`; warns when slower than half
-/// of `limit`. Returns the document when it is JSON with `ret == 0` (or no `ret`, which the
-/// registry reads as 0).
-pub fn protocol_json(c: &Checks, answer: &Answer, limit: Duration, f: &mut Findings) -> Option<Value> {
-    slow(c, answer, limit, f);
+/// (checked by the caller), then JSON, the envelope and `ret == 0`; `limit`, when given, is the
+/// answer's time limit, and an answer slower than half of it is warned about. Returns the
+/// document when it is JSON with `ret == 0` (or no `ret`, which the registry reads as 0).
+pub fn protocol_json(
+    c: &Checks,
+    answer: &Answer,
+    limit: Option<Duration>,
+    f: &mut Findings,
+) -> Option<Value> {
+    if let Some(limit) = limit {
+        slow(c, answer.elapsed, limit, f);
+    }
     let value: Value = match serde_json::from_slice(&answer.body) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) | Err(_) => {
@@ -108,15 +115,15 @@ pub fn protocol_json(c: &Checks, answer: &Answer, limit: Duration, f: &mut Findi
     Some(value)
 }
 
-/// Warns about an answer slower than half its limit.
-pub fn slow(c: &Checks, answer: &Answer, limit: Duration, f: &mut Findings) {
-    if answer.elapsed > limit / 2 {
+/// Warns about an answer time slower than half its limit.
+pub fn slow(c: &Checks, elapsed: Duration, limit: Duration, f: &mut Findings) {
+    if elapsed > limit / 2 {
         f.warn(
             c.slow,
             format!(
                 "{} took {} ms; the registry gives up after {} ms ({})",
                 c.endpoint,
-                answer.elapsed.as_millis(),
+                elapsed.as_millis(),
                 limit.as_millis(),
                 c.setting
             ),

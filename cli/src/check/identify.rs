@@ -95,7 +95,7 @@ pub fn judge(
         );
         return None;
     }
-    let value = answer::protocol_json(&CHECKS, answer, IDENTIFY_LIMIT, f)?;
+    let value = answer::protocol_json(&CHECKS, answer, Some(IDENTIFY_LIMIT), f)?;
     let doc = match serde_json::from_value::<Reply<Identify>>(value.clone()) {
         Ok(reply) => reply.body,
         Err(e) => {
@@ -263,6 +263,10 @@ fn fix_for(e: &IdentifyError) -> String {
         IdentifyError::TooLong { field, max, .. } => format!("shorten {field} to at most {max} bytes"),
         IdentifyError::TooMany { field, max, .. } => format!("list at most {max} entries in {field}"),
         IdentifyError::SelfDependency { .. } => "remove that entry: a plugin does not depend on itself".into(),
+        IdentifyError::Console { .. } => {
+            "give the entry a name, name_en, type 1-3, and a path under /plugins/<plugin_id>/ (or extern 1 with an http(s) URL)".into()
+        }
+        IdentifyError::DuplicateConsolePath { .. } => "list each console path once".into(),
     }
 }
 

@@ -42,12 +42,25 @@ pub async fn check(probe: &Probe, f: &mut Findings, checked: &mut Vec<Checked>) 
             }
         }
     }
+    judge_times(&times, f);
     if let Some(status) = seen {
         checked.push(Checked { area: "status", summary: format!("{status} ({})", times_summary(&times)) });
     }
 }
 
-/// Judges one status answer; the status when it is one the registry reads.
+/// Warns when the polls' median answer time is over half the poll's limit: one slow poll in
+/// [`POLLS`] is noise the registry's poller absorbs (three failures in a row mark a plugin
+/// down), a slow median is the plugin's habit.
+pub fn judge_times(times: &[Duration], f: &mut Findings) {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    if let Some(median) = sorted.get(sorted.len() / 2) {
+        answer::slow(&CHECKS, *median, STATUS_LIMIT, f);
+    }
+}
+
+/// Judges one status answer (its time is judged with the others', [`judge_times`]); the status
+/// when it is one the registry reads.
 pub fn judge(answer: &Answer, f: &mut Findings) -> Option<PluginStatus> {
     if answer.status != 200 {
         f.error(
@@ -57,7 +70,7 @@ pub fn judge(answer: &Answer, f: &mut Findings) -> Option<PluginStatus> {
         );
         return None;
     }
-    let value = answer::protocol_json(&CHECKS, answer, STATUS_LIMIT, f)?;
+    let value = answer::protocol_json(&CHECKS, answer, None, f)?;
     let status = match serde_json::from_value::<Reply<StatusResponse>>(value.clone()) {
         Ok(reply) => reply.body.status,
         Err(_) => {

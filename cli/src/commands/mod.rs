@@ -1,6 +1,7 @@
 //! One function per command; [`run`] dispatches.
 
 mod admin;
+mod console;
 mod hosting;
 mod login;
 mod plugins;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Plugins { action } => plugins::run(&authed(&cli.url, timeout)?, cli.output, action).await,
         Command::Status => plugins::status(&authed(&cli.url, timeout)?, cli.output).await,
+        Command::Console { kind } => console::list(&authed(&cli.url, timeout)?, cli.output, kind).await,
         Command::Hosting { action } => {
             // --follow streams for as long as the user wants: no time limit on the whole answer.
             let timeout = if matches!(action, crate::args::HostingAction::Logs { follow: true, .. }) {

@@ -128,6 +128,26 @@ async fn tenant_changes_are_checked_before_anything_is_called() {
     refused(bad, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "tenant id \"Not_A_Tenant\" is invalid").await;
 }
 
+#[actix_web::test]
+async fn console_entries_are_checked_before_anything_is_written() {
+    let put = |body: Value| TestRequest::put().uri("/v1/console/entries").set_json(body);
+    let entry = |obj: &str, path: &str| json!({"name": "笔记", "name_en": "Notes", "obj": obj, "type": 2, "path": path});
+    let typo = put(json!({"name": "n", "name_en": "N", "obj": "svc", "tpye": 2, "path": "/plugins/svc/"}));
+    refused(typo, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "unknown field `tpye`").await;
+    let other = put(entry("notes", "/plugins/notes/x")).insert_header((DAPR_CALLER_APP_ID, "svc"));
+    refused(other, StatusCode::FORBIDDEN, "ERR_CALLER_NOT_ALLOWED", "an app does so for itself only").await;
+    let outside = put(entry("svc", "/plugins/notes/x")).insert_header((DAPR_CALLER_APP_ID, "svc"));
+    refused(outside, StatusCode::UNPROCESSABLE_ENTITY, "ERR_BAD_CONSOLE_ENTRY", "\"/plugins/svc/\"").await;
+    refused(put(entry("keel", "/plugins/keel/x")), StatusCode::FORBIDDEN, "ERR_RESERVED_ID", "reserved")
+        .await;
+    refused(put(entry("Bad_Id", "/plugins/x/")), StatusCode::BAD_REQUEST, "ERR_BAD_PLUGIN_ID", "lower-case")
+        .await;
+    let list = TestRequest::get().uri("/v1/console/entries?type=4");
+    refused(list, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "type 4 is not an entry type").await;
+    let del = TestRequest::delete().uri("/v1/console/entries");
+    refused(del, StatusCode::BAD_REQUEST, "ERR_BAD_REQUEST", "?path=").await;
+}
+
 /// The OpenAPI document lists exactly the routes served (issue 18 §7): the same paths and
 /// methods, and every one of them answered by a handler, not by actix's default 404.
 #[actix_web::test]

@@ -77,10 +77,15 @@ fn position(e: &RegistryError) -> usize {
         E::AlwaysEnabled { .. } => 29,
         E::NeededBy { .. } => 30,
         E::DependencyMissing { .. } => 31,
+        E::BadConsoleEntry(_) => 32,
+        E::ConsolePathTaken { .. } => 33,
+        E::ConsoleDeclared { .. } => 34,
+        E::ConsoleNotFound(_) => 35,
+        E::TooManyConsoleEntries { .. } => 36,
     }
 }
 
-const VARIANTS: usize = 32;
+const VARIANTS: usize = 37;
 
 fn every_case() -> Vec<Case> {
     use Fault::{Client, Platform, Plugin, Sidecar};
@@ -269,6 +274,35 @@ fn every_case() -> Vec<Case> {
             "ERR_DEPENDENCY_MISSING",
             Plugin,
             Some("base"),
+        ),
+        case(
+            E::BadConsoleEntry(keel_sdk::protocol::ConsoleError::BadType { value: 7 }),
+            422,
+            "ERR_BAD_CONSOLE_ENTRY",
+            Client,
+            None,
+        ),
+        case(
+            E::ConsolePathTaken { path: "/plugins/a/x".into(), owner: "a".into() },
+            409,
+            "ERR_CONSOLE_PATH_TAKEN",
+            Client,
+            Some("a"),
+        ),
+        case(
+            E::ConsoleDeclared { path: "/plugins/a/x".into(), owner: "a".into() },
+            409,
+            "ERR_CONSOLE_PATH_TAKEN",
+            Client,
+            Some("a"),
+        ),
+        case(E::ConsoleNotFound("/plugins/a/x".into()), 404, "ERR_NOT_FOUND", Client, None),
+        case(
+            E::TooManyConsoleEntries { owner: "a".into(), max: 16 },
+            422,
+            "ERR_BAD_CONSOLE_ENTRY",
+            Client,
+            Some("a"),
         ),
     ]
 }

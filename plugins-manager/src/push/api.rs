@@ -25,17 +25,31 @@ use super::model::{is_loopback, RegisterBody, ServiceRecord};
 use super::service::Push;
 use crate::model::rfc3339;
 
-/// Mounts the API.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/registry")
-            .route("/register", web::post().to(register))
-            .route("/heartbeat", web::post().to(heartbeat))
-            .route("/deregister/{name}", web::post().to(deregister))
-            .route("/deregister/{name}", web::delete().to(deregister))
-            .route("/services", web::get().to(list))
-            .route("/services/{name}", web::get().to(one)),
-    );
+// The API's routes, written once: `configure` serves them and `ROUTES` lists them, which the
+// tests compare with the OpenAPI document (`OPENAPI`).
+keel_sdk::management_routes! {
+    @setup setup;
+    get "/api/registry/openapi.json" => openapi,
+    post "/api/registry/register" => register,
+    post "/api/registry/heartbeat" => heartbeat,
+    post "/api/registry/deregister/{name}" => deregister,
+    delete "/api/registry/deregister/{name}" => deregister,
+    get "/api/registry/services" => list,
+    get "/api/registry/services/{name}" => one,
+}
+
+/// The push API's OpenAPI 3.1 document (`plugins-manager/push-openapi.json`), checked in like
+/// the management API's and kept true by the tests.
+pub const OPENAPI: &str = include_str!("../../push-openapi.json");
+
+/// Malformed queries are refused with the platform's error body, like every other refusal.
+fn setup(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| PushError::BadQuery(e.to_string()).into()));
+}
+
+/// `GET /api/registry/openapi.json`: the document above.
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 /// Who is calling, which registers and must then send the heartbeats: a granted client by its
@@ -209,4 +223,18 @@ fn plugin_view(id: &str, e: &RouteEntry) -> Value {
         "public_endpoints": e.public_endpoints,
         "gateway_path": format!("/api/{id}/"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use keel_sdk::management::openapi::{documented_routes, served_routes};
+
+    /// The document lists exactly the routes served (issue 18 §7).
+    #[test]
+    fn the_openapi_document_matches_the_routes_served() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("push-openapi.json is JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let documented = documented_routes(&doc).expect("paths");
+        assert_eq!(documented, served_routes(super::ROUTES), "push-openapi.json and push/api.rs disagree");
+    }
 }

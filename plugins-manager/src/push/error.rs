@@ -12,6 +12,9 @@ pub enum PushError {
     /// The body is not the guide's shape, or a field is out of range.
     #[error("bad registration body: {0}")]
     BadBody(String),
+    /// A query that does not parse.
+    #[error("malformed query: {0}")]
+    BadQuery(String),
     /// A reserved name (a core service's).
     #[error("{0:?} is reserved for the platform")]
     Reserved(String),
@@ -48,6 +51,7 @@ impl PlatformError for PushError {
     fn code(&self) -> Code {
         match self {
             Self::BadBody(_) => Code::BadBody,
+            Self::BadQuery(_) => Code::BadRequest,
             Self::Reserved(_) => Code::ReservedId,
             Self::HostNotAllowed { .. } | Self::NotLoopback { .. } | Self::NotRegistrant { .. } => {
                 Code::Forbidden

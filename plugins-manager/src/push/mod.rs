@@ -47,6 +47,7 @@ pub fn serve(shared: Arc<RegistryState>, push: Arc<PushState>) -> io::Result<Pus
     let server = HttpServer::new(move || {
         let handle = Push { reg: Registry::new(shared.clone()), state: push.clone() };
         App::new()
+            .wrap(from_fn(keel_sdk::service::catalogue_errors))
             .wrap(from_fn(keel_sdk::telemetry::log_failures))
             .wrap(from_fn(keel_sdk::telemetry::log_request))
             .app_data(web::Data::new(handle))

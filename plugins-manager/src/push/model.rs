@@ -3,11 +3,14 @@
 
 use std::net::IpAddr;
 
-use keel_sdk::protocol::{PluginId, PluginStatus, PushedEndpoint, PushedRoute};
+use keel_sdk::protocol::{
+    ConsoleEntry, PluginId, PluginStatus, PushedEndpoint, PushedRoute, MAX_CONSOLE_ENTRIES,
+};
 use serde::{Deserialize, Serialize};
 
 use super::config::PushConfig;
 use super::error::PushError;
+use crate::error::RegistryError;
 
 /// Key prefix of pushed services' records (beside `keel-plugin-<id>`).
 pub const RECORD_PREFIX: &str = "keel-push-";
@@ -48,6 +51,23 @@ pub struct RegisterBody {
     /// Seconds between heartbeats, when not the platform's default (an extension of the guide).
     #[serde(default)]
     pub heartbeat_interval: Option<u64>,
+    /// Its console entries (issue 16, `docs/console.md`), under `/plugins/<name>/`: written
+    /// with each registration, removed with the service (an extension of the guide).
+    #[serde(default)]
+    pub console: Vec<ConsoleEntry>,
+}
+
+/// Checks a registration's console entries for the service `name` (at most
+/// [`MAX_CONSOLE_ENTRIES`], each in its own group); refused as `422 ERR_BAD_CONSOLE_ENTRY`.
+pub fn check_console(name: &str, console: &[ConsoleEntry]) -> Result<(), PushError> {
+    if console.len() > MAX_CONSOLE_ENTRIES {
+        let max = MAX_CONSOLE_ENTRIES;
+        return Err(RegistryError::TooManyConsoleEntries { owner: name.to_owned(), max }.into());
+    }
+    for e in console {
+        e.check(name).map_err(RegistryError::BadConsoleEntry)?;
+    }
+    Ok(())
 }
 
 fn yes() -> bool {

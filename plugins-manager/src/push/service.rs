@@ -93,7 +93,9 @@ impl Push {
         peer: IpAddr,
     ) -> Result<(ServiceRecord, bool), PushError> {
         let now = unix_ms();
+        let console = body.console.clone();
         let mut record = body.validate(&self.state.cfg, registrant, peer, now)?;
+        super::model::check_console(&record.name, &console)?;
         let name = record.name.clone();
         let before = self.record(&name).await?;
         if let Some(old) = &before {
@@ -121,6 +123,7 @@ impl Push {
                     return Err(RegistryError::BadRequest("refused".into()));
                 }
                 t.services.insert(name.clone(), route.clone());
+                crate::console::declare(t, &name, &console)?;
                 Ok(vec![op.clone()])
             })
             .await;
@@ -213,6 +216,7 @@ impl Push {
             .store
             .commit(|t| {
                 t.services.remove(name);
+                crate::console::drop_owner(t, name);
                 Ok(vec![TransactionOp::Delete(DeleteItem::new(key.clone()))])
             })
             .await?;
@@ -284,6 +288,7 @@ impl Push {
                     match wanted {
                         None => {
                             t.services.remove(name);
+                            crate::console::drop_owner(t, name);
                             ops.push(TransactionOp::Delete(DeleteItem::new(record_key(name))));
                         }
                         Some(s) => {

@@ -29,6 +29,8 @@ pub enum Grant {
     ReadRoutes,
     /// Set and remove plugins' client credentials in auth.
     SetClientCredentials,
+    /// Report a plugin unreachable on live traffic (keel's passive health).
+    ReportHealth,
 }
 
 impl fmt::Display for Grant {
@@ -45,11 +47,12 @@ pub struct AppGrants(pub BTreeMap<String, BTreeSet<Grant>>);
 
 impl AppGrants {
     /// What the core services' own calls need: the registry pushes routes, reads them back and
-    /// sets plugins' client credentials; keel and auth read the route table.
+    /// sets plugins' client credentials; keel and auth read the route table, and keel reports
+    /// plugins its live requests cannot reach.
     pub fn core_defaults() -> Self {
         let mut g = Self::default();
         g.add(REGISTRY_APP_ID, [Grant::PushRoutes, Grant::ReadRoutes, Grant::SetClientCredentials]);
-        g.add(KEEL_APP_ID, [Grant::ReadRoutes]);
+        g.add(KEEL_APP_ID, [Grant::ReadRoutes, Grant::ReportHealth]);
         g.add(AUTH_APP_ID, [Grant::ReadRoutes]);
         g
     }

@@ -81,6 +81,9 @@ pub enum Permission<'a> {
     RotateKeys,
     /// Create and delete tenants.
     ManageTenants,
+    /// Register or remove console entries on behalf of `owner` (an app does for itself without
+    /// this; the registry decides that before asking).
+    ConsoleEntriesOf { owner: &'a str },
     // === tenant scope ===
     /// Manage the users of `tenant`.
     ManageUsers { tenant: &'a str },
@@ -95,6 +98,8 @@ pub enum Permission<'a> {
     ReadRoutes,
     /// Set or remove a plugin's client credentials in auth.
     SetClientCredentials,
+    /// Report a plugin unreachable on live traffic.
+    ReportHealth,
 }
 
 impl Permission<'_> {
@@ -111,7 +116,7 @@ impl Permission<'_> {
     /// The grant an internal caller needs for this permission.
     pub fn grant(&self) -> Grant {
         match self {
-            Self::RegisterPlugins => Grant::RegisterPlugins,
+            Self::RegisterPlugins | Self::ConsoleEntriesOf { .. } => Grant::RegisterPlugins,
             Self::InstallBundles => Grant::InstallBundles,
             Self::RotateKeys => Grant::RotateKeys,
             Self::ManageTenants | Self::ManageUsers { .. } | Self::ManageRoles { .. } => Grant::ManageTenants,
@@ -119,6 +124,7 @@ impl Permission<'_> {
             Self::PushRoutes => Grant::PushRoutes,
             Self::ReadRoutes => Grant::ReadRoutes,
             Self::SetClientCredentials => Grant::SetClientCredentials,
+            Self::ReportHealth => Grant::ReportHealth,
         }
     }
 
@@ -129,18 +135,22 @@ impl Permission<'_> {
             Self::InstallBundles => "installing hosted bundles".into(),
             Self::RotateKeys => "rotating the signing keys".into(),
             Self::ManageTenants => "managing tenants".into(),
+            Self::ConsoleEntriesOf { owner } => {
+                format!("registering console entries for {owner:?} (an app does so for itself only)")
+            }
             Self::ManageUsers { tenant } => format!("managing the users of tenant {tenant:?}"),
             Self::ManageRoles { tenant } => format!("managing the roles of tenant {tenant:?}"),
             Self::EnablePlugins { tenant } => format!("enabling plugins for tenant {tenant:?}"),
             Self::PushRoutes => "pushing the route table".into(),
             Self::ReadRoutes => "reading the route table".into(),
             Self::SetClientCredentials => "setting client credentials".into(),
+            Self::ReportHealth => "reporting a plugin's health".into(),
         }
     }
 
     /// Internal-only permissions, never a person's.
     fn is_internal(&self) -> bool {
-        matches!(self, Self::PushRoutes | Self::ReadRoutes | Self::SetClientCredentials)
+        matches!(self, Self::PushRoutes | Self::ReadRoutes | Self::SetClientCredentials | Self::ReportHealth)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The records of the platform's management APIs, as they travel on the wire: what the registry
-//! ([`registry`], app-id `plugins`), auth ([`auth`]) and hosting ([`hosting`]) answer and accept. The services serialize
+//! ([`registry`] and [`console`], app-id `plugins`), auth ([`auth`]) and hosting ([`hosting`]) answer and accept. The services serialize
 //! their answers with these types and clients (`keelctl`, integrators' code) read them with the
 //! same ones, so there is one definition of every field.
 //!
@@ -34,9 +34,11 @@
 //! ```
 
 pub mod auth;
+pub mod console;
 pub mod hosting;
 pub mod openapi;
 pub mod registry;
+pub mod tickets;
 
 #[cfg(test)]
 mod tests;

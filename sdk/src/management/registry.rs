@@ -8,6 +8,7 @@
 //! | `GET /v1/plugins/{id}` | | [`PluginView`] |
 //! | `DELETE /v1/plugins/{id}` | [`UnregisterQuery`] | [`PluginView`], as it was |
 //! | `GET /v1/routes` | | [`crate::protocol::RouteTable`] |
+//! | `POST /v1/plugins/{id}/suspect` (keel only, [`suspect_path`]) | | `202`: probed at the next poll |
 //! | `GET /v1/tenants/{tenant}/plugins` | | [`TenantPlugins`] |
 //! | `POST /v1/tenants/{tenant}/plugins/{id}` | [`Enable`] (optional) | [`TenantChange`] |
 //! | `DELETE /v1/tenants/{tenant}/plugins/{id}` | | [`TenantChange`] |
@@ -20,6 +21,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{AddonTarget, PluginStatus};
+
+/// `v1/plugins/{id}/suspect`: keel's passive health reporting that its live requests to `id`
+/// failed to reach it; the registry's next poll probes it at once, and one failed probe then
+/// marks it `UNREACHABLE`.
+pub fn suspect_path(id: &str) -> String {
+    format!("v1/plugins/{id}/suspect")
+}
 
 /// A registered plugin as the API shows it: its route entry, its record and its last status
 /// check joined.

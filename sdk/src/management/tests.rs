@@ -92,3 +92,70 @@ fn secrets_and_tokens_stay_out_of_debug() {
     let shown = format!("{token:?}");
     assert!(!shown.contains("secret-part") && !shown.contains("krt_"), "{shown}");
 }
+
+#[test]
+fn console_records_keep_tarswebs_names_and_refuse_typos_in_bodies() {
+    use super::console::{ConsoleEntryView, ConsoleListing, ConsoleRegistration, OwnerKind};
+    let put: ConsoleRegistration = serde_json::from_value(
+        json!({"name": "网关", "name_en": "Gateway", "obj": "gw", "type": 1, "path": "/plugins/gw/"}),
+    )
+    .unwrap();
+    assert_eq!((put.kind, put.external, put.entry().path.as_str()), (1, 0, "/plugins/gw/"));
+    let typo = serde_json::from_value::<ConsoleRegistration>(
+        json!({"name": "n", "name_en": "N", "obj": "gw", "tpye": 1, "path": "/plugins/gw/"}),
+    );
+    assert!(typo.unwrap_err().to_string().contains("unknown field `tpye`"));
+    let view = ConsoleEntryView {
+        name: "网关".into(),
+        name_en: "Gateway".into(),
+        obj: "gw".into(),
+        kind: 1,
+        path: "/plugins/gw/".into(),
+        external: 0,
+        owner: "gw".into(),
+        owner_kind: OwnerKind::Service,
+        status: "UNKNOWN".into(),
+    };
+    assert_eq!(
+        serde_json::to_string(&view).unwrap(),
+        r#"{"name":"网关","name_en":"Gateway","obj":"gw","type":1,"path":"/plugins/gw/","extern":0,"owner":"gw","kind":"service","status":"UNKNOWN"}"#
+    );
+    let mut newer = serde_json::to_value(&view).unwrap();
+    newer["icon"] = json!("x.svg");
+    let listing: ConsoleListing = serde_json::from_value(json!({"entries": [newer], "next": 1})).unwrap();
+    assert_eq!(listing.entries, vec![view]);
+}
+
+#[test]
+fn ticket_records_are_the_contracts_shapes() {
+    use super::tickets::{Action, CreatedTicket, PermissionQuery, SessionUser, TicketInfo};
+    use crate::access::Scope;
+    let created = CreatedTicket {
+        ticket: "kt_x".into(),
+        user: SessionUser {
+            username: "ann".into(),
+            tenant: "acme".into(),
+            roles: vec!["user".into()],
+            scope: Scope::Tenant,
+        },
+        idle_expires_at: 10,
+        expires_at: 20,
+    };
+    assert_eq!(
+        serde_json::to_value(&created).unwrap(),
+        json!({"ticket": "kt_x", "user": {"username": "ann", "tenant": "acme", "roles": ["user"], "scope": "tenant"},
+            "idle_expires_at": 10, "expires_at": 20})
+    );
+    let info: Reply<TicketInfo> = serde_json::from_value(json!({"ret": 0, "msg": "ok", "username": "ann",
+        "tenant": "acme", "roles": [], "scope": "tenant", "audience": "notes", "expires_at": 20, "new": 1}))
+    .unwrap();
+    assert_eq!(info.body.audience.as_deref(), Some("notes"));
+    let q: PermissionQuery =
+        serde_json::from_value(json!({"ticket": "kt_x", "target": "notes", "action": "operate"})).unwrap();
+    assert_eq!(q.action, Action::Operate);
+    assert!(serde_json::from_value::<PermissionQuery>(
+        json!({"ticket": "kt_x", "target": "notes", "action": "operate", "tenant": "x"})
+    )
+    .is_err());
+    assert!(serde_json::from_value::<Action>(json!("own")).is_err());
+}

@@ -27,6 +27,7 @@ mod endpoints;
 pub mod peers;
 pub mod spec;
 pub mod status;
+pub mod tickets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

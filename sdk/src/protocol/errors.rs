@@ -94,6 +94,11 @@ catalogue! {
     AppToken => ("ERR_APP_TOKEN", 401, Client),
     /// No valid access token (or ticket).
     Unauthenticated => ("ERR_UNAUTHENTICATED", 401, Client),
+    /// A login ticket that is unknown, expired or revoked (or whose user is disabled or gone).
+    TicketInvalid => ("ERR_TICKET_INVALID", 401, Client),
+    /// A ticket presented by an app it is not meant for: a bound ticket outside its plugin, a
+    /// console session ticket outside keel.
+    TicketAudience => ("ERR_TICKET_AUDIENCE", 403, Client),
     /// Authenticated, but not allowed to do this.
     Forbidden => ("ERR_FORBIDDEN", 403, Client),
     /// The calling app is not a registered plugin (nor a core service).
@@ -168,6 +173,12 @@ catalogue! {
     AlreadyInstalled => ("ERR_ALREADY_INSTALLED", 409, Client),
     /// No hosted service serves this `root_route`.
     UnknownRoot => ("ERR_UNKNOWN_ROOT", 404, Client),
+    /// Another registrant holds this console path, or the plugin declared it in its identify
+    /// (issue 16).
+    ConsolePathTaken => ("ERR_CONSOLE_PATH_TAKEN", 409, Client),
+    /// A console entry that does not validate: a path outside the registrant's group, a bad
+    /// `type`, `extern`, name or URL (the field named).
+    BadConsoleEntry => ("ERR_BAD_CONSOLE_ENTRY", 422, Client),
 
     // === a plugin ===
     /// The plugin is registered but not `ACTIVE`.

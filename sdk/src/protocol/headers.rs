@@ -20,6 +20,9 @@ pub const X_KEEL_ROLES: HeaderName = HeaderName::from_static("x-keel-roles");
 pub const X_KEEL_SCOPE: HeaderName = HeaderName::from_static("x-keel-scope");
 /// `x-keel-client`: set for client-credentials tokens, the verified client id.
 pub const X_KEEL_CLIENT: HeaderName = HeaderName::from_static("x-keel-client");
+/// `x-keel-ticket`: the login ticket keel hands a plugin's console pages (`/plugins/<group>/`),
+/// bound to that plugin; the plugin checks it with auth (`crate::plugin::tickets`).
+pub const X_KEEL_TICKET: HeaderName = HeaderName::from_static("x-keel-ticket");
 
 /// Every client-sent header with this prefix is removed at keel's door: only keel sets them.
 pub const KEEL_PREFIX: &str = "x-keel-";

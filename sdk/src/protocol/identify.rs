@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
+use super::console::{ConsoleEntry, ConsoleError, MAX_CONSOLE_ENTRIES};
 use super::ids::{IdError, PluginId};
 use super::version::{parse_version, parse_version_req, VersionError};
 
@@ -37,6 +38,10 @@ pub struct Identify {
     /// too (`platform.md` §9).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependence: Vec<Dependency>,
+    /// Entries of the plugin's own web UI in the console (issue 16): each under
+    /// `/plugins/<plugin_id>/` (proxied by keel) or an external URL ([`ConsoleEntry`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub console: Vec<ConsoleEntry>,
 }
 
 /// One plugin another needs, with the version range it was written against.
@@ -143,6 +148,16 @@ pub enum IdentifyError {
     /// A plugin listing itself in `dependence`.
     #[error("dependence[{index}].id: a plugin cannot depend on itself")]
     SelfDependency { index: usize },
+    /// A console entry that does not validate (`field` is `console[i]`).
+    #[error("{field}.{source}")]
+    Console {
+        field: String,
+        #[source]
+        source: ConsoleError,
+    },
+    /// The same console path declared twice.
+    #[error("{field}: path {path:?} is listed more than once")]
+    DuplicateConsolePath { field: String, path: String },
 }
 
 /// Refuses an identify answer of `size` bytes over [`MAX_IDENTIFY_BYTES`], before it is parsed.
@@ -242,7 +257,7 @@ fn is_plain_segment(seg: &str) -> bool {
 impl Identify {
     /// Validates the document, in this order, reporting the first defect: the sizes of its
     /// fields and lists, its id, its versions, the points it offers, the points of other plugins
-    /// it implements, its public endpoints, its time limit, its dependencies.
+    /// it implements, its public endpoints, its time limit, its dependencies, its console entries.
     ///
     /// Endpoints written as absolute paths (`"/before-send-callback"`, the design document's
     /// form) are first normalised to the relative form the platform stores (`"before-send-callback"`).
@@ -256,6 +271,7 @@ impl Identify {
         self.check_public_endpoints()?;
         self.check_timeout()?;
         let dependence_reqs = self.valid_dependence(&id)?;
+        self.check_console(&id)?;
         Ok(ValidIdentify { doc: self, id, version, keel_version, main_plugin_reqs, dependence_reqs })
     }
 
@@ -310,6 +326,10 @@ impl Identify {
         for (i, d) in self.dependence.iter().enumerate() {
             len(format!("dependence[{i}].id"), &d.id, MAX_FIELD_LEN)?;
             len(format!("dependence[{i}].version"), &d.version, MAX_FIELD_LEN)?;
+        }
+        if self.console.len() > MAX_CONSOLE_ENTRIES {
+            let count = self.console.len();
+            return Err(IdentifyError::TooMany { field: "console".into(), count, max: MAX_CONSOLE_ENTRIES });
         }
         Ok(())
     }
@@ -397,6 +417,25 @@ impl Identify {
             })?);
         }
         Ok(reqs)
+    }
+
+    /// Console entries: each valid for the plugin's own group (`/plugins/<plugin_id>/`), no path
+    /// twice.
+    fn check_console(&self, own_id: &PluginId) -> Result<(), IdentifyError> {
+        let mut seen = HashSet::new();
+        for (i, entry) in self.console.iter().enumerate() {
+            let field = format!("console[{i}]");
+            entry
+                .check(own_id.as_str())
+                .map_err(|source| IdentifyError::Console { field: field.clone(), source })?;
+            if !seen.insert(entry.path.as_str()) {
+                return Err(IdentifyError::DuplicateConsolePath {
+                    field: format!("{field}.path"),
+                    path: entry.path.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Time limit: `timeout_ms`, when given, is 1 to [`MAX_TIMEOUT_MS`].
@@ -567,6 +606,25 @@ mod tests {
                 "dependence[1].id: point \"a\" is listed more than once",
             ),
             (Box::new(|v| v["dependence"] = json!([{"id": "a", "version": "!!"}])), "dependence[0].version"),
+            (
+                Box::new(|v| v["console"] = json!([{"name": "n", "name_en": "N", "type": 2, "path": "/plugins/other/x"}])),
+                "console[0].path \"/plugins/other/x\" is outside this registrant's group: a proxied entry's path must start with \"/plugins/acme-mailer/\"",
+            ),
+            (
+                Box::new(|v| v["console"] = json!([{"name": "", "name_en": "N", "type": 2, "path": "/plugins/acme-mailer/"}])),
+                "console[0].name is required",
+            ),
+            (
+                Box::new(|v| v["console"] = json!([{"name": "n", "name_en": "N", "type": 9, "path": "/plugins/acme-mailer/"}])),
+                "console[0].type 9 is not an entry type",
+            ),
+            (
+                Box::new(|v| {
+                    let e = json!({"name": "n", "name_en": "N", "type": 2, "path": "/plugins/acme-mailer/ui"});
+                    v["console"] = json!([e, e]);
+                }),
+                "console[1].path: path \"/plugins/acme-mailer/ui\" is listed more than once",
+            ),
         ];
         for (mutate, expected) in cases {
             let err = with(mutate).unwrap_err().to_string();
@@ -615,6 +673,25 @@ mod tests {
             v["main_plugin"][0]["endpoints"][0]["endpoint"] = json!("");
         });
         assert!(err.starts_with("main_plugin[0].version"), "{err}");
+    }
+
+    #[test]
+    fn console_entries_are_optional_and_kept_as_declared() {
+        assert!(with(|_| {}).unwrap().doc.console.is_empty());
+        let v = with(|v| {
+            v["console"] = json!([
+                {"name": "邮件", "name_en": "Mail", "type": 2, "path": "/plugins/acme-mailer/tab"},
+                {"name": "Docs", "name_en": "Docs", "type": 1, "path": "https://docs.example.com/", "extern": 1}
+            ])
+        })
+        .unwrap();
+        assert_eq!(v.doc.console.len(), 2);
+        assert_eq!((v.doc.console[1].kind, v.doc.console[1].external), (1, 1));
+        let many: Vec<_> = (0..17)
+            .map(|i| json!({"name": "n", "name_en": "N", "type": 2, "path": format!("/plugins/acme-mailer/{i}")}))
+            .collect();
+        let err = with(|v| v["console"] = json!(many)).unwrap_err().to_string();
+        assert_eq!(err, "console has 17 entries; the limit is 16");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! working; output always uses Keel's own names.
 
 pub mod addons;
+pub mod console;
 pub mod envelope;
 pub mod errors;
 pub mod headers;
@@ -16,6 +17,7 @@ pub mod tenant;
 pub mod version;
 
 pub use addons::{AddonsIdentifyRequest, ImplementedEndpoint, PluginRef};
+pub use console::{console_group, ConsoleEntry, ConsoleError, CONSOLE_PREFIX, MAX_CONSOLE_ENTRIES};
 pub use envelope::{Envelope, Reply};
 pub use errors::{Code, ErrorBody, Fault, PlatformError};
 pub use identify::{
@@ -26,7 +28,10 @@ pub use identify::{
 pub use ids::{
     IdError, PluginId, AUTH_APP_ID, CORE_APP_IDS, HOSTING_APP_ID, KEEL_APP_ID, REGISTRY_APP_ID, RESERVED_IDS,
 };
-pub use routes::{AddonTarget, PushedEndpoint, PushedRoute, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
+pub use routes::{
+    AddonTarget, ConsoleRoute, ConsoleSource, PushedEndpoint, PushedRoute, RouteEntry, RouteTable,
+    ROUTES_KEY, STATE_STORE,
+};
 pub use status::{PluginStatus, StatusResponse};
 pub use tenant::TenantHook;
 pub use version::{parse_version, parse_version_req, VersionError};

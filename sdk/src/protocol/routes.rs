@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::console::{ConsoleEntry, CONSOLE_PREFIX};
 use super::PluginStatus;
 use crate::tokens::PLATFORM_TENANT;
 
@@ -27,6 +28,33 @@ pub struct RouteTable {
     /// is never both a plugin and a pushed service. Reached only through `/api/<name>/`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, PushedRoute>,
+    /// Console entries (issue 16), by path: a proxied path `/plugins/<group>/...` always belongs
+    /// to the registrant whose id is `<group>`, which is where keel sends it. Kept in the table
+    /// so that uniqueness is decided in the same conditional write as every other change, and
+    /// keel's view is swapped with the rest of the table.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub console: BTreeMap<String, ConsoleRoute>,
+}
+
+/// One console entry in the route table, with who registered it and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleRoute {
+    /// The entry as declared.
+    pub entry: ConsoleEntry,
+    /// The registrant: a Keel plugin's id or a Dapr app-id (`obj`); the group of the path.
+    pub owner: String,
+    /// How it was registered.
+    pub source: ConsoleSource,
+}
+
+/// How a console entry was registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsoleSource {
+    /// Declared in the plugin's `/v1/identify`: it changes with the plugin's registration only.
+    Identify,
+    /// Registered with `PUT /v1/console/entries` (TarsWeb's `registerPlugin`).
+    Put,
 }
 
 /// What keel needs to know about one pushed service: where it is, which endpoints it declared,
@@ -115,6 +143,17 @@ pub struct AddonTarget {
 }
 
 impl RouteTable {
+    /// The first proxied console entry under `/plugins/<group>/`, if the group has any: keel
+    /// routes a group's paths only while it does. A range read, no scan.
+    pub fn console_group(&self, group: &str) -> Option<&ConsoleRoute> {
+        let prefix = format!("{CONSOLE_PREFIX}{group}/");
+        self.console
+            .range(prefix.clone()..)
+            .next()
+            .filter(|(path, _)| path.starts_with(&prefix))
+            .map(|(_, r)| r)
+    }
+
     /// Resolves `point` among `caller`'s own points: `Ok(Some)` when implemented, `Ok(None)` when
     /// declared without an implementer, `Err(())` when the caller declared no such point.
     #[allow(clippy::result_unit_err)]
@@ -147,6 +186,34 @@ mod tests {
         assert_eq!(table.addon("emoji", "decorate"), Err(()));
         assert_eq!(table.addon("nobody", "decorate"), Err(()));
         assert!(table.services.is_empty());
+    }
+
+    #[test]
+    fn a_console_group_is_known_while_it_has_a_proxied_entry() {
+        let route = |path: &str, external: u8| ConsoleRoute {
+            entry: ConsoleEntry {
+                name: "n".into(),
+                name_en: "N".into(),
+                kind: 2,
+                path: path.into(),
+                external,
+            },
+            owner: "notes".into(),
+            source: ConsoleSource::Identify,
+        };
+        let mut table = RouteTable::default();
+        for (path, ext) in
+            [("/plugins/notes/ui", 0), ("/plugins/notesx/ui", 0), ("https://x/plugins/web/", 1)]
+        {
+            table.console.insert(path.into(), route(path, ext));
+        }
+        assert_eq!(table.console_group("notes").unwrap().entry.path, "/plugins/notes/ui");
+        assert_eq!(table.console_group("notesx").unwrap().entry.path, "/plugins/notesx/ui");
+        assert!(table.console_group("note").is_none());
+        assert!(table.console_group("web").is_none());
+        let json = serde_json::to_value(&table).unwrap();
+        assert_eq!(json["console"]["/plugins/notes/ui"]["source"], "identify");
+        assert_eq!(serde_json::from_value::<RouteTable>(json).unwrap(), table);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! configuration (exit 64, `EX_USAGE`, when it is bad, or when start fails with
 //! `io::ErrorKind::InvalidInput`: something only the operator can fix), start, log where it listens, wait for
 //! SIGTERM or Ctrl-C, drain. Also the pieces every service's door needs: the app API token check
-//! ([`AppToken`]), constant-time comparison of secrets ([`secret_eq`]), bounded quotes of
+//! ([`AppToken`]), actix's own refusals in the platform's error body ([`catalogue_errors`]), constant-time comparison of secrets ([`secret_eq`]), bounded quotes of
 //! untrusted text ([`snippet`]) and retry schedules ([`retry`]).
 //!
 //! # How to use
@@ -24,6 +24,7 @@
 //! ```
 
 mod app_token;
+mod framework_errors;
 pub mod retry;
 mod text;
 
@@ -34,6 +35,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 pub use app_token::{secret_eq, AppToken, AppTokenRefused, HEALTHZ};
+pub use framework_errors::catalogue_errors;
 pub use text::snippet;
 
 /// Exit status for an invalid configuration (sysexits' `EX_USAGE`).

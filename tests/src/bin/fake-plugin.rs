@@ -20,6 +20,7 @@
 //! - `FAKE_ADDONS_REFUSE=<msg>`: refuse every `/v1/addons/identify` with `ret 1` and this message;
 //! - `FAKE_DESC_BYTES=n`: each offered point's `desc` is `n` bytes long (a 3 MB one, say);
 //! - `FAKE_DEPENDENCE=base@1.0,other@*`: the plugins it needs (`dependence`);
+//! - `FAKE_CONSOLE`: its console entries, a JSON array as `/v1/identify`'s `console`;
 //! - `FAKE_TENANT_HOOKS`: how `POST /v1/tenant/enable|disable` answer: `ok` (default), `absent`
 //!   (404, as a plugin that does not serve them) or `refuse:<msg>` (`ret 1` with the message).
 //!   Every call is recorded with the other requests (`GET /fake/requests`).
@@ -123,6 +124,7 @@ fn identify_body() -> String {
             let (id, range) = d.split_once('@').unwrap_or((d, "*"));
             json!({"id": id, "version": range})
         }).collect::<Vec<_>>(),
+        "console": env("FAKE_CONSOLE").and_then(|c| serde_json::from_str::<Value>(&c).ok()).unwrap_or_else(|| json!([])),
     })
     .to_string()
 }

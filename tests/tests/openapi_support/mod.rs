@@ -58,11 +58,16 @@ pub struct Run {
 /// `args`, killed after `limit` (a hang is a failure too). Blocking: call it from
 /// `spawn_blocking`.
 pub fn run(base: &str, token: &str, args: &[&str], limit: Duration) -> Run {
+    run_schema(&format!("{base}/openapi.json"), base, token, args, limit)
+}
+
+/// [`run`] with the document at `schema` (an API whose document is not at `<base>/openapi.json`).
+pub fn run_schema(schema: &str, base: &str, token: &str, args: &[&str], limit: Duration) -> Run {
     let st = schemathesis();
     let report = tempfile_dir();
     let mut child = Command::new(st)
         .args(["--no-color", "run"])
-        .arg(format!("{base}/openapi.json"))
+        .arg(schema)
         .args(["--url", base])
         .args(["-H", &format!("Authorization: Bearer {token}")])
         // No answer may take long, and a request that hangs fails the run.

@@ -7,8 +7,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use keel_e2e::{eventually, AppSpec, Platform};
-use serde_json::Value;
+use keel_e2e::{client, eventually, AppSpec, Platform};
+use serde_json::{json, Value};
 
 /// The registry's app-id.
 pub const REGISTRY: &str = "plugins";
@@ -169,4 +169,21 @@ pub fn body(name: &str, port: u16, extra: Value) -> Value {
         m.extend(e.clone());
     }
     v
+}
+
+/// Client credentials for `id` in auth (set as the registry sets them, through its sidecar), and
+/// its token.
+pub async fn client_token(p: &Platform, id: &str) -> String {
+    let auth = format!("{}/v1.0/invoke/auth/method", p.dapr_url(REGISTRY));
+    let res = client()
+        .put(format!("{auth}/v1/clients/{id}"))
+        .send_json(&json!({"secret": format!("{id}-secret-12345")}))
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "client {id}: {}", res.status());
+    let secret = format!("{id}-secret-12345");
+    let form = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret.as_str())];
+    let mut res = client().post(format!("{auth}/v1/oauth/token")).send_form(&form).await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap_or_else(|| panic!("token for {id}: {body}")).to_owned()
 }
