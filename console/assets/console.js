@@ -43,8 +43,7 @@
   const main = () => document.getElementById("main");
 
   function show(...nodes) {
-    const m = main();
-    m.replaceChildren(...nodes);
+    main().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
   }
 
   function announce(text) {
@@ -356,6 +355,8 @@
     } catch (e) {
       if (e.status === 401) return sessionEnded();
       document.getElementById("plugins-error").replaceChildren(errorNode(e));
+      const loading = holder.querySelector(".loading");
+      if (loading) loading.remove();
     }
   }
 

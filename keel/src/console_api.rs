@@ -80,11 +80,12 @@ async fn login(
     let dapr = dapr.with_timeout(session::AUTH_TIMEOUT.min(dapr.config().timeout));
     let mut up = dapr.invoke_request(Method::POST, AUTH_APP_ID, "v1/tickets");
     // auth throttles failed logins by client address: keel's word on it, as for the password grant.
-    if let Some(peer) = req.peer_addr() {
-        let client = state.trusted_proxies.client(peer.ip(), req.headers());
-        if let Ok(v) = HeaderValue::from_str(&client.to_string()) {
-            up = up.insert_header((header::X_FORWARDED_FOR, v));
-        }
+    let client = req
+        .peer_addr()
+        .map(|peer| state.trusted_proxies.client(peer.ip(), req.headers()))
+        .and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok());
+    if let Some(v) = &client {
+        up = up.insert_header((header::X_FORWARDED_FOR, v.clone()));
     }
     let mut answer = up
         .send_json(&new)
@@ -108,6 +109,20 @@ async fn login(
     let created: CreatedTicket = serde_json::from_slice::<Reply<CreatedTicket>>(&bytes)
         .map(|r| r.body)
         .map_err(|e| RouteError::Internal(format!("auth's login answer: {e}")))?;
+    // auth's management API (users, tenants, roles) verifies bearer tokens, not tickets: keel
+    // keeps the same login's tokens for the session and sends them there (session.rs).
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("username", new.username.as_str()),
+        ("password", new.password.as_str()),
+    ];
+    if let Some(t) = &new.tenant {
+        form.push(("tenant", t.as_str()));
+    }
+    match session::token_grant(&dapr, &form, client).await {
+        Ok(tokens) => state.sessions.keep_tokens(&created.ticket, tokens),
+        Err(e) => tracing::warn!(error = %e, "Console login without a token for auth's management pages"),
+    }
     let secure = session::is_https(&req, &state.trusted_proxies);
     let max_age = created.expires_at.saturating_sub(now_s());
     let mut token = [0u8; 32];

@@ -159,6 +159,12 @@ pub async fn proxy_via(
             up.headers_mut().insert(keel_sdk::protocol::headers::X_KEEL_TICKET, bound);
             // the console session's ticket bound to this plugin (pages under /plugins/, /plugin_service/)
         }
+        if let Some(token) =
+            crate::session::auth_bearer_for(hop.req, hop.state, hop.dapr, &route.plugin).await
+        {
+            up.headers_mut().insert(actix_web::http::header::AUTHORIZATION, token);
+            // auth's management API verifies bearer tokens itself: the session's own
+        }
         if let Some(client) = ctx.client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
             up.headers_mut().insert(X_FORWARDED_FOR, client); // keel's word on the client's address, for auth's throttling
         }

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use super::errors::RouteError;
 use super::gate::{Identity, TokenVerifier};
 use keel_sdk::dapr::DaprClient;
+use keel_sdk::management::auth::TokenResponse;
 use keel_sdk::management::tickets::{BindTicket, BoundTicket, TicketInfo, TicketQuery};
 use keel_sdk::protocol::errors::ErrorBody;
 use keel_sdk::protocol::headers::SESSION_COOKIE;
@@ -51,11 +52,29 @@ type Key = [u8; 32];
 pub struct Sessions {
     checks: Cache<Key, (Instant, Arc<Identity>)>,
     bound: Cache<(Key, String), (Instant, Arc<str>)>,
+    /// Access tokens for auth's own management API (users, tenants, roles), which verifies
+    /// bearer tokens itself: obtained with the login's password grant, refreshed before expiry,
+    /// in memory only (a keel restart loses them: those pages then ask to log in again).
+    tokens: Cache<Key, Arc<AuthTokens>>,
 }
+
+/// A session's tokens for auth. No `Debug`: secrets.
+pub struct AuthTokens {
+    access: String,
+    until: Instant,
+    refresh: Option<String>,
+}
+
+/// Renew an access token this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(30);
 
 impl Default for Sessions {
     fn default() -> Self {
-        Self { checks: Cache::new(CACHE_ENTRIES), bound: Cache::new(CACHE_ENTRIES) }
+        Self {
+            checks: Cache::new(CACHE_ENTRIES),
+            bound: Cache::new(CACHE_ENTRIES),
+            tokens: Cache::new(CACHE_ENTRIES),
+        }
     }
 }
 
@@ -127,10 +146,34 @@ impl Sessions {
         Ok(bound)
     }
 
+    /// Keeps the tokens of auth's password grant for the session `ticket`.
+    pub fn keep_tokens(&self, ticket: &str, answer: TokenResponse) {
+        let until = Instant::now() + Duration::from_secs(answer.expires_in);
+        let tokens = AuthTokens { access: answer.access_token, until, refresh: answer.refresh_token };
+        self.tokens.insert(key(ticket), Arc::new(tokens));
+    }
+
+    /// The session's access token for auth's management API, renewed with its refresh token
+    /// when about to expire; `None` when keel has none (a restart) or the renewal was refused.
+    pub async fn auth_token(&self, dapr: &DaprClient, ticket: &str) -> Option<String> {
+        let k = key(ticket);
+        let tokens = self.tokens.get(&k)?;
+        if tokens.until > Instant::now() + RENEW_BEFORE {
+            return Some(tokens.access.clone());
+        }
+        let refresh = tokens.refresh.as_deref()?;
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+        let renewed = token_grant(dapr, &form, None).await.ok()?;
+        let access = renewed.access_token.clone();
+        self.keep_tokens(ticket, renewed);
+        Some(access)
+    }
+
     /// Forgets the session `ticket` here (a logout): its next use asks auth, which refuses it.
     pub fn forget(&self, ticket: &str) {
         let k = key(ticket);
         self.checks.remove(&k);
+        self.tokens.remove(&k);
         // Bound entries are keyed by plugin too; drop every one of this session's.
         let mine: Vec<(Key, String)> =
             self.bound.iter().filter(|((sk, _), _)| *sk == k).map(|(key, _)| key).collect();
@@ -138,6 +181,43 @@ impl Sessions {
             self.bound.remove(&entry);
         }
     }
+}
+
+/// auth's `POST /v1/oauth/token` with `form`, through keel's sidecar (`client`: the person's
+/// address, for auth's throttling).
+pub async fn token_grant(
+    dapr: &DaprClient,
+    form: &[(&str, &str)],
+    client: Option<HeaderValue>,
+) -> Result<TokenResponse, RouteError> {
+    let dapr = dapr.with_timeout(AUTH_TIMEOUT.min(dapr.config().timeout));
+    let mut up = dapr.invoke_request(Method::POST, AUTH_APP_ID, "v1/oauth/token");
+    if let Some(ip) = client {
+        up = up.insert_header((header::X_FORWARDED_FOR, ip));
+    }
+    let unavailable = |e: String| RouteError::AuthUnavailable { detail: format!("auth's token grant: {e}") };
+    let mut res = up.send_form(&form).await.map_err(|e| unavailable(e.to_string()))?;
+    let body = res.body().limit(64 * 1024).await.map_err(|e| unavailable(e.to_string()))?;
+    if !res.status().is_success() {
+        return Err(unavailable(format!("answered {}", res.status())));
+    }
+    serde_json::from_slice(&body).map_err(|e| unavailable(e.to_string()))
+}
+
+/// `Authorization: Bearer <the session's access token>` for a cookie request to auth (whose
+/// management API verifies bearer tokens itself); `None` otherwise.
+pub async fn auth_bearer_for(
+    req: &HttpRequest,
+    state: &crate::state::RouterState,
+    dapr: &DaprClient,
+    plugin: &str,
+) -> Option<HeaderValue> {
+    if plugin != AUTH_APP_ID || req.headers().contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    let SessionTicket(ticket) = req.extensions().get::<SessionTicket>().cloned()?;
+    let token = state.sessions.auth_token(dapr, &ticket).await?;
+    HeaderValue::from_str(&format!("Bearer {token}")).ok()
 }
 
 /// One call to auth through keel's sidecar, its envelope-wrapped answer decoded; a refusal
