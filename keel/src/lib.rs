@@ -9,7 +9,9 @@
 //! target) → [`client_addr`] (the client's address) → [`caller`] / [`gate`] (who calls, tenant
 //! enablement) → [`precheck`] (the external hook) → [`routes`] (the table) → [`upstream`] (the hop
 //! to keel's sidecar, less the client's [`credentials`]) → [`access_log`] (the logging phase,
-//! reading [`ctx`]). keel's own API: [`control`]. Shared state: [`state`]; refusals: [`errors`];
+//! reading [`ctx`]). keel's own API: [`control`]. The web console (crate `keel-console`) on the
+//! public port at `/console/`, with its session endpoints ([`console_api`]), cookie sessions
+//! accepted by the gate ([`session`]) and their CSRF defence ([`csrf`]). Shared state: [`state`]; refusals: [`errors`];
 //! counters: [`metrics`]; the table's loading: [`loader`].
 //!
 //! # How to use
