@@ -168,6 +168,11 @@ pub struct ClientRecord {
     /// Who set it: the app-id `plugins`, or the super-admin's name.
     #[serde(default)]
     pub set_by: String,
+    /// The registry's registration these credentials belong to (its attempt id), when the
+    /// registry set them: a removal naming another registration leaves them alone, so cleaning up
+    /// an abandoned registration can never remove a later one's credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
 }
 
 /// A live refresh token ([`keys::refresh`], stored under the SHA-256 of the token).

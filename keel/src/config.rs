@@ -50,6 +50,10 @@ pub struct RouterConfig {
     /// Milliseconds between re-reads of the route table from the store, in case a push from the
     /// registry was missed, `KEEL_ROUTES_REFRESH_MS`.
     pub routes_refresh_ms: u64,
+    /// Milliseconds between reads of the table's version key (`keel-routes-version`), so that a
+    /// change pushed to another keel replica is in effect here within this long,
+    /// `KEEL_ROUTES_WATCH_MS`.
+    pub routes_watch_ms: u64,
     /// Milliseconds between attempts to load the route table at boot while the store or the
     /// table is not there yet, `KEEL_ROUTES_RETRY_MS`.
     pub routes_retry_ms: u64,
@@ -103,6 +107,7 @@ impl Default for RouterConfig {
             upstream_timeout_ms: 30_000,
             max_body_bytes: 100 * 1024 * 1024,
             routes_refresh_ms: 5_000,
+            routes_watch_ms: 500,
             routes_retry_ms: 1_000,
             retry_after_s: 5,
             shutdown_timeout_s: 10,
@@ -142,6 +147,7 @@ impl RouterConfig {
             ("upstream_timeout_ms", self.upstream_timeout_ms),
             ("max_body_bytes", self.max_body_bytes),
             ("routes_refresh_ms", self.routes_refresh_ms),
+            ("routes_watch_ms", self.routes_watch_ms),
             ("routes_retry_ms", self.routes_retry_ms),
             ("outlier_ejection_ms", self.outlier_ejection_ms),
             ("outlier_max_ejection_ms", self.outlier_max_ejection_ms),

@@ -167,6 +167,7 @@ pub async fn start(cfg: Config) -> io::Result<Running> {
     let schedule = loader::Schedule {
         retry: Duration::from_millis(cfg.router.routes_retry_ms),
         refresh: Duration::from_millis(cfg.router.routes_refresh_ms),
+        watch: Duration::from_millis(cfg.router.routes_watch_ms),
     };
     if let Some(verifier) = &cfg.verifier {
         verifier.keep_fresh(DaprClient::new(cfg.sidecar.clone()));

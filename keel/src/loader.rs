@@ -1,6 +1,8 @@
 //! Getting the route table from the state store: at boot (after the sidecar is up, retrying while
-//! the store or the table is not there yet) and then on a timer, in case a push from the registry
-//! was missed. This is the only code that reads the store; the request path never does.
+//! the store or the table is not there yet), then whenever the table's version key says it
+//! changed (the registry's push reaches one keel replica; the others learn of a change from the
+//! key within `watch`), and on a slower timer in any case. This is the only code that reads the
+//! store; the request path never does.
 
 use std::time::Duration;
 
@@ -8,7 +10,7 @@ use actix_web::web;
 
 use super::state::RouterState;
 use keel_sdk::dapr::{DaprClient, DaprError, SidecarConfig};
-use keel_sdk::protocol::{RouteTable, ROUTES_KEY, STATE_STORE};
+use keel_sdk::protocol::{RouteTable, RoutesVersion, ROUTES_KEY, ROUTES_VERSION_KEY, STATE_STORE};
 
 /// How long one wait for the sidecar lasts before keel says it is still waiting.
 const SIDECAR_WAIT: Duration = Duration::from_secs(30);
@@ -20,6 +22,8 @@ pub struct Schedule {
     pub retry: Duration,
     /// Between re-reads once loaded.
     pub refresh: Duration,
+    /// Between reads of the version key.
+    pub watch: Duration,
 }
 
 /// Runs for the life of the router (on the current thread: the sidecar client is per thread).
@@ -27,7 +31,7 @@ pub async fn run(state: web::Data<RouterState>, sidecar: SidecarConfig, schedule
     let dapr = DaprClient::new(sidecar);
     wait_for_sidecar(&dapr).await;
     load_at_boot(&state, &dapr, schedule.retry).await;
-    refresh(&state, &dapr, schedule.refresh).await;
+    refresh(&state, &dapr, schedule).await;
 }
 
 async fn wait_for_sidecar(dapr: &DaprClient) {
@@ -64,22 +68,49 @@ async fn load_at_boot(state: &RouterState, dapr: &DaprClient, retry: Duration) {
     }
 }
 
-/// Re-reads the table every `every`; a newer one replaces the one in use.
-async fn refresh(state: &RouterState, dapr: &DaprClient, every: Duration) {
-    let mut tick = tokio::time::interval(every);
+/// Re-reads the table every `refresh`, and whenever the version key, read every `watch`, is
+/// ahead of the table in use; a newer table replaces the one in use.
+async fn refresh(state: &RouterState, dapr: &DaprClient, schedule: Schedule) {
+    let mut tick = tokio::time::interval(schedule.refresh);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await; // the first tick is immediate; the table was just loaded
+    let mut watch = tokio::time::interval(schedule.watch);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        match fetch(dapr).await {
-            Ok(Some(table)) => {
-                state.install(table, "store");
+        tokio::select! {
+            _ = tick.tick() => reload(state, dapr).await,
+            _ = watch.tick() => {
+                if stored_version(dapr).await.is_some_and(|v| state.routes.version().is_none_or(|in_use| v > in_use)) {
+                    reload(state, dapr).await;
+                }
             }
-            Ok(None) => tracing::warn!(
+        }
+    }
+}
+
+async fn reload(state: &RouterState, dapr: &DaprClient) {
+    match fetch(dapr).await {
+        Ok(Some(table)) => {
+            state.install(table, "store");
+        }
+        Ok(None) => {
+            tracing::warn!(
                 key = ROUTES_KEY,
                 "The route table disappeared from the store; keeping the one in use"
-            ),
-            Err(e) => tracing::warn!(error = %e, "Cannot re-read the route table; keeping the one in use"),
+            )
+        }
+        Err(e) => tracing::warn!(error = %e, "Cannot re-read the route table; keeping the one in use"),
+    }
+}
+
+/// The version the store's table has, by its version key; `None` when it cannot be read (the
+/// slower full re-read covers that) or a registry older than the key wrote the table.
+async fn stored_version(dapr: &DaprClient) -> Option<u64> {
+    match dapr.get_state_json::<RoutesVersion>(STATE_STORE, ROUTES_VERSION_KEY).await {
+        Ok(found) => found.map(|(v, _etag)| v.version),
+        Err(e) => {
+            tracing::debug!(error = %e, "Cannot read the route table's version key");
+            None
         }
     }
 }

@@ -24,6 +24,8 @@ pub const KEEL_ROUTES_METHOD: &str = "v1/routes";
 #[derive(Serialize)]
 struct ClientSecret<'a> {
     secret: &'a str,
+    /// The registration attempt the credentials belong to (`crate::intents`).
+    registration: &'a str,
 }
 
 /// Sidecar clients sharing one connection pool, one per time limit.
@@ -122,9 +124,10 @@ impl Calls {
     }
 
     /// `PUT /v1/clients/<id>` on auth: the plugin's client credentials, so the plugin (or an
-    /// integrator holding its secret) can obtain tokens for its own id. The body is never logged.
-    pub async fn put_client(&self, id: &str, secret: &Secret) -> Result<(), RegistryError> {
-        let body = ClientSecret { secret: secret.expose() };
+    /// integrator holding its secret) can obtain tokens for its own id, tagged with the
+    /// registration `attempt` they belong to. The body is never logged.
+    pub async fn put_client(&self, id: &str, secret: &Secret, attempt: &str) -> Result<(), RegistryError> {
+        let body = ClientSecret { secret: secret.expose(), registration: attempt };
         let failed = |reason: String| RegistryError::ClientCredentials { id: id.to_owned(), reason };
         match self.auth.invoke(Method::PUT, AUTH_APP_ID, &format!("v1/clients/{id}"), Some(&body)).await {
             Ok(answer) if answer.status.is_success() => Ok(()),
@@ -135,14 +138,26 @@ impl Calls {
         }
     }
 
-    /// `DELETE /v1/clients/<id>` on auth. Safe to repeat; a failure is logged, not fatal: the
-    /// plugin is gone from the registry either way, and auth refuses tokens for unknown clients
-    /// only once the credentials are removed, so the warning says what to clean up.
-    pub async fn delete_client(&self, id: &str) {
-        match self.auth.invoke::<()>(Method::DELETE, AUTH_APP_ID, &format!("v1/clients/{id}"), None).await {
-            Ok(answer) if answer.status.is_success() => tracing::debug!(plugin = id, "Client credentials removed from auth"),
-            Ok(answer) => tracing::warn!(plugin = id, status = answer.status.as_u16(), "auth refused to remove the plugin's client credentials; remove them with DELETE /v1/clients/{id} on auth"),
-            Err(error) => tracing::warn!(plugin = id, %error, "auth unreachable: the plugin's client credentials were not removed; remove them with DELETE /v1/clients/{id} on auth"),
+    /// `DELETE /v1/clients/<id>` on auth, of the credentials of registration `attempt` only
+    /// (`None`: whatever credentials `id` has). Safe to repeat. A failure is an error: the intent
+    /// that asked for it stays, and is settled again later (`crate::reconcile`).
+    pub async fn delete_client(&self, id: &str, attempt: Option<&str>) -> Result<(), RegistryError> {
+        let path = match attempt {
+            Some(tag) => format!("v1/clients/{id}?registration={tag}"),
+            None => format!("v1/clients/{id}"),
+        };
+        let failed = |reason: String| RegistryError::ClientCredentials { id: id.to_owned(), reason };
+        match self.auth.invoke::<()>(Method::DELETE, AUTH_APP_ID, &path, None).await {
+            Ok(answer) if answer.status.is_success() => {
+                tracing::debug!(plugin = id, "Client credentials removed from auth");
+                Ok(())
+            }
+            Ok(answer) => Err(failed(format!(
+                "auth refused to remove them: HTTP {}: {}",
+                answer.status.as_u16(),
+                quote(&answer.body)
+            ))),
+            Err(error) => Err(failed(format!("auth unreachable to remove them: {error}"))),
         }
     }
 

@@ -49,6 +49,20 @@ pub struct Config {
     pub auth_timeout_ms: u64,
     /// Time limit for a plugin's `POST /v1/tenant/enable` or `/v1/tenant/disable`.
     pub tenant_hook_timeout_ms: u64,
+    /// Time between two rounds of the reconciler, which finishes the cross-service changes a
+    /// crash left half done (`crate::reconcile`; the first round runs at boot).
+    pub reconcile_interval_ms: u64,
+    /// Age after which another replica (or this one after a restart) may finish a registration's
+    /// or unregistration's intent: well above the longest a live change takes from its intent to
+    /// its commit (one `auth_timeout_ms` and a few store calls). A change cut short by it fails
+    /// cleanly (nothing registered), so this bounds how long leftover credentials live, not
+    /// correctness.
+    pub reconcile_grace_ms: u64,
+    /// For crash tests only, never in production: the name of a point in a registration or an
+    /// unregistration (`before-credentials`, `before-commit`, `after-commit`,
+    /// `after-unregister-commit`) where the change stops and waits forever, as if the process had
+    /// died there, until the test kills it. Empty (the default): off.
+    pub test_crash_point: String,
     /// Register the core services (`keel`, `auth`, `plugins`) at boot, retrying until they answer.
     pub register_core: bool,
     /// With `register_core`, register `hosting` too (it is a core service, but a deployment may
@@ -94,6 +108,9 @@ impl Default for Config {
             push_timeout_ms: 2_000,
             auth_timeout_ms: 15_000,
             tenant_hook_timeout_ms: 5_000,
+            reconcile_interval_ms: 10_000,
+            reconcile_grace_ms: 60_000,
+            test_crash_point: String::new(),
             register_core: true,
             register_hosting: true,
             core_retry_max_ms: 5_000,
@@ -125,7 +142,9 @@ impl Config {
 
     /// Checks the values that would make the service misbehave, before any port is bound.
     pub fn validate(&self) -> Result<(), InvalidConfig> {
-        let positive: [(&'static str, u64); 11] = [
+        let positive: [(&'static str, u64); 13] = [
+            ("reconcile_interval_ms", self.reconcile_interval_ms),
+            ("reconcile_grace_ms", self.reconcile_grace_ms),
             ("tenant_hook_timeout_ms", self.tenant_hook_timeout_ms),
             ("workers", self.workers as u64),
             ("identify_timeout_ms", self.identify_timeout_ms),
@@ -142,6 +161,14 @@ impl Config {
             if value == 0 {
                 return Err(InvalidConfig { key, reason: "must be greater than 0".into() });
             }
+        }
+        if !self.test_crash_point.is_empty()
+            && !crate::crash_point::NAMES.contains(&self.test_crash_point.as_str())
+        {
+            return Err(InvalidConfig {
+                key: "test_crash_point",
+                reason: format!("unknown point (one of {})", crate::crash_point::NAMES.join(", ")),
+            });
         }
         if self.store.trim().is_empty() {
             return Err(InvalidConfig { key: "store", reason: "must name a Dapr state store".into() });
@@ -216,6 +243,11 @@ impl Config {
     /// `tenant_hook_timeout_ms` as a duration.
     pub fn tenant_hook_timeout(&self) -> Duration {
         Duration::from_millis(self.tenant_hook_timeout_ms)
+    }
+
+    /// `reconcile_interval_ms` as a duration.
+    pub fn reconcile_interval(&self) -> Duration {
+        Duration::from_millis(self.reconcile_interval_ms)
     }
 
     /// `push_timeout_ms` as a duration.

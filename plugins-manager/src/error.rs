@@ -37,9 +37,13 @@ pub enum RegistryError {
     /// The id is registered already.
     #[error("plugin {0:?} is already registered; unregister it first (DELETE /v1/plugins/{0}) to register it again")]
     AlreadyRegistered(String),
-    /// Another request on this replica is registering the same id right now.
-    #[error("plugin {0:?} is being registered by another request right now; retry when it has finished")]
+    /// Another request (on any replica) is registering or unregistering the same id right now.
+    #[error("plugin {0:?} is being registered or unregistered by another request right now; retry when it has finished")]
     InProgress(String),
+    /// The registration outlived `reconcile_grace_ms` and was settled (taken back) meanwhile by a
+    /// reconciler, so its commit could not land: nothing was registered.
+    #[error("the registration of plugin {0:?} took too long and was taken back before it could commit; nothing was registered, try again")]
+    Abandoned(String),
     /// Core services cannot be unregistered (the registry would register them again at boot).
     #[error("plugin {0:?} is a core service of the platform and cannot be unregistered")]
     CoreService(String),
@@ -173,6 +177,7 @@ impl RegistryError {
                 | Self::Store(_)
                 | Self::Contention(_)
                 | Self::InProgress(_)
+                | Self::Abandoned(_)
         )
     }
 }
@@ -186,7 +191,7 @@ impl PlatformError for RegistryError {
             Self::BadSecret(_) => Code::BadSecret,
             Self::NotFound(_) => Code::UnknownPlugin,
             Self::AlreadyRegistered(_) => Code::AlreadyRegistered,
-            Self::InProgress(_) => Code::InProgress,
+            Self::InProgress(_) | Self::Abandoned(_) => Code::InProgress,
             Self::CoreService(_) => Code::CoreService,
             Self::Denied(denied) => denied.code(),
             Self::BadTenant(_) => Code::BadRequest,
@@ -226,6 +231,7 @@ impl PlatformError for RegistryError {
             | Self::NotFound(id)
             | Self::AlreadyRegistered(id)
             | Self::InProgress(id)
+            | Self::Abandoned(id)
             | Self::CoreService(id)
             | Self::InUse { id, .. }
             | Self::AlwaysEnabled { id, .. }

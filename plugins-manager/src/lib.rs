@@ -15,6 +15,9 @@
 //! - The replica holding the polling lease ([`lease`]) polls every plugin's `/v1/status` and
 //!   records changes ([`poll`]).
 //! - At boot it registers the core services, retrying until they answer ([`boot`]).
+//! - Changes that span the registry and auth (a plugin's client credentials) go under an intent
+//!   ([`intents`]); what a crash leaves half done is finished at boot and periodically
+//!   ([`reconcile`]).
 //!
 //! Everything lives in the Dapr state store ([`store`], [`model`]); nothing only in memory.
 //!
@@ -37,11 +40,14 @@ pub mod boot;
 pub mod calls;
 pub mod config;
 pub mod console;
+pub mod crash_point;
 pub mod error;
+pub mod intents;
 pub mod lease;
 pub mod model;
 pub mod poll;
 pub mod push;
+pub mod reconcile;
 pub mod register;
 pub mod registry;
 pub mod secret;
@@ -155,6 +161,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
             shutdown_rx.clone(),
         )),
         actix_rt::spawn(poll::run(Registry::new(state.clone()), lead_rx.clone(), shutdown_rx.clone())),
+        actix_rt::spawn(reconcile::run(Registry::new(state.clone()), shutdown_rx.clone())),
     ];
     // Push registration: its own listener, and the lease holder's liveness sweep.
     let push = if cfg.push.enabled {

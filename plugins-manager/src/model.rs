@@ -3,10 +3,12 @@
 //! [`keel_sdk::management::registry`]; [`plugin_view`] joins what is stored into one.
 //!
 //! Stored (all in the configured state store):
-//! - [`PluginRecord`] under `keel-plugin-<id>`: the identify document, the secret's hash, when and
-//!   how it was registered. Created and deleted only together with the route table.
+//! - [`PluginRecord`] under `keel-plugin-<id>`: the identify document, when and how it was
+//!   registered, which registration's credentials auth holds for it. Created and deleted only together with the route table.
 //! - the route table (`keel_sdk::protocol::RouteTable`, key `keel-routes`): status, version, points and
 //!   their implementers; the single document every change goes through.
+//! - [`crate::intents::Intent`] under `keel-intent-<id>` and their index `keel-intents`: changes
+//!   under way that touch auth too (a registration with a secret, an unregistration).
 //! - [`HealthDoc`] under `keel-plugins-health`: the last poll of each plugin, written by the
 //!   replica holding the polling lease once per round, so failure counts survive a handover.
 
@@ -69,6 +71,10 @@ pub struct PluginRecord {
     /// True for the platform's own services, registered by the registry itself.
     #[serde(default)]
     pub core: bool,
+    /// The registration attempt whose client credentials auth holds for it (the tag auth keeps
+    /// with them), when it was registered with a secret (`crate::intents`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
 }
 
 /// The outcome of the last polls of one plugin.
@@ -203,6 +209,7 @@ mod tests {
             },
             registered_at_ms: 7,
             core: false,
+            credentials: None,
         };
         let index = ImplementationIndex::of(&table);
         let view = plugin_view("greeter", &greeter, Some(&record), None, &index);
@@ -256,6 +263,7 @@ mod tests {
             },
             registered_at_ms: 1_795_129_648_000,
             core: false,
+            credentials: None,
         };
         let index = ImplementationIndex::of(&table);
         let greeter = plugin_view("greeter", &greeter, Some(&record), None, &index);

@@ -13,7 +13,10 @@
 //!
 //! Nothing is written before step 4, so a refusal or a crash at any earlier point leaves the
 //! store exactly as it was; step 4 is atomic. The one write outside the store, the plugin's client
-//! credentials in auth, is made just before step 4 and taken back if step 4 fails.
+//! credentials in auth, is made just before step 4 under an intent written first
+//! ([`crate::intents`]): step 4 deletes the intent in its transaction, and an intent left behind
+//! (step 4 failed, the registry or auth died, the store stalled) is settled by taking that
+//! attempt's credentials back, here at once or later by the reconciler ([`crate::reconcile`]).
 //!
 //! `Registry::run_steps` reads as that list: one function per step, in order.
 
@@ -24,7 +27,9 @@ use keel_sdk::protocol::{
     RouteTable, ValidIdentify, KEEL_VERSION,
 };
 
+use crate::crash_point;
 use crate::error::RegistryError;
+use crate::intents::{new_attempt, Held, Op};
 use crate::model::{plugin_view, record_key, unix_ms, ImplementationIndex, PluginRecord};
 use crate::registry::Registry;
 use crate::secret::Secret;
@@ -107,6 +112,7 @@ impl Registry {
             identify: plugin.doc.clone(),
             registered_at_ms: stored.as_ref().map(|r| r.registered_at_ms).unwrap_or_else(unix_ms),
             core: true,
+            credentials: None,
         };
         let record_value =
             serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;
@@ -127,8 +133,9 @@ impl Registry {
     }
 
     /// The steps of platform.md §3 in order, each its own function below. All-or-nothing:
-    /// nothing is written before step 4 (the client credentials given to auth just before it are
-    /// taken back if it fails), and step 4 is one atomic write.
+    /// nothing is written before step 4 but the intent under which the client credentials are
+    /// given to auth (settled, taking them back, if step 4 does not happen), and step 4 is one
+    /// atomic write.
     async fn run_steps(
         &self,
         id: &PluginId,
@@ -148,17 +155,23 @@ impl Registry {
         // 3. Its status, recorded as reported.
         let status = self.check_status(id).await?;
         // Its client credentials in auth, the one thing done outside the registry's store.
-        let gave_credentials = self.give_credentials(id, secret.as_ref()).await?;
+        let held = self.give_credentials(id, secret.as_ref()).await?;
+        if held.is_some() {
+            crash_point::reached(&self.state.cfg, crash_point::BEFORE_COMMIT).await;
+        }
         // 4. The record and the route table, in one conditional write.
-        let (table, record) = match self.persist(&plugin, status, core).await {
+        let (table, record) = match self.persist(&plugin, status, core, held.as_ref()).await {
             Ok(persisted) => persisted,
             Err(e) => {
-                if gave_credentials {
-                    self.take_back_credentials(id).await;
+                if held.is_some() {
+                    self.settle_now(id.as_str()).await;
                 }
                 return Err(e);
             }
         };
+        if held.is_some() {
+            crash_point::reached(&self.state.cfg, crash_point::AFTER_COMMIT).await;
+        }
         tracing::info!(plugin = %id, version = %plugin.version, %status, core, table_version = table.version, "Plugin registered");
         // 5. Keel routes to it from now on.
         self.tell_keel(&table).await;
@@ -225,29 +238,51 @@ impl Registry {
         self.calls.status_at_registration(id.as_str()).await
     }
 
-    /// Between steps 3 and 4: the plugin's client credentials, given to auth before anything is
-    /// written, so a registration that cannot give the plugin its credentials does not happen.
-    /// True when some were given (a plugin registered without a secret has none).
-    async fn give_credentials(&self, id: &PluginId, secret: Option<&Secret>) -> Result<bool, RegistryError> {
-        let Some(secret) = secret else { return Ok(false) };
-        self.calls.put_client(id.as_str(), secret).await?;
-        Ok(true)
-    }
-
-    /// Undoes [`Self::give_credentials`] when step 4 failed.
-    async fn take_back_credentials(&self, id: &PluginId) {
-        self.calls.delete_client(id.as_str()).await;
+    /// Between steps 3 and 4: the plugin's client credentials, given to auth before anything but
+    /// their intent is written, so a registration that cannot give the plugin its credentials
+    /// does not happen. The intent held (a plugin registered without a secret has none).
+    async fn give_credentials(
+        &self,
+        id: &PluginId,
+        secret: Option<&Secret>,
+    ) -> Result<Option<Held>, RegistryError> {
+        let Some(secret) = secret else { return Ok(None) };
+        let attempt = new_attempt();
+        let held = self
+            .intents()
+            .begin(id.as_str(), Op::Register, Some(attempt.clone()), self.stale_before())
+            .await?;
+        let given = async {
+            // Registered since step 1 (by a registration without a secret, or one that committed
+            // before this intent was written): credentials now would replace the plugin's own.
+            if self.store.table().await?.0.plugins.contains_key(id.as_str()) {
+                return Err(RegistryError::AlreadyRegistered(id.to_string()));
+            }
+            crash_point::reached(&self.state.cfg, crash_point::BEFORE_CREDENTIALS).await;
+            self.calls.put_client(id.as_str(), secret, &attempt).await
+        };
+        match given.await {
+            Ok(()) => Ok(Some(held)),
+            Err(e) => {
+                // auth may have stored them before failing to answer: settled like any other.
+                self.settle_now(id.as_str()).await;
+                Err(e)
+            }
+        }
     }
 
     /// Step 4: the record and the new route table in one transaction, conditional on the table's
     /// ETag, so racing registrations never lose each other's work. The checks of steps 1 and 2
     /// that depend on the table run again inside every attempt, against the table actually
-    /// written. The secret is not part of it: auth holds it (hashed).
+    /// written. The secret is not part of it: auth holds it (hashed); the record names the
+    /// attempt whose credentials those are, and the transaction deletes that attempt's intent,
+    /// conditionally on its ETag, so a commit that comes after the intent was settled fails.
     async fn persist(
         &self,
         plugin: &ValidIdentify,
         status: PluginStatus,
         core: bool,
+        held: Option<&Held>,
     ) -> Result<(RouteTable, PluginRecord), RegistryError> {
         let id = plugin.id.as_str();
         let record = PluginRecord {
@@ -255,19 +290,23 @@ impl Registry {
             identify: plugin.doc.clone(),
             registered_at_ms: unix_ms(),
             core,
+            credentials: held.and_then(|h| h.intent.attempt.clone()),
         };
         let record_value =
             serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;
         let table = self
             .store
-            .commit(|t| {
+            .commit_guarded(held, |t| {
                 if t.plugins.contains_key(id) {
                     return Err(RegistryError::AlreadyRegistered(id.to_owned()));
                 }
                 let plan = table::check_extensions(t, plugin)?;
                 table::add_plugin(t, plugin, status, &plan, core);
                 crate::console::declare(t, id, &plugin.doc.console)?;
-                Ok(vec![TransactionOp::Upsert(SaveItem::new(record_key(id), record_value.clone()))])
+                let mut ops =
+                    vec![TransactionOp::Upsert(SaveItem::new(record_key(id), record_value.clone()))];
+                ops.extend(held.map(Held::delete_op));
+                Ok(ops)
             })
             .await?
             .ok_or_else(|| RegistryError::Internal("registration changed nothing".into()))?;

@@ -12,6 +12,7 @@ use keel_sdk::protocol::{PluginId, PluginStatus, RouteTable};
 use crate::calls::Calls;
 use crate::config::Config;
 use crate::error::RegistryError;
+use crate::intents::Op;
 use crate::model::{plugin_view, record_key, HealthDoc, ImplementationIndex};
 use crate::store::Store;
 use crate::table;
@@ -180,17 +181,27 @@ impl Registry {
 
     /// Unregisters `id`: refused while other plugins implement its points unless `force`, and
     /// removes the implementations it provided to the plugins it extended. The record and the
-    /// table change in one transaction. Returns the plugin as it was.
+    /// table change in one transaction, under an intent written first ([`crate::intents`]) that
+    /// then has auth remove the plugin's client credentials: here at once, or by the reconciler
+    /// when auth is down or this process dies first. Returns the plugin as it was.
     pub async fn unregister(&self, id: &str, force: bool) -> Result<PluginView, RegistryError> {
         let pid = PluginId::parse(id).map_err(RegistryError::InvalidId)?;
         let before = self.get(id).await?;
         if pid.is_reserved() {
             return Err(RegistryError::CoreService(id.to_owned()));
         }
+        // A pushed service (or nothing) is not unregistered here: refused before any intent, whose
+        // settling would remove the client credentials of whatever has this id.
+        if !self.store.table().await?.0.plugins.contains_key(id) {
+            return Err(RegistryError::NotFound(id.to_owned()));
+        }
+        let credentials = self.store.record(id).await?.and_then(|r| r.credentials);
+        let held = self.intents().begin(id, Op::Unregister, credentials, self.stale_before()).await?;
+        let touch = held.touch_op()?;
         let mut dropped = Vec::new();
-        let table = self
+        let committed = self
             .store
-            .commit(|t| {
+            .commit_guarded(Some(&held), |t| {
                 if !t.plugins.contains_key(id) {
                     return Err(RegistryError::NotFound(id.to_owned()));
                 }
@@ -208,10 +219,19 @@ impl Registry {
                 dropped = users;
                 table::remove_plugin(t, id);
                 crate::console::drop_owner(t, id);
-                Ok(vec![TransactionOp::Delete(DeleteItem::new(record_key(id)))])
+                Ok(vec![TransactionOp::Delete(DeleteItem::new(record_key(id))), touch.clone()])
             })
-            .await?
-            .ok_or_else(|| RegistryError::Internal("unregistering changed nothing".into()))?;
+            .await
+            .and_then(|t| t.ok_or_else(|| RegistryError::Internal("unregistering changed nothing".into())));
+        let table = match committed {
+            Ok(table) => table,
+            Err(e) => {
+                // Still registered (or gone by another request): settling keeps or removes the
+                // credentials by what the store now says.
+                self.settle_now(id).await;
+                return Err(e);
+            }
+        };
         tracing::info!(
             plugin = id,
             forced = force,
@@ -219,9 +239,10 @@ impl Registry {
             table_version = table.version,
             "Plugin unregistered"
         );
+        crate::crash_point::reached(&self.state.cfg, crate::crash_point::AFTER_UNREGISTER_COMMIT).await;
         self.calls.push_routes(&table).await;
         // Its client credentials go with it (a no-op at auth when it had none).
-        self.calls.delete_client(id).await;
+        self.settle_now(id).await;
         Ok(before)
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keel_sdk::dapr::{DaprClient, SaveItem, TransactionOp};
-use keel_sdk::protocol::{RouteTable, ROUTES_KEY};
+use keel_sdk::protocol::{RouteTable, RoutesVersion, ROUTES_KEY, ROUTES_VERSION_KEY};
 use keel_sdk::service::retry::{self, BackoffBuilder};
 
 use crate::error::RegistryError;
@@ -44,6 +44,12 @@ impl Store {
     /// The sidecar client used for the store.
     pub fn dapr(&self) -> &DaprClient {
         &self.dapr
+    }
+
+    /// This process's turn to write a shared document (the one commits queue on): in-process
+    /// writers of one document then never race each other, only other replicas.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
     }
 
     /// The route table and its ETag (an empty table and no ETag before the first registration).
@@ -105,7 +111,21 @@ impl Store {
     /// decide from the table it is given (its refusals are returned as they are). Returns the new
     /// table, or `None` when `change` changed nothing. The table's version increases by one with
     /// every write.
-    pub async fn commit<F>(&self, mut change: F) -> Result<Option<RouteTable>, RegistryError>
+    pub async fn commit<F>(&self, change: F) -> Result<Option<RouteTable>, RegistryError>
+    where
+        F: FnMut(&mut RouteTable) -> Result<Vec<TransactionOp>, RegistryError>,
+    {
+        self.commit_guarded(None, change).await
+    }
+
+    /// [`Store::commit`] for a change whose operations are conditional on the ETag of an intent
+    /// it holds ([`crate::intents::Held`]): when the intent changed (someone settled it), the
+    /// commit can never land and ends with [`RegistryError::Abandoned`] instead of retrying.
+    pub async fn commit_guarded<F>(
+        &self,
+        guard: Option<&crate::intents::Held>,
+        mut change: F,
+    ) -> Result<Option<RouteTable>, RegistryError>
     where
         F: FnMut(&mut RouteTable) -> Result<Vec<TransactionOp>, RegistryError>,
     {
@@ -118,6 +138,13 @@ impl Store {
                 Attempt::Unchanged => return Ok(None),
                 Attempt::Written(table) => return Ok(Some(table)),
                 Attempt::Raced => {}
+            }
+            if let Some(held) = guard {
+                let key = crate::intents::intent_key(&held.intent.id);
+                let now = self.dapr.get_state(&self.name, &key).await.map_err(RegistryError::store)?;
+                if now.and_then(|item| item.etag).as_deref() != Some(held.etag.as_str()) {
+                    return Err(RegistryError::Abandoned(held.intent.id.clone()));
+                }
             }
             let Some(pause) = pauses.next() else { return Err(RegistryError::Contention(attempts)) };
             tracing::debug!(attempts, ?pause, "Route table changed under a commit; retrying");
@@ -138,11 +165,31 @@ impl Store {
         }
         table.version = before.version + 1;
         let value = serde_json::to_value(&table).map_err(|e| RegistryError::Internal(e.to_string()))?;
-        ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag)));
+        ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_KEY, value).first_write(etag.clone())));
+        // The version alone, for every keel replica to watch (`ROUTES_VERSION_KEY`); the table's
+        // conditional write above decides the transaction, so this one needs no ETag (on Redis
+        // it may land without the table, which only makes keel re-read a table it has).
+        let version = serde_json::to_value(RoutesVersion { version: table.version })
+            .map_err(|e| RegistryError::Internal(e.to_string()))?;
+        ops.push(TransactionOp::Upsert(SaveItem::new(ROUTES_VERSION_KEY, version)));
         match self.dapr.transact(&self.name, &ops).await {
             Ok(()) => Ok(Attempt::Written(table)),
             Err(e) if e.is_etag_mismatch() => Ok(Attempt::Raced),
-            Err(e) => Err(RegistryError::store(e)),
+            Err(e) => {
+                // Redis (daprd's component and the stand-in alike) reports a transaction's ETag
+                // mismatch as a plain 500 ("failed to set key"), having run the other
+                // operations anyway (MULTI/EXEC is not atomic there). A table that moved since
+                // it was read means a race: retry, rewriting every operation of the change
+                // (each is an upsert or delete of this change's own keys, so a partial run is
+                // overwritten); a table that did not move means the store really failed.
+                match self.table().await {
+                    Ok((_, now)) if now != etag => {
+                        tracing::debug!(error = %e, "Transaction failed and the route table moved: a race");
+                        Ok(Attempt::Raced)
+                    }
+                    _ => Err(RegistryError::store(e)),
+                }
+            }
         }
     }
 }

@@ -265,6 +265,7 @@ mod tests {
             .unwrap(),
             registered_at_ms: 0,
             core: false,
+            credentials: None,
         };
         let records: BTreeMap<String, PluginRecord> = [
             ("app".to_owned(), record("app", json!([{"id": "base", "version": "1"}]))),

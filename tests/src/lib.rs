@@ -21,6 +21,7 @@
 pub mod build;
 pub mod platform;
 pub mod ports;
+pub mod python;
 pub mod servers;
 pub mod tokens;
 pub mod wait;

@@ -22,6 +22,9 @@ pub const START_LIMIT: Duration = Duration::from_secs(60);
 pub struct AppSpec {
     /// Its Dapr app-id.
     pub id: String,
+    /// What the platform calls it (`p.app(name)`): its app-id, or a replica's own name when
+    /// several instances share one app-id ([`AppSpec::replica`]).
+    pub name: String,
     /// The command and arguments (empty: a sidecar without an app).
     pub command: Vec<String>,
     /// Extra environment for the app (and its sidecar).
@@ -61,7 +64,21 @@ impl AppSpec {
 
     /// App `id` running an arbitrary command.
     pub fn command(id: &str, command: Vec<String>) -> Self {
-        Self { id: id.to_owned(), command, env: Vec::new(), has_port: true, sidecar_args: Vec::new() }
+        Self {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            command,
+            env: Vec::new(),
+            has_port: true,
+            sidecar_args: Vec::new(),
+        }
+    }
+
+    /// Another instance of the same app-id, known to the platform as `name` (a replica: the
+    /// sidecars spread calls to the app-id over every instance, as daprd's resolvers do).
+    pub fn replica(mut self, name: &str) -> Self {
+        self.name = name.to_owned();
+        self
     }
 
     /// Adds an environment variable.
@@ -221,7 +238,7 @@ impl Platform {
     /// Starts `spec` behind its own sidecar and waits until the sidecar reports healthy (which
     /// it does once the app's port accepts connections).
     pub async fn start(&mut self, spec: AppSpec) -> &RunningApp {
-        let id = spec.id.clone();
+        let id = spec.name.clone();
         assert!(!self.apps.contains_key(&id), "app {id} already running");
         let (dapr_port, app_port) = (free_port(), free_port());
         let app = self.spawn(spec, dapr_port, app_port);
@@ -231,7 +248,7 @@ impl Platform {
     }
 
     fn spawn(&self, spec: AppSpec, dapr_port: u16, app_port: u16) -> RunningApp {
-        let log = self.dir.path().join(format!("{}.log", spec.id));
+        let log = self.dir.path().join(format!("{}.log", spec.name));
         let out = File::options().create(true).append(true).open(&log).expect("log file");
         let mut cmd = Command::new(bin_path("sidecar"));
         cmd.arg("run")
@@ -344,7 +361,7 @@ impl Platform {
 
     /// Restarts app `id` (after `stop` or `kill`) with the same spec and ports.
     pub async fn restart(&mut self, previous: RunningApp) -> &RunningApp {
-        let id = previous.spec.id.clone();
+        let id = previous.spec.name.clone();
         let app = self.spawn(previous.spec, previous.dapr_port, previous.app_port);
         self.apps.insert(id.clone(), app);
         self.wait_ready(&id).await;

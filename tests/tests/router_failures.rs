@@ -1,5 +1,6 @@
 //! Plugins that fail keel: too slow (504 at the configured time limit, per plugin when the route
-//! table says so), killed while answering, or gone (502, never a hang); and keel not ready while its own sidecar is dead.
+//! table says so), killed while answering, or gone (502, never a hang); keel not ready while its
+//! own sidecar is dead; and a request in flight finishing when its plugin leaves the table.
 
 mod router_support;
 
@@ -98,4 +99,31 @@ async fn readyz_says_not_ready_while_keels_own_sidecar_is_dead() {
     .await;
     let body = res.body().await.unwrap();
     assert!(String::from_utf8_lossy(&body).contains("sidecar"), "{body:?}");
+}
+
+/// Unregistering (or upgrading) a plugin never cuts the requests keel is forwarding to it: each
+/// request copied its route when it was resolved, so a table without the plugin only refuses
+/// the requests that come after it (`docs/router.md`, "Route table").
+#[actix_rt::test]
+async fn a_request_in_flight_finishes_when_its_plugin_leaves_the_table() {
+    let mut p = Platform::new();
+    p.start(AppSpec::sidecar_only("caller")).await;
+    seed(&p, "caller", &table(1, &[("up", "ACTIVE"), ("caller", "ACTIVE")])).await;
+    p.start(upstream("up")).await;
+    p.start(keel(&[("KEEL_ROUTES_REFRESH_MS", "200")])).await;
+    wait_routes(&p, 1).await;
+
+    let in_flight = actix_rt::spawn(send(call(&p, "caller", "GET", "up/slow/5000")));
+    // Once keel holds the request (its in-flight gauge), the plugin leaves the table.
+    eventually("the slow request in flight", Duration::from_secs(10), || async {
+        (metric(&p, "keel_requests_in_flight").await >= 1.0).then_some(())
+    })
+    .await;
+    seed(&p, "caller", &table(2, &[("caller", "ACTIVE")])).await;
+    wait_routes(&p, 2).await;
+    assert!(!in_flight.is_finished(), "the table changed only after the request had finished");
+    let (status, _, body) = send(call(&p, "caller", "GET", "up/hello")).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("ERR_UNKNOWN_PLUGIN")), "{body}");
+    let (status, _, body) = in_flight.await.expect("the request in flight");
+    assert_eq!(status, 200, "the request in flight was cut: {body}");
 }

@@ -2,6 +2,11 @@
 //! (`plugins`, as stamped by its sidecar in `dapr-caller-app-id`) sets them when a plugin is
 //! registered with a secret and removes them when it is unregistered; platform scope may manage
 //! them too (integrators). Secrets are stored as Argon2id hashes and never answered.
+//!
+//! The registry tags the credentials it sets with its registration's attempt id (`registration`)
+//! and removes them naming it (`DELETE ...?registration=<id>`), so that its clean-up of a
+//! registration that never committed cannot remove the credentials of a later one
+//! (plugins-manager `intents`, docs/architecture.md "Cross-service writes").
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use keel_sdk::access::Permission;
@@ -19,11 +24,24 @@ use crate::store::Store;
 /// Longest secret accepted.
 const MAX_SECRET_BYTES: usize = 1024;
 
+/// Longest registration tag accepted (the registry's are 32 hex digits).
+const MAX_REGISTRATION_BYTES: usize = 64;
+
 /// Body of `PUT /v1/clients/{plugin_id}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSecret {
     secret: String,
+    /// The registry's registration the credentials belong to.
+    #[serde(default)]
+    registration: Option<String>,
+}
+
+/// Query of `DELETE /v1/clients/{plugin_id}`.
+#[derive(Deserialize)]
+pub struct DeleteQuery {
+    /// Remove the credentials only if they belong to this registration.
+    registration: Option<String>,
 }
 
 /// What is shown of a client's credentials: never the secret or its hash.
@@ -33,11 +51,19 @@ pub struct ClientView {
     pub created_at: u64,
     /// The app-id `plugins` or the super-admin's name.
     pub set_by: String,
+    /// The registry's registration they belong to, when the registry set them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
 }
 
 impl From<&ClientRecord> for ClientView {
     fn from(r: &ClientRecord) -> Self {
-        Self { client_id: r.id.clone(), created_at: r.created_at, set_by: r.set_by.clone() }
+        Self {
+            client_id: r.id.clone(),
+            created_at: r.created_at,
+            set_by: r.set_by.clone(),
+            registration: r.registration.clone(),
+        }
     }
 }
 
@@ -58,9 +84,12 @@ pub async fn put(
 ) -> Result<HttpResponse, AuthError> {
     let by = manager(&req).await?;
     let id = client_id(&id)?;
-    let secret = body.into_inner().secret;
+    let ClientSecret { secret, registration } = body.into_inner();
     if secret.is_empty() || secret.len() > MAX_SECRET_BYTES {
         return Err(AuthError::Invalid(format!("secret must be 1 to {MAX_SECRET_BYTES} bytes")));
+    }
+    if let Some(tag) = &registration {
+        check_registration(tag)?;
     }
     let existed = client_record(&store, &id).await?.is_some();
     let record = ClientRecord {
@@ -68,6 +97,7 @@ pub async fn put(
         secret_hash: state.hasher.hash(secret).await?,
         created_at: now_secs(),
         set_by: by.clone(),
+        registration,
     };
     // Last write wins: a re-registration replaces the secret, whoever was first.
     store.put(&keys::client(&id), &record).await?;
@@ -90,19 +120,55 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(Reply::ok(ClientView::from(&record))))
 }
 
-/// `DELETE /v1/clients/{plugin_id}`: removes the credentials (200 also when there were none, so
-/// the registry can retry an unregistration).
+/// `DELETE /v1/clients/{plugin_id}[?registration=<tag>]`: removes the credentials (200 also when
+/// there were none, so the registry can retry an unregistration). With `registration`, only
+/// credentials of that registration are removed (conditionally on the ETag they were read with,
+/// so a replacement written meanwhile stays); others are left and `deleted` is false. Without it,
+/// whatever is there is removed.
 pub async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
+    query: web::Query<DeleteQuery>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, AuthError> {
     let by = manager(&req).await?;
     let id = client_id(&id)?;
-    let existed = client_record(&store, &id).await?.is_some();
-    store.delete_if(&keys::client(&id), None).await?;
-    tracing::info!(client = %id, by = %by, existed, "Removed client credentials");
-    Ok(HttpResponse::Ok().json(Reply::ok(ClientDeleted { deleted: existed })))
+    let only = query.into_inner().registration;
+    if let Some(tag) = &only {
+        check_registration(tag)?;
+    }
+    // Moves credentials found only in the legacy store first, so the read below sees them.
+    client_record(&store, &id).await?;
+    let key = keys::client(&id);
+    let found = store.get::<ClientRecord>(&key).await?;
+    let deleted = match found {
+        None => false,
+        Some(found) if only.is_some() && found.value.registration != only => {
+            tracing::info!(client = %id, by = %by, "Kept client credentials of another registration");
+            false
+        }
+        Some(found) => match store.delete_if(&key, found.etag.as_deref().filter(|_| only.is_some())).await {
+            // Replaced since it was read: the new credentials are not the ones asked about.
+            Err(e) if crate::store::is_race(&e) => false,
+            other => other.map(|()| true)?,
+        },
+    };
+    tracing::info!(client = %id, by = %by, deleted, "Removed client credentials");
+    Ok(HttpResponse::Ok().json(Reply::ok(ClientDeleted { deleted })))
+}
+
+/// A registration tag: short, letters, digits and `-` only (it is logged and stored).
+fn check_registration(tag: &str) -> Result<(), AuthError> {
+    let ok = !tag.is_empty()
+        && tag.len() <= MAX_REGISTRATION_BYTES
+        && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(format!(
+            "registration must be 1 to {MAX_REGISTRATION_BYTES} letters, digits or '-'"
+        )))
+    }
 }
 
 /// Who may manage clients: an app granted it (the registry, by its sidecar's stamp), or a person

@@ -30,7 +30,7 @@ pub use ids::{
 };
 pub use routes::{
     AddonTarget, ConsoleRoute, ConsoleSource, PushedEndpoint, PushedRoute, RouteEntry, RouteTable,
-    ROUTES_KEY, STATE_STORE,
+    RoutesVersion, ROUTES_KEY, ROUTES_VERSION_KEY, STATE_STORE,
 };
 pub use status::{PluginStatus, StatusResponse};
 pub use tenant::TenantHook;

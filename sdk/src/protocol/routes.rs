@@ -15,6 +15,18 @@ use crate::tokens::PLATFORM_TENANT;
 pub const STATE_STORE: &str = "statestore";
 /// The key holding the [`RouteTable`].
 pub const ROUTES_KEY: &str = "keel-routes";
+/// The key holding the table's version alone ([`RoutesVersion`]), written in the same
+/// transaction as the table. A registry's push after a change reaches one keel replica (a Dapr
+/// invocation goes to one instance of an app-id); every replica watches this small key, so each
+/// learns of a change within its watch interval without re-reading the whole table.
+pub const ROUTES_VERSION_KEY: &str = "keel-routes-version";
+
+/// The document under [`ROUTES_VERSION_KEY`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutesVersion {
+    /// The version of the table in the store.
+    pub version: u64,
+}
 
 /// Every registered plugin keel may route to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

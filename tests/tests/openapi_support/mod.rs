@@ -14,38 +14,8 @@ pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 /// The `st` command of `target/schemathesis-venv`, installing it first when it is missing or at
 /// another version.
 pub fn schemathesis() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target folder").to_owned();
-    let venv = target.join("schemathesis-venv");
-    let python = venv.join("bin/python");
-    let installed = || {
-        Command::new(&python)
-            .args(["-c", "import importlib.metadata as m; print(m.version('schemathesis'))"])
-            .output()
-            .is_ok_and(|o| {
-                o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == SCHEMATHESIS_VERSION
-            })
-    };
-    if !installed() {
-        // The openapi_* tests run in parallel: one installs, the others wait for it.
-        let _lock = InstallLock::take(&target.join("schemathesis-venv.lock"));
-        if installed() {
-            return venv.join("bin/st");
-        }
-        let status = Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .status()
-            .expect("python3 -m venv");
-        assert!(status.success(), "python3 -m venv failed");
-        let status = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}"))
-            .status()
-            .expect("pip install");
-        assert!(status.success(), "pip install schemathesis=={SCHEMATHESIS_VERSION} failed");
-        assert!(installed(), "schemathesis {SCHEMATHESIS_VERSION} not importable after install");
-    }
-    venv.join("bin/st")
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target folder");
+    keel_e2e::python::pip_tool(target, "schemathesis-venv", "schemathesis", SCHEMATHESIS_VERSION).join("st")
 }
 
 /// What one schemathesis run printed, and whether it passed.
@@ -125,33 +95,4 @@ fn rand_suffix() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default()
-}
-
-/// A directory made atomically as a lock; removed when dropped. A lock older than 10 minutes
-/// was left by a killed run and is taken over.
-struct InstallLock(PathBuf);
-
-impl InstallLock {
-    fn take(path: &Path) -> Self {
-        let started = Instant::now();
-        loop {
-            if std::fs::create_dir(path).is_ok() {
-                return Self(path.to_owned());
-            }
-            let stale = std::fs::metadata(path)
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(600)));
-            if stale {
-                let _ = std::fs::remove_dir(path);
-            }
-            assert!(started.elapsed() < Duration::from_secs(900), "waited 15 min for {}", path.display());
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-}
-
-impl Drop for InstallLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
 }

@@ -147,6 +147,33 @@ async fn client_credentials_set_by_the_registry_yield_a_client_token() {
 }
 
 #[actix_web::test]
+async fn a_removal_naming_another_registration_keeps_the_credentials() {
+    let h = Harness::new().await;
+    let app = test_app!(h);
+    let registry = |req: TestRequest| req.insert_header(("dapr-caller-app-id", "plugins"));
+    let put = registry(TestRequest::put().uri("/v1/clients/mailer"))
+        .set_json(json!({"secret": "s3cret-of-mailer", "registration": "attempt-2"}));
+    let (status, _, body) = send(&app, put.to_request()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["registration"], "attempt-2");
+
+    // The clean-up of an earlier attempt that never committed leaves them.
+    let stale = registry(TestRequest::delete().uri("/v1/clients/mailer?registration=attempt-1"));
+    let (status, _, body) = send(&app, stale.to_request()).await;
+    assert_eq!((status, body["deleted"].as_bool()), (StatusCode::OK, Some(false)));
+    let get = registry(TestRequest::get().uri("/v1/clients/mailer"));
+    assert_eq!(send(&app, get.to_request()).await.0, StatusCode::OK);
+
+    let bad = registry(TestRequest::delete().uri("/v1/clients/mailer?registration=no%20spaces"));
+    assert_eq!(send(&app, bad.to_request()).await.0, StatusCode::BAD_REQUEST);
+    let own = registry(TestRequest::delete().uri("/v1/clients/mailer?registration=attempt-2"));
+    let (status, _, body) = send(&app, own.to_request()).await;
+    assert_eq!((status, body["deleted"].as_bool()), (StatusCode::OK, Some(true)));
+    let get = registry(TestRequest::get().uri("/v1/clients/mailer"));
+    assert_eq!(send(&app, get.to_request()).await.0, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
 async fn only_the_registry_or_the_super_admin_manage_client_credentials() {
     let h = Harness::new().await;
     let app = test_app!(h);
