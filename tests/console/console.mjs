@@ -150,12 +150,26 @@ try {
   await accessible(page, "plugin page");
   await shot(page, "05-plugin-notes-tab");
 
+  step("the operations page has notes-ui's type-3 tab");
+  await page.getByRole("link", { name: "Operations", exact: true }).click();
+  await page.getByRole("tab", { name: "Notes operations" }).waitFor();
+  check((await page.locator("iframe.extension").getAttribute("src")) === "/plugins/notes-ui/ops", "the operations tab's iframe");
+  check((await page.frameLocator("iframe.extension").locator("#username").textContent()) === "admin", "the operations tab knows the user");
+  await accessible(page, "operations");
+  await shot(page, "06-operations");
+
+  step("the type-1 entry opens inside the console");
+  await page.getByText("Extensions").click();
+  await page.getByRole("link", { name: "Notes home" }).click();
+  await page.getByRole("heading", { name: "Notes home" }).waitFor();
+  check((await page.frameLocator("iframe.extension").locator("#username").textContent()) === "admin", "Notes home knows the user");
+
   step("users page");
   await page.getByRole("link", { name: "Users", exact: true }).click();
   await page.getByRole("heading", { name: "Users" }).waitFor();
   await page.locator("table").waitFor();
   await accessible(page, "users");
-  await shot(page, "06-users");
+  await shot(page, "07-users");
 
   step("a stopped plugin shows as unreachable within one poll");
   await page.getByRole("link", { name: "Plugins", exact: true }).click();
@@ -164,7 +178,12 @@ try {
   const since = Date.now();
   await echoRow.locator(".status", { hasText: "UNREACHABLE" }).waitFor({ timeout: POLL_MS + 2000 });
   console.log(`UNREACHABLE shown ${Date.now() - since} ms after the registry said so`);
-  await shot(page, "07-unreachable");
+  await shot(page, "08-unreachable");
+
+  step("a platform admin unregisters a plugin from the console");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Unregister echo" }).click();
+  await echoRow.waitFor({ state: "detached" });
 
   step("logout, after which the old session reaches nothing");
   const old = (await context.cookies()).filter((c) => c.name.startsWith("keel_"));
@@ -189,10 +208,10 @@ try {
   check((await page.getByRole("heading", { name: "Register a plugin" }).count()) === 0, "no register form");
   check((await page.getByRole("button", { name: /^Unregister/ }).count()) === 0, "no unregister buttons");
   await accessible(page, "plugins (plain user)");
-  await shot(page, "08-plain-user");
+  await shot(page, "09-plain-user");
   await page.goto(`${BASE}/console/#/users`);
   await page.getByRole("heading", { name: "Not allowed" }).waitFor();
-  await shot(page, "09-plain-user-refused");
+  await shot(page, "10-plain-user-refused");
 
   check(errors.length === 0, `no script errors: ${errors.join("; ")}`);
   step("done");

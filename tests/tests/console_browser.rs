@@ -2,7 +2,8 @@
 //! (`tests/console/console.mjs`), against the real auth, keel, registry, `echo` and `notes-ui`.
 //! A person logs in (a wrong password first: a sentence), sees the plugins and their status,
 //! opens notes-ui's tab inside the console and sees the user name its back end got from the
-//! ticket, finds the type-1 entry in the top bar; a plugin stopped shows as unreachable within
+//! ticket, finds the type-1 entry in the top bar and the type-3 tab on the operations page, a
+//! platform admin unregisters a plugin; a plugin stopped shows as unreachable within
 //! one poll; after logout the old session reaches no extension; a plain user sees no admin page.
 //! Every page is checked with axe-core (no serious or critical violation); screenshots go to
 //! `target/console-screenshots/`.

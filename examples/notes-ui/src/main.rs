@@ -2,7 +2,7 @@
 //! model). It declares two console entries in `/v1/identify`: a tab on each plugin's page
 //! (type 2, `/plugins/notes-ui/tab`, which gets the plugin's id as `?treeid=`) and an entry in the
 //! console's top bar (type 1, `/plugins/notes-ui/`). keel proxies both to this plugin with
-//! `x-keel-ticket`, a ticket bound to `notes-ui`; the back end asks auth (through its own
+//! `x-keel-ticket` (and a tab on the operations page, type 3, `/plugins/notes-ui/ops`), a ticket bound to `notes-ui`; the back end asks auth (through its own
 //! sidecar, with the kit) who it is and what they may do here, and shows the user's name.
 //!
 //! Everything it serves is under `/plugins/notes-ui/` ("all your service's requests must be
@@ -141,13 +141,18 @@ async fn main() -> std::io::Result<()> {
     let plugin = PluginSpec::new(ID, env!("CARGO_PKG_VERSION"))
         .console_entry(entry("笔记", "Notes", 2, "/plugins/notes-ui/tab"))
         .console_entry(entry("笔记首页", "Notes home", 1, "/plugins/notes-ui/"))
+        .console_entry(entry("笔记运维", "Notes operations", 3, "/plugins/notes-ui/ops"))
         .build()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     keel_sdk::plugin::serve(plugin, keel_sdk::config::app_listen_addr(), |cfg| {
         // One sidecar client per worker (awc clients are per thread).
         cfg.app_data(web::Data::new(DaprClient::from_env()))
             .route("/plugins/notes-ui/", web::get().to(ui))
+            // The type-1 entry's path ends in "/", which reaches the plugin without it (the
+            // invocation path's trailing slash is not kept on the way through the sidecars).
+            .route("/plugins/notes-ui", web::get().to(ui))
             .route("/plugins/notes-ui/tab", web::get().to(ui))
+            .route("/plugins/notes-ui/ops", web::get().to(ui))
             .route("/plugins/notes-ui/api/me", web::get().to(me))
             .route("/plugins/notes-ui/notes.css", web::get().to(css));
     })
