@@ -283,7 +283,7 @@
         h("td", {}, statusBadge(p.status), p.last_error ? h("div", { class: "muted" }, sentence(p.last_error)) : null),
         h("td", {}, p.version),
         h("td", {}, kindOf(p)),
-        h("td", {}, (p.addons || []).length ? h("ul", {}, p.addons.map((a) => h("li", {}, a.point, a.implemented_by ? ` → ${a.implemented_by.plugin || a.implemented_by.id || JSON.stringify(a.implemented_by)}` : ""))) : h("span", { class: "muted" }, "none")),
+        h("td", {}, (p.addons || []).length ? h("ul", {}, p.addons.map((a) => h("li", {}, a.point, a.implemented_by ? ` → ${a.implemented_by.plugin}` : " (no implementer)"))) : h("span", { class: "muted" }, "none")),
         h("td", {}, (p.implements || []).length ? h("ul", {}, p.implements.map((i) => h("li", {}, `${i.plugin}.${i.point}`))) : h("span", { class: "muted" }, "none")),
         isPlatform() && !p.core ? h("td", {}, h("button", { type: "button", class: "danger", "aria-label": `Unregister ${p.id}`, onclick: () => unregister(p.id) }, "Unregister")) : isPlatform() ? h("td", {}) : null,
       ),
