@@ -5,6 +5,8 @@
 //! `/apis/`; a state-changing cookie request without the CSRF token, or from another site, is 403
 //! `ERR_CSRF`; `/plugins/notes-ui/` gets a ticket bound to notes-ui (never the session's); logout
 //! revokes the session, after which neither keel nor the extension's own check accepts it.
+//! Every sidecar runs with the stock Configurations (`config/`): notes-ui reaches auth's ticket
+//! check, echo is refused by auth's sidecar.
 
 mod console_support;
 
@@ -128,6 +130,15 @@ async fn cookie_sessions_csrf_bound_tickets_and_logout() {
     assert_eq!(extension_check(&p, &for_notes).await.0, 200);
     // The session's own ticket is no good at the extension (auth: audience).
     assert_eq!(extension_check(&p, &s.ticket).await.0, 403);
+    // Under the stock access control only the extensions listed in config/core.yaml reach auth's
+    // ticket check: echo's sidecar is refused by auth's.
+    let url = format!("{}/v1.0/invoke/auth/method/v1/tickets/check", p.dapr_url("echo"));
+    let (status, body) = call("POST", &url, Some(json!({"ticket": for_notes}))).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["code"].is_null() && body["errorCode"].is_string(),
+        "the sidecar's refusal, not auth's: {body}"
+    );
 
     // Logout needs the defence too, then revokes: keel and the extension refuse the old tickets.
     refused(&browser(&p, "POST", "/console/api/logout", &no_token, None).await, 403, "ERR_CSRF");

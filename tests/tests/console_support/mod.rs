@@ -9,6 +9,7 @@ mod registry_support;
 
 use std::time::Duration;
 
+use keel_e2e::build::workspace_root;
 use keel_e2e::{client, eventually, AppSpec, Platform};
 pub use registry_support::*;
 use serde_json::{json, Value};
@@ -22,17 +23,24 @@ pub const PLAIN: (&str, &str, &str) = ("pat", "plain-user-pw-1", "acme");
 /// `notes-ui` registered and ACTIVE, tenant `acme` with the plain user. Returns the super-admin's
 /// bearer token.
 pub async fn console_platform(p: &mut Platform, keel_env: &[(&str, &str)]) -> String {
-    p.start(auth()).await;
-    let mut keel = AppSpec::keel().env("KEEL_ROUTES_REFRESH_MS", "300");
+    // Every sidecar runs with the stock Configurations (config/), access control included, as
+    // `dapr.yaml` runs them: notes-ui reaches auth's ticket checks and nothing else of it.
+    let config = |name: &str| workspace_root().join("config").join(name).display().to_string();
+    let (core, plugin) = (config("core.yaml"), config("plugin.yaml"));
+    p.start(auth().sidecar_args(&["--config", &core])).await;
+    let mut keel = AppSpec::keel()
+        .env("KEEL_ROUTES_REFRESH_MS", "300")
+        .sidecar_args(&["--config", &config("keel.yaml")]);
     for (k, v) in keel_env {
         keel = keel.env(k, *v);
     }
     p.start(keel).await;
-    start_registry(p, &[]).await;
+    p.start(registry(REGISTRY, &[]).sidecar_args(&["--config", &core])).await;
+    wait_registered(p, REGISTRY, REGISTRY).await;
     wait_registered(p, REGISTRY, "keel").await;
     wait_registered(p, REGISTRY, "auth").await;
-    p.start(AppSpec::bin("echo", "echo")).await;
-    p.start(AppSpec::bin("notes-ui", "notes-ui")).await;
+    p.start(AppSpec::bin("echo", "echo").sidecar_args(&["--config", &plugin])).await;
+    p.start(AppSpec::bin("notes-ui", "notes-ui").sidecar_args(&["--config", &plugin])).await;
     let p: &Platform = p;
     let root = eventually("keel accepts auth's tokens", Duration::from_secs(30), || async {
         let t = login(p, "admin", ADMIN_PW, None).await;
