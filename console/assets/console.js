@@ -13,6 +13,7 @@
     plugins: "/apis/plugins/v1/plugins?limit=500",
     plugin: (id) => `/apis/plugins/v1/plugins/${encodeURIComponent(id)}`,
     entries: "/apis/plugins/v1/console/entries",
+    hosted: "/apis/hosting/v1/services",
     users: "/apis/auth/v1/users",
     tenants: "/apis/auth/v1/tenants",
     roles: "/apis/auth/v1/roles",
@@ -345,9 +346,31 @@
     return form;
   }
 
+  /** Hosted web services (hosting's own list), when hosting runs; nothing otherwise. */
+  async function refreshHosted() {
+    const holder = document.getElementById("hosted-list");
+    if (!holder) return;
+    let list = [];
+    try {
+      const data = await api("GET", API.hosted);
+      list = (data && data.services) || [];
+    } catch (_) {
+      list = []; // no hosting on this platform, or not reachable: the section stays empty
+    }
+    if (!list.length) return holder.replaceChildren();
+    const rows = list.map((v) => [
+      h("a", { href: `/plugin_service/${encodeURIComponent(v.root_route)}/`, target: "_blank", rel: "noopener noreferrer" }, v.name || v.app_id),
+      statusBadge(v.status),
+      v.version,
+      String(v.restarts),
+    ]);
+    holder.replaceChildren(h("h2", {}, "Hosted web services"), simpleTable(`${list.length} hosted service${list.length === 1 ? "" : "s"}`, ["Service (opens its page)", "Status", "Version", "Restarts"], rows));
+  }
+
   async function refreshPlugins() {
     const holder = document.getElementById("plugins-list");
     if (!holder) return stopPolling();
+    refreshHosted();
     try {
       const data = await api("GET", API.plugins);
       holder.replaceChildren(pluginsTable((data && data.plugins) || []));
@@ -366,6 +389,7 @@
       h("p", { class: "muted" }, "Every plugin and service on the platform, with its status as the registry last saw it."),
       h("div", { id: "plugins-error", "aria-live": "polite" }),
       h("div", { id: "plugins-list" }, h("p", { class: "loading" }, "Loading plugins…")),
+      h("div", { id: "hosted-list" }),
       isPlatform() ? registerForm() : null,
     );
     await refreshPlugins();
