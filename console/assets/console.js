@@ -238,8 +238,8 @@
         if (tenant) body.tenant = tenant;
         const answer = await api("POST", API.login, body);
         me = answer.user || answer;
-        if (!location.hash || location.hash === "#/login") location.hash = "#/plugins";
-        render();
+        // One render: a changed hash renders through hashchange, an unchanged one here.
+        go(!location.hash || location.hash === "#/login" ? "#/plugins" : location.hash);
       } catch (e) {
         err.replaceChildren(errorNode(e));
         form.password.select();
@@ -260,8 +260,7 @@
     me = null;
     entries = [];
     document.getElementById("ext-menu").replaceChildren();
-    location.hash = "#/login";
-    render();
+    go("#/login");
   }
 
   // === plugins ===

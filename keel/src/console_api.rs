@@ -72,7 +72,7 @@ async fn login(
     state: web::Data<RouterState>,
     dapr: web::Data<DaprClient>,
 ) -> Result<HttpResponse, RouteError> {
-    csrf::same_origin(req.headers())?; // 403: a login form of another site
+    csrf::same_origin(&req)?; // 403: a login form of another site
     let new: NewTicket = serde_json::from_slice(&body).map_err(|_| {
         // serde would quote the offending value, which may be the password.
         RouteError::BadLogin

@@ -5,7 +5,7 @@
 //! missing or wrong is 403 `ERR_CSRF`. `SameSite=Lax` on the session cookie already keeps it off
 //! most cross-site requests; this is the second, independent lock.
 
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::http::Method;
 use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
@@ -25,7 +25,7 @@ pub fn check(req: &HttpRequest) -> Result<(), RouteError> {
     if !is_unsafe(req.method()) {
         return Ok(());
     }
-    same_origin(req.headers())?;
+    same_origin(req)?;
     let sent = req.headers().get(X_KEEL_CSRF).map(|v| v.as_bytes()).unwrap_or_default();
     let expected = cookie(req, CSRF_COOKIE).map(str::as_bytes).unwrap_or_default();
     if sent.is_empty() || expected.is_empty() || !bool::from(sent.ct_eq(expected)) {
@@ -36,18 +36,31 @@ pub fn check(req: &HttpRequest) -> Result<(), RouteError> {
     Ok(())
 }
 
-/// The `Origin` (or, without one, the `Referer`) names the request's own `Host`. A request with
-/// neither is refused: browsers send `Origin` on every cross-origin and every non-GET fetch.
-pub fn same_origin(headers: &HeaderMap) -> Result<(), RouteError> {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let from = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+/// The `Origin` (or, without one, the `Referer`) names the request's own host: its `Host`, or
+/// the `x-forwarded-host` a trusted proxy recorded (a proxy in front of keel may rewrite `Host`).
+/// A request with neither is refused: browsers send `Origin` on every cross-origin and every
+/// non-GET fetch.
+pub fn same_origin(req: &HttpRequest) -> Result<(), RouteError> {
+    let headers = req.headers();
+    let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
+    let host = text(header::HOST).unwrap_or_default();
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::state::RouterState>>()
+        .zip(req.peer_addr())
+        .is_some_and(|(state, peer)| state.trusted_proxies.contains(peer.ip()));
+    let forwarded = trusted
+        .then(|| text(header::HeaderName::from_static("x-forwarded-host")))
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    let from = text(header::ORIGIN).or_else(|| text(header::REFERER)).unwrap_or_default();
     let named = from.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+    let ours = |h: &str| {
+        (!host.is_empty() && h.eq_ignore_ascii_case(host))
+            || forwarded.is_some_and(|f| h.eq_ignore_ascii_case(f))
+    };
     match named {
-        Some(h) if !host.is_empty() && h.eq_ignore_ascii_case(host) => Ok(()),
+        Some(h) if ours(h) => Ok(()),
         Some(h) => Err(RouteError::Csrf(format!(
             "a state-changing request with the console's session cookie must come from the console's own site; it came from {h:?}"
         ))),
@@ -77,6 +90,26 @@ mod tests {
         ("cookie", "keel_csrf=tok1; keel_session=kt_a"),
         ("x-keel-csrf", "tok1"),
     ];
+
+    #[test]
+    fn behind_a_trusted_proxy_the_forwarded_host_is_ours_too() {
+        let mut cfg = crate::Config::local(Default::default());
+        cfg.router.trusted_proxies = "10.0.0.0/8".into();
+        let state = actix_web::web::Data::new(crate::state::RouterState::new(&cfg).unwrap());
+        let from = |peer: &str| {
+            TestRequest::default()
+                .method(Method::POST)
+                .app_data(state.clone())
+                .peer_addr(peer.parse().unwrap())
+                .insert_header((header::HOST, "keel:8000"))
+                .insert_header(("x-forwarded-host", "console.example"))
+                .insert_header(("origin", "https://console.example"))
+                .to_http_request()
+        };
+        assert!(same_origin(&from("10.1.2.3:5000")).is_ok());
+        let err = same_origin(&from("192.0.2.7:5000")).unwrap_err();
+        assert_eq!(err.code().name(), "ERR_CSRF", "an untrusted peer's x-forwarded-host counts for nothing");
+    }
 
     #[test]
     fn safe_methods_pass_and_unsafe_ones_need_origin_and_token() {

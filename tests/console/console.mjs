@@ -55,7 +55,9 @@ async function accessible(page, name) {
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
 async function login(page, user, pw, tenant) {
-  await page.goto(`${BASE}/console/#/plugins`);
+  await page.goto(`${BASE}/console/`);
+  // The form is drawn (and focused) once the console knows nobody is logged in.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === "username");
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password", { exact: true }).fill(pw);
   await page.getByLabel(/^Tenant/).fill(tenant || "");
