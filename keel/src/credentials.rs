@@ -16,8 +16,8 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION,
 use keel_sdk::protocol::AUTH_APP_ID;
 
 /// The cookie names keel removes by default (`KEEL_CREDENTIAL_COOKIES`): the names the platform's
-/// own login ticket and session use.
-pub const DEFAULT_COOKIES: &str = "keel_session,keel_token,keel_ticket";
+/// own login ticket and session use (the console's session and its CSRF token among them).
+pub const DEFAULT_COOKIES: &str = "keel_session,keel_csrf,keel_token,keel_ticket";
 
 /// The apps that receive the client's credentials as they came: auth, which verifies them itself.
 pub const HOLDERS: [&str; 1] = [AUTH_APP_ID];

@@ -149,6 +149,23 @@ pub enum RouteError {
     #[error("the external pre-route check ({plugin}) did not answer, so the request is refused")]
     CheckUnavailable { plugin: String, detail: String, retry_after: Duration },
 
+    // === the console's session (session.rs, csrf.rs) ===
+    /// The session cookie's ticket is unknown, expired or revoked: auth's sentence.
+    #[error("{0}; log in to the console again")]
+    SessionInvalid(String),
+    /// A state-changing request authenticated by the session cookie without the CSRF defence.
+    #[error("{0}")]
+    Csrf(String),
+    /// A console login whose body is not `{username, password, tenant?}` (never quoted: it may
+    /// hold the password).
+    #[error(
+        "the login body must be JSON {{\"username\": ..., \"password\": ..., \"tenant\": ... (optional)}}"
+    )]
+    BadLogin,
+    /// auth could not be asked about a console session. `detail` is logged, not sent.
+    #[error("auth could not be asked about the console session; try again shortly")]
+    AuthUnavailable { detail: String },
+
     // === keel's own sidecar ===
     /// keel could not reach its own sidecar (nothing is known about the plugin). `detail` is
     /// logged, not sent.
@@ -197,6 +214,10 @@ impl PlatformError for RouteError {
             Self::Timeout { .. } => Code::PluginTimeout,
             Self::CheckUnavailable { .. } => Code::PreRouteUnavailable,
             Self::SidecarUnavailable { .. } => Code::SidecarUnavailable,
+            Self::SessionInvalid(_) => Code::TicketInvalid,
+            Self::Csrf(_) => Code::Csrf,
+            Self::BadLogin => Code::BadRequest,
+            Self::AuthUnavailable { .. } => Code::DependencyUnavailable,
             Self::NotReady { .. } => Code::NotReady,
             Self::Internal(_) => Code::Internal,
         }
@@ -251,6 +272,7 @@ impl PlatformError for RouteError {
             Self::Unreachable { detail, .. }
             | Self::CheckUnavailable { detail, .. }
             | Self::SidecarUnavailable { detail }
+            | Self::AuthUnavailable { detail }
             | Self::Internal(detail) => Some(detail.clone()),
             _ => None,
         }
@@ -433,6 +455,20 @@ mod tests {
                 503,
                 Fault::Sidecar,
             ),
+            (
+                RouteError::SessionInvalid("the ticket was revoked".into()),
+                "ERR_TICKET_INVALID",
+                401,
+                Fault::Client,
+            ),
+            (RouteError::Csrf("no token".into()), "ERR_CSRF", 403, Fault::Client),
+            (RouteError::BadLogin, "ERR_BAD_REQUEST", 400, Fault::Client),
+            (
+                RouteError::AuthUnavailable { detail: INSIDE.into() },
+                "ERR_DEPENDENCY_UNAVAILABLE",
+                503,
+                Fault::Platform,
+            ),
             (RouteError::NotReady { retry_after: Duration::ZERO }, "ERR_NOT_READY", 503, Fault::Platform),
             (RouteError::Internal(format!("bug near {INSIDE}")), "ERR_INTERNAL", 500, Fault::Platform),
         ];
@@ -471,6 +507,10 @@ mod tests {
                 | RouteError::Timeout { .. }
                 | RouteError::CheckUnavailable { .. }
                 | RouteError::SidecarUnavailable { .. }
+                | RouteError::SessionInvalid(_)
+                | RouteError::Csrf(_)
+                | RouteError::BadLogin
+                | RouteError::AuthUnavailable { .. }
                 | RouteError::NotReady { .. }
                 | RouteError::Internal(_) => {}
             }
@@ -481,7 +521,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 34, "one case per variant");
+        assert_eq!(cases.len(), 38, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

@@ -155,6 +155,16 @@ pub async fn proxy_via(
     let mut up = upstream::request_to(hop.dapr, hop.req, target, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
     if let Vouch::External(_) = vouch {
         hop.state.credentials.strip_for(&route.plugin, up.headers_mut()); // the client's token and credential cookies stay with keel (and auth)
+        if let Some(bound) = crate::session::bound_for(hop.req, hop.state, hop.dapr, &route.plugin).await? {
+            up.headers_mut().insert(keel_sdk::protocol::headers::X_KEEL_TICKET, bound);
+            // the console session's ticket bound to this plugin (pages under /plugins/, /plugin_service/)
+        }
+        if let Some(token) =
+            crate::session::auth_bearer_for(hop.req, hop.state, hop.dapr, &route.plugin).await
+        {
+            up.headers_mut().insert(actix_web::http::header::AUTHORIZATION, token);
+            // auth's management API verifies bearer tokens itself: the session's own
+        }
         if let Some(client) = ctx.client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
             up.headers_mut().insert(X_FORWARDED_FOR, client); // keel's word on the client's address, for auth's throttling
         }

@@ -70,7 +70,9 @@ pub async fn authenticate(
     // nobody's, and hosting refuses it (401) unless the bundle is `is_open`. Logged-in people
     // reach every hosted service (no per-role grant: hosting is a core service, always enabled).
     let hosted = target::is_hosted(Endpoint { plugin, endpoint });
-    if hosted && !req.headers().contains_key(actix_web::http::header::AUTHORIZATION) {
+    let credentials = req.headers().contains_key(actix_web::http::header::AUTHORIZATION)
+        || crate::session::session_of(req).is_some();
+    if hosted && !credentials {
         return Ok(None);
     }
     scheme(req)?;

@@ -9,7 +9,9 @@
 //! target) → [`client_addr`] (the client's address) → [`caller`] / [`gate`] (who calls, tenant
 //! enablement) → [`precheck`] (the external hook) → [`routes`] (the table) → [`upstream`] (the hop
 //! to keel's sidecar, less the client's [`credentials`]) → [`access_log`] (the logging phase,
-//! reading [`ctx`]). keel's own API: [`control`]. Shared state: [`state`]; refusals: [`errors`];
+//! reading [`ctx`]). keel's own API: [`control`]. The web console (crate `keel-console`) on the
+//! public port at `/console/`, with its session endpoints ([`console_api`]), cookie sessions
+//! accepted by the gate ([`session`]) and their CSRF defence ([`csrf`]). Shared state: [`state`]; refusals: [`errors`];
 //! counters: [`metrics`]; the table's loading: [`loader`].
 //!
 //! # How to use
@@ -31,8 +33,10 @@ pub mod access_log;
 pub mod caller;
 pub mod client_addr;
 pub mod config;
+pub mod console_api;
 pub mod control;
 pub mod credentials;
+pub mod csrf;
 pub mod ctx;
 pub mod errors;
 pub mod forward;
@@ -45,6 +49,7 @@ pub mod outlier;
 pub mod ports;
 pub mod precheck;
 pub mod routes;
+pub mod session;
 pub mod state;
 pub mod target;
 pub mod upstream;

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use super::errors::RouteError;
 use super::metrics;
 use super::state::RouterState;
-use super::{control, forward, gateway};
+use super::{console_api, control, forward, gateway};
 use keel_sdk::dapr::DaprClient;
 use keel_sdk::plugin::Plugin;
 
@@ -33,11 +33,18 @@ pub fn app_port(keel: &Plugin) -> impl FnOnce(&mut web::ServiceConfig) + Clone +
     }
 }
 
-/// The public port: the external flow: `/api/<name>/...` (the gateway, pushed services and
-/// plugins), everything else `/apis/...`.
+/// The public port: the web console at `/console/` (its pages, embedded), the external flow:
+/// `/api/<name>/...` (the gateway, pushed services and plugins), everything else `/apis/...`.
 pub fn public_port(cfg: &mut web::ServiceConfig) {
+    control_console(cfg);
     cfg.service(web::scope(gateway::PREFIX).default_service(web::to(gateway::handle)))
         .default_service(web::to(forward::external));
+}
+
+/// The console: keel's session endpoints (`/console/api/...`), then its pages.
+fn control_console(cfg: &mut web::ServiceConfig) {
+    console_api::configure(cfg);
+    keel_console::configure(cfg);
 }
 
 /// The admin port: metrics and health.

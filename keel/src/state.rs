@@ -41,6 +41,8 @@ pub struct RouterState {
     pub credentials: Credentials,
     /// The public port's token verifier, if any.
     pub verifier: Option<Arc<dyn TokenVerifier>>,
+    /// The console's sessions (the cookie `keel_session`), which the verifier also accepts.
+    pub sessions: Arc<crate::session::Sessions>,
     /// Keel as a plugin: what `/v1/identify` and `/v1/status` answer, and the app token its app
     /// port requires ([`Plugin::app_token`]).
     pub keel: Plugin,
@@ -57,6 +59,7 @@ impl RouterState {
             .app_token(cfg.app_token.clone())
             .build()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let sessions = Arc::new(crate::session::Sessions::default());
         Ok(Self {
             routes: Routes::default(),
             metrics: Metrics::default(),
@@ -80,7 +83,10 @@ impl RouterState {
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
             // Every caller of keel's app port has a stamped app-id, so nothing is "local" here.
             access: keel_sdk::access::Policy { grants: cfg.router.grants.clone(), trust_local: false },
-            verifier: cfg.verifier.clone(),
+            verifier: cfg.verifier.clone().map(|tokens| {
+                Arc::new(crate::session::SessionGate::new(tokens, sessions.clone())) as Arc<dyn TokenVerifier>
+            }),
+            sessions,
             keel,
         })
     }

@@ -116,6 +116,15 @@ impl PluginSpec {
         self
     }
 
+    /// Adds an entry of the plugin's own web UI to the console (issue 16, `docs/console.md`):
+    /// `kind` 1 (top bar), 2 (a tab on each plugin's page) or 3 (the operations page); `path` under
+    /// `/plugins/<plugin id>/` (served by the plugin, proxied by keel), or an `http(s)://` URL with
+    /// `external`. Checked by [`PluginSpec::build`].
+    pub fn console_entry(mut self, entry: crate::protocol::ConsoleEntry) -> Self {
+        self.identify.console.push(entry);
+        self
+    }
+
     /// Validates the declaration with the same rules registration applies.
     pub fn build(self) -> Result<super::Plugin, IdentifyError> {
         let valid: ValidIdentify = self.identify.validate()?;

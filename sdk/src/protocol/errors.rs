@@ -99,6 +99,10 @@ catalogue! {
     /// A ticket presented by an app it is not meant for: a bound ticket outside its plugin, a
     /// console session ticket outside keel.
     TicketAudience => ("ERR_TICKET_AUDIENCE", 403, Client),
+    /// A state-changing request authenticated by the console's session cookie without the CSRF
+    /// defence: its `Origin` (or `Referer`) is another site's, or `x-keel-csrf` does not equal
+    /// the `keel_csrf` cookie.
+    Csrf => ("ERR_CSRF", 403, Client),
     /// Authenticated, but not allowed to do this.
     Forbidden => ("ERR_FORBIDDEN", 403, Client),
     /// The calling app is not a registered plugin (nor a core service).

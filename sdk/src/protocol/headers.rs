@@ -23,6 +23,13 @@ pub const X_KEEL_CLIENT: HeaderName = HeaderName::from_static("x-keel-client");
 /// `x-keel-ticket`: the login ticket keel hands a plugin's console pages (`/plugins/<group>/`),
 /// bound to that plugin; the plugin checks it with auth (`crate::plugin::tickets`).
 pub const X_KEEL_TICKET: HeaderName = HeaderName::from_static("x-keel-ticket");
+/// `x-keel-csrf`: the console's CSRF token, equal to its `keel_csrf` cookie, on every
+/// state-changing request authenticated by the session cookie (`docs/console.md`).
+pub const X_KEEL_CSRF: HeaderName = HeaderName::from_static("x-keel-csrf");
+/// The console's session cookie: the auth ticket (HttpOnly).
+pub const SESSION_COOKIE: &str = "keel_session";
+/// The console's CSRF cookie: random, readable by the console's script, echoed as `x-keel-csrf`.
+pub const CSRF_COOKIE: &str = "keel_csrf";
 
 /// Every client-sent header with this prefix is removed at keel's door: only keel sets them.
 pub const KEEL_PREFIX: &str = "x-keel-";
