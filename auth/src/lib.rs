@@ -154,6 +154,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
             .app_data(store)
             .configure(api::configure)
     })
+    .tcp_nodelay(keel_sdk::http::NODELAY) // as daprd's Go does (keel_sdk::http)
     .disable_signals()
     .shutdown_timeout(5);
     if cfg.workers > 0 {

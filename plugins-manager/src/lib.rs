@@ -141,6 +141,7 @@ pub async fn start(cfg: Config, sidecar: SidecarConfig) -> io::Result<Running> {
             .configure(api::configure)
     })
     .workers(cfg.workers)
+    .tcp_nodelay(keel_sdk::http::NODELAY) // as daprd's Go does (keel_sdk::http)
     .disable_signals()
     .shutdown_timeout(5)
     .bind(cfg.listen)?;

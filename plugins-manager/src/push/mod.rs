@@ -55,6 +55,7 @@ pub fn serve(shared: Arc<RegistryState>, push: Arc<PushState>) -> io::Result<Pus
             .configure(api::configure)
     })
     .workers(1)
+    .tcp_nodelay(keel_sdk::http::NODELAY) // as daprd's Go does (keel_sdk::http)
     .disable_signals()
     .shutdown_timeout(5)
     .bind(listen)?;
