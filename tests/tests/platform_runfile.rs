@@ -20,13 +20,15 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 /// The apps of dapr.yaml and their sidecar ports.
-const APPS: [(&str, u16); 6] = [
+const APPS: [(&str, u16); 8] = [
     ("keel", 3500),
     ("plugins", 3501),
     ("auth", 3502),
+    ("hosting", 3503),
     ("echo", 3510),
     ("greeter", 3511),
     ("py-quotes", 3513),
+    ("notes-ui", 3514),
 ];
 
 /// Kills the run's whole process tree when the test ends, also when it fails half-way: a run left
