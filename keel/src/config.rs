@@ -70,6 +70,14 @@ pub struct RouterConfig {
     pub outlier_ejection_ms: u64,
     /// The longest ejection, in milliseconds, `KEEL_OUTLIER_MAX_EJECTION_MS`.
     pub outlier_max_ejection_ms: u64,
+    /// Load shedding ([`crate::shedding`]): requests forwarded at once, overall,
+    /// `KEEL_MAX_IN_FLIGHT`.
+    pub max_in_flight: u64,
+    /// Requests forwarded at once to one plugin, `KEEL_MAX_IN_FLIGHT_PER_PLUGIN`.
+    pub max_in_flight_per_plugin: u64,
+    /// Milliseconds a request waits for a turn before 503 `ERR_OVERLOADED`,
+    /// `KEEL_QUEUE_TIMEOUT_MS`.
+    pub queue_timeout_ms: u64,
     /// Cookies that carry credentials, comma-separated names, `KEEL_CREDENTIAL_COOKIES`: removed
     /// (with `Authorization`) from external requests before a plugin or the pre-route hook sees
     /// them ([`crate::credentials`]).
@@ -114,6 +122,9 @@ impl Default for RouterConfig {
             outlier_failures: 3,
             outlier_ejection_ms: 5_000,
             outlier_max_ejection_ms: 30_000,
+            max_in_flight: 10_000,
+            max_in_flight_per_plugin: 1_000,
+            queue_timeout_ms: 1_000,
             credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
             grants: AppGrants::core_defaults(),
             trusted_proxies: String::new(),
@@ -151,6 +162,8 @@ impl RouterConfig {
             ("routes_retry_ms", self.routes_retry_ms),
             ("outlier_ejection_ms", self.outlier_ejection_ms),
             ("outlier_max_ejection_ms", self.outlier_max_ejection_ms),
+            ("max_in_flight", self.max_in_flight),
+            ("max_in_flight_per_plugin", self.max_in_flight_per_plugin),
         ];
         for (key, value) in positive {
             if value == 0 {

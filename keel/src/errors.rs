@@ -173,6 +173,10 @@ pub enum RouteError {
     SidecarUnavailable { detail: String },
 
     // === keel itself ===
+    /// Too many requests in flight (to `scope`: a plugin, or `keel` overall) and no turn came
+    /// within the queue timeout ([`crate::shedding`]).
+    #[error("keel is overloaded: too many requests in flight to {scope}; retry shortly")]
+    Overloaded { scope: String, retry_after: Duration },
     /// keel has no route table yet (starting up, store not readable).
     #[error("keel is starting: the route table is not loaded yet")]
     NotReady { retry_after: Duration },
@@ -219,6 +223,7 @@ impl PlatformError for RouteError {
             Self::BadLogin => Code::BadRequest,
             Self::AuthUnavailable { .. } => Code::DependencyUnavailable,
             Self::NotReady { .. } => Code::NotReady,
+            Self::Overloaded { .. } => Code::Overloaded,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -250,6 +255,7 @@ impl PlatformError for RouteError {
         match self {
             Self::NotActive { retry_after, .. }
             | Self::Ejected { retry_after, .. }
+            | Self::Overloaded { retry_after, .. }
             | Self::NotReady { retry_after }
             | Self::CheckUnavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
@@ -428,6 +434,12 @@ mod tests {
                 Fault::Plugin,
             ),
             (
+                RouteError::Overloaded { scope: "echo".into(), retry_after: after },
+                "ERR_OVERLOADED",
+                503,
+                Fault::Platform,
+            ),
+            (
                 RouteError::Unreachable { plugin: "echo".into(), detail: INSIDE.into() },
                 "ERR_PLUGIN_UNREACHABLE",
                 502,
@@ -512,6 +524,7 @@ mod tests {
                 | RouteError::BadLogin
                 | RouteError::AuthUnavailable { .. }
                 | RouteError::NotReady { .. }
+                | RouteError::Overloaded { .. }
                 | RouteError::Internal(_) => {}
             }
         }
@@ -521,7 +534,7 @@ mod tests {
     #[actix_web::test]
     async fn every_variant_is_a_tagged_envelope_with_its_catalogue_code() {
         let cases = every_variant();
-        assert_eq!(cases.len(), 38, "one case per variant");
+        assert_eq!(cases.len(), 39, "one case per variant");
         for (e, name, status, fault) in cases {
             let code = e.code();
             assert_eq!((code.name(), code.status().as_u16(), code.fault()), (name, status, fault), "{e}");

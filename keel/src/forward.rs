@@ -148,9 +148,11 @@ pub async fn proxy_via(
     ctx.resolved(&route);
     if let Admission::Ejected(left) = hop.state.outliers.admit(&route.plugin) {
         let retry_after = left.max(Duration::from_secs(1));
-        return Err(RouteError::Ejected { plugin: route.plugin.clone(), retry_after });
         // 503 at once while its last requests failed to reach it
+        return Err(RouteError::Ejected { plugin: route.plugin.clone(), retry_after });
     }
+    // 503 overloaded: no turn within the queue timeout; held until the answer's head is back.
+    let _turn = hop.state.shedding.enter(&route.plugin).await?;
     let target = invoke_id.unwrap_or(&route.plugin);
     let mut up = upstream::request_to(hop.dapr, hop.req, target, &route, vouch)?; // hop-by-hop, dapr-*, x-keel-* dropped; who called set
     if let Vouch::External(_) = vouch {

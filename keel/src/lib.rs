@@ -50,6 +50,7 @@ pub mod ports;
 pub mod precheck;
 pub mod routes;
 pub mod session;
+pub mod shedding;
 pub mod state;
 pub mod target;
 pub mod upstream;

@@ -16,6 +16,7 @@ use super::metrics::Metrics;
 use super::outlier::Outliers;
 use super::precheck;
 use super::routes::{Applied, Policy, Routes};
+use super::shedding::Shedding;
 use keel_sdk::plugin::{Plugin, PluginSpec, StatusHandle};
 use keel_sdk::protocol::{PluginStatus, RouteTable, KEEL_APP_ID, KEEL_VERSION};
 
@@ -27,6 +28,8 @@ pub struct RouterState {
     pub metrics: Metrics,
     /// Passive health: plugins ejected after connection failures on live traffic.
     pub outliers: Outliers,
+    /// Load shedding: turns to forward, overall and per plugin.
+    pub shedding: Shedding,
     /// Default time limit and `Retry-After`.
     pub policy: Policy,
     /// Largest request body forwarded, in bytes.
@@ -63,6 +66,12 @@ impl RouterState {
         Ok(Self {
             routes: Routes::default(),
             metrics: Metrics::default(),
+            shedding: Shedding::new(
+                usize::try_from(cfg.router.max_in_flight).unwrap_or(usize::MAX),
+                usize::try_from(cfg.router.max_in_flight_per_plugin).unwrap_or(usize::MAX),
+                Duration::from_millis(cfg.router.queue_timeout_ms),
+                cfg.router.retry_after(),
+            ),
             outliers: Outliers::new(
                 cfg.router.outlier_failures,
                 Duration::from_millis(cfg.router.outlier_ejection_ms),
