@@ -322,9 +322,15 @@ pub fn describe(caller: &Principal) -> String {
     }
 }
 
-/// Seconds from `now` to `expires_at`, at least 1 (a TTL of 0 would mean none).
+/// How long the store keeps a record past its ticket's absolute expiry: a check in that time
+/// says the ticket *expired* (log in again) rather than that it is unknown, and a record gone at
+/// the very moment of expiry cannot race the check that would have said so.
+const KEPT_AFTER_EXPIRY_S: u64 = 3600;
+
+/// The store TTL for a record whose ticket expires at `expires_at`: seconds from `now` to then,
+/// plus [`KEPT_AFTER_EXPIRY_S`] (expiry itself is decided by the record's times, not the TTL).
 fn ttl(expires_at: u64, now: u64) -> u64 {
-    expires_at.saturating_sub(now).max(1)
+    expires_at.saturating_sub(now) + KEPT_AFTER_EXPIRY_S
 }
 
 #[cfg(test)]
