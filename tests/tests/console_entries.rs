@@ -49,27 +49,6 @@ async fn public_get(p: &Platform, path: &str, bearer: Option<&str>) -> (u16, Val
     (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-/// `method <path>` on keel's public port with `bearer` and a JSON body.
-async fn public_send(
-    p: &Platform,
-    method: &str,
-    path: &str,
-    bearer: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-    let req = client()
-        .request(method, format!("{}{path}", public_base(p)))
-        .insert_header(("authorization", format!("Bearer {bearer}")));
-    let mut res = match body {
-        Some(b) => req.send_json(&b).await,
-        None => req.send().await,
-    }
-    .expect("public port");
-    let bytes = res.body().limit(1 << 20).await.unwrap();
-    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
 #[actix_rt::test]
 async fn console_entries_are_registered_listed_and_routed_by_keel() {
     let mut p = Platform::new();
@@ -162,7 +141,7 @@ async fn console_entries_are_registered_listed_and_routed_by_keel() {
     // Any verb, with its body streamed through as under /apis/.
     let note = json!({"text": "x".repeat(64 * 1024)});
     let (status, saved) =
-        public_send(&p, "POST", "/plugins/notes/tab/save", &token, Some(note.clone())).await;
+        public_call(&p, "POST", "/plugins/notes/tab/save", &token, Some(note.clone())).await;
     assert_eq!((status, saved["method"].as_str()), (200, Some("POST")), "{saved}");
     assert_eq!(serde_json::from_str::<Value>(saved["body"].as_str().unwrap()).unwrap(), note);
     let (status, body) = public_get(&p, "/plugins/notes/tab/x", None).await;
@@ -186,10 +165,10 @@ async fn console_entries_are_registered_listed_and_routed_by_keel() {
     let admin_put =
         json!({"name": "管理", "name_en": "Admin", "obj": "svc", "type": 1, "path": "/plugins/svc/admin"});
     let (status, body) =
-        public_send(&p, "PUT", "/apis/plugins/v1/console/entries", &token, Some(admin_put)).await;
+        public_call(&p, "PUT", "/apis/plugins/v1/console/entries", &token, Some(admin_put)).await;
     assert_eq!((status, body["owner"].as_str()), (200, Some("svc")), "{body}");
     let (status, body) =
-        public_send(&p, "DELETE", "/apis/plugins/v1/console/entries?path=/plugins/svc/admin", &token, None)
+        public_call(&p, "DELETE", "/apis/plugins/v1/console/entries?path=/plugins/svc/admin", &token, None)
             .await;
     assert_eq!((status, body["path"].as_str()), (200, Some("/plugins/svc/admin")), "{body}");
 

@@ -9,7 +9,7 @@ mod registry_support;
 
 use std::time::Duration;
 
-use keel_e2e::{client, eventually, AppSpec, Platform};
+use keel_e2e::{eventually, AppSpec, Platform};
 use registry_support::*;
 use serde_json::{json, Value};
 
@@ -17,17 +17,7 @@ const ADMIN_PW: &str = "bootstrap-password-1";
 
 /// `method /apis/<path>` on keel's public port with `bearer`. Returns the status and the body.
 async fn public(p: &Platform, method: &str, path: &str, bearer: &str, body: Option<Value>) -> (u16, Value) {
-    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-    let req = client()
-        .request(method, format!("{}/apis/{path}", public_base(p)))
-        .insert_header(("authorization", format!("Bearer {bearer}")));
-    let mut res = match body {
-        Some(b) => req.send_json(&b).await,
-        None => req.send().await,
-    }
-    .expect("public port");
-    let bytes = res.body().limit(1 << 20).await.unwrap();
-    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    public_call(p, method, &format!("/apis/{path}"), bearer, body).await
 }
 
 /// The tenant hooks fake plugin `id` received, as (path, body).

@@ -44,50 +44,29 @@ pub async fn console_platform(p: &mut Platform, keel_env: &[(&str, &str)]) -> St
     let p: &Platform = p;
     let root = eventually("keel accepts auth's tokens", Duration::from_secs(30), || async {
         let t = login(p, "admin", ADMIN_PW, None).await;
-        (bearer(p, "GET", "/apis/plugins/v1/plugins", &t, None).await.0 == 200).then_some(t)
+        (public_call(p, "GET", "/apis/plugins/v1/plugins", &t, None).await.0 == 200).then_some(t)
     })
     .await;
     for id in ["echo", "notes-ui"] {
         let (status, body) =
-            bearer(p, "POST", "/apis/plugins/v1/plugins", &root, Some(json!({"id": id}))).await;
+            public_call(p, "POST", "/apis/plugins/v1/plugins", &root, Some(json!({"id": id}))).await;
         assert_eq!(status, 201, "{id}: {body}");
     }
     let (user, pw, tenant) = PLAIN;
     let body = json!({"id": tenant, "admin": {"username": "boss", "password": "tenant-admin-pw"}});
-    assert_eq!(bearer(p, "POST", "/apis/auth/v1/tenants", &root, Some(body)).await.0, 201);
+    assert_eq!(public_call(p, "POST", "/apis/auth/v1/tenants", &root, Some(body)).await.0, 201);
     let boss = login(p, "boss", "tenant-admin-pw", Some(tenant)).await;
     let (status, body) =
-        bearer(p, "POST", "/apis/auth/v1/users", &boss, Some(json!({"username": user, "password": pw})))
+        public_call(p, "POST", "/apis/auth/v1/users", &boss, Some(json!({"username": user, "password": pw})))
             .await;
     assert_eq!(status, 201, "{body}");
     // keel routes /plugins/notes-ui/ once its table has the entries.
     eventually("keel routes /plugins/notes-ui/", Duration::from_secs(30), || async {
-        let (status, _) = bearer(p, "GET", "/plugins/notes-ui/api/me", &root, None).await;
+        let (status, _) = public_call(p, "GET", "/plugins/notes-ui/api/me", &root, None).await;
         (status != 404).then_some(())
     })
     .await;
     root
-}
-
-/// `method <path>` on keel's public port with a bearer token: the status and the JSON body.
-pub async fn bearer(
-    p: &Platform,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-    let req = client()
-        .request(method, format!("{}{path}", public_base(p)))
-        .insert_header(("authorization", format!("Bearer {token}")));
-    let mut res = match body {
-        Some(b) => req.send_json(&b).await,
-        None => req.send().await,
-    }
-    .expect("public port");
-    let bytes = res.body().limit(1 << 20).await.unwrap();
-    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// `http://host:port` of keel's public port, as a browser's `Origin`.

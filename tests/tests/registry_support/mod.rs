@@ -196,6 +196,28 @@ pub fn public_base(p: &Platform) -> String {
     format!("http://{}", p.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").expect("public listen"))
 }
 
+/// `method <path>` on keel's public port with a bearer token and an optional JSON body: the
+/// status and the JSON body (`Null` when it is not JSON).
+pub async fn public_call(
+    p: &Platform,
+    method: &str,
+    path: &str,
+    bearer: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+    let req = client()
+        .request(method, format!("{}{path}", public_base(p)))
+        .insert_header(("authorization", format!("Bearer {bearer}")));
+    let mut res = match body {
+        Some(b) => req.send_json(&b).await,
+        None => req.send().await,
+    }
+    .expect("public port");
+    let bytes = res.body().limit(1 << 20).await.unwrap();
+    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
 /// A password login through keel's public port; the access token.
 pub async fn login(p: &Platform, user: &str, pw: &str, tenant: Option<&str>) -> String {
     let mut form = vec![("grant_type", "password"), ("username", user), ("password", pw)];
