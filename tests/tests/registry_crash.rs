@@ -100,6 +100,21 @@ async fn wait_no_credentials(p: &Platform, ids: &[&str]) {
 }
 
 /// Waits until no intent is left in the registry's store for any of `ids`.
+/// Once the intents of `ids` are settled: each is registered exactly when it has client
+/// credentials, and a token can be had exactly for the registered ones.
+async fn registered_iff_credentials(p: &Platform, ids: &[&str]) {
+    wait_no_intents(p, ids).await;
+    for &id in ids {
+        let registered = get_plugin(p, REGISTRY, id).await.0 == 200;
+        let has_credentials = stored_client(p, id).await.is_some();
+        assert_eq!(
+            registered, has_credentials,
+            "{id}: registered {registered}, credentials {has_credentials}"
+        );
+        assert_eq!(grant(p, id).await == 200, registered, "{id}: a token iff registered");
+    }
+}
+
 async fn wait_no_intents(p: &Platform, ids: &[&str]) {
     let dapr = p.dapr(REGISTRY);
     eventually(&format!("no intents left for {ids:?}"), Duration::from_secs(15), || async {
@@ -191,16 +206,7 @@ async fn an_auth_killed_during_a_registration_or_unregistration_leaves_no_stray_
     }
 
     // Registered ⇔ credentials, once the intents left behind are settled.
-    wait_no_intents(&p, &ids).await;
-    for id in ids {
-        let registered = get_plugin(&p, REGISTRY, id).await.0 == 200;
-        let has_credentials = stored_client(&p, id).await.is_some();
-        assert_eq!(
-            registered, has_credentials,
-            "{id}: registered {registered}, credentials {has_credentials}"
-        );
-        assert_eq!(grant(&p, id).await == 200, registered, "{id}: a token iff registered");
-    }
+    registered_iff_credentials(&p, &ids).await;
 
     // An unregistration while auth is down: it succeeds, and the credentials go once auth is back.
     let (status, body) = register(&p, REGISTRY, "vault-0", Some(SECRET)).await;
@@ -261,14 +267,5 @@ async fn a_stalled_store_leaves_credentials_only_with_a_registered_plugin() {
     }
 
     // Registered ⇔ credentials, once the intents left behind are settled.
-    wait_no_intents(&p, &ids).await;
-    for id in ids {
-        let registered = get_plugin(&p, REGISTRY, id).await.0 == 200;
-        let has_credentials = stored_client(&p, id).await.is_some();
-        assert_eq!(
-            registered, has_credentials,
-            "{id}: registered {registered}, credentials {has_credentials}"
-        );
-        assert_eq!(grant(&p, id).await == 200, registered, "{id}: a token iff registered");
-    }
+    registered_iff_credentials(&p, &ids).await;
 }
