@@ -221,9 +221,7 @@ mod tests {
             o.failed("p");
         });
         let mut table = RouteTable::default();
-        let entry = |status: PluginStatus| -> keel_sdk::protocol::RouteEntry {
-            serde_json::from_value(serde_json::json!({ "status": status })).expect("an entry")
-        };
+        let entry = |status| keel_sdk::protocol::RouteEntry::new(status, "1.0.0");
         table.plugins.insert("p".into(), entry(PluginStatus::Active));
         o.table_installed(&table);
         assert!(

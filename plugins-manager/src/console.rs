@@ -220,14 +220,7 @@ mod tests {
 
     fn with_plugin(id: &str) -> RouteTable {
         let mut t = RouteTable::default();
-        let e = RouteEntry {
-            status: PluginStatus::Active,
-            version: "1.0.0".into(),
-            addons: Default::default(),
-            public_endpoints: vec![],
-            timeout_ms: None,
-            tenants: None,
-        };
+        let e = RouteEntry::new(PluginStatus::Active, "1.0.0");
         t.plugins.insert(id.into(), e);
         t
     }

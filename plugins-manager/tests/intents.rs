@@ -35,14 +35,7 @@ async fn setup(cfg: Config) -> (Registry, FakeSidecar, Removals) {
 }
 
 fn entry() -> RouteEntry {
-    RouteEntry {
-        status: PluginStatus::Active,
-        version: "1.0.0".into(),
-        addons: Default::default(),
-        public_endpoints: vec![],
-        timeout_ms: None,
-        tenants: None,
-    }
+    RouteEntry::new(PluginStatus::Active, "1.0.0")
 }
 
 /// Commits `vault` into the table under `held`'s guard, as a registration does.

@@ -14,14 +14,7 @@ async fn fake_sidecar() -> SidecarConfig {
 }
 
 fn entry() -> RouteEntry {
-    RouteEntry {
-        status: PluginStatus::Active,
-        version: "1.0.0".into(),
-        addons: Default::default(),
-        public_endpoints: vec![],
-        timeout_ms: None,
-        tenants: None,
-    }
+    RouteEntry::new(PluginStatus::Active, "1.0.0")
 }
 
 #[actix_rt::test]

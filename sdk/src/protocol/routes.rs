@@ -139,6 +139,19 @@ pub struct RouteEntry {
 }
 
 impl RouteEntry {
+    /// A plugin in `status` at `version`, with no points, public endpoints, timeout override or
+    /// tenant list (open to every tenant): what a fresh registration starts from.
+    pub fn new(status: PluginStatus, version: impl Into<String>) -> Self {
+        Self {
+            status,
+            version: version.into(),
+            addons: BTreeMap::new(),
+            public_endpoints: Vec::new(),
+            timeout_ms: None,
+            tenants: None,
+        }
+    }
+
     /// Whether users of `tenant` may call the plugin.
     pub fn enabled_for(&self, tenant: &str) -> bool {
         tenant == PLATFORM_TENANT || self.tenants.as_ref().is_none_or(|t| t.contains(tenant))
