@@ -2,7 +2,7 @@
 //! directly, one sidecar hop, two sidecars, the internal keel path, the external keel path and
 //! nginx proxying the same plugin, and writes the figures to `docs/benchmarks.md`.
 //!
-//! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--only <label>...] [--out docs/benchmarks.md]`
+//! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--only <label>...] [--plugins <n>...] [--out docs/benchmarks.md]`
 
 mod auth;
 mod load;
@@ -34,6 +34,10 @@ pub struct Args {
     /// or `"auth"`; everything when not given. Write such a partial report with `--out` elsewhere.
     #[arg(long, value_name = "LABEL SUBSTRING")]
     pub only: Vec<String>,
+    /// Route-table sizes the keel paths are measured with (repeatable; the first is also the
+    /// size the other paths and the judged rounds run with). Default: 1 and 1000.
+    #[arg(long, value_name = "PLUGINS")]
+    pub plugins: Vec<usize>,
     /// Where to write the report.
     #[arg(long, default_value = "docs/benchmarks.md")]
     pub out: PathBuf,

@@ -157,7 +157,7 @@ impl Plan {
                 // the 1 KiB rates would only measure queueing.
                 BodyPlan { label: "1 MiB", size: LARGE, rates: vec![100] },
             ],
-            plugin_counts: vec![1, 1000],
+            plugin_counts: if args.plugins.is_empty() { vec![1, 1000] } else { args.plugins.clone() },
             rounds: 5,
             hop_rate: 2000,
             large_hop_rate: 100,
