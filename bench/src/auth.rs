@@ -51,6 +51,7 @@ pub async fn measure_guessing(
         body,
         rate,
         duration,
+        requests: None,
         connections: 8,
         finish_in_flight: false,
     };
@@ -127,6 +128,7 @@ pub async fn measure_password_grant(
             body,
             rate: Some(GRANT_RATE),
             duration: Duration::from_secs(seconds.max(2)),
+            requests: None,
             connections: 8,
             finish_in_flight: false,
         },

@@ -22,6 +22,8 @@ pub struct Load {
     pub rate: Option<u32>,
     /// How long to run.
     pub duration: Duration,
+    /// Stop after this many requests instead (oha's `-n`; `duration` is then ignored).
+    pub requests: Option<u64>,
     /// Concurrent connections.
     pub connections: u32,
     /// Let the requests still in flight when `duration` is up finish (within
@@ -80,7 +82,11 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", cpus]).arg(oha);
     cmd.args(["--no-tui", "--output-format", "json", "-m", "POST", "-D"]).arg(&load.body);
-    cmd.args(["-z", &format!("{}ms", load.duration.as_millis()), "-c", &load.connections.to_string()]);
+    match load.requests {
+        Some(n) => cmd.args(["-n", &n.to_string()]),
+        None => cmd.args(["-z", &format!("{}ms", load.duration.as_millis())]),
+    };
+    cmd.args(["-c", &load.connections.to_string()]);
     if let Some(rate) = load.rate {
         cmd.args(["-q", &rate.to_string(), "--latency-correction"]);
     }

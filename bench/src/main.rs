@@ -5,6 +5,7 @@
 //! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--only <label>...] [--plugins <n>...] [--out docs/benchmarks.md]`
 
 mod auth;
+mod instructions;
 mod load;
 mod nginx;
 mod paired;
@@ -48,8 +49,10 @@ pub struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(registry::Bench::Registry(r)) = &args.bench {
-        return registry::main(r.clone());
+    match &args.bench {
+        Some(registry::Bench::Registry(r)) => return registry::main(r.clone()),
+        Some(registry::Bench::Instructions(i)) => return instructions::main(i.clone()),
+        None => {}
     }
     match actix_rt::System::new().block_on(scenario::run(args)) {
         Ok(path) => {

@@ -63,6 +63,18 @@ impl Nginx {
     /// Starts nginx on `port` (to the plugin) and `seat_port` (through the sidecar), with its
     /// files in `dir`, and waits until both ports accept connections.
     pub fn start(dir: &Path, port: u16, seat_port: u16, up: &Upstreams) -> Result<Self, NotStarted> {
+        Self::start_wrapped(dir, port, seat_port, up, &[])
+    }
+
+    /// [`Nginx::start`] under `wrapper` (a command and its arguments, e.g. valgrind's), as one
+    /// process: no master, so the wrapper sees the process that serves.
+    pub fn start_wrapped(
+        dir: &Path,
+        port: u16,
+        seat_port: u16,
+        up: &Upstreams,
+        wrapper: &[String],
+    ) -> Result<Self, NotStarted> {
         let conf = dir.join("nginx.conf");
         let text = format!(
             r#"worker_processes 1;
@@ -123,10 +135,18 @@ http {{
         let stderr_path = dir.join("nginx-stderr.log");
         let stderr = std::fs::File::create(&stderr_path)
             .map_err(|e| NotStarted::Failed(format!("create {}: {e}", stderr_path.display())))?;
-        let child = Command::new("nginx")
+        let (program, wrapped) = match wrapper.split_first() {
+            Some((program, args)) => {
+                (program.as_str(), args.iter().map(String::as_str).chain(["nginx"]).collect())
+            }
+            None => ("nginx", Vec::new()),
+        };
+        let globals = if wrapper.is_empty() { "daemon off;" } else { "daemon off; master_process off;" };
+        let child = Command::new(program)
+            .args(wrapped)
             .args(["-e", "stderr", "-c"])
             .arg(&conf)
-            .args(["-g", "daemon off;"])
+            .args(["-g", globals])
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -135,13 +155,15 @@ http {{
                 _ => NotStarted::Failed(format!("run nginx: {e}")),
             })?;
         let mut nginx = Self { child, port, seat_port };
-        nginx.wait_listening(&stderr_path)?;
+        // Under a wrapper such as valgrind nginx starts many times slower.
+        let limit = if wrapper.is_empty() { START_LIMIT } else { START_LIMIT * 6 };
+        nginx.wait_listening(&stderr_path, limit)?;
         Ok(nginx)
     }
 
     /// Polls both ports until they accept connections; fails with nginx's own message when it
     /// exits (a bad configuration, a port taken) or after [`START_LIMIT`].
-    fn wait_listening(&mut self, stderr: &Path) -> Result<(), NotStarted> {
+    fn wait_listening(&mut self, stderr: &Path, limit: Duration) -> Result<(), NotStarted> {
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -152,14 +174,14 @@ http {{
             if up(self.port) && up(self.seat_port) {
                 return Ok(());
             }
-            if started.elapsed() > START_LIMIT {
-                return Err(NotStarted::Failed(format!("not listening within {START_LIMIT:?}")));
+            if started.elapsed() > limit {
+                return Err(NotStarted::Failed(format!("not listening within {limit:?}")));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    /// The master process id.
+    /// The master process id (the only process when wrapped).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -41,6 +41,16 @@ impl NotMeasured {
 
 /// `not measured (<reason>)`, the report's words for a figure it has not got (on one line, with
 /// no `|` to break the table it is in).
+pub fn utc_now() -> String {
+    std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
 pub fn not_measured(reason: &str) -> String {
     let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "/");
     format!("not measured ({reason})")

@@ -14,12 +14,12 @@ use crate::Args;
 use crate::{auth, paired, routes};
 
 /// The super-admin password the benchmark's auth is started with (a throwaway platform).
-const ADMIN_PASSWORD: &str = "bench-password-1";
+pub(crate) const ADMIN_PASSWORD: &str = "bench-password-1";
 
 /// The cores: measured processes on the first, the load generator on the second (when the
 /// machine has two), so the generator's CPU is not in the measured figures.
 const MEASURED_CPUS: &str = "0";
-const LOAD_CPUS: &str = "1";
+pub(crate) const LOAD_CPUS: &str = "1";
 
 /// nginx proxying to the plugin through keel's sidecar: the same hops as keel's external path,
 /// with nginx as the router.
@@ -311,6 +311,12 @@ impl Rig {
 /// Starts echo, the client's sidecar, auth, the registry's sidecar and keel, with `plugins` in
 /// the route table keel boots with.
 async fn start_platform(plugins: usize) -> Result<Platform, String> {
+    let keel = AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&["--max-body-size", "16Mi"]);
+    start_platform_with(plugins, keel).await
+}
+
+/// [`start_platform`] with keel started as `keel` says (e.g. under valgrind).
+pub(crate) async fn start_platform_with(plugins: usize, keel: AppSpec) -> Result<Platform, String> {
     let mut platform = Platform::new();
     let big = ["--max-body-size", "16Mi"];
     platform.start(AppSpec::bin("echo", "echo").sidecar_args(&big)).await;
@@ -325,7 +331,7 @@ async fn start_platform(plugins: usize) -> Result<Platform, String> {
     // pushes them, so keel runs with its default periodic re-read.
     platform.start(AppSpec::sidecar_only(keel_sdk::protocol::REGISTRY_APP_ID)).await;
     routes::seed(&platform.dapr("bench-client"), None, "bench-client", plugins, 1).await?;
-    platform.start(AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&big)).await;
+    platform.start(keel).await;
     Ok(platform)
 }
 
@@ -370,6 +376,7 @@ impl Meter {
             body: body.to_path_buf(),
             rate,
             duration: Duration::from_secs(self.seconds),
+            requests: None,
             connections: if rate.is_some() { 16 } else { 64 },
             finish_in_flight: self.finish_in_flight,
         }
@@ -588,7 +595,7 @@ fn next_version() -> u64 {
 }
 
 /// keel's own process: the only child of its `sidecar run` process.
-fn keel_child(sidecar_pid: u32) -> Result<u32, String> {
+pub(crate) fn keel_child(sidecar_pid: u32) -> Result<u32, String> {
     procstat::children(sidecar_pid).into_iter().next().ok_or_else(|| "keel's process not found".to_owned())
 }
 
@@ -762,20 +769,15 @@ fn header(args: &Args, nginx: Option<&NotStarted>) -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let date = std::process::Command::new("date")
-        .arg("-u")
-        .arg("+%Y-%m-%d %H:%M UTC")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
+    let date = report::utc_now();
     let mut h = format!(
         "# Benchmarks\n\nProduced by `cargo run --release -p bench --{}` on {date}.\n\nMachine: {cpu}, {cores} cores. Measured processes pinned to core {MEASURED_CPUS}, the load generator (oha) to core {LOAD_CPUS}. Each fixed-rate run uses 16 connections with oha's latency correction (coordinated omission); saturation runs use 64 connections. {} s per run. The plugin is `examples/echo` (which answers with a JSON description of the request, so its own cost is in every row).\n",
         if args.smoke {
             " --smoke".to_owned()
         } else {
             let only: String = args.only.iter().map(|o| format!(" --only {o:?}")).collect();
-            format!(" --seconds {}{only}", args.seconds)
+            let plugins: String = args.plugins.iter().map(|n| format!(" --plugins {n}")).collect();
+            format!(" --seconds {}{only}{plugins}", args.seconds)
         },
         if args.smoke { 1 } else { args.seconds }
     );

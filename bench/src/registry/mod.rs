@@ -26,6 +26,9 @@ use machine::{soft_nofile, Machine};
 pub enum Bench {
     /// The registry: registering 1,000 plugins and polling them (docs/benchmarks-registry.md).
     Registry(Args),
+    /// CPU per forwarded request as instructions under callgrind, keel against nginx in its seat
+    /// (docs/benchmarks-cpu.md).
+    Instructions(crate::instructions::Args),
 }
 
 /// How plugins are registered.
