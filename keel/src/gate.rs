@@ -88,8 +88,10 @@ pub async fn authenticate(
 /// what to send (the design document's `Authorization: token` among them; issue 18 §3).
 fn scheme(req: &HttpRequest) -> Result<(), RouteError> {
     let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok(()) };
-    let text = value.to_str().unwrap_or_default().trim();
-    let scheme = text.split_once(' ').map_or(text, |(s, _)| s);
+    // Only the scheme is read here (the token's bytes are checked once, by the verifier).
+    let bytes = value.as_bytes().trim_ascii_start();
+    let end = bytes.iter().position(|&b| b == b' ').unwrap_or(bytes.len());
+    let scheme = std::str::from_utf8(&bytes[..end]).unwrap_or_default().trim_end();
     if scheme.eq_ignore_ascii_case("bearer") {
         return Ok(());
     }
