@@ -147,6 +147,13 @@ async fn the_run_file_starts_every_app_behind_its_sidecar_and_stops_them_all() {
     for (id, _) in APPS {
         assert!(text.contains(&format!("== APP - {id} ==")), "no output prefixed with {id}:\n{text}");
     }
+    // The generated tokens are handed to the apps, never printed: no line of the run shows one.
+    for (id, _) in APPS {
+        assert!(!text.contains(&tokens.dapr(id)), "{id}'s DAPR_API_TOKEN is in the run's output");
+        let app =
+            tokens.get(id, "APP_API_TOKEN").unwrap_or_else(|| panic!("the run gave {id} no APP_API_TOKEN"));
+        assert!(!text.contains(&app), "{id}'s APP_API_TOKEN is in the run's output");
+    }
 
     // SIGTERM (what Ctrl-C sends to the foreground group) stops every app and sidecar.
     killpg(pgid, Signal::SIGTERM).unwrap();
