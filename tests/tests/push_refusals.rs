@@ -42,6 +42,7 @@ async fn bad_registrations_are_refused_and_store_nothing() {
     let mut p = Platform::new();
     let (push, _) = push_support::platform(&mut p, None, None, &[]).await;
     let url = format!("{push}/api/registry/register");
+    let push_port: u16 = push.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the push port");
     let raw =
         client().post(&url).insert_header(("content-type", "application/json")).send_body("{not json").await;
     assert_eq!(raw.unwrap().status().as_u16(), 400);
@@ -59,6 +60,9 @@ async fn bad_registrations_are_refused_and_store_nothing() {
         (body("svc", 80, json!({"host": "169.254.169.254"})), 403, "ERR_FORBIDDEN", "169.254.169.254"),
         (body("svc", 80, json!({"host": "10.0.0.1"})), 403, "ERR_FORBIDDEN", "not allowed"),
         (body("svc", 80, json!({"host": "metadata.internal"})), 403, "ERR_FORBIDDEN", "allowed_hosts"),
+        // The platform's own listeners on loopback: the stock sidecar port, the push listener.
+        (body("svc", 3500, json!({})), 403, "ERR_FORBIDDEN", "denied_ports"),
+        (body("svc", push_port, json!({"host": "localhost"})), 403, "ERR_FORBIDDEN", "denied_ports"),
     ];
     for (b, status, code, mentions) in cases {
         refused(call("POST", &url, Some(&b)).await, status, code, mentions);
