@@ -94,10 +94,18 @@ async fn a_name_belongs_to_its_registrant_and_plugins_keep_theirs() {
     // Unknown names.
     refused(call("POST", &hb, Some(&json!({"service_id": "nobody"}))).await, 404, "ERR_NOT_FOUND", "nobody");
     refused(call("POST", &hb, Some(&json!({"status": "healthy"}))).await, 400, "ERR_BAD_BODY", "service_id");
-    // A Keel plugin's name is taken too.
+    // One name, one registrant, whichever way in: a pushed service's name is refused to pull
+    // registration (and listed once), a Keel plugin's to push.
     p.start(AppSpec::bin("fp", "fake-plugin")).await;
-    let (s, _, v) =
-        call("POST", &format!("{}/v1/plugins", p.app_url(REGISTRY)), Some(&json!({"id": "fp"}))).await;
+    let plugins = format!("{}/v1/plugins", p.app_url(REGISTRY));
+    assert_eq!(register(&push, &body("fp", svc.port, json!({}))).await.0, 201);
+    let pull = json!({"id": "fp"});
+    refused(call("POST", &plugins, Some(&pull)).await, 409, "ERR_CONFLICT", "registered by push");
+    let (_, _, all) = call("GET", &plugins, None).await;
+    let fps: Vec<&Value> = all["plugins"].as_array().unwrap().iter().filter(|v| v["id"] == "fp").collect();
+    assert_eq!((fps.len(), fps.first().and_then(|v| v["kind"].as_str())), (1, Some("pushed")), "{all}");
+    assert_eq!(call("POST", &format!("{push}/api/registry/deregister/fp"), None).await.0, 200);
+    let (s, _, v) = call("POST", &plugins, Some(&pull)).await;
     assert_eq!(s, 201, "{v}");
     refused(
         call("POST", &url, Some(&body("fp", svc.port, json!({})))).await,
