@@ -56,6 +56,7 @@ async fn bad_registrations_are_refused_and_store_nothing() {
             "FETCH",
         ),
         (body("svc", 1, json!({"base_path": "/../admin"})), 400, "ERR_BAD_BODY", "base_path"),
+        (body("svc", 1, json!({"heartbeat_interval": 600})), 400, "ERR_BAD_BODY", "evict_after_ms"),
         (body("auth", 1, json!({})), 403, "ERR_RESERVED_ID", "auth"),
         (body("svc", 80, json!({"host": "169.254.169.254"})), 403, "ERR_FORBIDDEN", "169.254.169.254"),
         (body("svc", 80, json!({"host": "10.0.0.1"})), 403, "ERR_FORBIDDEN", "not allowed"),

@@ -93,10 +93,22 @@ impl PushConfig {
                 return Err(format!("configuration key {key}: must be greater than 0"));
             }
         }
-        if self.evict_after_ms <= self.heartbeat_interval_ms * u64::from(self.missed_heartbeats) {
-            return Err("configuration key push.evict_after_ms: must be longer than missed_heartbeats heartbeat intervals".into());
+        if self.heartbeat_interval_ms * u64::from(self.missed_heartbeats) > self.longest_ttl_ms() {
+            return Err("configuration key push.evict_after_ms: must be longer than missed_heartbeats heartbeat intervals and one sweep_interval_ms".into());
         }
         Ok(())
+    }
+
+    /// The longest time without a heartbeat before `UNREACHABLE` (`missed_heartbeats`
+    /// intervals) that still leaves one sweep to mark a silent service so before it is evicted.
+    pub fn longest_ttl_ms(&self) -> u64 {
+        self.evict_after_ms.saturating_sub(self.sweep_interval_ms)
+    }
+
+    /// The longest `heartbeat_interval` (seconds) a service may declare: [`Self::longest_ttl_ms`]
+    /// over `missed_heartbeats`, at most an hour.
+    pub fn longest_interval_s(&self) -> u64 {
+        (self.longest_ttl_ms() / (1_000 * u64::from(self.missed_heartbeats).max(1))).min(3_600)
     }
 
     /// Whether a loopback host may not be registered with `port`: one of `denied_ports`, or the
@@ -181,6 +193,14 @@ mod tests {
         assert_eq!(c.heartbeat_interval_ms * u64::from(c.missed_heartbeats), 90_000);
         let bad = PushConfig { evict_after_ms: 1_000, ..PushConfig::default() };
         assert!(bad.validate().unwrap_err().contains("evict_after_ms"));
+        // Three default intervals and a sweep must fit before eviction.
+        let tight = PushConfig { evict_after_ms: 93_000, ..PushConfig::default() };
+        assert!(tight.validate().unwrap_err().contains("evict_after_ms"));
+        assert!(PushConfig { evict_after_ms: 95_000, ..PushConfig::default() }.validate().is_ok());
+        // 600 s eviction, one 5 s sweep, 3 missed intervals: 198 s at most.
+        assert_eq!(c.longest_interval_s(), 198);
+        let long = PushConfig { evict_after_ms: 86_400_000, ..PushConfig::default() };
+        assert_eq!(long.longest_interval_s(), 3_600);
     }
 
     #[test]

@@ -142,8 +142,13 @@ impl RegisterBody {
                 ));
             }
         }
-        if self.heartbeat_interval.is_some_and(|s| s == 0 || s > 3_600) {
-            return bad("heartbeat_interval: seconds between 1 and 3600".into());
+        let longest = cfg.longest_interval_s();
+        if self.heartbeat_interval.is_some_and(|s| s == 0 || s > longest) {
+            return bad(format!(
+                "heartbeat_interval: seconds between 1 and {longest}: {} missed intervals and one liveness sweep must fit within the eviction time (push.evict_after_ms, {} s), or a silent service would be evicted without ever being UNREACHABLE, a live one between two heartbeats",
+                cfg.missed_heartbeats,
+                cfg.evict_after_ms / 1_000
+            ));
         }
         let mut endpoints = Vec::with_capacity(self.endpoints.len());
         for (i, e) in self.endpoints.into_iter().enumerate() {
@@ -424,6 +429,20 @@ mod tests {
             check(base(serde_json::json!({"endpoints": [{"path": "x", "method": "FETCH"}]}))),
             Err(PushError::BadBody(_))
         ));
+        // A declared interval whose three misses would outlast the eviction time (600 s).
+        for (interval, ok) in [(0, false), (1, true), (198, true), (199, false), (601, false), (3_600, false)]
+        {
+            match check(base(serde_json::json!({"heartbeat_interval": interval}))) {
+                Ok(rec) => assert!(ok && rec.heartbeat_interval_ms == Some(interval * 1_000), "{interval}"),
+                Err(PushError::BadBody(m)) => {
+                    assert!(
+                        !ok && m.contains("between 1 and 198") && m.contains("evict_after_ms"),
+                        "{interval}: {m}"
+                    )
+                }
+                Err(e) => panic!("{interval}: {e}"),
+            }
+        }
         let rec = check(base(
             serde_json::json!({"base_path": "/v2/", "endpoints": [{"path": "/data/", "method": "get"}]}),
         ))
