@@ -1,16 +1,18 @@
 //! The push API's and the gateway's refusals, and liveness: bad bodies, reserved and taken
 //! names, hosts off the allow-list (nothing stored), heartbeats and deregistrations from
 //! another registrant (a second loopback address, 127.0.0.2, is another client), undeclared
-//! paths and methods, tokens; expiry, recovery, a heartbeat's status, eviction, and a registry
-//! restart that expires nothing at once.
+//! paths and methods, tokens; a Keel plugin under `/api/<id>/` as under `/apis/<id>/`; expiry,
+//! recovery, a heartbeat's status, eviction, and a registry restart that expires nothing at once.
 
 mod push_support;
+mod registry_support;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use keel_e2e::{client, eventually, AppSpec, Platform};
 use push_support::{body, call, call_from, listed, wait_gateway, wait_status, Outside, REGISTRY};
+use registry_support::{auth, public_base, public_call};
 use serde_json::{json, Value};
 
 fn other() -> Option<IpAddr> {
@@ -35,6 +37,20 @@ fn refused(
     assert_eq!(b["code"], code, "{b}");
     assert!(b["msg"].as_str().unwrap_or("").contains(mentions), "{mentions:?} not in {b}");
     b
+}
+
+/// The super-admin's token (`registry_support::auth`'s password), once auth answers through
+/// keel's public port and keel accepts its tokens.
+async fn admin_token(p: &Platform) -> String {
+    eventually("a token keel accepts", Duration::from_secs(30), || async {
+        let form = [("grant_type", "password"), ("username", "admin"), ("password", "bootstrap-password-1")];
+        let url = format!("{}/apis/auth/v1/oauth/token", public_base(p));
+        let mut res = client().post(url).send_form(&form).await.ok()?;
+        let body: Value = res.json().await.ok()?;
+        let token = body["access_token"].as_str()?.to_owned();
+        (public_call(p, "GET", "/apis/plugins/v1/plugins", &token, None).await.0 == 200).then_some(token)
+    })
+    .await
 }
 
 #[actix_rt::test]
@@ -123,6 +139,7 @@ async fn a_name_belongs_to_its_registrant_and_plugins_keep_theirs() {
 #[actix_rt::test]
 async fn the_gateway_routes_declared_endpoints_only_and_asks_tokens_where_declared() {
     let mut p = Platform::new();
+    p.start(auth()).await;
     let (push, public) = push_support::platform(&mut p, None, None, &[]).await;
     let svc = Outside::start();
     let b = body(
@@ -162,6 +179,29 @@ async fn the_gateway_routes_declared_endpoints_only_and_asks_tokens_where_declar
     refused(call("GET", &format!("{public}/api/shop/"), None).await, 404, "ERR_NOT_FOUND", "shop");
     refused(call("GET", &format!("{public}/api/nobody/x"), None).await, 404, "ERR_NOT_FOUND", "nobody");
     refused(call("GET", &format!("{public}/api/shop/open/%2e%2e/x"), None).await, 400, "ERR_BAD_PATH", "");
+    // A Keel plugin under /api/<id>/ is exactly /apis/<id>/: its public endpoints without a
+    // token, the rest with one, vouched the same way.
+    let token = admin_token(&p).await;
+    p.start(AppSpec::bin("fp", "fake-plugin").env("FAKE_PUBLIC", "docs")).await;
+    let (s, _, v) =
+        call("POST", &format!("{}/v1/plugins", p.app_url(REGISTRY)), Some(&json!({"id": "fp"}))).await;
+    assert_eq!(s, 201, "{v}");
+    let (_, apis) = eventually("keel routes fp", Duration::from_secs(30), || async {
+        let got = public_call(&p, "GET", "/apis/fp/items/7?q=1", &token, None).await;
+        (got.0 == 200).then_some(got)
+    })
+    .await;
+    let (s, api) = public_call(&p, "GET", "/api/fp/items/7?q=1", &token, None).await;
+    assert_eq!(s, 200, "{api}");
+    for field in ["plugin", "method", "path", "query"] {
+        assert_eq!(api[field], apis[field], "{field}: {api} vs {apis}");
+    }
+    assert_eq!(api["headers"]["x-keel-user"], "admin", "{api}");
+    assert_eq!(api["headers"]["x-keel-user"], apis["headers"]["x-keel-user"], "{api} vs {apis}");
+    assert!(api["headers"].get("authorization").is_none(), "{api}");
+    let (s, _, docs) = call("GET", &format!("{public}/api/fp/docs"), None).await;
+    assert_eq!((s, docs["path"].as_str()), (200, Some("/docs")), "{docs}");
+    refused(call("GET", &format!("{public}/api/fp/items/7"), None).await, 401, "ERR_UNAUTHENTICATED", "");
     // The service gone: keel's sidecar cannot invoke it.
     svc.stop().await;
     refused(
