@@ -124,6 +124,20 @@ async fn a_name_belongs_to_its_registrant_and_plugins_keep_theirs() {
     assert_eq!(call("POST", &format!("{push}/api/registry/deregister/fp"), None).await.0, 200);
     let (s, _, v) = call("POST", &plugins, Some(&pull)).await;
     assert_eq!(s, 201, "{v}");
+    // The registry's listing has the Keel plugin too, by its kind, and filters by tag.
+    let entry = eventually("fp listed", Duration::from_secs(10), || listed(&push, "fp")).await;
+    assert_eq!((entry["kind"].as_str(), entry["gateway_path"].as_str()), (Some("plugin"), Some("/api/fp/")));
+    let names = |tag: &'static str| {
+        let url = format!("{push}/api/registry/services?tag={tag}");
+        async move {
+            let (s, _, v) = call("GET", &url, None).await;
+            assert_eq!(s, 200, "{v}");
+            let all = v["services"].as_array().unwrap_or_else(|| panic!("{v}"));
+            all.iter().filter_map(|s| s["name"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("test").await, ["svc"]);
+    assert!(names("nope").await.is_empty());
     refused(
         call("POST", &url, Some(&body("fp", svc.port, json!({})))).await,
         409,
@@ -224,6 +238,16 @@ async fn silence_expires_a_heartbeat_restores_a_bad_status_blocks_and_long_silen
     wait_gateway(&hello, 200).await;
     // Three intervals without a heartbeat: UNREACHABLE, 503 with Retry-After.
     wait_status(&push, "beat", "UNREACHABLE").await;
+    // Listed by the guide's words for it, and not by the other's.
+    let by_status = |word: &'static str| {
+        let url = format!("{push}/api/registry/services?status={word}");
+        async move {
+            let (_, _, v) = call("GET", &url, None).await;
+            v["services"].as_array().is_some_and(|a| a.iter().any(|s| s["name"] == "beat"))
+        }
+    };
+    assert!(by_status("unhealthy").await && by_status("UNREACHABLE").await);
+    assert!(!by_status("healthy").await);
     assert!(started.elapsed() >= Duration::from_secs(3), "expired after {:?}", started.elapsed());
     let (headers, b) = wait_gateway(&hello, 503).await;
     assert!(headers.contains_key("retry-after"), "{b}");
