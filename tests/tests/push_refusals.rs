@@ -238,6 +238,9 @@ async fn silence_expires_a_heartbeat_restores_a_bad_status_blocks_and_long_silen
     wait_gateway(&hello, 200).await;
     // Three intervals without a heartbeat: UNREACHABLE, 503 with Retry-After.
     wait_status(&push, "beat", "UNREACHABLE").await;
+    // Not before the TTL (3 × 1 s from the registration), nor much after: a few 300 ms sweeps.
+    let expired = started.elapsed();
+    assert!((Duration::from_secs(3)..Duration::from_secs(6)).contains(&expired), "expired after {expired:?}");
     // Listed by the guide's words for it, and not by the other's.
     let by_status = |word: &'static str| {
         let url = format!("{push}/api/registry/services?status={word}");
@@ -248,7 +251,6 @@ async fn silence_expires_a_heartbeat_restores_a_bad_status_blocks_and_long_silen
     };
     assert!(by_status("unhealthy").await && by_status("UNREACHABLE").await);
     assert!(!by_status("healthy").await);
-    assert!(started.elapsed() >= Duration::from_secs(3), "expired after {:?}", started.elapsed());
     let (headers, b) = wait_gateway(&hello, 503).await;
     assert!(headers.contains_key("retry-after"), "{b}");
     assert_eq!(
@@ -270,7 +272,9 @@ async fn silence_expires_a_heartbeat_restores_a_bad_status_blocks_and_long_silen
         listed(&push, "beat").await.is_none().then_some(())
     })
     .await;
-    assert!(silent.elapsed() >= Duration::from_secs(5), "evicted after {:?}", silent.elapsed());
+    // About evict_after_ms (6 s) after the last heartbeat, just before `silent`.
+    let evicted = silent.elapsed();
+    assert!((Duration::from_secs(5)..Duration::from_secs(9)).contains(&evicted), "evicted after {evicted:?}");
     wait_gateway(&hello, 404).await;
 }
 
