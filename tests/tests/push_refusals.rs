@@ -184,6 +184,11 @@ async fn the_gateway_routes_declared_endpoints_only_and_asks_tokens_where_declar
     );
     // Not public in a service that requires auth: a token is needed.
     refused(call("GET", &format!("{public}/api/shop/items"), None).await, 401, "ERR_UNAUTHENTICATED", "");
+    // A service with requires_auth false: its endpoints pass without a token, public or not.
+    let loose = json!({"requires_auth": false, "endpoints": [{"path": "inner", "method": "GET", "is_public": false}]});
+    assert_eq!(register(&push, &body("loose", svc.port, loose)).await.0, 201);
+    let (_, seen) = wait_gateway(&format!("{public}/api/loose/inner"), 200).await;
+    assert_eq!((seen["path"].as_str(), seen["x-keel-user"].as_str()), (Some("/inner"), None), "{seen}");
     // Declared path, other method: 405 with Allow.
     let got = call("DELETE", &format!("{public}/api/shop/items/5"), None).await;
     assert_eq!(got.1.get("allow").and_then(|v| v.to_str().ok()), Some("GET, POST"));
