@@ -182,8 +182,18 @@ async fn the_gateway_routes_declared_endpoints_only_and_asks_tokens_where_declar
         (r["method"].as_str(), r["path"].as_str(), r["body"].as_str()),
         (Some("POST"), Some("/v2/items/5"), Some("hi"))
     );
-    // Not public in a service that requires auth: a token is needed.
+    // Not public in a service that requires auth: a token is needed, and with one the caller
+    // is vouched as on /apis/ (x-keel-user), the token itself kept from the service.
     refused(call("GET", &format!("{public}/api/shop/items"), None).await, 401, "ERR_UNAUTHENTICATED", "");
+    let token = admin_token(&p).await;
+    let (s, seen) = public_call(&p, "GET", "/api/shop/items?x=1", &token, None).await;
+    assert_eq!(
+        (s, seen["path"].as_str(), seen["query"].as_str()),
+        (200, Some("/v2/items"), Some("x=1")),
+        "{seen}"
+    );
+    assert_eq!(seen["x-keel-user"], "admin", "{seen}");
+    assert!(seen["authorization"].is_null(), "the token stays with keel: {seen}");
     // A service with requires_auth false: its endpoints pass without a token, public or not.
     let loose = json!({"requires_auth": false, "endpoints": [{"path": "inner", "method": "GET", "is_public": false}]});
     assert_eq!(register(&push, &body("loose", svc.port, loose)).await.0, 201);
@@ -200,7 +210,6 @@ async fn the_gateway_routes_declared_endpoints_only_and_asks_tokens_where_declar
     refused(call("GET", &format!("{public}/api/shop/open/%2e%2e/x"), None).await, 400, "ERR_BAD_PATH", "");
     // A Keel plugin under /api/<id>/ is exactly /apis/<id>/: its public endpoints without a
     // token, the rest with one, vouched the same way.
-    let token = admin_token(&p).await;
     p.start(AppSpec::bin("fp", "fake-plugin").env("FAKE_PUBLIC", "docs")).await;
     let (s, _, v) =
         call("POST", &format!("{}/v1/plugins", p.app_url(REGISTRY)), Some(&json!({"id": "fp"}))).await;
