@@ -230,7 +230,12 @@ async fn the_gateway_routes_declared_endpoints_only_and_asks_tokens_where_declar
     let (s, _, docs) = call("GET", &format!("{public}/api/fp/docs"), None).await;
     assert_eq!((s, docs["path"].as_str()), (200, Some("/docs")), "{docs}");
     refused(call("GET", &format!("{public}/api/fp/items/7"), None).await, 401, "ERR_UNAUTHENTICATED", "");
-    // The service gone: keel's sidecar cannot invoke it.
+    // A service that gave a health_check_url is probed (through the registry's sidecar).
+    let probed = json!({"health_check_url": "/health"});
+    assert_eq!(register(&push, &body("probed", svc.port, probed)).await.0, 201);
+    wait_gateway(&format!("{public}/api/probed/hello"), 200).await;
+    // The service gone: keel's sidecar cannot invoke it, and the probed one's failing probes
+    // make it UNREACHABLE (503) long before a heartbeat is missed (30 s by default).
     svc.stop().await;
     refused(
         call("GET", &format!("{public}/api/shop/open"), None).await,
@@ -238,6 +243,9 @@ async fn the_gateway_routes_declared_endpoints_only_and_asks_tokens_where_declar
         "ERR_PLUGIN_UNREACHABLE",
         "shop",
     );
+    wait_status(&push, "probed", "UNREACHABLE").await;
+    let (headers, b) = wait_gateway(&format!("{public}/api/probed/hello"), 503).await;
+    assert!(headers.contains_key("retry-after"), "{b}");
 }
 
 #[actix_rt::test]
