@@ -307,6 +307,18 @@ mod tests {
         assert!(err.contains("grants") && err.contains("\"root\""), "{err}");
     }
 
+    #[test]
+    fn push_denied_ports_are_read_from_the_environment_one_or_many() {
+        for (value, denied, allowed) in [("8000", 8000, 3500), ("8000,3500-3599", 3555, 3600)] {
+            let env = [("KEEL_PUSH__DENIED_PORTS".to_owned(), value.to_owned())].into();
+            let c: Config = keel_sdk::config::load_from(None, config_env(env)).unwrap();
+            assert!(c.push.denies_port(denied) && !c.push.denies_port(allowed), "{value}");
+        }
+        let env = [("KEEL_PUSH__DENIED_PORTS".to_owned(), "80x".to_owned())].into();
+        let err = keel_sdk::config::load_from::<Config>(None, config_env(env)).unwrap_err().to_string();
+        assert!(err.contains("80x"), "{err}");
+    }
+
     fn config_env(map: std::collections::HashMap<String, String>) -> ::config::Environment {
         ::config::Environment::with_prefix("KEEL").source(Some(map))
     }

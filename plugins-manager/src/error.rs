@@ -37,6 +37,9 @@ pub enum RegistryError {
     /// The id is registered already.
     #[error("plugin {0:?} is already registered; unregister it first (DELETE /v1/plugins/{0}) to register it again")]
     AlreadyRegistered(String),
+    /// A service registered by push (`docs/push.md`) has the id: one name, one registrant.
+    #[error("{0:?} is the name of a service registered by push (GET /api/registry/services/{0} on the push listener); a plugin can take it once that service deregisters or is evicted")]
+    PushedName(String),
     /// Another request (on any replica) is registering or unregistering the same id right now.
     #[error("plugin {0:?} is being registered or unregistered by another request right now; retry when it has finished")]
     InProgress(String),
@@ -191,6 +194,7 @@ impl PlatformError for RegistryError {
             Self::BadSecret(_) => Code::BadSecret,
             Self::NotFound(_) => Code::UnknownPlugin,
             Self::AlreadyRegistered(_) => Code::AlreadyRegistered,
+            Self::PushedName(_) => Code::Conflict,
             Self::InProgress(_) | Self::Abandoned(_) => Code::InProgress,
             Self::CoreService(_) => Code::CoreService,
             Self::Denied(denied) => denied.code(),
@@ -230,6 +234,7 @@ impl PlatformError for RegistryError {
             Self::ReservedId(id)
             | Self::NotFound(id)
             | Self::AlreadyRegistered(id)
+            | Self::PushedName(id)
             | Self::InProgress(id)
             | Self::Abandoned(id)
             | Self::CoreService(id)

@@ -1,7 +1,8 @@
 //! Registration, in the order of platform.md §3, all-or-nothing:
 //!
 //! 1. `GET /v1/identify` through the sidecar: reachable, HTTP 200, `ret == 0`, well-formed, the id
-//!    it reports is the id asked for, not registered yet, platform version compatible;
+//!    it reports is the id asked for, not registered yet (neither as a plugin nor as a pushed
+//!    service, `docs/push.md`), platform version compatible;
 //! 2. each `main_plugin` entry: the extended plugin is registered, in the version range, declares
 //!    the points, nobody else implements them (all entries checked before any remote call, so a
 //!    refusal tells no extended plugin about an implementer that will never exist), then each
@@ -179,14 +180,13 @@ impl Registry {
     }
 
     /// Step 1: `GET /v1/identify` answered (reachable, 200, `ret == 0`, well-formed) by a plugin
-    /// that reports the id asked for, is not registered yet and fits this platform's version.
-    /// Returns it with the route table it was checked against.
+    /// that reports the id asked for, is not registered yet (nor is a pushed service of that
+    /// name) and fits this platform's version. Returns it with the route table it was checked
+    /// against.
     async fn identify(&self, id: &PluginId) -> Result<(ValidIdentify, RouteTable), RegistryError> {
         let plugin = self.identify_as(id).await?;
         let (current, _) = self.store.table().await?;
-        if current.plugins.contains_key(id.as_str()) {
-            return Err(RegistryError::AlreadyRegistered(id.to_string()));
-        }
+        not_taken(&current, id.as_str())?;
         let platform = parse_version("platform version", KEEL_VERSION)
             .map_err(|e| RegistryError::Internal(e.to_string()))?;
         plugin
@@ -297,9 +297,7 @@ impl Registry {
         let table = self
             .store
             .commit_guarded(held, |t| {
-                if t.plugins.contains_key(id) {
-                    return Err(RegistryError::AlreadyRegistered(id.to_owned()));
-                }
+                not_taken(t, id)?;
                 let plan = table::check_extensions(t, plugin)?;
                 table::add_plugin(t, plugin, status, &plan, core);
                 crate::console::declare(t, id, &plugin.doc.console)?;
@@ -318,6 +316,18 @@ impl Registry {
     async fn tell_keel(&self, table: &RouteTable) {
         self.calls.push_routes(table).await;
     }
+}
+
+/// `id` is free in `table`: no plugin has it, and no pushed service (one name, one registrant,
+/// whichever way it came in).
+fn not_taken(table: &RouteTable, id: &str) -> Result<(), RegistryError> {
+    if table.plugins.contains_key(id) {
+        return Err(RegistryError::AlreadyRegistered(id.to_owned()));
+    }
+    if table.services.contains_key(id) {
+        return Err(RegistryError::PushedName(id.to_owned()));
+    }
+    Ok(())
 }
 
 /// The view of `id` as registered in `table` with `record` (not polled yet).
@@ -346,6 +356,25 @@ mod tests {
         assert!(RegisterRequest::parse(b"[1]").unwrap_err().to_string().contains("JSON object"));
         assert!(RegisterRequest::parse(b"{").unwrap_err().to_string().contains("not JSON"));
         assert!(RegisterRequest::parse(br#"{"id": "x"}"#).unwrap().secret.is_none());
+    }
+
+    #[test]
+    fn an_id_is_taken_by_a_plugin_or_a_pushed_service() {
+        use keel_sdk::protocol::{PushedRoute, RouteEntry};
+        let mut t = RouteTable::default();
+        t.plugins.insert("echo".into(), RouteEntry::new(PluginStatus::Active, "1.0.0"));
+        let pushed = PushedRoute {
+            status: PluginStatus::Active,
+            version: "1.0.0".into(),
+            base_url: "http://127.0.0.1:8010".into(),
+            base_path: "/".into(),
+            requires_auth: true,
+            endpoints: Vec::new(),
+        };
+        t.services.insert("my-plugin".into(), pushed);
+        assert!(matches!(not_taken(&t, "echo"), Err(RegistryError::AlreadyRegistered(_))));
+        assert!(matches!(not_taken(&t, "my-plugin"), Err(RegistryError::PushedName(_))));
+        assert!(not_taken(&t, "free").is_ok());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `keelctl` against a running platform (keel's public port, auth, the registry): what a script
 //! relies on — exit codes, JSON output, the owner-only token file — and errors in the CLI's own
 //! words: its flags instead of the API's parameters, hints for a `--url` that is not keel's
-//! public port, and a status whose errors say when they happened.
+//! public port, and a status whose errors say when they happened; a pushed service listed with
+//! its kind.
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
@@ -86,7 +87,12 @@ async fn platform_with(mut p: Platform, registry_env: &[(&str, &str)]) -> (Platf
 
 /// The `keelctl status` line of plugin `id`, squashed to single spaces.
 fn status_line(cli: &Cli, id: &str) -> Option<String> {
-    let out = cli.run(&["status"], None);
+    line_of(cli, &["status"], id)
+}
+
+/// The line of plugin `id` in what `keelctl <args>` prints, squashed to single spaces.
+fn line_of(cli: &Cli, args: &[&str], id: &str) -> Option<String> {
+    let out = cli.run(args, None);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     stdout
         .lines()
@@ -266,6 +272,38 @@ async fn keelctl_status_dates_the_latest_checks_error_and_clears_it_after_a_good
         status_line(&cli, "flaky").filter(|l| l.ends_with(" - plugin"))
     })
     .await;
+}
+
+#[actix_rt::test]
+async fn keelctl_shows_a_pushed_service_with_its_kind_in_plugins_list_and_status() {
+    let (p, cli) = platform_and_cli(&[]).await;
+    let push = p.app("plugins").spec.env_value("KEEL_PUSH__LISTEN").expect("push listener").to_owned();
+    // Registered by push from loopback (open registration); nothing needs to run behind it for
+    // the listings.
+    let body = serde_json::json!({"name": "pushed", "version": "1.0.0", "host": "127.0.0.1", "port": 9});
+    let registered = eventually("the push API registering", Duration::from_secs(30), || async {
+        let res =
+            keel_e2e::client().post(format!("http://{push}/api/registry/register")).send_json(&body).await;
+        res.ok().map(|r| r.status().as_u16())
+    })
+    .await;
+    assert_eq!(registered, 201);
+    let line = eventually("the pushed service in keelctl status", Duration::from_secs(30), || async {
+        status_line(&cli, "pushed")
+    })
+    .await;
+    assert!(line.starts_with("pushed ACTIVE ") && line.ends_with(" - pushed"), "{line}");
+    let core = eventually("the registry in keelctl status", Duration::from_secs(30), || async {
+        status_line(&cli, "plugins")
+    })
+    .await;
+    assert!(core.ends_with(" plugin"), "a pull-registered one says so: {core}");
+    let listed = line_of(&cli, &["plugins", "list"], "pushed").unwrap_or_default();
+    assert!(listed.starts_with("pushed ACTIVE 1.0.0 ") && listed.ends_with(" pushed"), "{listed}");
+    let out = cli.run(&["-o", "json", "plugins", "list"], None);
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    let view = all.as_array().and_then(|a| a.iter().find(|v| v["id"] == "pushed")).cloned();
+    assert_eq!(view.as_ref().map(|v| v["kind"].clone()), Some(serde_json::json!("pushed")), "{all}");
 }
 
 #[actix_rt::test]

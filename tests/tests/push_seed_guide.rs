@@ -8,10 +8,15 @@
 //! group with the other tests that use them, one at a time. The guide's text is read at run time
 //! (the project does not copy it); its pinned dependencies go into `target/push-guide-venv`.
 //!
-//! Liveness: the guide heartbeats every 30 s (expiry at 90 s), and it gives a
-//! `health_check_url`, which the registry probes; freezing the process (SIGSTOP) fails the
-//! probes and makes it `UNREACHABLE` (503 at the gateway), thawing it (SIGCONT) brings it back,
-//! stopping it (SIGTERM: uvicorn's shutdown hook) deregisters it.
+//! Liveness by heartbeats: the guide heartbeats every 30 s and declares no interval, so the
+//! platform's default interval counts; the test sets it to 11 s, a TTL of 33 s (3 missed
+//! intervals) that the guide's 30 s heartbeats keep alive, instead of the default 90 s, to stay
+//! short. Freezing the process (SIGSTOP) makes it `UNREACHABLE` (503 at the gateway) once 33 s
+//! pass without a heartbeat, thawing it (SIGCONT) sends its overdue heartbeat, which brings it
+//! back at once, and stopping it (SIGTERM: uvicorn's shutdown hook) deregisters it. The guide
+//! also gives a `health_check_url`, which the registry probes; a frozen process fails the probes
+//! too, so here they are made never to decide (`probe_failures` out of reach) and the freeze
+//! shows the heartbeats' expiry alone. Probes deciding are `push_refusals`' (the gateway test).
 
 mod push_support;
 
@@ -107,6 +112,12 @@ fn run_curl(cmd: &str) -> Value {
         .unwrap_or_else(|e| panic!("{cmd}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// Now, in ms since the epoch (the registry's clock: the same machine).
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| d.as_millis() as u64)
+}
+
 #[actix_rt::test]
 async fn the_guides_own_plugin_registers_is_routed_expires_recovers_and_deregisters() {
     let text = seed();
@@ -115,8 +126,9 @@ async fn the_guides_own_plugin_registers_is_routed_expires_recovers_and_deregist
     let python = venv();
 
     let mut p = Platform::new();
+    let liveness = [("KEEL_PUSH__HEARTBEAT_INTERVAL_MS", "11000"), ("KEEL_PUSH__PROBE_FAILURES", "1000000")];
     let (push, public) =
-        push_support::platform(&mut p, Some("127.0.0.1:8001"), Some("127.0.0.1:8000"), &[]).await;
+        push_support::platform(&mut p, Some("127.0.0.1:8001"), Some("127.0.0.1:8000"), &liveness).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("main.py"), &main_py).unwrap();
     let log = dir.path().join("main.log");
@@ -181,15 +193,24 @@ async fn the_guides_own_plugin_registers_is_routed_expires_recovers_and_deregist
     assert_eq!(status, 404);
     assert_eq!(headers.get("x-keel-error").map(|v| v.as_bytes()), Some(&b"1"[..]));
 
-    // Frozen: the health probes time out, it becomes UNREACHABLE and the gateway says 503.
+    // Frozen: no heartbeat for three intervals (33 s), it becomes UNREACHABLE and the gateway
+    // says 503.
     kill(pid, Signal::SIGSTOP).unwrap();
-    wait_status(&push, "my-plugin", "UNREACHABLE").await;
+    let expired =
+        eventually("my-plugin UNREACHABLE by missed heartbeats", Duration::from_secs(60), || async {
+            listed(&push, "my-plugin").await.filter(|s| s["status"] == "UNREACHABLE")
+        })
+        .await;
+    let last = expired["last_heartbeat_ms"].as_u64().unwrap_or_else(|| panic!("{expired}"));
+    let silent = now_ms().saturating_sub(last);
+    assert!(silent >= 33_000, "UNREACHABLE after only {silent} ms without a heartbeat: {expired}");
     let (headers, body) = wait_gateway(&format!("{public}/api/my-plugin/hello"), 503).await;
     assert!(headers.contains_key("retry-after"), "{body}");
     assert_eq!(body["code"], "ERR_PLUGIN_NOT_ACTIVE", "{body}");
-    // Thawed: back at once.
+    // Thawed: its overdue heartbeat brings it back at once.
     kill(pid, Signal::SIGCONT).unwrap();
-    wait_status(&push, "my-plugin", "ACTIVE").await;
+    let back = wait_status(&push, "my-plugin", "ACTIVE").await;
+    assert!(back["last_heartbeat_ms"].as_u64() > Some(last), "back by a heartbeat: {back}");
     wait_gateway(&format!("{public}/api/my-plugin/hello"), 200).await;
 
     // Stopped: its shutdown hook deregisters it; the gateway no longer knows the name.

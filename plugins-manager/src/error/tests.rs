@@ -83,10 +83,11 @@ fn position(e: &RegistryError) -> usize {
         E::ConsoleNotFound(_) => 35,
         E::TooManyConsoleEntries { .. } => 36,
         E::Abandoned(_) => 37,
+        E::PushedName(_) => 38,
     }
 }
 
-const VARIANTS: usize = 38;
+const VARIANTS: usize = 39;
 
 fn every_case() -> Vec<Case> {
     use Fault::{Client, Platform, Plugin, Sidecar};
@@ -98,6 +99,7 @@ fn every_case() -> Vec<Case> {
         case(E::BadSecret("too short".into()), 400, "ERR_BAD_SECRET", Client, None),
         case(E::NotFound("echo".into()), 404, "ERR_UNKNOWN_PLUGIN", Client, Some("echo")),
         case(E::AlreadyRegistered("echo".into()), 409, "ERR_ALREADY_REGISTERED", Client, Some("echo")),
+        case(E::PushedName("echo".into()), 409, "ERR_CONFLICT", Client, Some("echo")),
         case(E::InProgress("echo".into()), 409, "ERR_IN_PROGRESS", Client, Some("echo")),
         case(E::Abandoned("echo".into()), 409, "ERR_IN_PROGRESS", Client, Some("echo")),
         case(E::CoreService("auth".into()), 403, "ERR_CORE_SERVICE", Client, Some("auth")),

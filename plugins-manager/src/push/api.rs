@@ -20,6 +20,7 @@ use keel_sdk::protocol::{PluginStatus, RouteEntry};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::config::PushConfig;
 use super::error::PushError;
 use super::model::{is_loopback, RegisterBody, ServiceRecord};
 use super::service::Push;
@@ -87,15 +88,23 @@ async fn register(
     push: web::Data<Push>,
 ) -> Result<HttpResponse, PushError> {
     let (who, ip, token) = registrant(&req, &push)?;
-    let open = push.state.cfg.open_loopback && is_loopback(ip);
-    if !(token || open) {
-        return Err(PushError::NotLoopback { peer: ip.to_string() });
-    }
+    may_register(&push.state.cfg, ip, token)?;
     let body: RegisterBody = parse(&body)?;
     let (record, new) = push.register(body, who, ip).await?;
     let view = pushed_view(&record, PluginStatus::Active, &push.state.cfg);
     let mut res = if new { HttpResponse::Created() } else { HttpResponse::Ok() };
     Ok(res.json(json!({"ret": 0, "msg": "ok", "service": view})))
+}
+
+/// Whether a client at `peer` may register at all: with a granted client's token (checked by
+/// [`registrant`]) from anywhere; without one only from loopback, and only while open
+/// registration is on (`open_loopback`, local development).
+fn may_register(cfg: &PushConfig, peer: IpAddr, token: bool) -> Result<(), PushError> {
+    if token || (cfg.open_loopback && is_loopback(peer)) {
+        Ok(())
+    } else {
+        Err(PushError::NotLoopback { peer: peer.to_string() })
+    }
 }
 
 #[derive(Deserialize)]
@@ -187,7 +196,7 @@ async fn one(name: web::Path<String>, push: web::Data<Push>) -> Result<HttpRespo
 }
 
 /// A pushed service as the API shows it: the guide's fields, its status, its liveness.
-fn pushed_view(r: &ServiceRecord, status: PluginStatus, cfg: &super::config::PushConfig) -> Value {
+fn pushed_view(r: &ServiceRecord, status: PluginStatus, cfg: &PushConfig) -> Value {
     json!({
         "name": r.name,
         "kind": "pushed",
@@ -227,7 +236,73 @@ fn plugin_view(id: &str, e: &RouteEntry) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
+    use actix_web::{http::StatusCode, App};
     use keel_sdk::management::openapi::{documented_routes, served_routes};
+    use sidecar::test_util::FakeSidecar;
+
+    use super::*;
+    use crate::push::service::PushState;
+    use crate::{Config, Registry, RegistryState};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// Open registration: loopback clients only (IPv4, IPv6, mapped), while it is on; a token
+    /// from anywhere.
+    #[test]
+    fn who_may_register_follows_the_peer_the_token_and_open_loopback() {
+        let defaults = PushConfig::default();
+        let closed = PushConfig { open_loopback: false, ..PushConfig::default() };
+        for (cfg, peer, token, ok) in [
+            (&defaults, "127.0.0.1", false, true),
+            (&defaults, "127.0.0.2", false, true),
+            (&defaults, "::1", false, true),
+            (&defaults, "::ffff:127.0.0.1", false, true),
+            (&defaults, "10.1.2.3", false, false),
+            (&defaults, "192.168.1.20", false, false),
+            (&defaults, "::ffff:10.1.2.3", false, false),
+            (&defaults, "10.1.2.3", true, true),
+            (&closed, "127.0.0.1", false, false),
+            (&closed, "127.0.0.1", true, true),
+            (&closed, "10.1.2.3", true, true),
+        ] {
+            let got = may_register(cfg, ip(peer), token);
+            assert_eq!(got.is_ok(), ok, "{peer} token={token} open_loopback={}: {got:?}", cfg.open_loopback);
+            if let Err(e) = got {
+                assert!(matches!(e, PushError::NotLoopback { .. }), "{e:?}");
+                assert!(e.to_string().contains("Authorization: Bearer"), "says what to send: {e}");
+            }
+        }
+    }
+
+    /// Under the defaults, through the handler: a client off this machine without a token is
+    /// refused and nothing is stored; the same body from loopback registers.
+    #[actix_web::test]
+    async fn under_the_defaults_a_client_elsewhere_without_a_token_registers_nothing() {
+        let sidecar = FakeSidecar::builder("plugins").start().await.client_config();
+        let reg = Registry::new(RegistryState::new(Config::default(), sidecar));
+        let push = Push { reg, state: PushState::new(PushConfig::default()) };
+        let app = init_service(App::new().app_data(web::Data::new(push)).configure(configure)).await;
+        let body = json!({"name": "svc", "host": "127.0.0.1", "port": 8010});
+        let from = |peer: &str| {
+            TestRequest::post()
+                .uri("/api/registry/register")
+                .peer_addr(format!("{peer}:40000").parse().unwrap())
+                .set_json(&body)
+                .to_request()
+        };
+        let res = call_service(&app, from("10.1.2.3")).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let refused: Value = read_body_json(res).await;
+        assert_eq!(refused["code"], "ERR_FORBIDDEN", "{refused}");
+        assert!(refused["msg"].as_str().unwrap_or("").contains("loopback clients only"), "{refused}");
+        let list = TestRequest::get().uri("/api/registry/services").to_request();
+        let listed: Value = read_body_json(call_service(&app, list).await).await;
+        assert_eq!(listed["total"], 0, "{listed}");
+        assert_eq!(call_service(&app, from("127.0.0.1")).await.status(), StatusCode::CREATED);
+    }
 
     /// The document lists exactly the routes served (issue 18 §7).
     #[test]

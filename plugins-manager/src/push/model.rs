@@ -132,7 +132,7 @@ impl RegisterBody {
         if self.port == 0 {
             return bad("port: must be between 1 and 65535".into());
         }
-        host_allowed(cfg, &self.host, peer)?;
+        host_allowed(cfg, &self.host, self.port, peer)?;
         let base_path =
             normalise_base(&self.base_path).map_err(|m| PushError::BadBody(format!("base_path: {m}")))?;
         if let Some(h) = &self.health_check_url {
@@ -142,8 +142,13 @@ impl RegisterBody {
                 ));
             }
         }
-        if self.heartbeat_interval.is_some_and(|s| s == 0 || s > 3_600) {
-            return bad("heartbeat_interval: seconds between 1 and 3600".into());
+        let longest = cfg.longest_interval_s();
+        if self.heartbeat_interval.is_some_and(|s| s == 0 || s > longest) {
+            return bad(format!(
+                "heartbeat_interval: seconds between 1 and {longest}: {} missed intervals and one liveness sweep must fit within the eviction time (push.evict_after_ms, {} s), or a silent service would be evicted without ever being UNREACHABLE, a live one between two heartbeats",
+                cfg.missed_heartbeats,
+                cfg.evict_after_ms / 1_000
+            ));
         }
         let mut endpoints = Vec::with_capacity(self.endpoints.len());
         for (i, e) in self.endpoints.into_iter().enumerate() {
@@ -197,35 +202,46 @@ fn has_dot_segment(p: &str) -> bool {
     })
 }
 
-/// The allow-list: loopback (when allowed), the registrant's own address, or a configured host.
-/// Names other than `localhost` are matched exactly, never resolved (so DNS cannot change the
-/// answer after the check).
-pub fn host_allowed(cfg: &PushConfig, host: &str, peer: IpAddr) -> Result<(), PushError> {
-    let refused = |why: &str| {
-        Err(PushError::HostNotAllowed { host: host.chars().take(100).collect(), why: why.to_owned() })
-    };
+/// The allow-list: a configured host; loopback (when allowed) for a registrant on loopback
+/// itself, since from anywhere else loopback is keel's machine, not the registrant's; or the
+/// registrant's own address. A loopback host is refused on the platform's own ports
+/// ([`PushConfig::denies_port`]), however it is allowed. Names other than `localhost` are
+/// matched exactly, never resolved (so DNS cannot change the answer after the check).
+pub fn host_allowed(cfg: &PushConfig, host: &str, port: u16, peer: IpAddr) -> Result<(), PushError> {
+    let refused =
+        |why: String| Err(PushError::HostNotAllowed { host: host.chars().take(100).collect(), why });
     let h = host.trim_start_matches('[').trim_end_matches(']');
     if h.is_empty() {
         return Err(PushError::BadBody("host: must not be empty".into()));
     }
+    let ip = h.parse::<IpAddr>().ok();
+    let loopback = h.eq_ignore_ascii_case("localhost") || ip.is_some_and(is_loopback);
+    if loopback && cfg.denies_port(port) {
+        return refused(format!(
+            "port {port} on loopback is one of the platform's own listeners (push.denied_ports, and the push listener's port)"
+        ));
+    }
     if cfg.allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)) {
         return Ok(());
     }
-    if h.eq_ignore_ascii_case("localhost") {
-        return if cfg.allow_loopback_hosts {
-            Ok(())
+    if loopback {
+        return if !cfg.allow_loopback_hosts {
+            refused("loopback hosts are not allowed here".into())
+        } else if !is_loopback(peer) {
+            refused(format!(
+                "a loopback host is the registering client's own machine only, and {peer} is not on this one: register an address keel's sidecar can reach the service at"
+            ))
         } else {
-            refused("loopback hosts are not allowed here")
+            Ok(())
         };
     }
-    match h.parse::<IpAddr>() {
-        Ok(ip) if is_loopback(ip) && cfg.allow_loopback_hosts => Ok(()),
-        Ok(ip) if canonical(ip) == canonical(peer) => Ok(()),
-        Ok(_) => refused("only loopback, the registering client's own address and the configured allowed_hosts may be registered"),
-        Err(_) if h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') => {
-            refused("host names other than localhost must be listed in allowed_hosts")
+    match ip {
+        Some(ip) if canonical(ip) == canonical(peer) => Ok(()),
+        Some(_) => refused("only loopback, the registering client's own address and the configured allowed_hosts may be registered".into()),
+        None if h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') => {
+            refused("host names other than localhost must be listed in allowed_hosts".into())
         }
-        Err(_) => Err(PushError::BadBody(format!("host: {:?} is not a host name or an IP address", host))),
+        None => Err(PushError::BadBody(format!("host: {:?} is not a host name or an IP address", host))),
     }
 }
 
@@ -323,17 +339,57 @@ mod tests {
     #[test]
     fn hosts_are_allowed_only_from_the_list() {
         let cfg = PushConfig::default();
-        for ok in ["localhost", "127.0.0.1", "127.0.0.9", "::1", "[::1]"] {
-            assert!(host_allowed(&cfg, ok, peer()).is_ok(), "{ok}");
+        let not_allowed = |r: Result<(), PushError>| matches!(r, Err(PushError::HostNotAllowed { .. }));
+        for ok in ["localhost", "127.0.0.1", "127.0.0.9", "::1", "[::1]", "::ffff:127.0.0.1"] {
+            assert!(host_allowed(&cfg, ok, 8010, peer()).is_ok(), "{ok}");
         }
-        for no in ["169.254.169.254", "10.0.0.1", "example.com", "metadata.google.internal"] {
-            assert!(matches!(host_allowed(&cfg, no, peer()), Err(PushError::HostNotAllowed { .. })), "{no}");
+        for no in ["169.254.169.254", "10.0.0.1", "0.0.0.0", "::", "example.com", "metadata.google.internal"]
+        {
+            assert!(not_allowed(host_allowed(&cfg, no, 8010, peer())), "{no}");
         }
         let from: IpAddr = "10.1.2.3".parse().unwrap();
-        assert!(host_allowed(&cfg, "10.1.2.3", from).is_ok(), "the registrant's own address");
+        assert!(host_allowed(&cfg, "10.1.2.3", 8010, from).is_ok(), "the registrant's own address");
         let listed = PushConfig { allowed_hosts: vec!["svc.internal".into()], ..PushConfig::default() };
-        assert!(host_allowed(&listed, "svc.internal", peer()).is_ok());
-        assert!(matches!(host_allowed(&cfg, "a b", peer()), Err(PushError::BadBody(_))));
+        assert!(host_allowed(&listed, "svc.internal", 8010, peer()).is_ok());
+        assert!(matches!(host_allowed(&cfg, "a b", 8010, peer()), Err(PushError::BadBody(_))));
+    }
+
+    #[test]
+    fn loopback_is_the_registrants_own_machine_and_never_the_platforms_ports() {
+        let cfg = PushConfig::default();
+        // From another machine, loopback would be keel's own: refused, saying why.
+        let remote: IpAddr = "10.1.2.3".parse().unwrap();
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            match host_allowed(&cfg, host, 8010, remote) {
+                Err(PushError::HostNotAllowed { why, .. }) => assert!(why.contains("10.1.2.3"), "{why}"),
+                other => panic!("{host} from {remote}: {other:?}"),
+            }
+        }
+        let mapped: IpAddr = "::ffff:127.0.0.2".parse().unwrap();
+        assert!(host_allowed(&cfg, "127.0.0.1", 8010, mapped).is_ok(), "a mapped loopback peer is local");
+        // keel's sidecar, its app port, the public and admin ports, the push listener: refused
+        // on loopback, even from loopback and even when listed; elsewhere they are anyone's.
+        for port in [3500, 3100, 3513, 8000, 8001, 9464] {
+            match host_allowed(&cfg, "127.0.0.1", port, peer()) {
+                Err(PushError::HostNotAllowed { why, .. }) => assert!(why.contains("denied_ports"), "{why}"),
+                other => panic!("port {port}: {other:?}"),
+            }
+        }
+        let listed = PushConfig { allowed_hosts: vec!["localhost".into()], ..PushConfig::default() };
+        assert!(matches!(
+            host_allowed(&listed, "localhost", 3500, remote),
+            Err(PushError::HostNotAllowed { .. })
+        ));
+        assert!(
+            host_allowed(&listed, "localhost", 8010, remote).is_ok(),
+            "listed explicitly: the operator's call"
+        );
+        assert!(host_allowed(&cfg, "10.1.2.3", 3500, remote).is_ok(), "the registrant's own machine's port");
+        let off = PushConfig { allow_loopback_hosts: false, ..PushConfig::default() };
+        assert!(matches!(
+            host_allowed(&off, "127.0.0.1", 8010, peer()),
+            Err(PushError::HostNotAllowed { .. })
+        ));
     }
 
     #[test]
@@ -373,6 +429,20 @@ mod tests {
             check(base(serde_json::json!({"endpoints": [{"path": "x", "method": "FETCH"}]}))),
             Err(PushError::BadBody(_))
         ));
+        // A declared interval whose three misses would outlast the eviction time (600 s).
+        for (interval, ok) in [(0, false), (1, true), (198, true), (199, false), (601, false), (3_600, false)]
+        {
+            match check(base(serde_json::json!({"heartbeat_interval": interval}))) {
+                Ok(rec) => assert!(ok && rec.heartbeat_interval_ms == Some(interval * 1_000), "{interval}"),
+                Err(PushError::BadBody(m)) => {
+                    assert!(
+                        !ok && m.contains("between 1 and 198") && m.contains("evict_after_ms"),
+                        "{interval}: {m}"
+                    )
+                }
+                Err(e) => panic!("{interval}: {e}"),
+            }
+        }
         let rec = check(base(
             serde_json::json!({"base_path": "/v2/", "endpoints": [{"path": "/data/", "method": "get"}]}),
         ))

@@ -1,7 +1,8 @@
 //! The push API's operations over the store: register (or re-register), heartbeat,
 //! deregister, list, and the liveness sweep. Every change of the route table goes through
 //! `Store::commit` with the record it belongs to, like a plugin registration, and is pushed to
-//! keel; a heartbeat that changes nothing writes only its record.
+//! keel; a heartbeat writes its record conditionally on the ETag it read, then, only if the
+//! status it implies may differ from the table's, the status alone.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -20,6 +21,10 @@ use crate::registry::Registry;
 
 /// Probes in flight at once during a sweep.
 const PROBE_CONCURRENCY: usize = 64;
+
+/// Attempts of one heartbeat whose record keeps changing under it (its registrant
+/// re-registering or heartbeating at the same moment).
+const HEARTBEAT_ATTEMPTS: u32 = 3;
 
 /// What every worker of the push API and its sweeper share.
 pub struct PushState {
@@ -75,13 +80,18 @@ fn save(record: &ServiceRecord) -> Result<TransactionOp, PushError> {
 impl Push {
     /// A service's record.
     pub async fn record(&self, name: &str) -> Result<Option<ServiceRecord>, PushError> {
+        Ok(self.read(name).await?.map(|(r, _)| r))
+    }
+
+    /// A service's record with the ETag a write conditional on it names.
+    async fn read(&self, name: &str) -> Result<Option<(ServiceRecord, Option<String>)>, PushError> {
         let store = &self.reg.store;
         let found = store
             .dapr()
             .get_state_json(store.name(), &record_key(name))
             .await
             .map_err(RegistryError::store)?;
-        Ok(found.map(|(r, _)| r))
+        Ok(found)
     }
 
     /// Registers `body` for `registrant`, or updates it when the same registrant registered it
@@ -140,16 +150,37 @@ impl Push {
     }
 
     /// A heartbeat from `registrant`: refreshes the record and, when the status it implies
-    /// differs from the table's, changes the table at once.
+    /// differs from the table's, changes the table at once. The record is written conditionally
+    /// on the ETag it was read with, so a deregistration (or eviction) landing in between is a
+    /// 404, never a record brought back without its route; a re-registration or another
+    /// heartbeat in between makes it start over.
     pub async fn heartbeat(
         &self,
         name: &str,
         status: &str,
         registrant: &str,
     ) -> Result<PluginStatus, PushError> {
-        let mut record = self.record(name).await?.ok_or_else(|| PushError::Unknown(name.to_owned()))?;
+        for _ in 0..HEARTBEAT_ATTEMPTS {
+            let (record, etag) = self.read(name).await?.ok_or_else(|| PushError::Unknown(name.to_owned()))?;
+            if let Some(done) = self.beat(record, etag, status, registrant).await? {
+                return Ok(done);
+            }
+        }
+        Err(RegistryError::Contention(HEARTBEAT_ATTEMPTS).into())
+    }
+
+    /// One heartbeat on `record` as read with `etag`; `None` when the record changed since (and
+    /// still exists): the heartbeat is to start over.
+    async fn beat(
+        &self,
+        mut record: ServiceRecord,
+        etag: Option<String>,
+        status: &str,
+        registrant: &str,
+    ) -> Result<Option<PluginStatus>, PushError> {
+        let name = record.name.clone();
         if record.registrant != registrant {
-            return Err(PushError::NotRegistrant { name: name.to_owned(), what: "send its heartbeats" });
+            return Err(PushError::NotRegistrant { name, what: "send its heartbeats" });
         }
         let now = unix_ms();
         let wanted = reported_status(status);
@@ -161,41 +192,66 @@ impl Push {
         let silent = now.saturating_sub(record.last_heartbeat_ms)
             > record.interval_ms(cfg) * u64::from(cfg.missed_heartbeats);
         let may_differ =
-            silent || reported_status(&record.reported) != wanted || self.state.failures(name) > 0;
+            silent || reported_status(&record.reported) != wanted || self.state.failures(&name) > 0;
         record.last_heartbeat_ms = now;
         record.reported = status.to_owned();
-        self.state.set_failures(name, 0);
-        let current = if may_differ {
-            let (table, _) = self.reg.store.table().await?;
-            table.services.get(name).map(|r| r.status)
-        } else {
-            Some(wanted)
-        };
-        if current == Some(wanted) {
-            let store = &self.reg.store;
-            let value = serde_json::to_value(&record).map_err(|e| RegistryError::Internal(e.to_string()))?;
-            store
-                .dapr()
-                .save_state(store.name(), &[SaveItem::new(record_key(name), value)])
-                .await
-                .map_err(RegistryError::store)?;
-            return Ok(wanted);
+        if !self.save_if_unchanged(&record, etag).await? {
+            return Ok(None);
         }
-        let op = save(&record)?;
-        let route = record.route(wanted);
+        self.state.set_failures(&name, 0);
+        if may_differ {
+            self.set_status(&name, wanted).await?;
+        }
+        Ok(Some(wanted))
+    }
+
+    /// Writes `record` if its stored ETag is still `etag`. `Ok(false)`: it changed meanwhile;
+    /// [`PushError::Unknown`]: it is gone (deregistered or evicted meanwhile).
+    async fn save_if_unchanged(
+        &self,
+        record: &ServiceRecord,
+        etag: Option<String>,
+    ) -> Result<bool, PushError> {
+        let store = &self.reg.store;
+        let value = serde_json::to_value(record).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        let mut item = SaveItem::new(record_key(&record.name), value);
+        if etag.is_some() {
+            item = item.first_write(etag.clone());
+        }
+        let Err(error) = store.dapr().save_state(store.name(), &[item]).await else { return Ok(true) };
+        // A lost first-write race, whichever way the store reports it (some answer a plain 500):
+        // the record moved or went. Anything else is the store's failure.
+        match self.read(&record.name).await? {
+            None => Err(PushError::Unknown(record.name.clone())),
+            Some((_, now)) if now != etag => Ok(false),
+            Some(_) => Err(RegistryError::store(error).into()),
+        }
+    }
+
+    /// Sets `name`'s status in the route table (nothing else of its entry: a re-registration
+    /// may have written it since) and tells keel; [`PushError::Unknown`] when it has no entry.
+    async fn set_status(&self, name: &str, wanted: PluginStatus) -> Result<(), PushError> {
+        let mut before = None;
         let changed = self
             .reg
             .store
             .commit(|t| {
-                t.services.insert(name.to_owned(), route.clone());
-                Ok(vec![op.clone()])
+                let entry =
+                    t.services.get_mut(name).ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+                before = Some(entry.status);
+                entry.status = wanted;
+                Ok(Vec::new())
             })
-            .await?;
-        tracing::info!(service = name, from = ?current, to = %wanted, "Pushed service status changed by a heartbeat");
+            .await
+            .map_err(|e| match e {
+                RegistryError::NotFound(_) => PushError::Unknown(name.to_owned()),
+                e => e.into(),
+            })?;
         if let Some(t) = changed {
+            tracing::info!(service = name, from = ?before, to = %wanted, "Pushed service status changed by a heartbeat");
             self.reg.calls.push_routes(&t).await;
         }
-        Ok(wanted)
+        Ok(())
     }
 
     /// Removes `name`, for its registrant only.
@@ -334,5 +390,76 @@ impl Push {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sidecar::test_util::FakeSidecar;
+
+    const WHO: &str = "addr:127.0.0.1";
+
+    /// The push API's operations over the stand-in's fake sidecar (its real state API; keel,
+    /// which registrations tell, is absent, which they only log).
+    async fn push() -> Push {
+        let sidecar = FakeSidecar::builder("plugins").start().await.client_config();
+        let reg = Registry::new(crate::RegistryState::new(crate::Config::default(), sidecar));
+        Push { reg, state: PushState::new(PushConfig::default()) }
+    }
+
+    fn body() -> RegisterBody {
+        serde_json::from_value(serde_json::json!({
+            "name": "svc", "host": "127.0.0.1", "port": 8010,
+            "endpoints": [{"path": "hello", "method": "GET", "is_public": true}],
+        }))
+        .unwrap()
+    }
+
+    fn local() -> IpAddr {
+        "127.0.0.1".parse().unwrap()
+    }
+
+    async fn gone(push: &Push) -> bool {
+        let (table, _) = push.reg.store.table().await.unwrap();
+        push.record("svc").await.unwrap().is_none() && !table.services.contains_key("svc")
+    }
+
+    #[actix_rt::test]
+    async fn a_heartbeat_overtaken_by_a_deregistration_is_a_404_and_brings_nothing_back() {
+        let push = push().await;
+        // Read as a heartbeat reads it, then the deregistration lands before its write: one
+        // heartbeat that changes no status (the record alone), one that does (and the table).
+        for status in ["healthy", "unhealthy"] {
+            push.register(body(), WHO.into(), local()).await.unwrap();
+            let (record, etag) = push.read("svc").await.unwrap().unwrap();
+            push.deregister("svc", WHO).await.unwrap();
+            let beat = push.beat(record, etag, status, WHO).await;
+            assert!(matches!(beat, Err(PushError::Unknown(_))), "{status}: {beat:?}");
+            assert!(gone(&push).await, "{status}: the heartbeat brought the service back");
+        }
+        // So the name is anyone's again.
+        let (_, new) =
+            push.register(body(), "addr:127.0.0.2".into(), "127.0.0.2".parse().unwrap()).await.unwrap();
+        assert!(new);
+    }
+
+    #[actix_rt::test]
+    async fn a_heartbeat_whose_record_moved_starts_over_and_a_status_needs_a_route() {
+        let push = push().await;
+        push.register(body(), WHO.into(), local()).await.unwrap();
+        let (stale, etag) = push.read("svc").await.unwrap().unwrap();
+        // Another heartbeat (or a re-registration) wrote the record since it was read.
+        assert_eq!(push.heartbeat("svc", "healthy", WHO).await.unwrap(), PluginStatus::Active);
+        assert_eq!(push.beat(stale, etag, "healthy", WHO).await.unwrap(), None, "starts over");
+        // Started over, it lands, and a status it reports reaches the table.
+        assert_eq!(push.heartbeat("svc", "unhealthy", WHO).await.unwrap(), PluginStatus::Failed);
+        let (table, _) = push.reg.store.table().await.unwrap();
+        assert_eq!(table.services["svc"].status, PluginStatus::Failed);
+        // A status for a service no longer in the table writes nothing.
+        push.deregister("svc", WHO).await.unwrap();
+        assert!(matches!(push.set_status("svc", PluginStatus::Active).await, Err(PushError::Unknown(_))));
+        assert!(gone(&push).await);
+        assert!(matches!(push.heartbeat("svc", "healthy", WHO).await, Err(PushError::Unknown(_))));
     }
 }
