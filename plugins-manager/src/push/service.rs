@@ -285,6 +285,15 @@ impl Push {
 
     /// The table and the records of every pushed service in it.
     pub async fn all(&self) -> Result<(RouteTable, BTreeMap<String, ServiceRecord>), PushError> {
+        let (table, records) = self.all_tagged().await?;
+        Ok((table, records.into_iter().map(|(name, (r, _))| (name, r)).collect()))
+    }
+
+    /// [`Self::all`] with each record's ETag, so a change decided on what was read (an
+    /// eviction) can be made conditional on it.
+    async fn all_tagged(
+        &self,
+    ) -> Result<(RouteTable, BTreeMap<String, (ServiceRecord, Option<String>)>), PushError> {
         let (table, _) = self.reg.store.table().await?;
         let keys: Vec<String> = table.services.keys().map(|n| record_key(n)).collect();
         let mut records = BTreeMap::new();
@@ -294,7 +303,7 @@ impl Push {
                 let Some(data) = item.data else { continue };
                 match serde_json::from_value::<ServiceRecord>(data) {
                     Ok(r) => {
-                        records.insert(r.name.clone(), r);
+                        records.insert(r.name.clone(), (r, item.etag));
                     }
                     Err(error) => tracing::warn!(key = %item.key, %error, "Unreadable pushed service record"),
                 }
@@ -307,7 +316,11 @@ impl Push {
     /// then set every service's status from its heartbeats and probes, evicting the silent
     /// ones, in one commit.
     pub async fn sweep(&self) -> Result<(), PushError> {
-        let (table, records) = self.all().await?;
+        let (table, tagged) = self.all_tagged().await?;
+        let etags: BTreeMap<&str, Option<&String>> =
+            tagged.iter().map(|(n, (_, e))| (n.as_str(), e.as_ref())).collect();
+        let records: BTreeMap<String, ServiceRecord> =
+            tagged.iter().map(|(n, (r, _))| (n.clone(), r.clone())).collect();
         if records.is_empty() {
             return Ok(());
         }
@@ -345,7 +358,13 @@ impl Push {
                         None => {
                             t.services.remove(name);
                             crate::console::drop_owner(t, name);
-                            ops.push(TransactionOp::Delete(DeleteItem::new(record_key(name))));
+                            // Only the record that was read: a heartbeat that landed during the
+                            // sweep's probes makes the commit fail, and the next sweep sees it.
+                            let delete = match etags.get(name.as_str()).copied().flatten() {
+                                Some(etag) => DeleteItem::if_match(record_key(name), etag.clone()),
+                                None => DeleteItem::new(record_key(name)),
+                            };
+                            ops.push(TransactionOp::Delete(delete));
                         }
                         Some(s) => {
                             if let Some(r) = t.services.get_mut(name) {
