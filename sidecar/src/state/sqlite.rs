@@ -9,9 +9,9 @@
 //! No store fault may kill the sidecar (it is also its app's forwarding path), so nothing of the
 //! file is memory-mapped: the file runs with a rollback journal (`journal_mode=DELETE`) whatever
 //! `disableWAL` says, and `mmap_size=0`. WAL's index is a shared writable mapping of the `-shm`
-//! file, and a fault on that file — made immutable (`chattr +i`), its filesystem remounted
-//! read-only, the disk full while sqlite extends it — reaches the process as SIGBUS on its next
-//! store call, not as an error. With the journal every read and write is a system call, and the
+//! file, and once the kernel refuses writes through that mapping (measured: the file made
+//! immutable with `chattr +i`, after its pages were written back) the next store call is killed
+//! by SIGBUS instead of answered with an error. With the journal every read and write is a system call, and the
 //! same faults are errors that daprd's state API answers with (500 `ERR_STATE_SAVE`, …).
 
 use super::{
