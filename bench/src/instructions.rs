@@ -91,7 +91,8 @@ async fn run(args: Args) -> Result<PathBuf, String> {
     let keel_out = dir.join("keel.callgrind");
     let mut keel = AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&["--max-body-size", "16Mi"]);
     if let Some(bin) = &args.keel {
-        keel.command[0] = std::path::absolute(bin).map_err(|e| format!("{}: {e}", bin.display()))?.display().to_string();
+        keel.command[0] =
+            std::path::absolute(bin).map_err(|e| format!("{}: {e}", bin.display()))?.display().to_string();
     }
     keel.command.splice(0..0, callgrind(&valgrind, &keel_out));
     let platform = start_platform_with(1, keel).await?;

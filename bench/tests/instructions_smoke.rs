@@ -1,0 +1,36 @@
+//! The instruction count still runs: `keel-bench instructions --smoke` (50 requests counted per
+//! router under callgrind) writes a report in which keel and nginx in keel's seat each executed
+//! a plausible number of instructions per request, and names keel's costliest functions.
+
+use std::process::Command;
+
+#[test]
+fn the_instruction_count_counts_keel_and_nginx() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("benchmarks-cpu.md");
+    let run = Command::new(env!("CARGO_BIN_EXE_keel-bench"))
+        .args(["instructions", "--smoke", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run keel-bench");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "keel-bench instructions --smoke failed: {}\n{stderr}", run.status);
+    let report = std::fs::read_to_string(&out).expect("the report was written");
+    for router in ["keel external", "nginx in keel's seat"] {
+        let row = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {router} |")))
+            .unwrap_or_else(|| panic!("no row for {router}:\n{report}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+        assert_eq!(cells[1], "50", "{router} counted 50 requests:\n{report}");
+        let per_request: f64 = cells[3].parse().unwrap_or_else(|_| panic!("{router}: {row}"));
+        // Forwarding an HTTP request costs thousands of instructions, not zero and not millions.
+        assert!(
+            (1_000.0..5_000_000.0).contains(&per_request),
+            "{router}: {per_request} per request:\n{report}"
+        );
+    }
+    assert!(report.contains("keel executes "), "{report}");
+    let listed = report.lines().filter(|l| l.contains('(') && l.contains("%)")).count();
+    assert!(listed >= 10, "keel's costliest functions are listed:\n{report}");
+}
