@@ -9,6 +9,7 @@ mod load;
 mod nginx;
 mod paired;
 mod procstat;
+mod propagation;
 mod registry;
 mod report;
 mod routes;
@@ -50,6 +51,9 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(registry::Bench::Registry(r)) = &args.bench {
         return registry::main(r.clone());
+    }
+    if let Some(registry::Bench::Propagation(p)) = &args.bench {
+        return propagation::main(p.clone());
     }
     match actix_rt::System::new().block_on(scenario::run(args)) {
         Ok(path) => {

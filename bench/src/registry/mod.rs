@@ -26,6 +26,8 @@ use machine::{soft_nofile, Machine};
 pub enum Bench {
     /// The registry: registering 1,000 plugins and polling them (docs/benchmarks-registry.md).
     Registry(Args),
+    /// A route-table change reaching every keel replica, with a large table (docs/scaling.md).
+    Propagation(crate::propagation::Args),
 }
 
 /// How plugins are registered.
