@@ -10,6 +10,7 @@ mod load;
 mod nginx;
 mod paired;
 mod procstat;
+mod propagation;
 mod registry;
 mod report;
 mod routes;
@@ -53,6 +54,9 @@ fn main() -> ExitCode {
         Some(registry::Bench::Registry(r)) => return registry::main(r.clone()),
         Some(registry::Bench::Instructions(i)) => return instructions::main(i.clone()),
         None => {}
+    }
+    if let Some(registry::Bench::Propagation(p)) = &args.bench {
+        return propagation::main(p.clone());
     }
     match actix_rt::System::new().block_on(scenario::run(args)) {
         Ok(path) => {

@@ -29,6 +29,8 @@ pub enum Bench {
     /// CPU per forwarded request as instructions under callgrind, keel against nginx in its seat
     /// (docs/benchmarks-cpu.md).
     Instructions(crate::instructions::Args),
+    /// A route-table change reaching every keel replica, with a large table (docs/scaling.md).
+    Propagation(crate::propagation::Args),
 }
 
 /// How plugins are registered.
