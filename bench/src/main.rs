@@ -53,10 +53,8 @@ fn main() -> ExitCode {
     match &args.bench {
         Some(registry::Bench::Registry(r)) => return registry::main(r.clone()),
         Some(registry::Bench::Instructions(i)) => return instructions::main(i.clone()),
+        Some(registry::Bench::Propagation(p)) => return propagation::main(p.clone()),
         None => {}
-    }
-    if let Some(registry::Bench::Propagation(p)) = &args.bench {
-        return propagation::main(p.clone());
     }
     match actix_rt::System::new().block_on(scenario::run(args)) {
         Ok(path) => {
