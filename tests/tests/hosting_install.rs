@@ -1,7 +1,8 @@
 //! Installing a bundle: served on both doors (the app port's `/plugin_service/<root>/` through a
 //! real sidecar hop, the local port's `/<root>/`) with the prefix stripped and
 //! `X-Forwarded-Prefix` set, bodies streamed both ways, output readable; uninstalling leaves no
-//! process, no port, no route and no files. Also the seed's own start script, unmodified.
+//! process, no port, no route and no files, even while the service is still starting (a platform
+//! stop ends a starting service the same way). Also the seed's own start script, unmodified.
 
 mod hosting_support;
 
@@ -109,4 +110,19 @@ async fn the_seeds_own_start_script_runs_a_bundle_of_the_example_binary() {
     assert_eq!(status, 200);
     assert!(!alive(pid));
     assert!(processes_in(&h.data_dir).is_empty());
+}
+
+#[actix_rt::test]
+async fn a_service_stopped_while_it_starts_leaves_no_process() {
+    let mut p = Platform::new();
+    let h = start(&mut p, &[]).await;
+    // Uninstalled while its start script still sleeps (no pid.txt yet): the script's whole
+    // process group goes.
+    let bundle = bundle_with_script("slowpoke", "1.0.0", "slowpoke", "", &slow_start_script(5));
+    assert_eq!(install(&p, bundle).await.0, 201);
+    wait_script_running(&p, &h, "slowpoke").await;
+    let (status, v) = uninstall(&p, "slowpoke").await;
+    assert_eq!(status, 200, "{v}");
+    assert!(processes_in(&h.data_dir).is_empty(), "left {:?}", processes_in(&h.data_dir));
+    assert!(list(&p).await.is_empty());
 }

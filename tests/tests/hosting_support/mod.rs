@@ -259,6 +259,26 @@ pub fn bundle_with_script(app_id: &str, version: &str, root: &str, args: &str, s
     ])
 }
 
+/// A start script whose `start` takes `secs` seconds before it backgrounds the service (which
+/// then writes `pid.txt`): a service caught `STARTING`, with no PID file yet. `stop` kills the
+/// PID in `pid.txt`.
+pub fn slow_start_script(secs: u32) -> Vec<u8> {
+    format!(
+        "#!/bin/sh\ncase \"$1\" in\n  start) sleep {secs}; nohup ./hello_service \"$2\" \"$3\" </dev/null & ;;\n  stop) [ -f pid.txt ] && kill -9 \"$(cat pid.txt)\" ;;\nesac\n"
+    )
+    .into_bytes()
+}
+
+/// Waits until `app_id` is `STARTING` with its start script running (a process in `data_dir`).
+pub async fn wait_script_running(p: &Platform, h: &Hosting, app_id: &str) {
+    let what = format!("{app_id} STARTING, its start script running");
+    eventually(&what, PATIENCE, || async move {
+        let v = service(p, app_id).await;
+        (v["status"] == "STARTING" && !processes_in(&h.data_dir).is_empty()).then_some(())
+    })
+    .await
+}
+
 /// The seed's shell script, taken from the seed at run time (the project keeps no copy): the
 /// ```` ```shell ```` block that starts with `#!/bin/bash`.
 pub fn seed_script() -> Vec<u8> {
