@@ -766,16 +766,16 @@ impl Manager {
         Ok(view)
     }
 
+    /// A `FAILED` service starts again; any other status is refused (409), so that nothing is
+    /// remembered for a later crash loop.
     fn restart(&mut self, app_id: &str) -> Result<ServiceView, HostingError> {
-        let version = {
-            let st = self.shared.lock();
-            let rec = st.records.get(app_id).ok_or_else(|| HostingError::NotFound(app_id.to_owned()))?;
-            rec.current.version.clone()
-        };
-        if let Some(h) = self.sups.get(&(app_id.to_owned(), version)) {
-            h.reset();
+        let view = self.shared.get(app_id).ok_or_else(|| HostingError::NotFound(app_id.to_owned()))?;
+        let handle = self.sups.get(&(app_id.to_owned(), view.version.clone()));
+        match handle {
+            Some(h) if view.status == ServiceStatus::Failed => h.reset(),
+            _ => return Err(HostingError::NotFailed { app_id: app_id.to_owned(), status: view.status }),
         }
-        self.shared.get(app_id).ok_or_else(|| HostingError::NotFound(app_id.to_owned()))
+        Ok(view)
     }
 
     async fn shutdown(&mut self, events: &mut mpsc::UnboundedReceiver<Event>) {

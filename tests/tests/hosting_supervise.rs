@@ -46,6 +46,12 @@ async fn a_killed_service_is_503_while_it_restarts_then_served_with_the_restart_
     assert_eq!(again["restarts"], 1, "{again}");
     assert_eq!(again["last_exit"]["signal"], 9, "{again}");
     assert!(service(&p, "victim").await["history"].as_array().unwrap().len() == 1);
+
+    // Only a FAILED service is restarted on request: a running one is a 409 that says why.
+    let (status, v) = call("POST", &format!("{}/v1/services/victim/restart", p.app_url(HOSTING)), None).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("ERR_CONFLICT")), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("RUNNING, not FAILED"), "{v}");
+    assert_eq!(service(&p, "victim").await["pid"], again["pid"], "the refused restart touched it");
 }
 
 #[actix_rt::test]
@@ -69,11 +75,14 @@ async fn a_crash_loop_ends_failed_with_its_exit_codes() {
     assert!(headers.get("retry-after").is_some());
     assert!(processes_in(&h.data_dir).is_empty(), "a crashed service left {:?}", processes_in(&h.data_dir));
 
-    // A restart clears the crash count: it starts (and fails) again.
-    let (status, _) = call("POST", &format!("{}/v1/services/crashy/restart", p.app_url(HOSTING)), None).await;
-    assert_eq!(status, 200);
-    eventually("restarted after FAILED", PATIENCE, || async {
-        (service(&p, "crashy").await["restarts"].as_u64() > Some(2)).then_some(())
+    // A restart clears the crash count: it starts again and needs a whole burst to be FAILED
+    // again (3 more exits, 2 more restarts).
+    let (status, v) = call("POST", &format!("{}/v1/services/crashy/restart", p.app_url(HOSTING)), None).await;
+    assert_eq!(status, 200, "{v}");
+    let view = eventually("FAILED again after a whole burst", PATIENCE, || async {
+        let v = service(&p, "crashy").await;
+        (v["status"] == "FAILED" && v["restarts"] == 4).then_some(v)
     })
     .await;
+    assert_eq!(view["history"].as_array().unwrap().len(), 6, "{view}");
 }

@@ -94,7 +94,8 @@ impl Handle {
         let _ = done.wait_for(|d| *d).await;
     }
 
-    /// Starts a `FAILED` release again with a clean crash count.
+    /// Starts a `FAILED` release again with a clean crash count (the host sends it only to a
+    /// `FAILED` one; anything sent before it failed is ignored).
     pub fn reset(&self) {
         self.reset.send_modify(|n| *n += 1);
     }
@@ -186,6 +187,9 @@ impl Supervisor {
                 }
             }
             if crashes.len() as u32 >= self.policy.crash_burst {
+                // Only a restart asked for once it is FAILED counts (a watch keeps an unseen
+                // change: one sent while it ran would skip this FAILED at once).
+                reset.borrow_and_update();
                 self.emit(Happened::Exited { exit, restarting: false });
                 tracing::warn!(app_id = %self.spec.app_id, version = %self.spec.version, crashes = crashes.len(), "Hosted service FAILED: too many crashes");
                 self.status(ServiceStatus::Failed, None, None);
