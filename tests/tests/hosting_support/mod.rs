@@ -157,6 +157,15 @@ pub fn port_free(port: u16) -> bool {
     std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
 }
 
+/// The `workspace/` of `app_id`'s one unpacked release.
+pub fn workspace(h: &Hosting, app_id: &str) -> PathBuf {
+    let releases = h.data_dir.join("services").join(app_id);
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(&releases).unwrap().flatten().map(|e| e.path().join("workspace")).collect();
+    assert_eq!(dirs.len(), 1, "one release of {app_id}: {dirs:?}");
+    dirs.remove(0)
+}
+
 /// PIDs of live processes whose working folder is under `dir`.
 pub fn processes_in(dir: &std::path::Path) -> Vec<i64> {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
@@ -218,8 +227,10 @@ pub fn archive(items: &[Item]) -> Vec<u8> {
     b.into_inner().unwrap().finish().unwrap()
 }
 
-/// A `plugin.yaml` in the seed's shape.
+/// A `plugin.yaml` in the seed's shape (`args` as a YAML single-quoted string: any text of one
+/// line).
 pub fn manifest(app_id: &str, version: &str, root: &str, args: &str, is_open: bool) -> String {
+    let args = args.replace('\'', "''");
     format!(
         "service:\n  app_id: {app_id}\n  version: {version}\n  name: {app_id}\nabilities:\n  - id: web\n    name: web service\n    version: 1.0.0\n    abilityType: web_service\n    config:\n      - key: root_route\n        value: {root}\n        fieldType: Input\n        show: false\n      - key: start_file\n        value: start.sh\n      - key: is_open\n        value: {is_open}\n      - key: args\n        value: '{args}'\n"
     )
