@@ -279,7 +279,8 @@ pub enum HostingAction {
         /// How many of the last lines to print.
         #[arg(long, default_value_t = 100, value_name = "LINES")]
         tail: usize,
-        /// Keep printing what the service writes until interrupted.
+        /// Keep printing what the service writes, until interrupted or the service is
+        /// uninstalled (then exit 0).
         #[arg(long, short = 'f')]
         follow: bool,
         /// Read the seed's nohup.out in the service's workspace instead.

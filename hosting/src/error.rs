@@ -45,6 +45,9 @@ pub enum HostingError {
     /// No such installed service.
     #[error("no hosted service {0:?} is installed")]
     NotFound(String),
+    /// A restart of a service that is not `FAILED` (hosting restarts a crashed one by itself).
+    #[error("hosted service {app_id:?} is {status}, not FAILED: only a FAILED service is restarted on request (hosting restarts a crashed one by itself)")]
+    NotFailed { app_id: String, status: ServiceStatus },
     /// No service serves this root.
     #[error("no hosted service serves root_route {0:?}")]
     UnknownRoot(String),
@@ -117,6 +120,7 @@ impl PlatformError for HostingError {
             Self::AlreadyInstalled { .. } => Code::AlreadyInstalled,
             Self::UpgradeInProgress { .. } => Code::InProgress,
             Self::NotFound(_) => Code::NotFound,
+            Self::NotFailed { .. } => Code::Conflict,
             Self::UnknownRoot(_) => Code::UnknownRoot,
             Self::Forbidden(d) => d.code(),
             Self::LoginRequired(_) => Code::Unauthenticated,

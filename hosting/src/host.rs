@@ -18,8 +18,6 @@ use arc_swap::ArcSwap;
 use keel_sdk::dapr::DaprClient;
 use keel_sdk::plugin::StatusHandle;
 use keel_sdk::protocol::PluginStatus;
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::unistd::Pid;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::bundle::{self, Limits, Staged, WORKSPACE};
@@ -339,6 +337,7 @@ impl Manager {
                 output,
             },
             pid_file: self.cfg().pid_file.clone(),
+            ledger: ledger_path(&self.cfg().data_dir, app_id, &release.version),
         }
     }
 
@@ -401,7 +400,7 @@ impl Manager {
             tracing::warn!(error = %e, "The sidecar is not up yet; waiting for the store anyway");
         }
         let (records, _) = self.store.wait_ready().await;
-        self.sweep(&records);
+        self.sweep(&records).await;
         // What ran before is gone now: forget it.
         let records = match self
             .store
@@ -453,9 +452,10 @@ impl Manager {
         self.shared.status.set(PluginStatus::Active);
     }
 
-    /// Kills every process a previous run recorded that still runs (checked by start time, so a
-    /// recycled PID is left alone): its process group first with SIGTERM, then SIGKILL.
-    fn sweep(&self, records: &Records) {
+    /// Ends everything a previous run noted that still runs (a killed hosting leaves its
+    /// services, and starts half done, running): the start scripts' process groups and the
+    /// services, SIGTERM, then SIGKILL after the grace (see [`leftover`]).
+    async fn sweep(&self, records: &Records) {
         let mut tracked: Vec<Tracked> = records.values().flat_map(|r| r.processes.clone()).collect();
         let run = self.cfg().data_dir.join("run");
         for entry in std::fs::read_dir(&run).into_iter().flatten().flatten() {
@@ -466,30 +466,20 @@ impl Manager {
             }
             let _ = std::fs::remove_file(entry.path());
         }
-        let mut alive: Vec<Tracked> =
-            tracked.into_iter().filter(|t| procfs::is_same(t.pid, t.start_ticks)).collect();
-        alive.sort_by_key(|t| t.pid);
-        alive.dedup_by_key(|t| t.pid);
-        if alive.is_empty() {
-            return;
-        }
-        for t in &alive {
-            tracing::warn!(pid = t.pid, pgid = t.pgid, version = %t.version, "A service of a previous run still runs; stopping it");
-            let _ = killpg(Pid::from_raw(t.pgid), Signal::SIGTERM);
-            let _ = kill(Pid::from_raw(t.pid), Signal::SIGTERM);
-        }
-        let deadline = std::time::Instant::now() + Config::ms(self.cfg().stop_grace_ms);
-        while std::time::Instant::now() < deadline
-            && alive.iter().any(|t| procfs::is_same(t.pid, t.start_ticks))
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for t in &alive {
-            if procfs::is_same(t.pid, t.start_ticks) {
-                let _ = killpg(Pid::from_raw(t.pgid), Signal::SIGKILL);
-                let _ = kill(Pid::from_raw(t.pid), Signal::SIGKILL);
+        let (mut groups, mut pids) = (Vec::new(), Vec::new());
+        for t in &tracked {
+            let (group, pid) = leftover(t);
+            if group.is_some() || pid.is_some() {
+                tracing::warn!(pid = t.pid, pgid = t.pgid, version = %t.version, "A service of a previous run still runs; stopping it");
             }
+            groups.extend(group);
+            pids.extend(pid);
         }
+        for v in [&mut groups, &mut pids] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        instance::terminate(&groups, &pids, Config::ms(self.cfg().stop_grace_ms)).await;
     }
 
     /// Unpacks `release` again from the store when its folder is gone (an emptied data dir).
@@ -776,16 +766,16 @@ impl Manager {
         Ok(view)
     }
 
+    /// A `FAILED` service starts again; any other status is refused (409), so that nothing is
+    /// remembered for a later crash loop.
     fn restart(&mut self, app_id: &str) -> Result<ServiceView, HostingError> {
-        let version = {
-            let st = self.shared.lock();
-            let rec = st.records.get(app_id).ok_or_else(|| HostingError::NotFound(app_id.to_owned()))?;
-            rec.current.version.clone()
-        };
-        if let Some(h) = self.sups.get(&(app_id.to_owned(), version)) {
-            h.reset();
+        let view = self.shared.get(app_id).ok_or_else(|| HostingError::NotFound(app_id.to_owned()))?;
+        let handle = self.sups.get(&(app_id.to_owned(), view.version.clone()));
+        match handle {
+            Some(h) if view.status == ServiceStatus::Failed => h.reset(),
+            _ => return Err(HostingError::NotFailed { app_id: app_id.to_owned(), status: view.status }),
         }
-        self.shared.get(app_id).ok_or_else(|| HostingError::NotFound(app_id.to_owned()))
+        Ok(view)
     }
 
     async fn shutdown(&mut self, events: &mut mpsc::UnboundedReceiver<Event>) {
@@ -804,14 +794,7 @@ impl Manager {
         let Event { app_id, version, what } = ev;
         match what {
             Happened::Status { status, port, pid } => self.status(&app_id, &version, status, port, pid).await,
-            Happened::Started(t) => {
-                let path = ledger_path(&self.cfg().data_dir, &app_id, &version);
-                if let Some(dir) = path.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                if let Ok(bytes) = serde_json::to_vec(&t) {
-                    let _ = std::fs::write(&path, bytes);
-                }
+            Happened::Track(t) => {
                 self.record(&app_id, |r| {
                     r.processes.retain(|p| p.version != t.version);
                     r.processes.push(t.clone());
@@ -819,7 +802,6 @@ impl Manager {
                 .await;
             }
             Happened::Exited { exit, restarting } => {
-                let _ = std::fs::remove_file(ledger_path(&self.cfg().data_dir, &app_id, &version));
                 self.record(&app_id, |r| {
                     r.processes.retain(|p| p.version != exit.version);
                     r.note_exit(exit.clone(), restarting);
@@ -828,7 +810,6 @@ impl Manager {
             }
             Happened::GaveUp { reason } => self.abandon_upgrade(&app_id, &version, reason).await,
             Happened::Stopped => {
-                let _ = std::fs::remove_file(ledger_path(&self.cfg().data_dir, &app_id, &version));
                 self.record(&app_id, |r| r.processes.retain(|p| p.version != version)).await;
                 let key = (app_id.clone(), version.clone());
                 if let Some(old) = self.retiring.remove(&key) {
@@ -975,6 +956,32 @@ impl Manager {
             }
         }
     }
+}
+
+/// What of a noted run still runs: its process group, and its `pid` when that is still the same
+/// process (same start time, so a recycled PID is never touched). The group is ours while its
+/// leader is the noted start script (same start time), or, once the script is gone, while the
+/// group has members: Linux does not give a group's ID to a new process while the group has
+/// members (the one case left is a group that emptied, whose ID a new process took and made a
+/// group of, and which then exited leaving members).
+fn leftover(t: &Tracked) -> (Option<i32>, Option<i32>) {
+    let same = procfs::is_same(t.pid, t.start_ticks);
+    let pid = same.then_some(t.pid);
+    let ours = |g: i32| {
+        if same && procfs::pgid(t.pid) == Some(g) {
+            return true;
+        }
+        if t.group_ticks == 0 {
+            return false;
+        }
+        if procfs::alive(g) {
+            procfs::start_ticks(g) == Some(t.group_ticks)
+        } else {
+            !procfs::group_members(g).is_empty()
+        }
+    };
+    let group = Some(t.pgid).filter(|g| *g > 1 && ours(*g));
+    (group, pid)
 }
 
 /// Moves a staged bundle's folder to `dir` (replacing a leftover of a failed attempt).

@@ -63,16 +63,22 @@ impl Release {
     }
 }
 
-/// A process hosting started and must never leave behind: swept at boot.
+/// What hosting started and must never leave behind, swept at boot: noted as soon as the start
+/// script is spawned (then `pid` is the script's), and again once the service runs (then `pid`
+/// is the service's, from its PID file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tracked {
-    /// Its PID.
+    /// The service's PID, or the start script's while it starts.
     pub pid: i32,
-    /// Its process group (the start script's PID: every process the script starts is in it).
+    /// The process group (the start script's PID: every process the script starts is in it).
     pub pgid: i32,
-    /// Its start time in clock ticks since boot (`/proc/<pid>/stat` field 22), so a recycled
-    /// PID is never mistaken for it.
+    /// `pid`'s start time in clock ticks since boot (`/proc/<pid>/stat` field 22), so a
+    /// recycled PID is never mistaken for it.
     pub start_ticks: u64,
+    /// The start script's start time, the same for the group (0 in notes of older versions,
+    /// which knew the group only through the service).
+    #[serde(default)]
+    pub group_ticks: u64,
     /// The port it was given.
     pub port: u16,
     /// The version it runs.

@@ -26,11 +26,27 @@ impl Cli {
         self.run_at(&self.url, args, stdin)
     }
 
-    /// Runs with `--url url` instead of the platform's public URL.
-    fn run_at(&self, url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    fn command(&self, url: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin_path("keelctl"));
         cmd.args(["--url", url]).args(args).env("HOME", self.home.path()).env_remove("XDG_CONFIG_HOME");
         cmd.env_remove("KEEL_PASSWORD");
+        cmd
+    }
+
+    /// Starts `keelctl args` with its stdout piped (one that runs until something happens).
+    fn spawn(&self, args: &[&str]) -> Running {
+        let child = self
+            .command(&self.url, args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Running(child)
+    }
+
+    /// Runs with `--url url` instead of the platform's public URL.
+    fn run_at(&self, url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = self.command(url, args);
         match stdin {
             Some(input) => {
                 use std::io::Write;
@@ -45,6 +61,33 @@ impl Cli {
             }
             None => cmd.output().unwrap(),
         }
+    }
+}
+
+/// A `keelctl` still running; killed if the test ends first.
+struct Running(std::process::Child);
+
+impl Running {
+    /// What it prints, line by line, read on a thread of its own.
+    fn lines(&mut self) -> std::sync::mpsc::Receiver<String> {
+        use std::io::BufRead;
+        let out = self.0.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -307,7 +350,7 @@ async fn keelctl_shows_a_pushed_service_with_its_kind_in_plugins_list_and_status
 }
 
 #[actix_rt::test]
-async fn hosting_commands_install_a_folder_list_follow_logs_and_uninstall() {
+async fn hosting_commands_install_a_folder_or_an_archive_list_follow_logs_and_uninstall() {
     let mut p = Platform::new();
     let (spec, _) = hosting_support::spec(&p, &[]);
     p.start(spec.sidecar_args(&["--max-body-size", "64Mi"])).await;
@@ -347,6 +390,38 @@ async fn hosting_commands_install_a_folder_list_follow_logs_and_uninstall() {
     .await;
     let out = cli.run(&["hosting", "logs", "cli-hello", "--tail", "50"], None);
     assert_eq!(code(&out), 0, "{}", text(&out));
+    let out_text = text(&out);
+    assert!(out_text.contains("hosted-hello: pid"), "{out_text}");
+    // --follow, through keel: the tail first, then a line written after it started (the
+    // restarted service's first), and it ends when the service is uninstalled.
+    let out = cli.run(&["hosting", "get", "cli-hello", "-o", "json"], None);
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut follow = cli.spawn(&["hosting", "logs", "cli-hello", "--follow", "--tail", "1"]);
+    let lines = follow.lines();
+    let mut printed = Vec::new();
+    let mut wait_line = |wanted: String| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !printed.iter().any(|l: &String| l.contains(&wanted)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => printed.push(line),
+                Err(e) => panic!("keelctl hosting logs --follow printed no {wanted:?} ({e}): {printed:?}"),
+            }
+        }
+    };
+    wait_line(format!("hosted-hello: pid {},", first["pid"]));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first["pid"].as_i64().unwrap() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let again = eventually("cli-hello running under a new pid", Duration::from_secs(60), || async {
+        let out = cli.run(&["hosting", "get", "cli-hello", "-o", "json"], None);
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["status"] == "RUNNING" && v["pid"] != first["pid"]).then_some(v)
+    })
+    .await;
+    wait_line(format!("hosted-hello: pid {},", again["pid"]));
     // Unknown services are 5 with the way to find the right name.
     let out = cli.run(&["hosting", "get", "nope"], None);
     assert_eq!(code(&out), 5, "{}", text(&out));
@@ -358,6 +433,29 @@ async fn hosting_commands_install_a_folder_list_follow_logs_and_uninstall() {
 
     let out = cli.run(&["hosting", "uninstall", "cli-hello"], None);
     assert_eq!(code(&out), 0, "{}", text(&out));
+    let ended = eventually("keelctl hosting logs --follow ends", Duration::from_secs(30), || {
+        let status = follow.0.try_wait().unwrap();
+        async move { status }
+    })
+    .await;
+    assert_eq!(ended.code(), Some(0));
+
+    // An archive installs as well; a file that is no .tar.gz is a usage error (2), nothing sent.
+    let archive = dir.path().join("hello.tar.gz");
+    std::fs::write(&archive, hosting_support::hello_bundle("cli-archive", "1.0.0", "cliarchive", ""))
+        .unwrap();
+    let out = cli.run(&["hosting", "install", archive.to_str().unwrap(), "-o", "json"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["app_id"], "cli-archive");
+    let not_gzip = dir.path().join("plain.tar");
+    std::fs::write(&not_gzip, b"plain bytes").unwrap();
+    let out = cli.run(&["hosting", "install", not_gzip.to_str().unwrap()], None);
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("not a .tar.gz"), "{}", text(&out));
+    let out = cli.run(&["hosting", "uninstall", "cli-archive"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+
     let out = cli.run(&["hosting", "list", "-o", "json"], None);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), serde_json::json!([]));

@@ -4,7 +4,9 @@
 //!
 //! - `GET /`: `Hello World!` (the seed's answer);
 //! - `GET /hello?...`: JSON with its args, the `X-Forwarded-Prefix` it was reached under (to
-//!   build links with), the path and query it received, and its PID;
+//!   build links with), the path and query it received, who keel says is calling
+//!   (`x-keel-user`), whether any credential reached it (`Authorization`, `x-keel-ticket`: none
+//!   should, keel and hosting keep them), and its PID;
 //! - `POST /echo`: the request body back, streamed.
 //!
 //! Started by `bundles/hosted-hello/workspace/start.sh` (ours) or by the seed's own script.
@@ -24,6 +26,8 @@ async fn hello(req: HttpRequest, args: web::Data<String>) -> HttpResponse {
         "path": req.path(),
         "query": req.query_string(),
         "user": header("x-keel-user"),
+        "got_authorization": req.headers().contains_key("authorization"),
+        "got_ticket": req.headers().contains_key("x-keel-ticket"),
         "pid": std::process::id(),
     }))
 }
@@ -60,7 +64,9 @@ async fn main() -> std::io::Result<()> {
     })
     .workers(1)
     .shutdown_timeout(1)
-    .bind(("0.0.0.0", port))?
+    // Loopback only: hosting reaches it there, and nothing else should (the port range has no
+    // login; keel's and is_open's checks are on the way through hosting).
+    .bind(("127.0.0.1", port))?
     .run()
     .await
 }

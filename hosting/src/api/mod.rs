@@ -134,7 +134,8 @@ async fn uninstall(
     Ok(HttpResponse::Ok().json(Reply::ok(ServiceAnswer { service })))
 }
 
-/// `POST /v1/services/{app_id}/restart`: a `FAILED` service starts again with a clean crash count.
+/// `POST /v1/services/{app_id}/restart`: a `FAILED` service starts again with a clean crash count;
+/// 409 for any other status.
 async fn restart(
     _scope: PlatformScope,
     path: web::Path<String>,

@@ -1,7 +1,8 @@
 //! The hop to a hosted service, for both doors:
 //! - the app port's `/plugin_service/<root_route>/<path>` (what keel forwards
 //!   `/plugin_service/<root_route>/...` of its public port to, through Dapr), prefix
-//!   `/plugin_service/<root_route>`, keel's identity headers kept when keel is the caller;
+//!   `/plugin_service/<root_route>`, keel's identity headers kept when keel is the caller (but
+//!   never `x-keel-ticket`);
 //! - the local port's `/<root_route>/<path>` (the seed's `http://127.0.0.1:9008/<root_route>/`),
 //!   prefix `/<root_route>`, every `x-keel-*` header dropped (nobody vouches for it there).
 //!
@@ -18,7 +19,7 @@ use actix_web::http::Version;
 use actix_web::{web, HttpRequest, HttpResponse};
 use awc::error::SendRequestError;
 use keel_sdk::dapr::headers::{copy_end_to_end, DAPR_CALLER_APP_ID};
-use keel_sdk::protocol::headers::{KEEL_PREFIX, X_KEEL_ERROR};
+use keel_sdk::protocol::headers::{KEEL_PREFIX, X_KEEL_ERROR, X_KEEL_TICKET};
 use keel_sdk::protocol::KEEL_APP_ID;
 
 use crate::error::HostingError;
@@ -60,11 +61,14 @@ fn split(path: &str) -> (&str, &str) {
     }
 }
 
-/// Headers never copied up: sidecar facts and controls, the framing, the prefix (set here).
+/// Headers never copied up: sidecar facts and controls, the framing, the prefix (set here), and
+/// the console's login ticket (keel binds it to the app it calls, hosting, which checks none: a
+/// bundle's code must not hold a ticket of a core service).
 fn not_copied_up(name: &HeaderName, keep_identity: bool) -> bool {
     let n = name.as_str();
     n.starts_with("dapr-")
         || matches!(n, "host" | "content-length" | "expect" | "x-forwarded-prefix")
+        || *name == X_KEEL_TICKET
         || (!keep_identity && n.starts_with(KEEL_PREFIX))
 }
 
@@ -196,6 +200,7 @@ mod tests {
         assert!(not_copied_up(&user, false));
         assert!(not_copied_up(&HeaderName::from_static("dapr-api-token"), true));
         assert!(not_copied_up(&HeaderName::from_static("x-forwarded-prefix"), true));
+        assert!(not_copied_up(&X_KEEL_TICKET, true), "a ticket bound to hosting stays with hosting");
         assert!(!not_copied_up(&HeaderName::from_static("traceparent"), false));
     }
 }

@@ -26,6 +26,8 @@ pub struct Spec {
     pub script: Script,
     /// The PID file's name in `workspace/`.
     pub pid_file: String,
+    /// Where what runs is noted for the boot sweep (`data_dir/run/<app_id>@<version>.json`).
+    pub ledger: PathBuf,
 }
 
 /// The timings of starts and stops.
@@ -48,6 +50,8 @@ pub struct Started {
     pub pgid: i32,
     /// Its start time (clock ticks since boot).
     pub start_ticks: u64,
+    /// The start script's start time (clock ticks since boot).
+    pub group_ticks: u64,
     /// Its port.
     pub port: u16,
     /// Resolves with how it ended (`None` inside: ended, but not known how).
@@ -89,13 +93,24 @@ pub async fn accepts(port: u16) -> bool {
 }
 
 /// Starts `spec` on `port`: runs the script and waits for the PID file (a live PID) and the
-/// port, within the start timeout. A failure leaves no process behind.
-pub async fn start(spec: &Spec, port: u16, timing: Timing) -> Result<Started, StartFailure> {
+/// port, within the start timeout. `spawned` is called with the script's process group and its
+/// start time as soon as it runs, before anything is awaited (so that whoever drops this future
+/// half-way, or a later hosting, knows what to stop). A failure leaves no process behind.
+pub async fn start(
+    spec: &Spec,
+    port: u16,
+    timing: Timing,
+    spawned: impl FnOnce(i32, u64),
+) -> Result<Started, StartFailure> {
     let _ = std::fs::remove_file(pid_path(spec));
     let script = spawn::run(&spec.script, "start", port, &spec.args).map_err(|e| StartFailure {
         reason: format!("cannot run {} start: {e}", spec.script.start_file),
         ended: None,
     })?;
+    // Not collected yet (the reaper runs on this thread, and nothing was awaited): even a
+    // script that is done already still has its /proc entry.
+    let group_ticks = procfs::start_ticks(script).unwrap_or_default();
+    spawned(script, group_ticks);
     let script_exit = exit_watch(script);
     let deadline = Instant::now() + timing.start_timeout;
     let mut svc: Option<(i32, watch::Receiver<Option<Option<Ended>>>)> = None;
@@ -128,7 +143,14 @@ pub async fn start(spec: &Spec, port: u16, timing: Timing) -> Result<Started, St
             }
             if accepts(port).await {
                 let start_ticks = procfs::start_ticks(*pid).unwrap_or_default();
-                return Ok(Started { pid: *pid, pgid: script, start_ticks, port, exited: watch.clone() });
+                return Ok(Started {
+                    pid: *pid,
+                    pgid: script,
+                    start_ticks,
+                    group_ticks,
+                    port,
+                    exited: watch.clone(),
+                });
             }
         }
         if Instant::now() >= deadline {
@@ -151,6 +173,33 @@ pub async fn start(spec: &Spec, port: u16, timing: Timing) -> Result<Started, St
         let _ = tokio::time::timeout(Duration::from_secs(2), w.wait_for(Option::is_some)).await;
     }
     Err(failure)
+}
+
+/// Ends what a start left when it was abandoned, or what a previous hosting left running: every
+/// process of `groups` and each of `pids` gets SIGTERM, then up to `grace` to go, then SIGKILL.
+/// Returns once none of them runs (or a few seconds after the SIGKILL).
+pub async fn terminate(groups: &[i32], pids: &[i32], grace: Duration) {
+    let groups: Vec<i32> = groups.iter().copied().filter(|g| *g > 1).collect();
+    let pids: Vec<i32> = pids.iter().copied().filter(|p| *p > 1).collect();
+    let running = || {
+        groups.iter().any(|g| !procfs::group_members(*g).is_empty()) || pids.iter().any(|p| procfs::alive(*p))
+    };
+    for sig in [Signal::SIGTERM, Signal::SIGKILL] {
+        if !running() {
+            return;
+        }
+        for g in &groups {
+            let _ = killpg(Pid::from_raw(*g), sig);
+        }
+        for p in &pids {
+            let _ = kill(Pid::from_raw(*p), sig);
+        }
+        let wait = if sig == Signal::SIGTERM { grace } else { Duration::from_secs(5) };
+        let deadline = Instant::now() + wait;
+        while running() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 fn kill_all(pgid: i32, pid: Option<i32>, sig: Signal) {

@@ -12,6 +12,7 @@ pub mod procfs;
 pub mod reap;
 pub mod spawn;
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -67,8 +68,9 @@ pub struct Event {
 pub enum Happened {
     /// Its status changed (with the port and PID while it runs).
     Status { status: ServiceStatus, port: Option<u16>, pid: Option<i32> },
-    /// It runs: this process must be tracked.
-    Started(Tracked),
+    /// Its start script was spawned (then its service runs): what to track so that nothing of it
+    /// is left behind. Noted in the run ledger before it is reported.
+    Track(Tracked),
     /// It ended; `restarting` when another start follows.
     Exited { exit: Exit, restarting: bool },
     /// An upgrade's release gave up before ever serving.
@@ -92,7 +94,8 @@ impl Handle {
         let _ = done.wait_for(|d| *d).await;
     }
 
-    /// Starts a `FAILED` release again with a clean crash count.
+    /// Starts a `FAILED` release again with a clean crash count (the host sends it only to a
+    /// `FAILED` one; anything sent before it failed is ignored).
     pub fn reset(&self) {
         self.reset.send_modify(|n| *n += 1);
     }
@@ -184,6 +187,9 @@ impl Supervisor {
                 }
             }
             if crashes.len() as u32 >= self.policy.crash_burst {
+                // Only a restart asked for once it is FAILED counts (a watch keeps an unseen
+                // change: one sent while it ran would skip this FAILED at once).
+                reset.borrow_and_update();
                 self.emit(Happened::Exited { exit, restarting: false });
                 tracing::warn!(app_id = %self.spec.app_id, version = %self.spec.version, crashes = crashes.len(), "Hosted service FAILED: too many crashes");
                 self.status(ServiceStatus::Failed, None, None);
@@ -217,41 +223,81 @@ impl Supervisor {
         };
         let port = lease.port();
         let timing = self.policy.timing;
+        let group: Cell<Option<i32>> = Cell::new(None);
+        let spawned = |pgid: i32, ticks: u64| {
+            group.set(Some(pgid));
+            self.track(Tracked {
+                pid: pgid,
+                pgid,
+                start_ticks: ticks,
+                group_ticks: ticks,
+                port,
+                version: self.spec.version.clone(),
+            });
+        };
         let started = tokio::select! {
-            r = instance::start(&self.spec, port, timing) => r,
+            r = instance::start(&self.spec, port, timing, spawned) => r,
             _ = stop.wait_for(|s| *s) => {
-                // The start is dropped half-way: sweep whatever it started.
-                self.sweep_half_started();
+                // The start is dropped half-way: end whatever it started.
+                self.stop_half_started(group.get()).await;
+                self.untrack();
                 return Ending::StopRequested;
             }
         };
         let started = match started {
             Ok(s) => s,
             Err(f) => {
+                // instance::start left nothing running.
+                self.untrack();
                 tracing::warn!(app_id = %self.spec.app_id, reason = %f.reason, "Hosted service did not start");
                 return Ending::Crashed(self.exit(f.reason, f.ended));
             }
         };
         *served = true;
-        self.emit(Happened::Started(Tracked {
+        self.track(Tracked {
             pid: started.pid,
             pgid: started.pgid,
             start_ticks: started.start_ticks,
+            group_ticks: started.group_ticks,
             port,
             version: self.spec.version.clone(),
-        }));
+        });
         self.status(ServiceStatus::Running, Some(port), Some(started.pid));
         tracing::info!(app_id = %self.spec.app_id, version = %self.spec.version, port, pid = started.pid, "Hosted service running");
         let ending = self.watch(&started, stop).await;
         if let Ending::StopRequested = ending {
             self.status(ServiceStatus::Stopping, Some(port), Some(started.pid));
-            instance::stop(&self.spec, &started, timing).await;
-            return ending;
         }
-        // A crash: nothing of it may stay (a hung process, workers of a dead one).
+        // Stopped on request, or a crash: nothing of it may stay (a hung process, workers of a
+        // dead one). The ledger goes only once it is all gone.
         instance::stop(&self.spec, &started, timing).await;
+        self.untrack();
         drop(lease);
         ending
+    }
+
+    /// Notes `t` in the run ledger (at once, on disk: what a killed hosting's successor sweeps;
+    /// written beside and renamed over, so a kill never leaves half a note), then reports it (the
+    /// host keeps a copy in the store).
+    fn track(&self, t: Tracked) {
+        let ledger = &self.spec.ledger;
+        let mut partial = ledger.clone().into_os_string();
+        partial.push(".new");
+        let written = ledger
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| serde_json::to_vec(&t).map_err(std::io::Error::other))
+            .and_then(|bytes| std::fs::write(&partial, bytes))
+            .and_then(|()| std::fs::rename(&partial, ledger));
+        if let Err(e) = written {
+            tracing::warn!(app_id = %self.spec.app_id, ledger = %self.spec.ledger.display(), error = %e, "Cannot note a started process for the boot sweep");
+        }
+        self.emit(Happened::Track(t));
+    }
+
+    /// Nothing of this release runs any more: its ledger goes.
+    fn untrack(&self) {
+        let _ = std::fs::remove_file(&self.spec.ledger);
     }
 
     /// Until the service exits, stops accepting connections, or a stop is asked for.
@@ -286,22 +332,18 @@ impl Supervisor {
         }
     }
 
-    /// After a start was abandoned: the PID file names what may run.
-    fn sweep_half_started(&self) {
+    /// After a start was abandoned (uninstall or shutdown while `STARTING`): the script's whole
+    /// process group (whether or not the PID file is written yet) and the PID the file names (a
+    /// service that left the group), SIGTERM, then SIGKILL after the grace.
+    async fn stop_half_started(&self, group: Option<i32>) {
         let pid_file = self.spec.script.workspace.join(&self.spec.pid_file);
-        if let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|t| t.trim().parse::<i32>().ok()) {
-            if pid > 1 && procfs::alive(pid) {
-                if let Some(pgid) = procfs::pgid(pid) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pgid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
+        let pid = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            .filter(|p| *p > 1 && procfs::alive(*p));
+        tracing::info!(app_id = %self.spec.app_id, version = %self.spec.version, ?group, ?pid, "Stopped while starting; ending what the start script started");
+        let groups: Vec<i32> = group.into_iter().collect();
+        let pids: Vec<i32> = pid.into_iter().collect();
+        instance::terminate(&groups, &pids, self.policy.timing.stop_grace).await;
     }
 }

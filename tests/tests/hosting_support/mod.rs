@@ -157,6 +157,15 @@ pub fn port_free(port: u16) -> bool {
     std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
 }
 
+/// The `workspace/` of `app_id`'s one unpacked release.
+pub fn workspace(h: &Hosting, app_id: &str) -> PathBuf {
+    let releases = h.data_dir.join("services").join(app_id);
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(&releases).unwrap().flatten().map(|e| e.path().join("workspace")).collect();
+    assert_eq!(dirs.len(), 1, "one release of {app_id}: {dirs:?}");
+    dirs.remove(0)
+}
+
 /// PIDs of live processes whose working folder is under `dir`.
 pub fn processes_in(dir: &std::path::Path) -> Vec<i64> {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
@@ -218,8 +227,10 @@ pub fn archive(items: &[Item]) -> Vec<u8> {
     b.into_inner().unwrap().finish().unwrap()
 }
 
-/// A `plugin.yaml` in the seed's shape.
+/// A `plugin.yaml` in the seed's shape (`args` as a YAML single-quoted string: any text of one
+/// line).
 pub fn manifest(app_id: &str, version: &str, root: &str, args: &str, is_open: bool) -> String {
+    let args = args.replace('\'', "''");
     format!(
         "service:\n  app_id: {app_id}\n  version: {version}\n  name: {app_id}\nabilities:\n  - id: web\n    name: web service\n    version: 1.0.0\n    abilityType: web_service\n    config:\n      - key: root_route\n        value: {root}\n        fieldType: Input\n        show: false\n      - key: start_file\n        value: start.sh\n      - key: is_open\n        value: {is_open}\n      - key: args\n        value: '{args}'\n"
     )
@@ -257,6 +268,26 @@ pub fn bundle_with_script(app_id: &str, version: &str, root: &str, args: &str, s
         Item::file("workspace/start.sh", script, 0o755),
         Item::file("workspace/hello_service", &hello_binary(), 0o755),
     ])
+}
+
+/// A start script whose `start` takes `secs` seconds before it backgrounds the service (which
+/// then writes `pid.txt`): a service caught `STARTING`, with no PID file yet. `stop` kills the
+/// PID in `pid.txt`.
+pub fn slow_start_script(secs: u32) -> Vec<u8> {
+    format!(
+        "#!/bin/sh\ncase \"$1\" in\n  start) sleep {secs}; nohup ./hello_service \"$2\" \"$3\" </dev/null & ;;\n  stop) [ -f pid.txt ] && kill -9 \"$(cat pid.txt)\" ;;\nesac\n"
+    )
+    .into_bytes()
+}
+
+/// Waits until `app_id` is `STARTING` with its start script running (a process in `data_dir`).
+pub async fn wait_script_running(p: &Platform, h: &Hosting, app_id: &str) {
+    let what = format!("{app_id} STARTING, its start script running");
+    eventually(&what, PATIENCE, || async move {
+        let v = service(p, app_id).await;
+        (v["status"] == "STARTING" && !processes_in(&h.data_dir).is_empty()).then_some(())
+    })
+    .await
 }
 
 /// The seed's shell script, taken from the seed at run time (the project keeps no copy): the
