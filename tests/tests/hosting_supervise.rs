@@ -95,7 +95,11 @@ async fn a_crash_loop_ends_failed_with_its_exit_codes() {
 #[actix_rt::test]
 async fn a_service_that_stops_accepting_connections_while_its_pid_lives_is_restarted() {
     let mut p = Platform::new();
-    let h = start(&mut p, &[("KEEL_HOSTING__RESTART_BACKOFF_MIN_MS", "1500")]).await;
+    let h = start(
+        &mut p,
+        &[("KEEL_HOSTING__RESTART_BACKOFF_MIN_MS", "1500"), ("KEEL_HOSTING__RESTART_BACKOFF_MAX_MS", "3000")],
+    )
+    .await;
     // pid.txt names a `sleep` that outlives the real server (which runs in inner/, its own
     // pid.txt there): killing the server leaves the watched PID alive and the port refusing.
     let script = br#"#!/bin/sh
