@@ -2,17 +2,9 @@
 //! sqlite store (table `state`: key, value, is_binary, etag, expiration_time, update_time), so
 //! data survives restarts and several sidecars (separate processes) may share one file.
 //!
-//! Sharing is safe because of sqlite's file locks with a busy timeout, and every write — its
-//! ETag check included — happens inside one `BEGIN IMMEDIATE` transaction: the check and the
+//! Sharing is safe because the file runs in WAL mode with a busy timeout, and every write —
+//! its ETag check included — happens inside one `BEGIN IMMEDIATE` transaction: the check and the
 //! write cannot interleave with another process's.
-//!
-//! No store fault may kill the sidecar (it is also its app's forwarding path), so nothing of the
-//! file is memory-mapped: the file runs with a rollback journal (`journal_mode=DELETE`) whatever
-//! `disableWAL` says, and `mmap_size=0`. WAL's index is a shared writable mapping of the `-shm`
-//! file, and once the kernel refuses writes through that mapping (measured: the file made
-//! immutable with `chattr +i`, after its pages were written back) the next store call is killed
-//! by SIGBUS instead of answered with an error. With the journal every read and write is a system call, and the
-//! same faults are errors that daprd's state API answers with (500 `ERR_STATE_SAVE`, …).
 
 use super::{
     new_etag, ttl_atoi, BlockingStore, Capabilities, Concurrency, DeleteOp, Item, OpenError, SetOp,
@@ -37,89 +29,19 @@ const NOW: &str = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 /// The sqlite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    file: File,
     table: String,
     writes: Mutex<u32>,
-}
-
-/// What a connection to the store's file is opened with.
-struct File {
-    /// The component's name, for log lines.
-    component: String,
-    /// `connectionString`.
-    path: String,
-    busy: Duration,
-    in_memory: bool,
-}
-
-impl File {
-    /// A connection set up as the module docs say: busy timeout, nothing mapped, no WAL. A file
-    /// that cannot be opened for writing is opened read-only (sqlite's fallback).
-    fn connect(&self) -> Result<Connection, rusqlite::Error> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(self.busy)?;
-        if !self.in_memory {
-            conn.execute_batch("PRAGMA mmap_size=0")?;
-            leave_wal(&conn, self.busy, &self.component, &self.path)?;
-        }
-        Ok(conn)
-    }
 }
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
     StoreError::Other(e.to_string())
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// Puts the file in rollback-journal mode (see the module docs), converting a file an earlier
-/// version left in WAL mode. Leaving WAL needs the file to itself and sqlite answers SQLITE_BUSY
-/// for it without consulting the busy handler, so it is retried for up to `busy`; a file another
-/// process still holds in WAL mode stays so, with a warning, rather than stopping the sidecar.
-fn leave_wal(conn: &Connection, busy: Duration, name: &str, path: &str) -> Result<(), rusqlite::Error> {
-    let pause = Duration::from_millis(20);
-    let mut waited = Duration::ZERO;
-    loop {
-        // journal_mode returns a row; query it rather than execute.
-        match conn.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get::<_, String>(0)) {
-            Ok(mode) if mode.eq_ignore_ascii_case("delete") => return Ok(()),
-            Ok(mode) => {
-                tracing::warn!(component = name, path, mode, "sqlite file kept its journal mode");
-                return Ok(());
-            }
-            Err(e) if is_busy(&e) && waited < busy => {
-                // Blocking is fine: the store is opened on tokio's blocking pool.
-                std::thread::sleep(pause);
-                waited += pause;
-            }
-            Err(e) if is_busy(&e) => {
-                tracing::warn!(
-                    component = name,
-                    path,
-                    "sqlite file stays in WAL mode: another process holds it open in WAL mode"
-                );
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 // === impl SqliteStore ===
 
 impl SqliteStore {
     /// Opens (creating if needed) the database named by the component's `connectionString`: a
-    /// path relative to the working directory, `file:` URI, or `:memory:`. `disableWAL` is
-    /// accepted and has no effect: the file never runs in WAL mode (see the module docs).
+    /// path relative to the working directory, `file:` URI, or `:memory:`.
     pub fn open(c: &Component) -> Result<Self, OpenError> {
         let meta_err = |field: &str, reason: String| OpenError::Metadata {
             name: c.name.clone(),
@@ -140,15 +62,25 @@ impl SqliteStore {
                 .ok_or_else(|| meta_err("busyTimeout", format!("{v:?} is not a duration")))?,
             _ => DEFAULT_BUSY_TIMEOUT,
         };
+        let disable_wal = c.meta("disableWAL").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let sqlite_err = |source| OpenError::Sqlite {
             name: c.name.clone(),
             path: conn_str.clone(),
             source: Box::new(source),
         };
 
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&conn_str, flags).map_err(sqlite_err)?;
+        conn.busy_timeout(busy).map_err(sqlite_err)?;
         let in_memory = conn_str == ":memory:" || conn_str.contains("mode=memory");
-        let file = File { component: c.name.clone(), path: conn_str.clone(), busy, in_memory };
-        let conn = file.connect().map_err(sqlite_err)?;
+        if !disable_wal && !in_memory {
+            // journal_mode returns a row; query it rather than execute.
+            let _: String =
+                conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(sqlite_err)?;
+        }
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS {table} (
                 key TEXT NOT NULL PRIMARY KEY,
@@ -158,17 +90,11 @@ impl SqliteStore {
                 expiration_time TIMESTAMP DEFAULT NULL,
                 update_time TIMESTAMP DEFAULT NULL
             );
-            CREATE TABLE IF NOT EXISTS metadata (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);"
+            CREATE TABLE IF NOT EXISTS metadata (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);
+            DELETE FROM {table} WHERE expiration_time IS NOT NULL AND expiration_time <= {NOW};"
         ))
         .map_err(sqlite_err)?;
-        // A file that cannot be written (read-only, its disk full) still serves reads: writes
-        // then fail one by one, as they would had the fault come after the start.
-        let sql =
-            format!("DELETE FROM {table} WHERE expiration_time IS NOT NULL AND expiration_time <= {NOW}");
-        if let Err(e) = conn.execute(&sql, []) {
-            tracing::warn!(component = %c.name, path = %conn_str, error = %e, "Expired state cleanup failed");
-        }
-        Ok(SqliteStore { conn: Mutex::new(conn), file, table, writes: Mutex::new(0) })
+        Ok(SqliteStore { conn: Mutex::new(conn), table, writes: Mutex::new(0) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -182,32 +108,12 @@ impl SqliteStore {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.lock();
-        self.reopen_if_read_only(&mut conn);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
         let out = f(&tx)?; // dropping `tx` on error rolls back
         tx.commit().map_err(sql_err)?;
         drop(conn);
         self.maybe_cleanup();
         Ok(out)
-    }
-
-    /// A connection opened while the file could not be written stays read-only after the fault
-    /// is gone; before each write it is replaced by a fresh one if that one may write. (While the
-    /// fault lasts the write fails on the read-only connection, with sqlite's error.)
-    fn reopen_if_read_only(&self, conn: &mut Connection) {
-        if self.file.in_memory || !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
-            return;
-        }
-        match self.file.connect() {
-            Ok(fresh) if !fresh.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) => {
-                tracing::info!(component = %self.file.component, path = %self.file.path, "sqlite file writable again");
-                *conn = fresh;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::debug!(component = %self.file.component, error = %e, "sqlite file still not writable")
-            }
-        }
     }
 
     fn maybe_cleanup(&self) {
