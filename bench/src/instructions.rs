@@ -74,7 +74,11 @@ pub fn main(args: Args) -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<PathBuf, String> {
-    let valgrind = which("valgrind").ok_or("valgrind not found (Debian package valgrind)")?;
+    let found = Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        return Err("valgrind not found (Debian package valgrind; scripts/test-deps installs it)".into());
+    }
+    let valgrind = Path::new("valgrind");
     let root = keel_e2e::build::workspace_root();
     let oha = load::ensure_oha(&root)?;
     let requests = if args.smoke { 50 } else { args.requests };
@@ -94,7 +98,7 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         keel.command[0] =
             std::path::absolute(bin).map_err(|e| format!("{}: {e}", bin.display()))?.display().to_string();
     }
-    keel.command.splice(0..0, callgrind(&valgrind, &keel_out));
+    keel.command.splice(0..0, callgrind(valgrind, &keel_out));
     let platform = start_platform_with(1, keel).await?;
     let public = platform.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").unwrap_or_default().to_owned();
     let token = auth::token(&platform.dapr_url("bench-client"), ADMIN_PASSWORD).await?;
@@ -125,7 +129,7 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         app_id: "echo".into(),
     };
     let nginx =
-        Nginx::start_wrapped(&dir, free_port(), free_port(), &upstreams, &callgrind(&valgrind, &nginx_out))
+        Nginx::start_wrapped(&dir, free_port(), free_port(), &upstreams, &callgrind(valgrind, &nginx_out))
             .map_err(|e| format!("nginx: {e}"))?;
     let seat_url = format!("http://127.0.0.1:{}/bench", nginx.seat_port);
     let nginx_count =
@@ -298,8 +302,4 @@ fn render(keel: &Counted, nginx: &Counted, top: &[String], args: &Args, requests
     }
     let _ = writeln!(out, "```");
     out
-}
-
-fn which(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(bin)).find(|p| p.is_file())
 }
