@@ -28,6 +28,11 @@ pub mod keys {
         format!("auth/clients/{id}")
     }
 
+    /// What became of the registry's registration `tag` of client `id` ([`super::RegistrationMark`]).
+    pub fn registration(id: &str, tag: &str) -> String {
+        format!("auth/registrations/{id}/{tag}")
+    }
+
     /// The refresh token whose SHA-256 is `hash`.
     pub fn refresh(hash: &str) -> String {
         format!("auth/refresh/{hash}")
@@ -174,6 +179,22 @@ pub struct ClientRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration: Option<String>,
 }
+
+/// What became of one registration's credentials (kept under [`keys::registration`] for
+/// [`REGISTRATION_MARK_TTL_SECS`]): once withdrawn, credentials of that registration are never
+/// stored again, so a removal that overtook a slow `PUT` (a stalled store, a registry that gave up
+/// waiting) is not undone when the `PUT` lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationMark {
+    /// Its credentials were stored.
+    Given,
+    /// Its credentials were removed, or asked to be before they came.
+    Withdrawn,
+}
+
+/// How long a [`RegistrationMark`] is kept: far longer than any request can be on its way.
+pub const REGISTRATION_MARK_TTL_SECS: u64 = 24 * 3600;
 
 /// A live refresh token ([`keys::refresh`], stored under the SHA-256 of the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

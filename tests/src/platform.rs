@@ -176,7 +176,7 @@ impl Platform {
         p.write_component(
             "statestore.yaml",
             &format!(
-                "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\nspec:\n  type: state.sqlite\n  version: v1\n  metadata:\n  - name: connectionString\n    value: \"{}\"\n  - name: keyPrefix\n    value: name\n",
+                "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: statestore\nspec:\n  type: state.sqlite\n  version: v1\n  metadata:\n  - name: connectionString\n    value: \"{}\"\n  - name: disableWAL\n    value: \"true\"\n  - name: keyPrefix\n    value: name\n",
                 db.display()
             ),
         );
@@ -192,7 +192,7 @@ impl Platform {
         self.write_component(
             "auth-state.yaml",
             &format!(
-                "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: auth-state\nspec:\n  type: state.sqlite\n  version: v1\n  metadata:\n  - name: connectionString\n    value: \"{}\"\nscopes:\n- auth\n",
+                "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: auth-state\nspec:\n  type: state.sqlite\n  version: v1\n  metadata:\n  - name: connectionString\n    value: \"{}\"\n  - name: disableWAL\n    value: \"true\"\nscopes:\n- auth\n",
                 db.display()
             ),
         );

@@ -6,10 +6,14 @@
 //! The registry tags the credentials it sets with its registration's attempt id (`registration`)
 //! and removes them naming it (`DELETE ...?registration=<id>`), so that its clean-up of a
 //! registration that never committed cannot remove the credentials of a later one
-//! (plugins-manager `intents`, docs/architecture.md "Cross-service writes").
+//! (plugins-manager `intents`, docs/architecture.md "Cross-service writes"). A removal naming a
+//! registration also withdraws it for good ([`RegistrationMark`]): a `PUT` of that registration
+//! still on its way (auth waiting on a stalled store while the registry gave up and cleaned up)
+//! is refused with 409 when it arrives, instead of storing credentials nobody will remove.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use keel_sdk::access::Permission;
+use keel_sdk::dapr::{SaveItem, TransactionOp};
 use keel_sdk::protocol::{PluginId, Reply};
 use keel_sdk::tokens::now_secs;
 use serde::{Deserialize, Serialize};
@@ -17,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::caller::{authenticate, caller_app, client_record};
 use crate::authorize;
 use crate::error::{AuthError, Denied};
-use crate::model::{keys, ClientRecord};
+use crate::model::{keys, ClientRecord, RegistrationMark, REGISTRATION_MARK_TTL_SECS};
 use crate::state::AuthState;
-use crate::store::Store;
+use crate::store::{retry_races, Store};
 
 /// Longest secret accepted.
 const MAX_SECRET_BYTES: usize = 1024;
@@ -100,10 +104,41 @@ pub async fn put(
         registration,
     };
     // Last write wins: a re-registration replaces the secret, whoever was first.
-    store.put(&keys::client(&id), &record).await?;
+    match &record.registration {
+        None => store.put(&keys::client(&id), &record).await?,
+        Some(tag) => give(&store, &record, tag).await?,
+    }
     tracing::info!(client = %id, by = %by, "Set client credentials");
     let body = Reply::ok(ClientView::from(&record));
     Ok(if existed { HttpResponse::Ok().json(body) } else { HttpResponse::Created().json(body) })
+}
+
+/// Stores the credentials of registration `tag`, in one transaction with its mark, conditional on
+/// the mark as read: a registration withdrawn before (or while) this runs is refused.
+async fn give(store: &Store, record: &ClientRecord, tag: &str) -> Result<(), AuthError> {
+    let mark_key = keys::registration(&record.id, tag);
+    let client = serde_json::to_value(record).map_err(|e| AuthError::Internal(e.to_string()))?;
+    let given =
+        serde_json::to_value(RegistrationMark::Given).map_err(|e| AuthError::Internal(e.to_string()))?;
+    retry_races(format!("registration {tag:?} of client {:?}", record.id), || async {
+        let mark = store.get::<RegistrationMark>(&mark_key).await?;
+        if mark.as_ref().is_some_and(|m| m.value == RegistrationMark::Withdrawn) {
+            return Err(AuthError::Conflict(format!(
+                "registration {tag:?} of {:?} was withdrawn: its credentials are not stored",
+                record.id
+            )));
+        }
+        let ops = [
+            TransactionOp::Upsert(SaveItem::new(keys::client(&record.id), client.clone())),
+            TransactionOp::Upsert(
+                SaveItem::new(&mark_key, given.clone())
+                    .first_write(mark.and_then(|m| m.etag))
+                    .ttl_seconds(REGISTRATION_MARK_TTL_SECS),
+            ),
+        ];
+        store.transact(&ops).await
+    })
+    .await
 }
 
 /// `GET /v1/clients/{plugin_id}`: whether credentials exist (never the secret).
@@ -136,6 +171,9 @@ pub async fn delete(
     let only = query.into_inner().registration;
     if let Some(tag) = &only {
         check_registration(tag)?;
+        // First, so that a `PUT` of this registration that has not landed yet never will.
+        let mark = keys::registration(&id, tag);
+        store.put_expiring(&mark, &RegistrationMark::Withdrawn, REGISTRATION_MARK_TTL_SECS).await?;
     }
     // Moves credentials found only in the legacy store first, so the read below sees them.
     client_record(&store, &id).await?;

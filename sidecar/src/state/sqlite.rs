@@ -2,9 +2,16 @@
 //! sqlite store (table `state`: key, value, is_binary, etag, expiration_time, update_time), so
 //! data survives restarts and several sidecars (separate processes) may share one file.
 //!
-//! Sharing is safe because the file runs in WAL mode with a busy timeout, and every write —
-//! its ETag check included — happens inside one `BEGIN IMMEDIATE` transaction: the check and the
-//! write cannot interleave with another process's.
+//! Sharing is safe because the file runs with a busy timeout, and every write — its ETag check
+//! included — happens inside one `BEGIN IMMEDIATE` transaction: the check and the write cannot
+//! interleave with another process's.
+//!
+//! The journal is WAL, as contrib's default, or with `disableWAL: "true"` a rollback journal
+//! (the file is switched to it if an earlier run left it in WAL; daprd would leave it so). WAL
+//! lets reads go on under a writer, but its `-shm` index is memory-mapped shared: when that file
+//! cannot be written (a read-only or full disk), every process on the file dies of SIGBUS. A
+//! rollback journal maps nothing, so such a fault is an error answered per request; the price is
+//! that reads wait while another process writes. The repository's own components choose it.
 
 use super::{
     new_etag, ttl_atoi, BlockingStore, Capabilities, Concurrency, DeleteOp, Item, OpenError, SetOp,
@@ -76,10 +83,21 @@ impl SqliteStore {
         let conn = Connection::open_with_flags(&conn_str, flags).map_err(sqlite_err)?;
         conn.busy_timeout(busy).map_err(sqlite_err)?;
         let in_memory = conn_str == ":memory:" || conn_str.contains("mode=memory");
-        if !disable_wal && !in_memory {
+        if !in_memory {
             // journal_mode returns a row; query it rather than execute.
-            let _: String =
-                conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(sqlite_err)?;
+            let mode = if disable_wal { "DELETE" } else { "WAL" };
+            let now: String = conn
+                .query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| r.get(0))
+                .map_err(sqlite_err)?;
+            if !now.eq_ignore_ascii_case(mode) {
+                // Leaving WAL needs the file to itself: another process still has it open.
+                tracing::warn!(component = %c.name, file = %conn_str, journal = %now, wanted = mode,
+                    "The sqlite file stays in its journal mode while another process has it open");
+            }
+        }
+        if disable_wal {
+            // Nothing of the file mapped either: a mapping turns an I/O fault into SIGBUS.
+            conn.pragma_update(None, "mmap_size", 0).map_err(sqlite_err)?;
         }
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS {table} (

@@ -6,6 +6,9 @@
 //! - `/status/<code>`: answers `<code>` with the header `x-upstream: yes`, a `location` for 3xx,
 //!   and a small JSON body (none for 204 and 304);
 //! - `/slow/<ms>`: answers 200 after `<ms>` milliseconds; `/hang`: never answers;
+//! - `/work/<ms>`: like `/slow`, but holding one of `UPSTREAM_CAPACITY` (default 8) slots for
+//!   those milliseconds, waiting for one when all are taken: a plugin that can serve only so many
+//!   requests per second, for the overload benchmark (`keel-bench overload`);
 //! - `/body`: the request body back, as it came, with the request's content type;
 //! - `/count`: reads the body as a stream and answers `{"bytes": n, "pattern_ok": bool}`, where
 //!   the pattern is byte `i` = `i % 251` (sampled every 4 KiB, so huge bodies stay cheap);
@@ -62,6 +65,12 @@ async fn answer_status(code: web::Path<u16>) -> HttpResponse {
 async fn slow(ms: web::Path<u64>) -> HttpResponse {
     tokio::time::sleep(Duration::from_millis(*ms)).await;
     HttpResponse::Ok().body("slept")
+}
+
+async fn work(ms: web::Path<u64>, slots: web::Data<tokio::sync::Semaphore>) -> HttpResponse {
+    let Ok(_slot) = slots.acquire().await else { return HttpResponse::ServiceUnavailable().finish() };
+    tokio::time::sleep(Duration::from_millis(*ms)).await;
+    HttpResponse::Ok().body("worked")
 }
 
 async fn hang() -> HttpResponse {
@@ -135,15 +144,20 @@ async fn describe(req: HttpRequest, body: web::Bytes) -> HttpResponse {
 async fn main() -> std::io::Result<()> {
     let port: u16 = env("APP_PORT").and_then(|p| p.parse().ok()).unwrap_or(0);
     let state = web::Data::new(RwLock::new(env("UPSTREAM_STATUS").unwrap_or_else(|| "ACTIVE".into())));
+    let capacity = env("UPSTREAM_CAPACITY").and_then(|c| c.parse().ok()).unwrap_or(8);
+    // One set of slots for the whole process, shared by its workers.
+    let slots = web::Data::new(tokio::sync::Semaphore::new(capacity));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(slots.clone())
             .app_data(web::PayloadConfig::new(64 << 20))
             .route("/v1/identify", web::get().to(identify))
             .route("/v1/status", web::get().to(status))
             .route("/upstream/status", web::post().to(set_status))
             .route("/status/{code}", web::to(answer_status))
             .route("/slow/{ms}", web::to(slow))
+            .route("/work/{ms}", web::to(work))
             .route("/hang", web::to(hang))
             .route("/body", web::to(body_back))
             .route("/count", web::to(count))

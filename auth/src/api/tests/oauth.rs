@@ -174,6 +174,37 @@ async fn a_removal_naming_another_registration_keeps_the_credentials() {
 }
 
 #[actix_web::test]
+async fn a_removal_that_overtakes_its_put_withdraws_that_registration() {
+    let h = Harness::new().await;
+    let app = test_app!(h);
+    let registry = |req: TestRequest| req.insert_header(("dapr-caller-app-id", "plugins"));
+    let put = |tag: &str| {
+        registry(TestRequest::put().uri("/v1/clients/mailer"))
+            .set_json(json!({"secret": "s3cret-of-mailer", "registration": tag}))
+    };
+    // The registry gave up on attempt-3 and cleaned up before its PUT reached the store.
+    let early = registry(TestRequest::delete().uri("/v1/clients/mailer?registration=attempt-3"));
+    let (status, _, body) = send(&app, early.to_request()).await;
+    assert_eq!((status, body["deleted"].as_bool()), (StatusCode::OK, Some(false)));
+    let (status, _, body) = send(&app, put("attempt-3").to_request()).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("ERR_CONFLICT")), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("withdrawn"), "{body}");
+    let get = registry(TestRequest::get().uri("/v1/clients/mailer"));
+    assert_eq!(send(&app, get.to_request()).await.0, StatusCode::NOT_FOUND, "no credentials were stored");
+
+    // A later registration is not affected, and repeating its PUT is harmless.
+    assert_eq!(send(&app, put("attempt-4").to_request()).await.0, StatusCode::CREATED);
+    assert_eq!(send(&app, put("attempt-4").to_request()).await.0, StatusCode::OK);
+    // Once removed, that registration cannot come back either.
+    let own = registry(TestRequest::delete().uri("/v1/clients/mailer?registration=attempt-4"));
+    let (status, _, body) = send(&app, own.to_request()).await;
+    assert_eq!((status, body["deleted"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(send(&app, put("attempt-4").to_request()).await.0, StatusCode::CONFLICT);
+    let get = registry(TestRequest::get().uri("/v1/clients/mailer"));
+    assert_eq!(send(&app, get.to_request()).await.0, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
 async fn only_the_registry_or_the_super_admin_manage_client_credentials() {
     let h = Harness::new().await;
     let app = test_app!(h);
