@@ -45,6 +45,17 @@ pub struct Measured {
     pub p999: f64,
     /// Answers by HTTP status (what a throttled run's 429s are counted from).
     pub statuses: BTreeMap<u16, u64>,
+    /// Latencies of the 2xx answers alone.
+    pub served: Quantiles,
+    /// Latencies of the other answers alone (refusals, in an overload run).
+    pub refused: Quantiles,
+}
+
+/// Latency percentiles of one kind of answer, in milliseconds (NaN when there were none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quantiles {
+    pub p50: f64,
+    pub p99: f64,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +69,11 @@ struct OhaJson {
     /// Answers by status code (as text keys).
     #[serde(rename = "statusCodeDistribution", default)]
     statuses: BTreeMap<String, u64>,
+    /// `--stats-success-breakdown`: percentiles of the 2xx answers, and of the others.
+    #[serde(rename = "latencyPercentilesSuccessful", default)]
+    successful: Option<BTreeMap<String, Option<f64>>>,
+    #[serde(rename = "latencyPercentilesNotSuccessful", default)]
+    not_successful: Option<BTreeMap<String, Option<f64>>>,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +97,8 @@ struct OhaPercentiles {
 pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", cpus]).arg(oha);
-    cmd.args(["--no-tui", "--output-format", "json", "-m", "POST", "-D"]).arg(&load.body);
+    cmd.args(["--no-tui", "--output-format", "json", "--stats-success-breakdown", "-m", "POST", "-D"])
+        .arg(&load.body);
     match load.requests {
         Some(n) => cmd.args(["-n", &n.to_string()]),
         None => cmd.args(["-z", &format!("{}ms", load.duration.as_millis())]),
@@ -116,6 +133,10 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
         eprintln!("requests without a response at {}: {}", load.url, failures.join("; "));
     }
     let ms = |v: Option<f64>| v.unwrap_or(f64::NAN) * 1e3;
+    let quantiles = |of: &Option<BTreeMap<String, Option<f64>>>| {
+        let at = |k: &str| ms(of.as_ref().and_then(|m| m.get(k).copied().flatten()));
+        Quantiles { p50: at("p50"), p99: at("p99") }
+    };
     Ok(Measured {
         rps: parsed.summary.requests_per_sec,
         success_rate: parsed.summary.success_rate.unwrap_or(0.0),
@@ -124,6 +145,8 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
         p99: ms(parsed.latency.p99),
         p999: ms(parsed.latency.p999),
         statuses: parsed.statuses.iter().filter_map(|(k, n)| Some((k.parse().ok()?, *n))).collect(),
+        served: quantiles(&parsed.successful),
+        refused: quantiles(&parsed.not_successful),
     })
 }
 

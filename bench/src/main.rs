@@ -8,6 +8,7 @@ mod auth;
 mod instructions;
 mod load;
 mod nginx;
+mod overload;
 mod paired;
 mod procstat;
 mod propagation;

@@ -98,6 +98,7 @@ pub fn render(
     missing: &[NotMeasured],
     resources: &[Resources],
     rounds: &[Round],
+    sections: &str,
     verdicts: &[Verdict],
 ) -> String {
     let mut out = String::from(header);
@@ -163,6 +164,8 @@ pub fn render(
                 writeln!(out, "| {} | {} | {:.2} | {:.1} |", r.run, r.process, r.cpu_cores, r.peak_rss_mb);
         }
     }
+    // Sections of their own (e.g. the overload runs), before the targets judged on them.
+    out.push_str(sections);
     out.push_str("\n## Targets\n\n| target | measured | met |\n|---|---|---|\n");
     for v in verdicts {
         let met = match v.met {
@@ -211,7 +214,7 @@ mod tests {
             },
             NotMeasured { name: "vs nginx".into(), group: None, reason: "nginx not found".into() },
         ];
-        let doc = render("# B\n", &[row], &missing, &[], &[], &[]);
+        let doc = render("# B\n", &[row], &missing, &[], &[], "", &[]);
         let path_table = doc.find("| direct | saturation |").unwrap();
         let nginx = doc.find("| nginx | not measured (nginx not found) | - |").unwrap();
         let rounds = doc.find("### Interleaved rounds").unwrap();

@@ -11,7 +11,7 @@ use crate::nginx::{Nginx, NotStarted, Upstreams};
 use crate::procstat::{self, sample_tree, Sample};
 use crate::report::{self, NotMeasured, Resources, Row, Verdict};
 use crate::Args;
-use crate::{auth, paired, routes};
+use crate::{auth, overload, paired, routes};
 
 /// The super-admin password the benchmark's auth is started with (a throwaway platform).
 pub(crate) const ADMIN_PASSWORD: &str = "bench-password-1";
@@ -121,12 +121,20 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     if plan.wanted("auth password guessing") {
         rows.extend(password_guessing(&rig, &meter).await?);
     }
+    // keel shedding in front of a plugin it overloads, on a platform of its own.
+    let shedding = if plan.wanted("overload") {
+        Some(overload::measure(&meter.oha, LOAD_CPUS, MEASURED_CPUS, plan.seconds).await?)
+    } else {
+        None
+    };
     // The targets against what was measured, and the report, which says what was not measured.
     let nginx_missing = rig.nginx.as_ref().err();
-    let verdicts = judge(&rows, &resources, &rounds, &plan, nginx_missing);
+    let mut verdicts = judge(&rows, &resources, &rounds, &plan, nginx_missing);
+    verdicts.extend(shedding.iter().flat_map(overload::verdicts));
     let missing = not_measured(nginx_missing, &plan);
     let header = header(&args, nginx_missing);
-    let doc = report::render(&header, &rows, &missing, &resources, &rounds, &verdicts);
+    let sections = shedding.as_ref().map(overload::render).unwrap_or_default();
+    let doc = report::render(&header, &rows, &missing, &resources, &rounds, &sections, &verdicts);
     write_report(&args, &root, rig.platform.dir(), doc)
 }
 

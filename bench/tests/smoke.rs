@@ -94,6 +94,18 @@ fn the_benchmark_measures_every_path_and_reports_every_target() {
         all_positive(row, [3], &ctx);
     }
 
+    // Overload: the plugin of bounded capacity at saturation, then at twice that rate through a
+    // shedding keel and, for context, through one that does not shed.
+    let overload = tables.iter().find(|t| t.heading.starts_with("### Overload"));
+    let overload = overload.unwrap_or_else(|| panic!("no overload section:\n{ctx}"));
+    assert_eq!(overload.rows.len(), 3, "{ctx}");
+    for row in &overload.rows {
+        // Achieved req/s, answers served and their latencies: numbers above zero.
+        all_positive(row, [2, 3, 4, 5], &ctx);
+    }
+    assert_eq!(overload.rows[0][1], "saturation", "{ctx}");
+    assert!(overload.rows[1][1].ends_with("req/s"), "{ctx}");
+
     // Every target, with a figure wherever the smoke run measures what it needs. "one sidecar hop
     // adds" and "token verification adds" are judged at 1,000 req/s, which a smoke run does not
     // run: their figure is "-".
@@ -114,6 +126,8 @@ fn the_benchmark_measures_every_path_and_reports_every_target() {
         // A difference: any sign, but a number.
         assert!(number(&figure(target)).is_some(), "{target}: {}\n{ctx}", figure(target));
     }
+    assert!(number(&figure("served requests' p99 ≤ 5×")).is_some_and(|v| v > 0.0), "{ctx}");
+    figure("the rest refused within 10 ms");
     for target in ["keel stays under 30 MB resident", "password grant"] {
         assert!(number(&figure(target)).is_some_and(|v| v > 0.0), "{target}:\n{ctx}");
     }

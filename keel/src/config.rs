@@ -124,7 +124,9 @@ impl Default for RouterConfig {
             outlier_max_ejection_ms: 30_000,
             max_in_flight: 10_000,
             max_in_flight_per_plugin: 1_000,
-            queue_timeout_ms: 1_000,
+            // Short: a request that waited for a turn longer would be served late anyway, and one
+            // refused must be refused fast (issue 19: within 10 ms). Envoy does not wait at all.
+            queue_timeout_ms: 5,
             credential_cookies: crate::credentials::DEFAULT_COOKIES.to_owned(),
             grants: AppGrants::core_defaults(),
             trusted_proxies: String::new(),
