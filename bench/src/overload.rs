@@ -64,7 +64,7 @@ pub async fn measure(
     let mut p = Platform::new();
     p.start(AppSpec::sidecar_only(CALLER)).await;
     seed(&p).await?;
-    p.start(AppSpec::bin(PLUGIN, "router-upstream").env("UPSTREAM_CAPACITY", &CAPACITY.to_string())).await;
+    p.start(AppSpec::bin(PLUGIN, "router-upstream").env("UPSTREAM_CAPACITY", CAPACITY.to_string())).await;
     let limited = CAPACITY.to_string();
     start_keel(&mut p, &limited, measured_cpus).await;
     let body = p.dir().join("body-1k");
