@@ -72,7 +72,8 @@ pub fn median_of(rounds: &[Round], name: &str, f: impl Fn(&Round) -> f64) -> Opt
     median(&values).map(|m| (m, values))
 }
 
-fn median(values: &[f64]) -> Option<f64> {
+/// The median of `values` (`None` when empty).
+pub fn median(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();

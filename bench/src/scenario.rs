@@ -123,7 +123,7 @@ pub async fn run(args: Args) -> Result<PathBuf, String> {
     }
     // keel shedding in front of a plugin it overloads, on a platform of its own.
     let shedding = if plan.wanted("overload") {
-        Some(overload::measure(&meter.oha, LOAD_CPUS, MEASURED_CPUS, plan.seconds).await?)
+        Some(overload::measure(&meter.oha, LOAD_CPUS, MEASURED_CPUS, plan.seconds, plan.rounds).await?)
     } else {
         None
     };
