@@ -5,7 +5,8 @@
 //!
 //! The registry is stopped at exact points by its crash-test knob `test_crash_point` and killed
 //! there (SIGKILL, app and sidecar); auth is killed after a sweep of delays into a registration;
-//! the store stalls (a write lock held on its sqlite file) after another sweep of delays.
+//! the store stalls (a write lock held on its sqlite file) after another sweep of delays. And a
+//! `PUT` of credentials that arrives after the registry already removed them is refused.
 
 mod registry_support;
 
@@ -268,4 +269,42 @@ async fn a_stalled_store_leaves_credentials_only_with_a_registered_plugin() {
 
     // Registered ⇔ credentials, once the intents left behind are settled.
     registered_iff_credentials(&p, &ids).await;
+}
+
+/// The registry's clean-up may overtake its own `PUT` of the credentials (auth slowed by a
+/// stalled store while the registry gave up, or a reconciler that judged the intent stale): the
+/// removal withdraws that registration for good, in auth's real store, so the `PUT` arriving
+/// after it stores nothing, while a later registration of the same plugin gets its credentials.
+#[actix_rt::test]
+async fn credentials_arriving_after_their_registration_was_withdrawn_are_refused() {
+    let mut p = Platform::new();
+    start_platform(&mut p, &[]).await;
+    // A sidecar with the registry's app-id: auth lets only it (or platform scope) set credentials.
+    p.start(AppSpec::sidecar_only(REGISTRY)).await;
+    let clients = format!("{}/v1.0/invoke/auth/method/v1/clients/vault-w", p.dapr_url(REGISTRY));
+    let put = |tag: &str| {
+        let url = clients.clone();
+        let body = json!({"secret": SECRET, "registration": tag});
+        async move { client().put(url).send_json(&body).await.expect("PUT").status().as_u16() }
+    };
+
+    let mut early =
+        client().delete(format!("{clients}?registration=attempt-1")).send().await.expect("DELETE");
+    let body: Value = early.json().await.expect("JSON");
+    assert_eq!((early.status().as_u16(), body["deleted"].as_bool()), (200, Some(false)), "{body}");
+    assert_eq!(put("attempt-1").await, 409, "the late PUT of a withdrawn registration");
+    assert_eq!(grant(&p, "vault-w").await, 401, "credentials stored for a withdrawn registration");
+
+    assert_eq!(put("attempt-2").await, 201);
+    assert_eq!(grant(&p, "vault-w").await, 200);
+    // The marks expire (24 h): the store holds them with an expiry, not forever.
+    let conn = rusqlite::Connection::open(p.dir().join("auth-state.db")).expect("auth's store");
+    let expiring: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM state WHERE key LIKE '%auth/registrations/vault-w/%' AND expiration_time IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("read the marks");
+    assert_eq!(expiring, 2, "one mark per registration, each with an expiry");
 }
