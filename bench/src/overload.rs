@@ -17,7 +17,6 @@
 //! context, the same overload through a keel whose limits are out of reach: what happens without
 //! shedding (requests queue in front of the plugin).
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -25,12 +24,12 @@ use std::time::Duration;
 use keel_e2e::{AppSpec, Platform};
 use keel_sdk::dapr::headers::DAPR_CALLER_APP_ID;
 use keel_sdk::dapr::SaveItem;
-use keel_sdk::protocol::{PluginStatus, RouteEntry, RouteTable, ROUTES_KEY, STATE_STORE};
+use keel_sdk::protocol::{RouteTable, ROUTES_KEY, STATE_STORE};
 
 use crate::load::{self, Load, Measured};
 use crate::paired::median;
-use crate::procstat;
-use crate::report::Verdict;
+use crate::report::{ms, Verdict};
+use crate::{procstat, routes};
 
 /// Requests the plugin serves at once.
 pub const CAPACITY: usize = 8;
@@ -135,29 +134,14 @@ async fn start_keel(p: &mut Platform, per_plugin: &str, cpus: &str) {
 
 /// The route table: the plugin and the caller, written where the registry keeps it.
 async fn seed(p: &Platform) -> Result<(), String> {
-    let entry = RouteEntry {
-        status: PluginStatus::Active,
-        version: "1.0.0".into(),
-        addons: BTreeMap::new(),
-        public_endpoints: Vec::new(),
-        timeout_ms: None,
-        tenants: None,
-    };
-    let plugins = [(PLUGIN.to_owned(), entry.clone()), (CALLER.to_owned(), entry)].into_iter().collect();
+    let plugins =
+        [(PLUGIN.to_owned(), routes::entry()), (CALLER.to_owned(), routes::entry())].into_iter().collect();
     let table = RouteTable { version: 1, plugins, ..RouteTable::default() };
     let value = serde_json::to_value(&table).map_err(|e| e.to_string())?;
     p.dapr(CALLER)
         .save_state(STATE_STORE, &[SaveItem::new(ROUTES_KEY, value)])
         .await
         .map_err(|e| e.to_string())
-}
-
-fn ms(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else {
-        format!("{v:.3}")
-    }
 }
 
 fn count(m: &Measured, served: bool) -> u64 {

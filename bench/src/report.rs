@@ -83,7 +83,8 @@ pub fn kept_notes(previous: &str) -> Option<&str> {
     previous.find(NOTES_HEADING).map(|at| &previous[at..])
 }
 
-fn ms(v: f64) -> String {
+/// A latency in milliseconds as the report prints it (`-` when there is none).
+pub fn ms(v: f64) -> String {
     if v.is_nan() {
         "-".into()
     } else {

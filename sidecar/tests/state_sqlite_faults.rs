@@ -6,58 +6,31 @@
 mod common;
 
 use common::http::{get, post};
-use common::run::{alive, run_file, Workspace};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::run::{alive, run_file, Run, Workspace};
+use keel_e2e::faults::Immutable;
 
-/// Makes paths immutable (`chattr +i`: even root cannot write them, unlike a `chmod`), and
-/// mutable again when dropped, so a failing test still leaves a removable folder.
-struct Immutable(Vec<PathBuf>);
-
-impl Immutable {
-    fn set(paths: &[&Path]) -> Self {
-        let guard = Immutable(paths.iter().map(|p| p.to_path_buf()).collect());
-        for p in &guard.0 {
-            let out = Command::new("chattr").arg("+i").arg(p).output().expect("run chattr");
-            assert!(
-                out.status.success(),
-                "chattr +i {}: {}",
-                p.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        guard
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = Command::new("chattr").arg("-i").arg(p).status();
-        }
-    }
+/// Starts app `a`'s sidecar with sqlite store `s` on `file` (relative to the workspace) in a
+/// rollback journal; returns the run and its HTTP port.
+fn start_rollback_store(ws: &Workspace, file: &str) -> (Run, u16) {
+    ws.write(
+        "resources/s.yaml",
+        &common::state_component("s", "state.sqlite", &[("connectionString", file), ("disableWAL", "true")]),
+    );
+    std::fs::create_dir_all(ws.path("a")).unwrap();
+    let run_yaml =
+        ws.write("dapr.yaml", &run_file("resourcesPath: ./resources", &["appID: a\nappDirPath: ./a".into()]));
+    let mut run = ws.run_file(&run_yaml).start();
+    let port = run.ready("a").http_port;
+    (run, port)
 }
 
 #[test]
 fn a_store_whose_disk_stops_taking_writes_fails_writes_and_keeps_serving() {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path("store")).unwrap();
-    ws.write(
-        "resources/s.yaml",
-        &common::state_component(
-            "s",
-            "state.sqlite",
-            &[("connectionString", "store/data.db"), ("disableWAL", "true")],
-        ),
-    );
-    std::fs::create_dir_all(ws.path("a")).unwrap();
-    let file =
-        ws.write("dapr.yaml", &run_file("resourcesPath: ./resources", &["appID: a\nappDirPath: ./a".into()]));
-    let mut run = ws.run_file(&file).start();
-    let port = run.ready("a").http_port;
+    let (run, port) = start_rollback_store(&ws, "store/data.db");
     assert_eq!(post(port, "/v1.0/state/s", r#"[{"key":"k","value":"before"}]"#).status, 204);
     assert!(!ws.path("store/data.db-shm").exists(), "no shared-memory index to map");
-
     // The folder (no journal can be created) and the file itself refuse writes.
     let fault = Immutable::set(&[&ws.path("store/data.db"), &ws.path("store")]);
     for i in 0..3 {
@@ -83,19 +56,7 @@ fn a_file_left_in_wal_by_an_earlier_run_is_switched_to_a_rollback_journal() {
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
     }
-    ws.write(
-        "resources/s.yaml",
-        &common::state_component(
-            "s",
-            "state.sqlite",
-            &[("connectionString", "data.db"), ("disableWAL", "true")],
-        ),
-    );
-    std::fs::create_dir_all(ws.path("a")).unwrap();
-    let file =
-        ws.write("dapr.yaml", &run_file("resourcesPath: ./resources", &["appID: a\nappDirPath: ./a".into()]));
-    let mut run = ws.run_file(&file).start();
-    let port = run.ready("a").http_port;
+    let (mut run, port) = start_rollback_store(&ws, "data.db");
     assert_eq!(post(port, "/v1.0/state/s", r#"[{"key":"k","value":1}]"#).status, 204);
     let conn = rusqlite::Connection::open(ws.path("data.db")).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();

@@ -19,8 +19,10 @@
 //! ```
 
 pub mod build;
+pub mod faults;
 pub mod platform;
 pub mod ports;
+pub mod process;
 pub mod python;
 pub mod servers;
 pub mod tokens;
@@ -29,6 +31,7 @@ pub mod wait;
 pub use build::bin_path;
 pub use platform::{AppSpec, Platform, RunningApp};
 pub use ports::free_port;
+pub use process::alive;
 pub use tokens::RunTokens;
 pub use wait::{eventually, wait_healthy};
 

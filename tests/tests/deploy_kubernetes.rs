@@ -376,6 +376,24 @@ fn metadata_value<'a>(component: &'a Value, key: &str) -> Option<&'a Value> {
     metadata_items(component).into_iter().find(|m| m["name"] == key).and_then(|m| m.get("value"))
 }
 
+/// The local sqlite stores run a rollback journal: in WAL mode a disk that turns read-only kills
+/// every sidecar on the file with SIGBUS (docs/scaling.md, "Store faults"; the behaviour itself
+/// is tested in sidecar/tests/state_sqlite_faults.rs and tests/tests/router_store_faults.rs).
+#[test]
+fn the_local_sqlite_stores_run_a_rollback_journal() {
+    let sqlite: Vec<(String, Value)> =
+        local_components().into_iter().filter(|(_, c)| c["spec"]["type"] == "state.sqlite").collect();
+    assert_eq!(
+        sqlite.len(),
+        3,
+        "statestore, auth-state, plugins-state: {:?}",
+        sqlite.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    for (name, component) in &sqlite {
+        assert_eq!(metadata_value(component, "disableWAL").and_then(Value::as_str), Some("true"), "{name}");
+    }
+}
+
 #[test]
 fn each_state_store_variant_has_the_names_scopes_and_metadata_of_components() {
     let local = local_components();

@@ -6,44 +6,11 @@
 
 mod router_support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use keel_e2e::{client, AppSpec, Platform};
+use keel_e2e::faults::Immutable;
+use keel_e2e::{alive, client, AppSpec, Platform};
 use router_support::*;
-
-/// `chattr +i` on `paths` (root ignores a `chmod`), undone when dropped.
-struct Immutable(Vec<PathBuf>);
-
-impl Immutable {
-    fn set(paths: &[&Path]) -> Self {
-        let guard = Immutable(paths.iter().map(|p| p.to_path_buf()).collect());
-        for p in &guard.0 {
-            let out = Command::new("chattr").arg("+i").arg(p).output().expect("run chattr");
-            assert!(
-                out.status.success(),
-                "chattr +i {}: {}",
-                p.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        guard
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = Command::new("chattr").arg("-i").arg(p).status();
-        }
-    }
-}
-
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
-}
 
 #[actix_rt::test]
 async fn keel_routes_on_while_the_store_refuses_writes() {

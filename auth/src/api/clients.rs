@@ -23,7 +23,7 @@ use crate::authorize;
 use crate::error::{AuthError, Denied};
 use crate::model::{keys, ClientRecord, RegistrationMark, REGISTRATION_MARK_TTL_SECS};
 use crate::state::AuthState;
-use crate::store::{retry_races, Store};
+use crate::store::{retry_races, to_json, Store};
 
 /// Longest secret accepted.
 const MAX_SECRET_BYTES: usize = 1024;
@@ -117,9 +117,8 @@ pub async fn put(
 /// the mark as read: a registration withdrawn before (or while) this runs is refused.
 async fn give(store: &Store, record: &ClientRecord, tag: &str) -> Result<(), AuthError> {
     let mark_key = keys::registration(&record.id, tag);
-    let client = serde_json::to_value(record).map_err(|e| AuthError::Internal(e.to_string()))?;
-    let given =
-        serde_json::to_value(RegistrationMark::Given).map_err(|e| AuthError::Internal(e.to_string()))?;
+    let client = to_json(record)?;
+    let given = to_json(&RegistrationMark::Given)?;
     retry_races(format!("registration {tag:?} of client {:?}", record.id), || async {
         let mark = store.get::<RegistrationMark>(&mark_key).await?;
         if mark.as_ref().is_some_and(|m| m.value == RegistrationMark::Withdrawn) {

@@ -291,14 +291,7 @@ impl Drop for Run {
 /// True while a process exists and is not a zombie waiting to be reaped (`kill(pid, 0)` also
 /// succeeds for zombies, which a container's init may leave around for a while).
 pub fn alive(pid: i32) -> bool {
-    if matches!(kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH)) {
-        return false;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')).unwrap_or(true),
-        Err(_) => false,
-    }
+    u32::try_from(pid).is_ok_and(keel_e2e::alive)
 }
 
 /// A process's peak resident memory (`VmHWM` in `/proc/<pid>/status`), in bytes.

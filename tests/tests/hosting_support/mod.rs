@@ -144,12 +144,9 @@ pub fn app_door(p: &Platform, path: &str) -> String {
     )
 }
 
-/// Whether `pid` runs (a zombie does not).
+/// Whether `pid` (as hosting records it) runs (a zombie does not).
 pub fn alive(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rfind(')').map(|i| !s[i + 2..].starts_with('Z')))
-        .unwrap_or(false)
+    u32::try_from(pid).is_ok_and(keel_e2e::alive)
 }
 
 /// Whether nothing listens on `port`.
