@@ -17,7 +17,8 @@ use keel_e2e::{free_port, AppSpec};
 use crate::load::{self, Load};
 use crate::nginx::{Nginx, Upstreams};
 use crate::scenario::{keel_child, start_platform_with, ADMIN_PASSWORD, LOAD_CPUS};
-use crate::{auth, report};
+use crate::syscalls::{self, KernelSide};
+use crate::{auth, procstat, report};
 
 /// Settings of the instruction count.
 #[derive(Debug, Clone, clap::Args)]
@@ -99,49 +100,88 @@ async fn run(args: Args) -> Result<PathBuf, String> {
             std::path::absolute(bin).map_err(|e| format!("{}: {e}", bin.display()))?.display().to_string();
     }
     keel.command.splice(0..0, callgrind(valgrind, &keel_out));
-    let platform = start_platform_with(1, keel).await?;
-    let public = platform.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").unwrap_or_default().to_owned();
-    let token = auth::token(&platform.dapr_url("bench-client"), ADMIN_PASSWORD).await?;
-    auth::wait_accepted(&format!("http://{public}/apis/echo/bench"), &token).await?;
-    let bearer = format!("authorization: Bearer {token}");
     let body = dir.join("body");
     std::fs::write(&body, vec![b'k'; BODY]).map_err(|e| format!("write body: {e}"))?;
-
-    let send = |url: String, n: u64| Load {
-        url,
-        headers: vec![bearer.clone()],
+    // `token` is the rig's: each rig (counted, then native) has its own auth.
+    let send = |url: &str, token: &str, requests: u64| Load {
+        url: url.to_owned(),
+        headers: vec![format!("authorization: Bearer {token}")],
         body: body.clone(),
         rate: None,
         duration: Duration::ZERO,
-        requests: Some(n),
+        requests: Some(requests),
         connections: args.connections,
         finish_in_flight: false,
     };
-    let keel_pid = keel_child(platform.app("keel").pid())?;
-    let keel_url = format!("http://{public}/apis/echo/bench");
-    let keel_count = count("keel external", &oha, keel_pid, &keel_out, || send(keel_url.clone(), requests))?;
 
+    let rig = Rig::start(keel).await?;
+    let keel_count =
+        count("keel external", &oha, rig.keel_pid, &keel_out, || send(&rig.keel_url, &rig.token, requests))?;
     // nginx in keel's seat, one process (no master: callgrind then sees the worker itself).
     let nginx_out = dir.join("nginx.callgrind");
-    let upstreams = Upstreams {
-        plugin_port: platform.app("echo").app_port,
-        sidecar_port: platform.app("keel").dapr_port,
-        app_id: "echo".into(),
-    };
-    let nginx =
-        Nginx::start_wrapped(&dir, free_port(), free_port(), &upstreams, &callgrind(valgrind, &nginx_out))
-            .map_err(|e| format!("nginx: {e}"))?;
+    let wrapper = callgrind(valgrind, &nginx_out);
+    let nginx = Nginx::start_wrapped(&dir, free_port(), free_port(), &rig.upstreams, &wrapper)
+        .map_err(|e| format!("nginx: {e}"))?;
     let seat_url = format!("http://127.0.0.1:{}/bench", nginx.seat_port);
-    let nginx_count =
-        count("nginx in keel's seat", &oha, nginx.pid(), &nginx_out, || send(seat_url.clone(), requests))?;
+    let nginx_count = count("nginx in keel's seat", &oha, nginx.pid(), &nginx_out, || {
+        send(&seat_url, &rig.token, requests)
+    })?;
+    drop(nginx);
+    drop(rig);
+
+    // The kernel's part, which callgrind does not count: the same requests to both routers run
+    // natively (nginx as master and worker, as it normally runs), timed and traced.
+    let rig = Rig::start(AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&["--max-body-size", "16Mi"]))
+        .await?;
+    let keel_strace = dir.join("keel.strace");
+    let keel_kernel = syscalls::measure("keel external", &oha, rig.keel_pid, &keel_strace, requests, |n| {
+        send(&rig.keel_url, &rig.token, n)
+    })?;
+    let nginx =
+        Nginx::start(&dir, free_port(), free_port(), &rig.upstreams).map_err(|e| format!("nginx: {e}"))?;
+    let worker = procstat::children(nginx.pid()).into_iter().next().ok_or("nginx's worker not found")?;
+    let seat_url = format!("http://127.0.0.1:{}/bench", nginx.seat_port);
+    let nginx_strace = dir.join("nginx.strace");
+    let nginx_kernel =
+        syscalls::measure("nginx in keel's seat", &oha, worker, &nginx_strace, requests, |n| {
+            send(&seat_url, &rig.token, n)
+        })?;
+    drop(nginx);
+    drop(rig);
 
     let top = annotate(&keel_count.file, args.top)?;
-    let doc = render(&keel_count, &nginx_count, &top, &args, requests);
-    drop(nginx);
-    drop(platform);
+    let doc = render(&keel_count, &nginx_count, &[keel_kernel, nginx_kernel], &top, &args, requests);
     let out = if args.out.is_absolute() { args.out.clone() } else { root.join(&args.out) };
     std::fs::write(&out, doc).map_err(|e| format!("write {}: {e}", out.display()))?;
     Ok(out)
+}
+
+/// The router benchmark's rig with one plugin (echo) and `keel`, a token accepted at keel's
+/// public port, and where nginx in keel's seat sends to.
+struct Rig {
+    /// Dropped last: it stops the processes.
+    _platform: keel_e2e::Platform,
+    keel_url: String,
+    keel_pid: u32,
+    token: String,
+    upstreams: Upstreams,
+}
+
+impl Rig {
+    async fn start(keel: AppSpec) -> Result<Self, String> {
+        let platform = start_platform_with(1, keel).await?;
+        let public = platform.app("keel").spec.env_value("KEEL_PUBLIC_LISTEN").unwrap_or_default().to_owned();
+        let token = auth::token(&platform.dapr_url("bench-client"), ADMIN_PASSWORD).await?;
+        let keel_url = format!("http://{public}/apis/echo/bench");
+        auth::wait_accepted(&keel_url, &token).await?;
+        let keel_pid = keel_child(platform.app("keel").pid())?;
+        let upstreams = Upstreams {
+            plugin_port: platform.app("echo").app_port,
+            sidecar_port: platform.app("keel").dapr_port,
+            app_id: "echo".into(),
+        };
+        Ok(Self { _platform: platform, keel_url, keel_pid, token, upstreams })
+    }
 }
 
 /// valgrind's arguments: callgrind writing to `out`, instrumenting nothing until switched on
@@ -182,7 +222,11 @@ fn count(
     Ok(Counted { name, requests, instructions, file })
 }
 
-fn ok_only(name: &str, statuses: &std::collections::BTreeMap<u16, u64>, expected: u64) -> Result<(), String> {
+pub(crate) fn ok_only(
+    name: &str,
+    statuses: &std::collections::BTreeMap<u16, u64>,
+    expected: u64,
+) -> Result<(), String> {
     let ok = statuses.get(&200).copied().unwrap_or(0);
     if ok != expected {
         return Err(format!("{name}: {ok} of {expected} requests answered 200 ({statuses:?})"));
@@ -253,7 +297,14 @@ fn annotate(file: &Path, top: usize) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn render(keel: &Counted, nginx: &Counted, top: &[String], args: &Args, requests: u64) -> String {
+fn render(
+    keel: &Counted,
+    nginx: &Counted,
+    kernel: &[KernelSide],
+    top: &[String],
+    args: &Args,
+    requests: u64,
+) -> String {
     use std::fmt::Write as _;
     let per = |c: &Counted| c.instructions as f64 / c.requests as f64;
     let mut out = String::new();
@@ -289,6 +340,7 @@ fn render(keel: &Counted, nginx: &Counted, top: &[String], args: &Args, requests
         "\nkeel executes {:.2}× nginx's instructions per forwarded request.\n",
         per(keel) / per(nginx)
     );
+    render_kernel(&mut out, kernel, args.connections);
     let _ = writeln!(out, "## Where keel's instructions go\n");
     let _ = writeln!(
         out,
@@ -302,4 +354,48 @@ fn render(keel: &Counted, nginx: &Counted, top: &[String], args: &Args, requests
     }
     let _ = writeln!(out, "```");
     out
+}
+
+/// The kernel's part: system calls per request by kind, and CPU per request in user and system
+/// mode.
+fn render_kernel(out: &mut String, kernel: &[KernelSide], connections: u32) {
+    use std::fmt::Write as _;
+    let Some(first) = kernel.first() else { return };
+    let _ = writeln!(out, "## The kernel's part\n");
+    let _ = writeln!(
+        out,
+        "callgrind counts what a process executes itself, not what the kernel does for it. So each \
+         router also ran natively in the same rig (nginx as master and worker): after a warm-up, \
+         {} requests were timed (user and system CPU time from `/proc/<pid>/stat`; timed, so it \
+         depends on the machine, unlike the counts) and {} more were traced with `strace -c -f` \
+         (system calls counted; strace slows them, so they are not timed), {connections} \
+         connections as above.\n",
+        first.timed, first.requests
+    );
+    let _ = writeln!(
+        out,
+        "| router | system calls per request | reads | writes | epoll_wait | other | user CPU µs per request | system CPU µs per request |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    const READS: &[&str] = &["read", "readv", "recvfrom", "recvmsg"];
+    const WRITES: &[&str] = &["write", "writev", "sendto", "sendmsg"];
+    for k in kernel {
+        let (reads, writes, waits) = (k.of(READS), k.of(WRITES), k.of(&["epoll_wait"]));
+        let us = |s: f64| s * 1e6 / k.timed as f64;
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {reads:.2} | {writes:.2} | {waits:.2} | {:.2} | {:.1} | {:.1} |",
+            k.name,
+            k.per_request(),
+            k.per_request() - reads - writes - waits,
+            us(k.user_seconds),
+            us(k.system_seconds)
+        );
+    }
+    let _ = writeln!(out, "\nEvery system call counted, per router:\n");
+    for k in kernel {
+        let all: Vec<String> = k.calls.iter().map(|(n, c)| format!("{n} {c}")).collect();
+        let _ = writeln!(out, "- {}: {}", k.name, all.join(", "));
+    }
+    let _ = writeln!(out);
 }

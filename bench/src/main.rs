@@ -16,6 +16,7 @@ mod registry;
 mod report;
 mod routes;
 mod scenario;
+mod syscalls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

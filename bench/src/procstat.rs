@@ -35,13 +35,19 @@ pub fn sample_own(pid: u32) -> Sample {
     sample(pid).unwrap_or_default()
 }
 
-fn sample(pid: u32) -> Option<Sample> {
+/// User and system CPU seconds `pid` (all its threads, not its children) consumed so far.
+pub fn cpu_split(pid: u32) -> Option<(f64, f64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime / TICKS_PER_SEC, stime / TICKS_PER_SEC))
+}
+
+fn sample(pid: u32) -> Option<Sample> {
+    let (user, system) = cpu_split(pid)?;
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let rss_kb: u64 = status
         .lines()
@@ -49,7 +55,7 @@ fn sample(pid: u32) -> Option<Sample> {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    Some(Sample { cpu_seconds: (utime + stime) / TICKS_PER_SEC, rss_bytes: rss_kb * 1024 })
+    Some(Sample { cpu_seconds: user + system, rss_bytes: rss_kb * 1024 })
 }
 
 /// Direct children of `pid`.

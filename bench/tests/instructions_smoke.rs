@@ -1,6 +1,7 @@
 //! The instruction count still runs: `keel-bench instructions --smoke` (50 requests counted per
 //! router under callgrind) writes a report in which keel and nginx in keel's seat each executed
-//! a plausible number of instructions per request, and names keel's costliest functions.
+//! a plausible number of instructions per request, counts both routers' system calls per request
+//! (`strace -c`), and names keel's costliest functions.
 
 use std::process::Command;
 
@@ -31,6 +32,23 @@ fn the_instruction_count_counts_keel_and_nginx() {
         );
     }
     assert!(report.contains("keel executes "), "{report}");
+    let (_, kernel) =
+        report.split_once("## The kernel's part").unwrap_or_else(|| panic!("no kernel part:\n{report}"));
+    for router in ["keel external", "nginx in keel's seat"] {
+        let row = kernel
+            .lines()
+            .find(|l| l.starts_with(&format!("| {router} |")))
+            .unwrap_or_else(|| panic!("no kernel row for {router}:\n{report}"));
+        let cells: Vec<f64> = row.split('|').skip(2).filter_map(|c| c.trim().parse().ok()).collect();
+        assert_eq!(cells.len(), 7, "{router}: {row}");
+        // A forwarded request takes a few reads and writes each way, not none and not hundreds.
+        assert!(
+            (2.0..100.0).contains(&cells[0]),
+            "{router}: {} system calls per request:\n{report}",
+            cells[0]
+        );
+        assert!(cells[1] >= 1.0 && cells[2] >= 1.0, "{router} reads and writes:\n{report}");
+    }
     let listed = report.lines().filter(|l| l.contains('(') && l.contains("%)")).count();
     assert!(listed >= 10, "keel's costliest functions are listed:\n{report}");
 }

@@ -13,7 +13,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -83,7 +83,7 @@ async fn login(
     let client = req
         .peer_addr()
         .map(|peer| state.trusted_proxies.client(peer.ip(), req.headers()))
-        .and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok());
+        .and_then(crate::client_addr::header_value);
     if let Some(v) = &client {
         up = up.insert_header((header::X_FORWARDED_FOR, v.clone()));
     }

@@ -24,7 +24,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderValue, X_FORWARDED_FOR};
+use actix_web::http::header::X_FORWARDED_FOR;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::ctx::{Caller, Ctx, Flow};
@@ -34,7 +34,7 @@ use super::routes::{self, Resolved};
 use super::state::RouterState;
 use super::target::{self, Destination};
 use super::upstream::{self, Vouch};
-use super::{caller, gate, precheck};
+use super::{caller, client_addr, gate, precheck};
 use keel_sdk::dapr::DaprClient;
 use keel_sdk::tokens::Identity;
 
@@ -167,7 +167,7 @@ pub async fn proxy_via(
             up.headers_mut().insert(actix_web::http::header::AUTHORIZATION, token);
             // auth's management API verifies bearer tokens itself: the session's own
         }
-        if let Some(client) = ctx.client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+        if let Some(client) = ctx.client.and_then(client_addr::header_value) {
             up.headers_mut().insert(X_FORWARDED_FOR, client); // keel's word on the client's address, for auth's throttling
         }
     }

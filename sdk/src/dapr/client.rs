@@ -7,6 +7,8 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use actix_web::http::{Method, StatusCode};
 use awc::error::SendRequestError;
 
@@ -26,6 +28,49 @@ pub const IDLE_CONNECTION_LIFETIME: Duration = Duration::from_secs(4);
 pub struct DaprClient {
     http: awc::Client,
     cfg: Rc<SidecarConfig>,
+    /// The endpoint, parsed once; `None` when it is not a plain `scheme://authority[/path]` URL,
+    /// and every request then carries the URL as configured, for awc to report as invalid.
+    base: Option<Rc<Base>>,
+}
+
+/// The sidecar's address as every request's URI and `Host` header are built from it: parsed
+/// once rather than formatted and parsed again (and the `Host` header formatted by awc) on every
+/// call, which is on the router's path for each forwarded request.
+struct Base {
+    scheme: Scheme,
+    authority: Authority,
+    host: HeaderValue,
+    /// A path the endpoint carries before `/v1.0/...` (none for a sidecar's usual address).
+    prefix: String,
+}
+
+impl Base {
+    fn parse(endpoint: &str) -> Option<Self> {
+        let uri: Uri = endpoint.parse().ok()?;
+        let parts = uri.into_parts();
+        let (scheme, authority) = (parts.scheme?, parts.authority?);
+        let prefix = match parts.path_and_query {
+            Some(pq) if pq.query().is_some() => return None,
+            Some(pq) => pq.path().trim_end_matches('/').to_owned(),
+            None => String::new(),
+        };
+        let host = HeaderValue::from_str(authority.as_str()).ok()?;
+        Some(Self { scheme, authority, host, prefix })
+    }
+
+    /// `path` (starting with `/`) on the sidecar; `None` when it is not a valid request target.
+    fn uri(&self, path: &str) -> Option<Uri> {
+        let path = match self.prefix.is_empty() {
+            true => PathAndQuery::try_from(path).ok()?,
+            false => PathAndQuery::try_from(format!("{}{path}", self.prefix)).ok()?,
+        };
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()
+            .ok()
+    }
 }
 
 impl DaprClient {
@@ -43,7 +88,8 @@ impl DaprClient {
             .conn_keep_alive(IDLE_CONNECTION_LIFETIME);
         let http =
             awc::Client::builder().connector(connector).disable_redirects().timeout(cfg.timeout).finish();
-        Self { http, cfg: Rc::new(cfg) }
+        let base = Base::parse(&cfg.endpoint).map(Rc::new);
+        Self { http, cfg: Rc::new(cfg), base }
     }
 
     /// A client configured from `DAPR_HTTP_ENDPOINT`/`DAPR_HTTP_PORT`/`DAPR_API_TOKEN`.
@@ -55,7 +101,7 @@ impl DaprClient {
     /// calls whose patience differs from the default, e.g. a short status poll or a slow identify.
     pub fn with_timeout(&self, timeout: Duration) -> Self {
         let cfg = SidecarConfig { timeout, ..(*self.cfg).clone() };
-        Self { http: self.http.clone(), cfg: Rc::new(cfg) }
+        Self { http: self.http.clone(), cfg: Rc::new(cfg), base: self.base.clone() }
     }
 
     /// The configuration in use.
@@ -71,8 +117,13 @@ impl DaprClient {
     /// A request to `path` (starting with `/v1.0/...`) on the sidecar, carrying the API token and
     /// the configured time limit.
     pub fn request(&self, method: Method, path: &str) -> awc::ClientRequest {
-        let mut req =
-            self.http.request(method, format!("{}{}", self.cfg.endpoint, path)).timeout(self.cfg.timeout);
+        let built = self.base.as_deref().and_then(|base| Some((base.uri(path)?, base.host.clone())));
+        let mut req = match built {
+            Some((uri, host)) => self.http.request(method, uri).insert_header((header::HOST, host)),
+            // Not a URL this client could build on: awc reports it when the request is sent.
+            None => self.http.request(method, format!("{}{}", self.cfg.endpoint, path)),
+        }
+        .timeout(self.cfg.timeout);
         if let Some(token) = &self.cfg.api_token {
             req = req.insert_header((DAPR_API_TOKEN, token.as_str()));
         }
@@ -157,5 +208,34 @@ mod tests {
         assert_eq!(quick.config().timeout, Duration::from_millis(250));
         assert_eq!(quick.config().endpoint, base.config().endpoint);
         assert_eq!(base.config().timeout, super::super::config::DEFAULT_TIMEOUT);
+    }
+
+    fn client(endpoint: &str) -> DaprClient {
+        DaprClient::new(SidecarConfig { endpoint: endpoint.into(), ..Default::default() })
+    }
+
+    #[actix_rt::test]
+    async fn requests_are_built_on_the_endpoint_with_its_host() {
+        let req = client("http://127.0.0.1:3999")
+            .request(Method::POST, "/v1.0/invoke/echo/method/a/b%20c?x=1&y=%2F");
+        assert_eq!(
+            req.get_uri().to_string(),
+            "http://127.0.0.1:3999/v1.0/invoke/echo/method/a/b%20c?x=1&y=%2F"
+        );
+        assert_eq!(req.headers().get(header::HOST).unwrap(), "127.0.0.1:3999");
+        // An endpoint with a path of its own (a sidecar behind a prefix) keeps it.
+        let req = client("http://side:4000/dapr/").request(Method::GET, "/v1.0/state/s/k");
+        assert_eq!(req.get_uri().to_string(), "http://side:4000/dapr/v1.0/state/s/k");
+        assert_eq!(req.headers().get(header::HOST).unwrap(), "side:4000");
+    }
+
+    #[actix_rt::test]
+    async fn an_endpoint_that_is_no_url_fails_when_sent_not_when_built() {
+        let dapr = client("not a url");
+        let err = dapr.request(Method::GET, "/v1.0/healthz/outbound").send().await.unwrap_err();
+        assert!(matches!(err, SendRequestError::Http(_)), "{err:?}");
+        // A path that is no request target, on a good endpoint: the same.
+        let err = client("http://127.0.0.1:3999").request(Method::GET, "/a b").send().await.unwrap_err();
+        assert!(matches!(err, SendRequestError::Http(_)), "{err:?}");
     }
 }
