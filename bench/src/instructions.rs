@@ -4,7 +4,9 @@
 //! the instructions the router executed are divided by them. The count does not depend on what
 //! else the machine is doing, so it compares builds and routers where timed runs on a shared
 //! core cannot (docs/benchmarks-cpu.md). The most expensive functions of keel's profile are
-//! listed with it, which is where to look for the next saving.
+//! listed with it, which is where to look for the next saving. What callgrind cannot see, the
+//! kernel's part (system calls and system time per request), is measured with both routers run
+//! natively (`syscalls.rs`).
 //!
 //! `cargo run --release -p bench -- instructions [--smoke] [--requests 2000] [--out docs/benchmarks-cpu.md]`
 
@@ -92,13 +94,15 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         None => scratch.path().to_path_buf(),
     };
 
-    // keel under callgrind, counting nothing until told (the start-up is not a request's cost).
-    let keel_out = dir.join("keel.callgrind");
-    let mut keel = AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&["--max-body-size", "16Mi"]);
+    // The keel counted (the workspace's or `--keel`), natively for the kernel's part below.
+    let mut native = AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&["--max-body-size", "16Mi"]);
     if let Some(bin) = &args.keel {
-        keel.command[0] =
+        native.command[0] =
             std::path::absolute(bin).map_err(|e| format!("{}: {e}", bin.display()))?.display().to_string();
     }
+    // keel under callgrind, counting nothing until told (the start-up is not a request's cost).
+    let keel_out = dir.join("keel.callgrind");
+    let mut keel = native.clone();
     keel.command.splice(0..0, callgrind(valgrind, &keel_out));
     let body = dir.join("body");
     std::fs::write(&body, vec![b'k'; BODY]).map_err(|e| format!("write body: {e}"))?;
@@ -131,8 +135,7 @@ async fn run(args: Args) -> Result<PathBuf, String> {
 
     // The kernel's part, which callgrind does not count: the same requests to both routers run
     // natively (nginx as master and worker, as it normally runs), timed and traced.
-    let rig = Rig::start(AppSpec::keel().env("KEEL_LOG", "warn").sidecar_args(&["--max-body-size", "16Mi"]))
-        .await?;
+    let rig = Rig::start(native).await?;
     let keel_strace = dir.join("keel.strace");
     let keel_kernel = syscalls::measure("keel external", &oha, rig.keel_pid, &keel_strace, requests, |n| {
         send(&rig.keel_url, &rig.token, n)
