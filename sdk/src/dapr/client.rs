@@ -49,6 +49,10 @@ impl Base {
         let uri: Uri = endpoint.parse().ok()?;
         let parts = uri.into_parts();
         let (scheme, authority) = (parts.scheme?, parts.authority?);
+        // Credentials in the URL are not part of `Host`: left to awc, which drops them.
+        if authority.as_str().contains('@') {
+            return None;
+        }
         let prefix = match parts.path_and_query {
             Some(pq) if pq.query().is_some() => return None,
             Some(pq) => pq.path().trim_end_matches('/').to_owned(),
@@ -227,6 +231,8 @@ mod tests {
         let req = client("http://side:4000/dapr/").request(Method::GET, "/v1.0/state/s/k");
         assert_eq!(req.get_uri().to_string(), "http://side:4000/dapr/v1.0/state/s/k");
         assert_eq!(req.headers().get(header::HOST).unwrap(), "side:4000");
+        let req = client("http://u:p@side:4000").request(Method::GET, "/v1.0/state/s/k");
+        assert!(req.headers().get(header::HOST).is_none(), "awc sets Host without the credentials");
     }
 
     #[actix_rt::test]
