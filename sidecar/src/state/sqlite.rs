@@ -19,12 +19,24 @@ use super::{
 };
 use crate::components::Component;
 use crate::golang::duration;
+use backon::{BlockingRetryable, ConstantBuilder};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// components-contrib's default `busyTimeout`.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Pause between attempts to set a file up while another process holds it (see `open`).
+const SETUP_RETRY_DELAY: Duration = Duration::from_millis(10);
+
+/// sqlite's "the file is locked by another connection".
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
 
 /// Writes between two deletions of expired rows.
 const CLEANUP_EVERY_WRITES: u32 = 1024;
@@ -83,21 +95,42 @@ impl SqliteStore {
         let conn = Connection::open_with_flags(&conn_str, flags).map_err(sqlite_err)?;
         conn.busy_timeout(busy).map_err(sqlite_err)?;
         let in_memory = conn_str == ":memory:" || conn_str.contains("mode=memory");
+        // Two processes opening one new file at the same moment: setting its journal mode takes
+        // the file to itself for an instant, and there sqlite answers SQLITE_BUSY at once instead
+        // of through the busy handler. Every step is idempotent, so the set-up is retried, in
+        // small steps, for as long as the busy timeout allows (this runs on a blocking thread).
+        let steps = (busy.as_millis() / SETUP_RETRY_DELAY.as_millis()).max(1) as usize;
+        let retries = ConstantBuilder::default().with_delay(SETUP_RETRY_DELAY).with_max_times(steps);
+        let setup = || Self::set_up(&conn, &c.name, &conn_str, &table, in_memory, disable_wal);
+        // Bounded by time too: an attempt that waited out the busy handler is not tried again.
+        let started = std::time::Instant::now();
+        let within = |e: &rusqlite::Error| is_busy(e) && started.elapsed() < busy;
+        setup.retry(retries).sleep(std::thread::sleep).when(within).call().map_err(sqlite_err)?;
+        Ok(SqliteStore { conn: Mutex::new(conn), table, writes: Mutex::new(0) })
+    }
+
+    /// The file's journal mode, mapping and tables, as [`SqliteStore::open`] sets them up.
+    fn set_up(
+        conn: &Connection,
+        name: &str,
+        conn_str: &str,
+        table: &str,
+        in_memory: bool,
+        disable_wal: bool,
+    ) -> rusqlite::Result<()> {
         if !in_memory {
             // journal_mode returns a row; query it rather than execute.
             let mode = if disable_wal { "DELETE" } else { "WAL" };
-            let now: String = conn
-                .query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| r.get(0))
-                .map_err(sqlite_err)?;
+            let now: String = conn.query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| r.get(0))?;
             if !now.eq_ignore_ascii_case(mode) {
                 // Leaving WAL needs the file to itself: another process still has it open.
-                tracing::warn!(component = %c.name, file = %conn_str, journal = %now, wanted = mode,
+                tracing::warn!(component = %name, file = %conn_str, journal = %now, wanted = mode,
                     "The sqlite file stays in its journal mode while another process has it open");
             }
         }
         if disable_wal {
             // Nothing of the file mapped either: a mapping turns an I/O fault into SIGBUS.
-            conn.pragma_update(None, "mmap_size", 0).map_err(sqlite_err)?;
+            conn.pragma_update(None, "mmap_size", 0)?;
         }
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS {table} (
@@ -110,9 +143,8 @@ impl SqliteStore {
             );
             CREATE TABLE IF NOT EXISTS metadata (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL);
             DELETE FROM {table} WHERE expiration_time IS NOT NULL AND expiration_time <= {NOW};"
-        ))
-        .map_err(sqlite_err)?;
-        Ok(SqliteStore { conn: Mutex::new(conn), table, writes: Mutex::new(0) })
+        ))?;
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

@@ -17,7 +17,11 @@ fn del(key: &str, etag: Option<&str>) -> DeleteOp {
 }
 
 fn sqlite_store(dir: &std::path::Path) -> sqlite::SqliteStore {
-    let c = Component {
+    sqlite::SqliteStore::open(&sqlite_component(dir)).unwrap()
+}
+
+fn sqlite_component(dir: &std::path::Path) -> Component {
+    Component {
         name: "s".into(),
         kind: ComponentKind::StateSqlite,
         type_name: "state.sqlite".into(),
@@ -25,8 +29,33 @@ fn sqlite_store(dir: &std::path::Path) -> sqlite::SqliteStore {
         metadata: vec![("connectionString".into(), dir.join("db.sqlite").display().to_string())],
         file: "/c.yaml".into(),
         ignore_errors: false,
-    };
-    sqlite::SqliteStore::open(&c).unwrap()
+    }
+}
+
+#[test]
+fn sidecars_opening_one_new_sqlite_file_at_once_all_open_it() {
+    // Each connection locks the file as another process would; they race to set its journal
+    // mode and tables, which once failed a sidecar's start with "database is locked".
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let c = sqlite_component(dir.path());
+        let start = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            let opened: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        sqlite::SqliteStore::open(&c).map(|_| ())
+                    })
+                })
+                .collect();
+            for o in opened {
+                if let Err(e) = o.join().unwrap() {
+                    panic!("a concurrent open failed: {e}");
+                }
+            }
+        });
+    }
 }
 
 /// The behaviours both stores share, run against each.
