@@ -210,31 +210,19 @@ fn count(
     control(pid, &["--instr=on"])?;
     let warm = load();
     let answered = load::run(oha, LOAD_CPUS, &warm)?;
-    ok_only(name, &answered.statuses, warm.requests.unwrap_or(0))?;
+    load::ok_only(name, &answered.statuses, warm.requests.unwrap_or(0))?;
     control(pid, &["--zero"])?;
     let counted = load();
     let answered = load::run(oha, LOAD_CPUS, &counted)?;
     control(pid, &["--dump"])?;
     let requests = counted.requests.unwrap_or(0);
-    ok_only(name, &answered.statuses, requests)?;
+    load::ok_only(name, &answered.statuses, requests)?;
     let file = last_dump(out)?;
     let instructions = totals(&file)?;
     if instructions == 0 {
         return Err(format!("{name}: callgrind counted no instructions ({})", file.display()));
     }
     Ok(Counted { name, requests, instructions, file })
-}
-
-pub(crate) fn ok_only(
-    name: &str,
-    statuses: &std::collections::BTreeMap<u16, u64>,
-    expected: u64,
-) -> Result<(), String> {
-    let ok = statuses.get(&200).copied().unwrap_or(0);
-    if ok != expected {
-        return Err(format!("{name}: {ok} of {expected} requests answered 200 ({statuses:?})"));
-    }
-    Ok(())
 }
 
 /// `callgrind_control <args> <pid>`.

@@ -150,6 +150,20 @@ pub fn run(oha: &Path, cpus: &str, load: &Load) -> Result<Measured, String> {
     })
 }
 
+/// Every one of `expected` requests answered 200, or an error naming `name` and what came back:
+/// a count or a timing is of forwarding only when nothing was refused.
+pub fn ok_only(
+    name: &str,
+    statuses: &std::collections::BTreeMap<u16, u64>,
+    expected: u64,
+) -> Result<(), String> {
+    let ok = statuses.get(&200).copied().unwrap_or(0);
+    if ok != expected {
+        return Err(format!("{name}: {ok} of {expected} requests answered 200 ({statuses:?})"));
+    }
+    Ok(())
+}
+
 /// The `oha` binary: `$OHA`, one on the PATH, or the one `scripts/test-deps` compiles into
 /// `target/tools` (compiling it here would spend a test's time budget on it).
 pub fn ensure_oha(workspace: &Path) -> Result<PathBuf, String> {

@@ -54,11 +54,11 @@ pub fn measure(
     load: impl Fn(u64) -> Load,
 ) -> Result<KernelSide, String> {
     let warm = load(requests);
-    crate::instructions::ok_only(name, &load::run(oha, LOAD_CPUS, &warm)?.statuses, expected(&warm))?;
+    load::ok_only(name, &load::run(oha, LOAD_CPUS, &warm)?.statuses, expected(&warm))?;
 
     let timed = load(requests * TIMED);
     let before = procstat::cpu_split(pid).ok_or_else(|| format!("{name}: process {pid} is gone"))?;
-    crate::instructions::ok_only(name, &load::run(oha, LOAD_CPUS, &timed)?.statuses, expected(&timed))?;
+    load::ok_only(name, &load::run(oha, LOAD_CPUS, &timed)?.statuses, expected(&timed))?;
     let after = procstat::cpu_split(pid).ok_or_else(|| format!("{name}: process {pid} is gone"))?;
 
     let traced = load(requests);
@@ -88,7 +88,7 @@ pub fn measure(
     // SIGINT: strace detaches and writes its summary.
     let _ = Command::new("kill").args(["-INT", &strace.id().to_string()]).status();
     let _ = strace.wait();
-    crate::instructions::ok_only(name, &answered?.statuses, expected(&traced))?;
+    load::ok_only(name, &answered?.statuses, expected(&traced))?;
     let summary = std::fs::read_to_string(out).map_err(|e| format!("read {}: {e}", out.display()))?;
     let calls = parse_summary(&summary);
     if calls.is_empty() {

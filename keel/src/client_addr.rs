@@ -137,9 +137,10 @@ fn node_addr(node: &str) -> Option<IpAddr> {
     inner.parse().ok()
 }
 
-/// The `x-forwarded-for` keel sends: `ip` in its usual text form (always a valid value). IPv4 is written digit by
-/// digit: it is on every public request's path, where `Display`'s formatting machinery cost more
-/// than the rest of the header (docs/benchmarks.md, "CPU per request, counted").
+/// The `x-forwarded-for` keel sends: `ip` in its usual text form (always a valid value). IPv4
+/// is written digit by digit: it is on every public request's path, where `Display`'s
+/// formatting machinery cost more than the rest of the header (docs/benchmarks.md, "CPU per
+/// request, counted").
 pub fn header_value(ip: IpAddr) -> Option<HeaderValue> {
     let v4 = match ip {
         IpAddr::V4(v4) => v4,

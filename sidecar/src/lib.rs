@@ -33,6 +33,7 @@ pub mod runfile;
 pub mod secrets;
 pub mod security;
 pub mod sidecar;
+mod sqlite_lock;
 pub mod state;
 pub mod supervisor;
 #[cfg(any(test, feature = "test-util"))]

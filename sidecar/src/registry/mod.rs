@@ -107,13 +107,6 @@ fn pid_alive(pid: i64) -> bool {
 
 // === impl Registry ===
 
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
 impl Registry {
     /// Opens (creating if needed) the registry file. Blocks: call before serving or off the
     /// runtime.
@@ -128,20 +121,11 @@ impl Registry {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        // Switching to WAL takes an exclusive lock, and sqlite answers SQLITE_BUSY for it without
-        // consulting the busy handler, so many sidecars opening the file at once retry here.
-        let mut waited = Duration::ZERO;
-        loop {
-            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
-                Ok(_) => break,
-                Err(e) if is_busy(&e) && waited < BUSY_TIMEOUT => {
-                    let pause = Duration::from_millis(20);
-                    std::thread::sleep(pause);
-                    waited += pause;
-                }
-                Err(e) => return Err(err(e)),
-            }
-        }
+        // Many sidecars opening the file at once: the switch to WAL is retried (sqlite_lock).
+        crate::sqlite_lock::retry_while_busy(BUSY_TIMEOUT, || {
+            conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+        })
+        .map_err(err)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS hosts (
                 registration_id TEXT NOT NULL PRIMARY KEY,

@@ -19,24 +19,12 @@ use super::{
 };
 use crate::components::Component;
 use crate::golang::duration;
-use backon::{BlockingRetryable, ConstantBuilder};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// components-contrib's default `busyTimeout`.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Pause between attempts to set a file up while another process holds it (see `open`).
-const SETUP_RETRY_DELAY: Duration = Duration::from_millis(10);
-
-/// sqlite's "the file is locked by another connection".
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
 
 /// Writes between two deletions of expired rows.
 const CLEANUP_EVERY_WRITES: u32 = 1024;
@@ -95,17 +83,11 @@ impl SqliteStore {
         let conn = Connection::open_with_flags(&conn_str, flags).map_err(sqlite_err)?;
         conn.busy_timeout(busy).map_err(sqlite_err)?;
         let in_memory = conn_str == ":memory:" || conn_str.contains("mode=memory");
-        // Two processes opening one new file at the same moment: setting its journal mode takes
-        // the file to itself for an instant, and there sqlite answers SQLITE_BUSY at once instead
-        // of through the busy handler. Every step is idempotent, so the set-up is retried, in
-        // small steps, for as long as the busy timeout allows (this runs on a blocking thread).
-        let steps = (busy.as_millis() / SETUP_RETRY_DELAY.as_millis()).max(1) as usize;
-        let retries = ConstantBuilder::default().with_delay(SETUP_RETRY_DELAY).with_max_times(steps);
-        let setup = || Self::set_up(&conn, &c.name, &conn_str, &table, in_memory, disable_wal);
-        // Bounded by time too: an attempt that waited out the busy handler is not tried again.
-        let started = std::time::Instant::now();
-        let within = |e: &rusqlite::Error| is_busy(e) && started.elapsed() < busy;
-        setup.retry(retries).sleep(std::thread::sleep).when(within).call().map_err(sqlite_err)?;
+        // Every set-up step is idempotent: retried while another sidecar opening the file holds it.
+        crate::sqlite_lock::retry_while_busy(busy, || {
+            Self::set_up(&conn, &c.name, &conn_str, &table, in_memory, disable_wal)
+        })
+        .map_err(sqlite_err)?;
         Ok(SqliteStore { conn: Mutex::new(conn), table, writes: Mutex::new(0) })
     }
 
