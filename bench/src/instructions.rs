@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use keel_e2e::{free_port, AppSpec};
 
+use crate::floors::{Floor, Stack};
 use crate::load::{self, Load};
 use crate::nginx::{Nginx, Upstreams};
 use crate::scenario::{keel_child, start_platform_with, ADMIN_PASSWORD, LOAD_CPUS};
@@ -41,6 +42,10 @@ pub struct Args {
     /// versions of keel on the same requests).
     #[arg(long, value_name = "PATH")]
     pub keel: Option<PathBuf>,
+    /// Count the floors too: the least actix-web/awc and hyper do to forward the same request
+    /// from keel's seat (`keel-bench-seat`), to tell keel's own instructions from its stack's.
+    #[arg(long)]
+    pub floors: bool,
     /// Keep the callgrind files in this folder (for `callgrind_annotate --tree=caller` and the
     /// like) instead of a scratch folder removed at the end.
     #[arg(long, value_name = "DIR")]
@@ -131,6 +136,16 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         send(&seat_url, &rig.token, requests)
     })?;
     drop(nginx);
+    let mut floors = Vec::new();
+    if args.floors {
+        for stack in Stack::ALL {
+            let out = dir.join(format!("{}.callgrind", stack.arg()));
+            let floor = Floor::start(stack, &callgrind(valgrind, &out), &rig.upstreams)?;
+            floors.push(count(stack.name(), &oha, floor.pid(), &out, || {
+                send(&floor.url(), &rig.token, requests)
+            })?);
+        }
+    }
     drop(rig);
 
     // The kernel's part, which callgrind does not count: the same requests to both routers run
@@ -150,10 +165,20 @@ async fn run(args: Args) -> Result<PathBuf, String> {
             send(&seat_url, &rig.token, n)
         })?;
     drop(nginx);
+    let mut kernel = vec![keel_kernel, nginx_kernel];
+    if args.floors {
+        for stack in Stack::ALL {
+            let floor = Floor::start(stack, &[], &rig.upstreams)?;
+            let strace = dir.join(format!("{}.strace", stack.arg()));
+            kernel.push(syscalls::measure(stack.name(), &oha, floor.pid(), &strace, requests, |n| {
+                send(&floor.url(), &rig.token, n)
+            })?);
+        }
+    }
     drop(rig);
 
     let top = annotate(&keel_count.file, args.top)?;
-    let doc = render(&keel_count, &nginx_count, &[keel_kernel, nginx_kernel], &top, &args, requests);
+    let doc = render(&keel_count, &nginx_count, &floors, &kernel, &top, &args, requests);
     let out = if args.out.is_absolute() { args.out.clone() } else { root.join(&args.out) };
     std::fs::write(&out, doc).map_err(|e| format!("write {}: {e}", out.display()))?;
     Ok(out)
@@ -291,6 +316,7 @@ fn annotate(file: &Path, top: usize) -> Result<Vec<String>, String> {
 fn render(
     keel: &Counted,
     nginx: &Counted,
+    floors: &[Counted],
     kernel: &[KernelSide],
     top: &[String],
     args: &Args,
@@ -305,6 +331,7 @@ fn render(
         Some(bin) => format!("{smoke} --keel {}", bin.display()),
         None => smoke.to_owned(),
     };
+    let smoke = if args.floors { format!("{smoke} --floors") } else { smoke };
     let _ = writeln!(
         out,
         "Produced by `cargo run --release -p bench -- instructions{smoke} --requests {} --connections {}` on {}.\n",
@@ -323,7 +350,7 @@ fn render(
     );
     let _ = writeln!(out, "| router | requests counted | instructions | instructions per request |");
     let _ = writeln!(out, "|---|---:|---:|---:|");
-    for c in [keel, nginx] {
+    for c in [keel, nginx].into_iter().chain(floors) {
         let _ = writeln!(out, "| {} | {} | {} | {:.0} |", c.name, c.requests, c.instructions, per(c));
     }
     let _ = writeln!(
@@ -331,6 +358,15 @@ fn render(
         "\nkeel executes {:.2}× nginx's instructions per forwarded request.\n",
         per(keel) / per(nginx)
     );
+    if !floors.is_empty() {
+        let _ = writeln!(
+            out,
+            "The rows after nginx's are floors (`keel-bench-seat`): the same request forwarded by \
+             each stack with nothing else done (no token check, routing or header rules; one \
+             worker, keel's allocator). No router on that stack can count fewer; keel's own work \
+             is what it counts above its stack's floor.\n"
+        );
+    }
     render_kernel(&mut out, kernel, args.connections);
     let _ = writeln!(out, "## Where keel's instructions go\n");
     let _ = writeln!(

@@ -5,6 +5,7 @@
 //! `cargo run --release -p bench -- [--smoke] [--seconds 10] [--only <label>...] [--plugins <n>...] [--out docs/benchmarks.md]`
 
 mod auth;
+mod floors;
 mod instructions;
 mod load;
 mod nginx;

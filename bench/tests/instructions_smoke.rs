@@ -1,23 +1,27 @@
-//! The instruction count still runs: `keel-bench instructions --smoke` (50 requests counted per
-//! router under callgrind) writes a report in which keel and nginx in keel's seat each executed
-//! a plausible number of instructions per request, counts both routers' system calls per request
-//! (`strace -c`), and names keel's costliest functions.
+//! The instruction count still runs: `keel-bench instructions --smoke --floors` (50 requests
+//! counted per router under callgrind) writes a report in which keel, nginx in keel's seat and
+//! the two stacks' floors (`keel-bench-seat`) each executed a plausible number of instructions
+//! per request, counts every router's system calls per request (`strace -c`), and names keel's
+//! costliest functions.
 
 use std::process::Command;
 
+const ROUTERS: [&str; 4] =
+    ["keel external", "nginx in keel's seat", "actix-web and awc, forwarding only", "hyper, forwarding only"];
+
 #[test]
-fn the_instruction_count_counts_keel_and_nginx() {
+fn the_instruction_count_counts_keel_nginx_and_the_floors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("benchmarks-cpu.md");
     let run = Command::new(env!("CARGO_BIN_EXE_keel-bench"))
-        .args(["instructions", "--smoke", "--out"])
+        .args(["instructions", "--smoke", "--floors", "--out"])
         .arg(&out)
         .output()
         .expect("run keel-bench");
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "keel-bench instructions --smoke failed: {}\n{stderr}", run.status);
     let report = std::fs::read_to_string(&out).expect("the report was written");
-    for router in ["keel external", "nginx in keel's seat"] {
+    for router in ROUTERS {
         let row = report
             .lines()
             .find(|l| l.starts_with(&format!("| {router} |")))
@@ -34,7 +38,7 @@ fn the_instruction_count_counts_keel_and_nginx() {
     assert!(report.contains("keel executes "), "{report}");
     let (_, kernel) =
         report.split_once("## The kernel's part").unwrap_or_else(|| panic!("no kernel part:\n{report}"));
-    for router in ["keel external", "nginx in keel's seat"] {
+    for router in ROUTERS {
         let row = kernel
             .lines()
             .find(|l| l.starts_with(&format!("| {router} |")))
