@@ -73,6 +73,7 @@ mod actix {
     use std::io;
     use std::net::SocketAddr;
 
+    use actix_web::body::SizedStream;
     use actix_web::http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
     use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
@@ -112,7 +113,13 @@ mod actix {
                 up = up.append_header((name.clone(), value.clone()));
             }
         }
-        let res = match up.send_stream(body).await {
+        // With its length when it had one, as keel sends it (a chunked body costs more).
+        let length = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        let sent = match length {
+            Some(length) => up.send_body(SizedStream::new(length, body)).await,
+            None => up.send_stream(body).await,
+        };
+        let res = match sent {
             Ok(res) => res,
             Err(e) => return HttpResponse::BadGateway().body(e.to_string()),
         };
