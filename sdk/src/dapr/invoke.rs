@@ -14,7 +14,14 @@ use crate::service::snippet;
 
 /// The sidecar path that invokes `method_path` (relative, may carry `?query`) on `app_id`.
 pub fn invoke_path(app_id: &str, method_path: &str) -> String {
-    format!("/v1.0/invoke/{app_id}/method/{}", method_path.trim_start_matches('/'))
+    // Pushed, not `format!`ted: built for every forwarded request.
+    let (head, tail) = ("/v1.0/invoke/", "/method/");
+    let method_path = method_path.trim_start_matches('/');
+    let mut path = String::with_capacity(head.len() + app_id.len() + tail.len() + method_path.len());
+    for part in [head, app_id, tail, method_path] {
+        path.push_str(part);
+    }
+    path
 }
 
 /// The app-id segment that addresses a non-Dapr endpoint by URL (Dapr's service invocation of

@@ -2,6 +2,8 @@
 //! verified token stands for, and the names both sides agree on (algorithm, issuer, audience,
 //! built-in roles, the platform tenant).
 
+use std::borrow::Cow;
+
 use actix_web::http::header::HeaderName;
 use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
@@ -154,15 +156,20 @@ impl Identity {
 
     /// The identity headers keel adds for the plugin, as (name, value) pairs: user, tenant,
     /// roles, scope, and the client for client-credentials tokens.
-    pub fn headers(&self) -> impl Iterator<Item = (HeaderName, String)> + '_ {
+    /// Borrowed where they can be: they are written for every request keel forwards.
+    pub fn headers(&self) -> impl Iterator<Item = (HeaderName, Cow<'_, str>)> + '_ {
+        let roles = match self.roles.as_slice() {
+            [one] => Cow::Borrowed(one.as_str()),
+            _ => Cow::Owned(self.roles_header()),
+        };
         [
-            (X_KEEL_USER, self.sub.clone()),
-            (X_KEEL_TENANT, self.tenant.clone()),
-            (X_KEEL_ROLES, self.roles_header()),
-            (X_KEEL_SCOPE, self.scope.as_str().to_owned()),
+            (X_KEEL_USER, Cow::Borrowed(self.sub.as_str())),
+            (X_KEEL_TENANT, Cow::Borrowed(self.tenant.as_str())),
+            (X_KEEL_ROLES, roles),
+            (X_KEEL_SCOPE, Cow::Borrowed(self.scope.as_str())),
         ]
         .into_iter()
-        .chain(self.client_id.clone().map(|c| (X_KEEL_CLIENT, c)))
+        .chain(self.client_id.as_deref().map(|c| (X_KEEL_CLIENT, Cow::Borrowed(c))))
     }
 }
 

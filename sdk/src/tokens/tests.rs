@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
@@ -71,7 +71,7 @@ fn a_valid_token_yields_the_identity_it_names() {
     let id = v.verify(&token).unwrap();
     assert_eq!((id.sub.as_str(), id.tenant.as_str(), id.jti.as_str()), ("alice", "acme", "j-1"));
     assert_eq!(id.roles, ["user", "reader"]);
-    let headers: Vec<_> = id.headers().collect();
+    let headers: Vec<_> = id.headers().map(|(name, value)| (name, value.into_owned())).collect();
     assert_eq!(headers[2], (crate::protocol::headers::X_KEEL_ROLES, "user,reader".to_owned()));
     assert_eq!(headers[3], (crate::protocol::headers::X_KEEL_SCOPE, "tenant".to_owned()));
     assert_eq!(headers.len(), 4, "no client header for a person");
@@ -310,6 +310,28 @@ fn identity(tenant: &str, roles: &[&str], client: Option<&str>) -> Identity {
             client.is_some(),
         ),
     }
+}
+
+#[test]
+fn identity_headers_name_the_user_tenant_roles_scope_and_client() {
+    use crate::protocol::headers::{X_KEEL_CLIENT, X_KEEL_ROLES, X_KEEL_SCOPE, X_KEEL_TENANT, X_KEEL_USER};
+    let of = |who: Identity| -> Vec<(HeaderName, String)> {
+        who.headers().map(|(name, value)| (name, value.into_owned())).collect()
+    };
+    let pair = |name: HeaderName, value: &str| (name, value.to_owned());
+    assert_eq!(
+        of(identity("acme", &["user"], Some("integrator-1"))),
+        [
+            pair(X_KEEL_USER, "someone"),
+            pair(X_KEEL_TENANT, "acme"),
+            pair(X_KEEL_ROLES, "user"),
+            pair(X_KEEL_SCOPE, "tenant"),
+            pair(X_KEEL_CLIENT, "integrator-1"),
+        ]
+    );
+    // No roles: the header is there, empty, as `roles_header` writes it.
+    assert_eq!(of(identity("acme", &[], None))[2], pair(X_KEEL_ROLES, ""));
+    assert_eq!(of(identity("acme", &["a", "b", "c"], None))[2], pair(X_KEEL_ROLES, "a,b,c"));
 }
 
 #[test]
